@@ -1,0 +1,77 @@
+# Sluice build. `make run` starts a single-node broker; `make test` runs the
+# whole test suite. Every tool the targets need is installed by the targets.
+
+GO          ?= go
+BIN         := bin
+TOOLS_CACHE ?= $(HOME)/.cache/sluice/bin
+PROTOC_GEN_GO_VERSION := v1.36.12
+CONSUL_VERSION        := v1.20.2
+FUZZTIME    ?= 10s
+export PATH := $(CURDIR)/$(BIN):$(TOOLS_CACHE):$(PATH)
+
+PROTO_FILES := $(wildcard messages/*.proto)
+
+.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul protoc-tools clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/sluiced ./cmd/sluiced
+	$(GO) build -o $(BIN)/sluice ./cmd/sluice
+
+run: build
+	./$(BIN)/sluiced
+
+# The whole suite: unit tests with -race, then the integration tests, which
+# start real sluiced processes (and a Consul dev agent for cluster tests).
+test: consul
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./storage/... ./benchmarks/...
+
+# protoc comes from Debian; protoc-gen-go is pinned to the protobuf runtime.
+protoc-tools:
+	@command -v protoc >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq protobuf-compiler; }
+	@test -x $(TOOLS_CACHE)/protoc-gen-go && $(TOOLS_CACHE)/protoc-gen-go --version | grep -q $(PROTOC_GEN_GO_VERSION:v%=%) || \
+	  GOBIN=$(TOOLS_CACHE) $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+
+proto: protoc-tools
+	cd messages && protoc -I . --plugin=protoc-gen-go=$(TOOLS_CACHE)/protoc-gen-go \
+	  --go_out=. --go_opt=paths=source_relative $(notdir $(PROTO_FILES))
+
+verify: proto
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy && git diff --exit-code go.mod go.sum
+	git diff --exit-code messages/
+
+# The Consul agent for cluster tests: one on PATH wins; otherwise it is built
+# once from the pinned tools module and cached outside the checkout, so fresh
+# clones on the same machine reuse it.
+consul:
+	@mkdir -p $(BIN)
+	@if [ -x $(BIN)/consul ]; then :; \
+	elif [ -x $(TOOLS_CACHE)/consul ]; then ln -sf $(TOOLS_CACHE)/consul $(BIN)/consul; \
+	elif command -v consul >/dev/null 2>&1; then ln -sf "$$(command -v consul)" $(BIN)/consul; \
+	else \
+	  echo "building consul $(CONSUL_VERSION) (takes several minutes once)"; \
+	  mkdir -p $(TOOLS_CACHE); \
+	  cd tools/consul && GONOSUMDB=github.com/hashicorp/consul/envoyextensions,github.com/hashicorp/consul/troubleshoot \
+	    $(GO) build -o $(TOOLS_CACHE)/consul github.com/hashicorp/consul && cd ../.. && \
+	  ln -sf $(TOOLS_CACHE)/consul $(BIN)/consul; \
+	fi
+	@$(BIN)/consul version | head -1
+
+clean:
+	rm -rf $(BIN)
