@@ -2,9 +2,9 @@ package batch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"encoding/binary"
 	"testing"
 )
 
