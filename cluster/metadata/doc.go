@@ -1,0 +1,42 @@
+// Package metadata is Sluice's typed cluster metadata on top of a
+// cluster.Store: topics (name, id, configs, replica assignment) and
+// partition states (leader, leader epoch, ISR). Every change is a
+// check-and-set, so concurrent writers (the controller, partition leaders
+// shrinking or expanding their ISR) never overwrite each other.
+//
+// # Keys
+//
+//	topics/<name>                    Topic as JSON:
+//	    {"name":"orders","id":"<32 hex>","configs":{"retention.ms":"3600000"},
+//	     "replicas":[[1,2,3],[2,3,1]],"internal":false}
+//	partitions/<topic>/<partition>   PartitionState as JSON:
+//	    {"leader":1,"leader_epoch":0,"isr":[1,2,3]}
+//
+// <partition> is the decimal partition number. Topic names cannot contain
+// '/', so the prefix partitions/<topic>/ holds exactly one topic's states.
+// Configs holds only the topic's overrides; the effective configuration is
+// ParseTopicConfig(topic.Configs, brokerDefaults, rf) (Topic.Config).
+//
+// # Ordering
+//
+// CreateTopic writes the topic key first (create-only, so a duplicate fails
+// with messages.ErrTopicAlreadyExists before anything else is touched), then
+// the partition states. DeleteTopic deletes the topic key first, then the
+// states. The topic key is therefore the commit point of both: readers
+// (Snapshot) ignore states of topics that do not exist, and a new topic
+// overwrites states left behind by an interrupted delete. Between the two
+// steps of a create, a reader can see a topic whose partitions have no state
+// yet; it reports them as having no leader.
+//
+// # Reading
+//
+//	snap, err := metadata.Load(ctx, st)
+//	for {
+//		snap, err = metadata.WatchSnapshot(ctx, st, snap.Index) // blocks
+//		...
+//	}
+//
+// Errors that a client should see carry wire codes (messages.Error):
+// unknown topics wrap messages.ErrUnknownTopicOrPartition, bad names
+// messages.ErrInvalidTopic, bad configs messages.ErrInvalidConfig.
+package metadata

@@ -1,0 +1,109 @@
+package metadata
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-mq/sluice/cluster"
+)
+
+// Snapshot is every topic and partition state at one store index. Partition
+// states of topics that do not exist (left by an interrupted delete) are
+// dropped; a partition without a state has no entry in States.
+type Snapshot struct {
+	Topics map[string]Topic
+	States map[TopicPartition]PartitionState
+	// Index is the store index the snapshot is consistent with; pass it to
+	// WatchSnapshot.
+	Index uint64
+}
+
+// TopicNames returns the topic names sorted.
+func (s Snapshot) TopicNames() []string {
+	names := make([]string, 0, len(s.Topics))
+	for n := range s.Topics {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// State returns a partition's state and whether it exists.
+func (s Snapshot) State(topic string, partition int32) (PartitionState, bool) {
+	st, ok := s.States[TopicPartition{Topic: topic, Partition: partition}]
+	return st, ok
+}
+
+// Load reads every topic and partition state in one consistent listing.
+func Load(ctx context.Context, st cluster.Store) (Snapshot, error) {
+	kvs, index, err := st.List(ctx, "")
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("metadata: load: %w", err)
+	}
+	return decodeSnapshot(kvs, index)
+}
+
+// WatchSnapshot blocks until the metadata changes after index (or the
+// store's wait time passes: then the snapshot has the same content) and
+// returns the new snapshot.
+func WatchSnapshot(ctx context.Context, st cluster.Store, index uint64) (Snapshot, error) {
+	kvs, next, err := st.Watch(ctx, "", index)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("metadata: watch: %w", err)
+	}
+	return decodeSnapshot(kvs, next)
+}
+
+func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
+	s := Snapshot{
+		Topics: make(map[string]Topic),
+		States: make(map[TopicPartition]PartitionState),
+		Index:  index,
+	}
+	var states []cluster.KV
+	for _, kv := range kvs {
+		switch {
+		case strings.HasPrefix(kv.Key, TopicsPrefix):
+			t, err := decodeTopic(kv)
+			if err != nil {
+				return Snapshot{}, err
+			}
+			s.Topics[t.Name] = t
+		case strings.HasPrefix(kv.Key, PartitionsPrefix):
+			states = append(states, kv)
+		}
+	}
+	for _, kv := range states {
+		tp, err := parseStateKey(kv.Key)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		t, ok := s.Topics[tp.Topic]
+		if !ok || int(tp.Partition) >= t.Partitions() {
+			continue
+		}
+		state, err := decodeState(kv)
+		if err != nil {
+			return Snapshot{}, err
+		}
+		s.States[tp] = state
+	}
+	return s, nil
+}
+
+// parseStateKey splits "partitions/<topic>/<partition>".
+func parseStateKey(key string) (TopicPartition, error) {
+	rest := strings.TrimPrefix(key, PartitionsPrefix)
+	slash := strings.LastIndexByte(rest, '/')
+	if slash <= 0 {
+		return TopicPartition{}, fmt.Errorf("%w: bad partition state key %q", ErrMalformed, key)
+	}
+	p, err := strconv.ParseInt(rest[slash+1:], 10, 32)
+	if err != nil || p < 0 {
+		return TopicPartition{}, fmt.Errorf("%w: bad partition state key %q", ErrMalformed, key)
+	}
+	return TopicPartition{Topic: rest[:slash], Partition: int32(p)}, nil
+}
