@@ -11,6 +11,7 @@
 //	     "replicas":[[1,2,3],[2,3,1]],"internal":false}
 //	partitions/<topic>/<partition>   PartitionState as JSON:
 //	    {"leader":1,"leader_epoch":0,"isr":[1,2,3]}
+//	cluster/id                       the cluster id, 32 hex digits (EnsureClusterID)
 //
 // <partition> is the decimal partition number. Topic names cannot contain
 // '/', so the prefix partitions/<topic>/ holds exactly one topic's states.
@@ -26,7 +27,8 @@
 // (Snapshot) ignore states of topics that do not exist, and a new topic
 // overwrites states left behind by an interrupted delete. Between the two
 // steps of a create, a reader can see a topic whose partitions have no state
-// yet; it reports them as having no leader.
+// yet; it reports them as having no leader. AddPartitions follows the same
+// order: the grown topic first, then the new partitions' states.
 //
 // # Reading
 //

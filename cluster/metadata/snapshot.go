@@ -14,8 +14,10 @@ import (
 // states of topics that do not exist (left by an interrupted delete) are
 // dropped; a partition without a state has no entry in States.
 type Snapshot struct {
-	Topics map[string]Topic
-	States map[TopicPartition]PartitionState
+	// ClusterID is the value of ClusterIDKey, empty until EnsureClusterID.
+	ClusterID string
+	Topics    map[string]Topic
+	States    map[TopicPartition]PartitionState
 	// Index is the store index the snapshot is consistent with; pass it to
 	// WatchSnapshot.
 	Index uint64
@@ -74,6 +76,8 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 			s.Topics[t.Name] = t
 		case strings.HasPrefix(kv.Key, PartitionsPrefix):
 			states = append(states, kv)
+		case kv.Key == ClusterIDKey:
+			s.ClusterID = string(kv.Value)
 		}
 	}
 	for _, kv := range states {

@@ -348,3 +348,23 @@ func CASPartitionState(ctx context.Context, st cluster.Store, topic string, part
 	}
 	return v, nil
 }
+
+// AddPartitions appends partitions with the replicas added to t (read from
+// the store: t.Version is compared), then writes their initial states. A
+// lost race returns an error wrapping cluster.ErrVersionMismatch and writes
+// nothing: re-read and retry.
+func AddPartitions(ctx context.Context, st cluster.Store, t Topic, added [][]int32) (Topic, error) {
+	grown := t.Clone()
+	grown.Replicas = append(grown.Replicas, added...)
+	v, err := UpdateTopic(ctx, st, grown)
+	if err != nil {
+		return Topic{}, err
+	}
+	grown.Version = v
+	for i, s := range InitialStates(added) {
+		if err := putState(ctx, st, t.Name, int32(t.Partitions()+i), s); err != nil {
+			return Topic{}, err
+		}
+	}
+	return grown, nil
+}

@@ -253,3 +253,46 @@ func TestSnapshotMalformed(t *testing.T) {
 		t.Fatalf("Load = %v, want ErrMalformed", err)
 	}
 }
+
+func TestTopicAddPartitions(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	if err := CreateTopic(ctx, st, Topic{Name: "t", Replicas: [][]int32{{1, 2}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	topic, _ := GetTopic(ctx, st, "t")
+	grown, err := AddPartitions(ctx, st, topic, [][]int32{{2, 1}, {1, 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grown.Partitions() != 3 || grown.Version <= topic.Version {
+		t.Fatalf("grown = %+v", grown)
+	}
+	if s, err := GetPartitionState(ctx, st, "t", 1); err != nil || s.Leader != 2 || len(s.ISR) != 2 {
+		t.Fatalf("new partition state = %+v, %v", s, err)
+	}
+	// The stale topic loses and nothing is written.
+	if _, err := AddPartitions(ctx, st, topic, [][]int32{{1, 2}}); !errors.Is(err, cluster.ErrVersionMismatch) {
+		t.Fatalf("stale AddPartitions = %v", err)
+	}
+	if got, _ := GetTopic(ctx, st, "t"); got.Partitions() != 3 {
+		t.Fatalf("partitions after stale add = %d", got.Partitions())
+	}
+}
+
+func TestClusterIDStable(t *testing.T) {
+	ctx := context.Background()
+	st := newStore(t)
+	id, err := EnsureClusterID(ctx, st)
+	if err != nil || len(id) != 32 {
+		t.Fatalf("EnsureClusterID = %q, %v", id, err)
+	}
+	again, err := EnsureClusterID(ctx, st)
+	if err != nil || again != id {
+		t.Fatalf("second EnsureClusterID = %q, %v; want %q", again, err, id)
+	}
+	snap, err := Load(ctx, st)
+	if err != nil || snap.ClusterID != id {
+		t.Fatalf("snapshot cluster id = %q, %v", snap.ClusterID, err)
+	}
+}
