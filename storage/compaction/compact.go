@@ -1,0 +1,147 @@
+package compaction
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-mq/sluice/storage/batch"
+)
+
+// DefaultDeleteRetention is how long tombstones survive compaction when
+// Options.DeleteRetention is zero (Kafka's delete.retention.ms default).
+const DefaultDeleteRetention = 24 * time.Hour
+
+// Errors returned by Compact.
+var (
+	// ErrCorruptInput means an input holds a partial or corrupt batch, or
+	// its batches are not in increasing offset order.
+	ErrCorruptInput = errors.New("compaction: corrupt input")
+)
+
+// Options tune Compact.
+type Options struct {
+	// DeleteRetention is how long a tombstone is kept after the newest
+	// record of its input segment: a tombstone is dropped once that
+	// segment's largest timestamp is older than Now - DeleteRetention.
+	// 0 means DefaultDeleteRetention; a negative value drops tombstones
+	// whatever their age.
+	DeleteRetention time.Duration
+	// Now is the time tombstone ages are measured at. The zero value means
+	// time.Now().
+	Now time.Time
+}
+
+func (o Options) deleteHorizonMs() int64 {
+	now := o.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	retention := o.DeleteRetention
+	if retention == 0 {
+		retention = DefaultDeleteRetention
+	}
+	return now.Add(-retention).UnixMilli()
+}
+
+// Writer receives the cleaned batches of each input, in offset order.
+type Writer interface {
+	// WriteBatch appends one whole, CRC-valid batch to the cleaned form of
+	// inputs[input]. b is only valid during the call.
+	WriteBatch(input int, b []byte) error
+}
+
+// WriterFunc adapts a function to Writer.
+type WriterFunc func(input int, b []byte) error
+
+// WriteBatch calls f.
+func (f WriterFunc) WriteBatch(input int, b []byte) error { return f(input, b) }
+
+// Stats describe one Compact run.
+type Stats struct {
+	Keys              int   // distinct keys in the offset map
+	BatchesRead       int   // batches in the inputs
+	BatchesWritten    int   // batches written to the Writer
+	RecordsRead       int   // records in the inputs, control records included
+	RecordsKept       int   // records written to the Writer
+	TombstonesDropped int   // latest-for-their-key tombstones past the delete horizon
+	BytesRead         int64 // input bytes (one pass)
+	BytesWritten      int64 // bytes passed to the Writer
+	// NextOffset is the offset after the inputs' last batch, -1 when the
+	// inputs hold no batch. The output may end earlier; the log's end
+	// offset must not move back to it.
+	NextOffset int64
+}
+
+// Compact cleans inputs, which must be consecutive closed segments of one
+// log, oldest first, and writes each input's surviving batches to out (see
+// the package doc for the rules). On error, what was written to out must be
+// discarded; the inputs are never modified.
+func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
+	stats := Stats{NextOffset: -1}
+	offsets := newOffsetMap()
+	maxTimestamps := make([]int64, len(inputs))
+
+	// Pass 1: the latest offset of every key, and each input's newest timestamp.
+	for i, in := range inputs {
+		maxTimestamps[i] = -1
+		err := scan(in, func(h batch.Header, b []byte) error {
+			if h.BaseOffset < stats.NextOffset {
+				return fmt.Errorf("%w: batch at offset %d after offset %d", ErrCorruptInput, h.BaseOffset, stats.NextOffset-1)
+			}
+			stats.NextOffset = h.NextOffset()
+			stats.BatchesRead++
+			stats.RecordsRead += int(h.RecordCount)
+			stats.BytesRead += int64(len(b))
+			maxTimestamps[i] = max(maxTimestamps[i], h.MaxTimestamp)
+			if h.Attributes.Control() {
+				return nil
+			}
+			return batch.ForEach(b, func(r batch.Record) error {
+				if r.Key != nil {
+					offsets.put(r.Key, r.Offset)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return stats, err
+		}
+	}
+	stats.Keys = offsets.len()
+
+	// Pass 2: rewrite each batch with its surviving records.
+	horizon := opts.deleteHorizonMs()
+	var rw rewriter
+	for i, in := range inputs {
+		dropTombstones := opts.DeleteRetention < 0 || maxTimestamps[i] < horizon
+		keep := func(r batch.Record) bool {
+			if r.Key == nil {
+				return true
+			}
+			if !offsets.isLatest(r.Key, r.Offset) {
+				return false
+			}
+			if r.Value == nil && dropTombstones {
+				stats.TombstonesDropped++
+				return false
+			}
+			return true
+		}
+		err := scan(in, func(h batch.Header, b []byte) error {
+			return rw.rewrite(h, b, keep, func(cleaned []byte, records int) error {
+				stats.BatchesWritten++
+				stats.RecordsKept += records
+				stats.BytesWritten += int64(len(cleaned))
+				if err := out.WriteBatch(i, cleaned); err != nil {
+					return fmt.Errorf("compaction: write cleaned %s: %w", in.Name, err)
+				}
+				return nil
+			})
+		})
+		if err != nil {
+			return stats, err
+		}
+	}
+	return stats, nil
+}

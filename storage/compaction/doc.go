@@ -1,0 +1,52 @@
+// Package compaction rewrites closed log segments so that only the latest
+// record of each key survives (Kafka's log compaction, cleanup.policy
+// =compact), as __consumer_offsets and other keyed topics need.
+//
+// # Usage
+//
+//	inputs := []compaction.Input{compaction.FileInput(seg1), compaction.FileInput(seg2)}
+//	out := compaction.WriterFunc(func(input int, b []byte) error {
+//		_, err := cleaned[input].Write(b) // b is only valid during the call
+//		return err
+//	})
+//	stats, err := compaction.Compact(inputs, out, compaction.Options{DeleteRetention: 24 * time.Hour})
+//
+// The caller then swaps each cleaned segment in for its input (same base
+// offset, rebuilt index). Compact does no file management of its own and
+// knows nothing of segment internals: an Input is any source of batches
+// laid out back to back, as in a .log file.
+//
+// # Algorithm
+//
+// Pass 1 reads every input and builds an offset map from each key to the
+// offset of its latest record. Keys are stored as 128-bit digests, so the
+// map costs the same per key whatever the key size. It also notes each
+// input's largest batch MaxTimestamp.
+//
+// Pass 2 reads the inputs again and, batch by batch, keeps a record when
+//   - it has no key (nothing can supersede it), or
+//   - its offset is the latest for its key, unless it is a tombstone (null
+//     value) in an input whose largest timestamp is older than
+//     Now - DeleteRetention: consumers have had DeleteRetention to see the
+//     delete, so the tombstone itself goes.
+//
+// Control batches (transaction markers) pass through unchanged.
+//
+// # Output batches
+//
+// A batch that keeps all its records is written unchanged, byte for byte,
+// which makes compaction idempotent: compacting its own output again
+// writes the same bytes. A batch that keeps none is dropped. Otherwise the
+// kept records are re-encoded, each run of consecutive offsets as its own
+// batch: base offset = the run's first offset, the same partition leader
+// epoch, codec, timestamp type, transactional flag, producer id and epoch,
+// and a base sequence advanced by the run's distance from the original
+// base offset. Every record keeps its offset and timestamp. Runs are
+// needed because package batch requires offset deltas 0..n-1 inside a
+// batch; Kafka would keep one batch with gaps instead.
+//
+// As a consequence the last batch of the output can end before the last
+// input batch did when its final records were superseded. Stats.NextOffset
+// reports the next offset of the input so the caller can preserve the
+// log's end offset.
+package compaction
