@@ -1,0 +1,71 @@
+// Package commitlog is one partition's log: ordered segments (package
+// segment), offset assignment, rolling, retention, truncation, crash
+// recovery, flushing and the leader-epoch cache.
+//
+// # Usage
+//
+//	l, err := commitlog.Open(dir, commitlog.Config{SegmentBytes: 256 << 20})
+//	info, err := l.Append(batches, leaderEpoch)     // leader: assigns offsets
+//	info, err = l.AppendReplicated(batches)         // follower: offsets kept
+//	l.SetHighWatermark(hw)
+//	b, err := l.Read(offset, 1<<20, l.HighWatermark()) // whole batches
+//	err = l.TruncateTo(divergence)                  // follower truncation
+//	n, err := l.EnforceRetention(time.Now())        // from a timer
+//	rolled, err := l.MaybeRoll(time.Now())          // from a timer
+//	err = l.Close()
+//
+// Batches are Kafka v2 record batches (package batch) and are stored as
+// received: the leader path patches baseOffset and partitionLeaderEpoch in
+// place, neither of which the CRC covers. A Log is safe for concurrent
+// use; reads run in parallel with each other and, like appends, proceed
+// while an fsync runs.
+//
+// # Durability
+//
+// Config.FlushPolicy picks when data is fsynced. FlushNever (the default)
+// leaves it to Flush, Close and the operating system; rolled segments are
+// fsynced by the next Flush. FlushAlways fsyncs before Append returns,
+// overlapping appends sharing one fsync. FlushInterval queues the log on a
+// Flusher, one per node (WithFlusher), which fsyncs every queued log at
+// the end of a window of Config.FlushInterval; AwaitDurable(offset, done)
+// is told when an offset is durable. The recovery point is the offset
+// below which everything is fsynced; it advances with every fsync.
+//
+// # Files in a log directory
+//
+// The directory of partition p of topic t is conventionally named
+// "<t>-<p>" inside the data directory (the caller chooses it). It holds:
+//
+//	00000000000000000000.log        segment files (see package segment),
+//	00000000000000000000.index      named by the segment's base offset
+//	00000000000000000000.timeindex
+//	offsets.checkpoint              high_watermark, recovery_point,
+//	                                log_start_offset (package checkpoint)
+//	leader-epoch.checkpoint         leader-epoch cache (package epochcache)
+//	.clean-shutdown                 empty; present only after a clean Close
+//
+// offsets.checkpoint is written by Flush and Close (and by
+// DeleteRecordsBefore and TruncateFullyAndStartAt); a stale one only makes
+// recovery scan more. leader-epoch.checkpoint is written whenever the
+// cache changes. Both are replaced atomically (temporary file, fsync,
+// rename, directory fsync).
+//
+// # Recovery
+//
+// Open removes the clean-shutdown marker before anything else. If it was
+// present, and offsets.checkpoint is readable, segments are opened
+// trusting their indexes (each checked for consistency with the end of
+// its log; a failed check rebuilds that segment's indexes) and nothing is
+// scanned (OpenStats.Clean). Otherwise every segment from the one holding
+// the recovery point on is read in full and verified (segment.Recover):
+// the first torn or corrupt batch ends the log, and later segments are
+// deleted. The leader-epoch cache is then cut back to the scanned range
+// and rebuilt from the batch headers found, and everything kept is
+// fsynced so the recovery point becomes the log end offset.
+//
+// # Compaction hook
+//
+// Segments lists every segment with its base and next offset, path, size
+// and max timestamp; closed segments never change, so a compactor can read
+// them while the log keeps appending.
+package commitlog

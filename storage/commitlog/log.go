@@ -1,0 +1,323 @@
+package commitlog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-mq/sluice/storage/batch"
+	"github.com/sluice-mq/sluice/storage/checkpoint"
+	"github.com/sluice-mq/sluice/storage/epochcache"
+	"github.com/sluice-mq/sluice/storage/segment"
+)
+
+// Names of the files a log directory holds besides its segments.
+const (
+	// OffsetsCheckpointFile holds the high watermark, recovery point and
+	// log start offset (storage/checkpoint format).
+	OffsetsCheckpointFile = "offsets.checkpoint"
+	// CleanShutdownFile exists only while the log is closed cleanly.
+	CleanShutdownFile = ".clean-shutdown"
+)
+
+// Keys of the offsets checkpoint.
+const (
+	keyHighWatermark  = "high_watermark"
+	keyRecoveryPoint  = "recovery_point"
+	keyLogStartOffset = "log_start_offset"
+)
+
+// Log is one partition's log: an ordered list of segments of which the
+// last one, the active segment, takes appends. It is safe for concurrent
+// use.
+//
+// Lock order: flushMu, then mu. Appends and reads take only mu (reads
+// shared), so they proceed while an fsync runs under flushMu alone.
+type Log struct {
+	dir  string
+	cfg  Config
+	opts options
+
+	// flushMu serialises fsyncs with operations that close or cut files
+	// (truncation, retention, Close).
+	flushMu sync.Mutex
+
+	mu sync.RWMutex // guards the fields below
+	// Invariant: len(segments) >= 1, ordered by base offset; the last is
+	// active. logStart <= hw <= LEO, recoveryPoint <= LEO.
+	segments      []*segment.Segment
+	logStart      int64
+	hw            int64
+	recoveryPoint int64
+	activeSince   time.Time // when the active segment was created or opened
+	dirDirty      bool      // files were created or removed since the last directory fsync
+	epochs        *epochcache.Cache
+	waiters       []waiter
+	closed        bool
+	failed        error
+
+	ownFlusher  bool
+	flushQueued atomic.Bool
+	stats       OpenStats
+}
+
+// OpenStats says how Open found the log.
+type OpenStats struct {
+	// Clean is true when the previous Close was clean and no segment was
+	// scanned.
+	Clean bool
+	// SegmentsScanned counts segments read in full and verified.
+	SegmentsScanned int
+	// BytesTruncated counts bytes cut from torn or corrupt tails,
+	// including deleted segments after the damage.
+	BytesTruncated int64
+	// SegmentsDeleted counts segments removed because they followed
+	// damage.
+	SegmentsDeleted int
+}
+
+// Open opens the log in dir, creating the directory if needed. After an
+// unclean stop it verifies every segment from the recovery point on and
+// cuts a torn or corrupt tail with everything after it.
+func Open(dir string, cfg Config, opts ...Option) (*Log, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	l := &Log{dir: dir, cfg: cfg.withDefaults(), opts: options{now: time.Now}}
+	for _, o := range opts {
+		o(&l.opts)
+	}
+	if err := prepareDir(dir); err != nil {
+		return nil, err
+	}
+	if err := l.load(); err != nil {
+		for _, s := range l.segments {
+			_ = s.Close() // the load error is the one worth reporting
+		}
+		return nil, err
+	}
+	if l.cfg.FlushPolicy == FlushInterval && l.opts.flusher == nil {
+		l.opts.flusher = NewFlusher(l.cfg.FlushInterval)
+		l.ownFlusher = true
+	}
+	return l, nil
+}
+
+func prepareDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return &DirError{Path: dir, Err: err}
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return &DirError{Path: dir, Err: err}
+	}
+	if !st.IsDir() {
+		return &DirError{Path: dir, Err: errors.New("not a directory")}
+	}
+	return nil
+}
+
+// load reads the checkpoints and opens or recovers every segment.
+func (l *Log) load() error {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil {
+		return &DirError{Path: l.dir, Err: err}
+	}
+	marker := filepath.Join(l.dir, CleanShutdownFile)
+	_, statErr := os.Stat(marker)
+	clean := statErr == nil
+	if clean {
+		// From here on a crash must be treated as unclean.
+		if err := os.Remove(marker); err != nil {
+			return &DirError{Path: l.dir, Err: err}
+		}
+		if err := syncDir(l.dir); err != nil {
+			return &DirError{Path: l.dir, Err: err}
+		}
+	}
+	offsets, err := checkpoint.ReadOffsets(filepath.Join(l.dir, OffsetsCheckpointFile))
+	if err != nil {
+		// A missing or unreadable checkpoint costs a full scan, not data.
+		offsets, clean = map[string]int64{}, false
+	}
+	if err := checkpoint.CleanTemp(filepath.Join(l.dir, OffsetsCheckpointFile)); err != nil {
+		return &DirError{Path: l.dir, Err: err}
+	}
+	bases, err := l.listSegments(entries)
+	if err != nil {
+		return err
+	}
+	recoveryPoint := offsets[keyRecoveryPoint]
+	rebuildEpochs, err := l.loadEpochs()
+	if err != nil {
+		return err
+	}
+	rec := &epochRecorder{from: -1}
+	if err := l.openSegments(bases, clean, recoveryPoint, rebuildEpochs, rec); err != nil {
+		return err
+	}
+	l.stats.Clean = clean && l.stats.SegmentsScanned == 0
+	if len(l.segments) == 0 {
+		start := max(offsets[keyLogStartOffset], 0)
+		s, err := segment.Create(l.dir, start, l.segOptions())
+		if err != nil {
+			return err
+		}
+		l.segments = append(l.segments, s)
+		l.dirDirty = true
+	}
+	leo := l.leo()
+	l.logStart = min(max(offsets[keyLogStartOffset], l.segments[0].BaseOffset()), leo)
+	l.recoveryPoint = min(recoveryPoint, leo)
+	if !l.stats.Clean {
+		// Everything that survived the scan is now known good; make it
+		// durable so the next recovery can start from here.
+		if err := l.syncAllLocked(); err != nil {
+			return err
+		}
+		l.recoveryPoint = leo
+	}
+	l.hw = min(max(offsets[keyHighWatermark], l.logStart), leo)
+	l.activeSince = l.opts.now()
+	return l.applyRecovered(rec)
+}
+
+// listSegments returns the base offsets of the .log files in the
+// directory and removes index files without a log.
+func (l *Log) listSegments(entries []os.DirEntry) ([]int64, error) {
+	logs := map[int64]bool{}
+	var orphans []string
+	for _, e := range entries {
+		name := e.Name()
+		base, suffix, ok := parseSegmentName(name)
+		if !ok {
+			continue
+		}
+		if suffix == segment.LogSuffix {
+			logs[base] = true
+		} else {
+			orphans = append(orphans, name)
+		}
+	}
+	for _, name := range orphans {
+		base, _, _ := parseSegmentName(name)
+		if !logs[base] {
+			if err := os.Remove(filepath.Join(l.dir, name)); err != nil {
+				return nil, fmt.Errorf("commitlog: remove orphan %s: %w", name, err)
+			}
+		}
+	}
+	bases := make([]int64, 0, len(logs))
+	for b := range logs {
+		bases = append(bases, b)
+	}
+	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
+	return bases, nil
+}
+
+// parseSegmentName splits "<20 digits><suffix>".
+func parseSegmentName(name string) (int64, string, bool) {
+	if len(name) < 21 {
+		return 0, "", false
+	}
+	suffix := name[20:]
+	if suffix != segment.LogSuffix && suffix != segment.IndexSuffix && suffix != segment.TimeIndexSuffix {
+		return 0, "", false
+	}
+	if strings.Trim(name[:20], "0123456789") != "" {
+		return 0, "", false
+	}
+	base, err := strconv.ParseInt(name[:20], 10, 64)
+	return base, suffix, err == nil
+}
+
+// openSegments opens every segment, trusting the indexes of those known
+// durable and verifying the others. Damage cuts the log there. The epochs
+// of scanned segments (of all segments if allEpochs) go to rec.
+func (l *Log) openSegments(bases []int64, clean bool, recoveryPoint int64, allEpochs bool, rec *epochRecorder) error {
+	for i, base := range bases {
+		trusted := clean || (i+1 < len(bases) && bases[i+1] <= recoveryPoint)
+		s, err := segment.Open(l.dir, base, l.segOptions())
+		if err != nil && !errors.Is(err, segment.ErrCorruptIndex) {
+			return err
+		}
+		damaged := false
+		if !trusted || err != nil {
+			res, rerr := s.Recover(int64(l.cfg.MaxBatchBytes), func(h batch.Header) { rec.note(s, h) })
+			if rerr != nil {
+				_ = s.Close()
+				return rerr
+			}
+			l.stats.SegmentsScanned++
+			l.stats.BytesTruncated += res.TruncatedBytes
+			damaged = res.Err != nil
+		} else if allEpochs {
+			if err := s.ForEachBatch(func(_ int64, h batch.Header) error { rec.note(s, h); return nil }); err != nil {
+				_ = s.Close()
+				return err
+			}
+		}
+		if n := len(l.segments); n > 0 && s.BaseOffset() < l.segments[n-1].NextOffset() {
+			// Overlapping offsets: the segment cannot follow its
+			// predecessor, so it and everything after it go.
+			return l.deleteFrom(bases[i:], s)
+		}
+		l.segments = append(l.segments, s)
+		if damaged && i+1 < len(bases) {
+			return l.deleteFrom(bases[i+1:], nil)
+		}
+	}
+	return nil
+}
+
+// deleteFrom removes the segments with the given bases; open is the
+// already opened first one, if any.
+func (l *Log) deleteFrom(bases []int64, open *segment.Segment) error {
+	for j, base := range bases {
+		s := open
+		if j > 0 || s == nil {
+			var err error
+			s, err = segment.Open(l.dir, base, l.segOptions())
+			if err != nil && !errors.Is(err, segment.ErrCorruptIndex) {
+				return err
+			}
+		}
+		if st, err := os.Stat(s.Path()); err == nil {
+			l.stats.BytesTruncated += st.Size()
+		}
+		if err := s.Delete(); err != nil {
+			return err
+		}
+		l.stats.SegmentsDeleted++
+	}
+	l.dirDirty = true
+	return nil
+}
+
+func (l *Log) segOptions() segment.Options {
+	return segment.Options{IndexIntervalBytes: l.cfg.IndexIntervalBytes}
+}
+
+// active returns the segment that takes appends.
+func (l *Log) active() *segment.Segment { return l.segments[len(l.segments)-1] }
+
+// leo is the log end offset; callers hold mu.
+func (l *Log) leo() int64 { return l.active().NextOffset() }
+
+// syncDir fsyncs a directory so created, renamed and removed entries are
+// durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	return errors.Join(err, d.Close())
+}

@@ -1,0 +1,170 @@
+package commitlog
+
+import (
+	"sort"
+
+	"github.com/sluice-mq/sluice/storage/segment"
+)
+
+// Read returns raw batch bytes starting with the batch that contains
+// offset: whole batches only, from one segment, as many as fit in maxBytes
+// but at least one, stopping before any batch whose base offset is >=
+// maxOffset (pass the high watermark to hide uncommitted data, or
+// math.MaxInt64). It returns an empty result when offset == LogEndOffset or
+// offset >= maxOffset, and an *OffsetOutOfRangeError when offset is below
+// the log start or beyond the log end. The caller owns the returned slice.
+func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return nil, ErrClosed
+	}
+	leo := l.leo()
+	if offset < l.logStart || offset > leo {
+		return nil, &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
+	}
+	if offset == leo || offset >= maxOffset {
+		return nil, nil
+	}
+	for i := l.segmentIndexLocked(offset); i < len(l.segments); i++ {
+		b, err := l.segments[i].Read(offset, maxBytes, maxOffset)
+		if err != nil || len(b) > 0 {
+			return b, err
+		}
+		// offset lies in a gap at the end of the segment (compacted
+		// away): continue with the next one.
+	}
+	return nil, nil
+}
+
+// segmentIndexLocked returns the index of the last segment whose base
+// offset is <= offset (0 if none).
+func (l *Log) segmentIndexLocked(offset int64) int {
+	i := sort.Search(len(l.segments), func(i int) bool { return l.segments[i].BaseOffset() > offset })
+	return max(i-1, 0)
+}
+
+// OffsetForTimestamp returns the offset and timestamp of the first batch
+// whose max timestamp is >= ts: the batch's base offset, and its max
+// timestamp (batch granularity; records are not decoded). offset is -1
+// when no batch qualifies.
+func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, err error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return -1, -1, ErrClosed
+	}
+	for _, s := range l.segments {
+		if s.MaxTimestamp() < ts {
+			continue
+		}
+		off, t, found, err := s.FindTimestamp(ts)
+		if err != nil {
+			return -1, -1, err
+		}
+		if found {
+			return max(off, l.logStart), t, nil
+		}
+	}
+	return -1, -1, nil
+}
+
+// LogStartOffset is the first offset that can be read.
+func (l *Log) LogStartOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.logStart
+}
+
+// LogEndOffset is the offset the next appended record gets.
+func (l *Log) LogEndOffset() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.leo()
+}
+
+// Size is the total size of the segment log files in bytes.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var n int64
+	for _, s := range l.segments {
+		n += s.Size()
+	}
+	return n
+}
+
+// NumSegments is the number of segments, the active one included.
+func (l *Log) NumSegments() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return len(l.segments)
+}
+
+// HighWatermark is the offset below which records are committed.
+func (l *Log) HighWatermark() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.hw
+}
+
+// SetHighWatermark sets the high watermark, clamped to [LogStartOffset,
+// LogEndOffset]. It is checkpointed by Flush and Close.
+func (l *Log) SetHighWatermark(o int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.hw = min(max(o, l.logStart), l.leo())
+}
+
+// RecoveryPoint is the offset below which everything is fsynced.
+func (l *Log) RecoveryPoint() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.recoveryPoint
+}
+
+// Dir is the log's directory.
+func (l *Log) Dir() string { return l.dir }
+
+// Config returns the log's configuration with defaults applied.
+func (l *Log) Config() Config { return l.cfg }
+
+// OpenStats says whether Open found a clean shutdown and what recovery
+// did.
+func (l *Log) OpenStats() OpenStats {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.stats
+}
+
+// SegmentInfo describes one segment.
+type SegmentInfo struct {
+	BaseOffset   int64
+	NextOffset   int64
+	Path         string // the .log file
+	Size         int64
+	MaxTimestamp int64 // segment.NoTimestamp when empty
+	Active       bool
+}
+
+// Segments describes every segment, oldest first; the last is active.
+func (l *Log) Segments() []SegmentInfo {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]SegmentInfo, len(l.segments))
+	for i, s := range l.segments {
+		out[i] = segmentInfo(s)
+	}
+	out[len(out)-1].Active = true
+	return out
+}
+
+func segmentInfo(s *segment.Segment) SegmentInfo {
+	return SegmentInfo{
+		BaseOffset:   s.BaseOffset(),
+		NextOffset:   s.NextOffset(),
+		Path:         s.Path(),
+		Size:         s.Size(),
+		MaxTimestamp: s.MaxTimestamp(),
+	}
+}

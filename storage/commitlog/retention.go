@@ -1,0 +1,245 @@
+package commitlog
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sluice-mq/sluice/storage/segment"
+)
+
+// Roll closes the active segment to appends and starts a new one at the
+// log end offset. It does nothing when the active segment is empty.
+func (l *Log) Roll() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return err
+	}
+	if l.active().Size() == 0 {
+		return nil
+	}
+	return l.rollLocked()
+}
+
+// MaybeRoll rolls the active segment if it is older than SegmentAge at
+// now (see Config.SegmentAge); a timer calls it so idle logs roll too.
+func (l *Log) MaybeRoll(now time.Time) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.writableLocked(); err != nil {
+		return false, err
+	}
+	if !l.agedLocked(now.UnixMilli()) {
+		return false, nil
+	}
+	return true, l.rollLocked()
+}
+
+// EnforceRetention deletes the oldest closed segments that are past
+// RetentionAge (by their max timestamp) or that RetentionBytes lets go,
+// and advances the log start offset past them. Only segments that lie
+// entirely below the high watermark are deleted, and never the active
+// one.
+func (l *Log) EnforceRetention(now time.Time) (int, error) {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return 0, ErrClosed
+	}
+	var total int64
+	for _, s := range l.segments {
+		total += s.Size()
+	}
+	n := 0
+	for ; n < len(l.segments)-1; n++ {
+		s, next := l.segments[n], l.segments[n+1]
+		if next.BaseOffset() > l.hw {
+			break
+		}
+		expired := l.cfg.RetentionAge >= 0 && segmentTime(s) < now.Add(-l.cfg.RetentionAge).UnixMilli()
+		tooBig := l.cfg.RetentionBytes > 0 && total-s.Size() >= l.cfg.RetentionBytes
+		if !expired && !tooBig {
+			break
+		}
+		total -= s.Size()
+	}
+	doomed, err := l.dropSegmentsLocked(n)
+	l.mu.Unlock()
+	return len(doomed), errors.Join(err, deleteSegments(doomed))
+}
+
+// segmentTime is the time retention judges a segment by: its max
+// timestamp, or the log file's modification time if it has none.
+func segmentTime(s *segment.Segment) int64 {
+	if ts := s.MaxTimestamp(); ts >= 0 {
+		return ts
+	}
+	if st, err := os.Stat(s.Path()); err == nil {
+		return st.ModTime().UnixMilli()
+	}
+	return 0
+}
+
+// dropSegmentsLocked removes the first n segments from the log, advances
+// the log start offset and returns them for deletion once mu is released.
+func (l *Log) dropSegmentsLocked(n int) ([]*segment.Segment, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	doomed := append([]*segment.Segment(nil), l.segments[:n]...)
+	l.segments = append(l.segments[:0:0], l.segments[n:]...)
+	l.dirDirty = true
+	l.logStart = max(l.logStart, l.segments[0].BaseOffset())
+	l.hw = max(l.hw, l.logStart)
+	l.recoveryPoint = max(l.recoveryPoint, l.logStart)
+	return doomed, l.truncateEpochsLocked()
+}
+
+func deleteSegments(segs []*segment.Segment) error {
+	var errs []error
+	for _, s := range segs {
+		errs = append(errs, s.Delete())
+	}
+	return errors.Join(errs...)
+}
+
+// DeleteRecordsBefore advances the log start offset to offset (Kafka's
+// DeleteRecords), which may not pass the high watermark, deletes the
+// segments that lie entirely below it and checkpoints the new start.
+func (l *Log) DeleteRecordsBefore(offset int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	if offset > l.hw || offset < 0 {
+		err := &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: l.hw}
+		l.mu.Unlock()
+		return err
+	}
+	if offset <= l.logStart {
+		l.mu.Unlock()
+		return nil
+	}
+	l.logStart = offset
+	n := 0
+	for n < len(l.segments)-1 && l.segments[n+1].BaseOffset() <= offset {
+		n++
+	}
+	doomed, err := l.dropSegmentsLocked(n)
+	if err == nil && n == 0 {
+		err = l.truncateEpochsLocked()
+	}
+	l.mu.Unlock()
+	err = errors.Join(err, deleteSegments(doomed))
+	if err != nil {
+		return err
+	}
+	return l.writeCheckpoint()
+}
+
+// TruncateTo removes every record at or above offset, as a follower does
+// when its log diverged from the leader's; a batch that contains offset
+// goes as a whole, so the new log end offset may be below offset. The
+// leader-epoch cache loses the epochs that start at or after the new end.
+// Offsets at or past the log end change nothing; offsets below the log
+// start return an *OffsetOutOfRangeError (see TruncateFullyAndStartAt).
+// The cut is fsynced before TruncateTo returns.
+func (l *Log) TruncateTo(offset int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	if err := l.writableLocked(); err != nil {
+		l.mu.Unlock()
+		return err
+	}
+	leo := l.leo()
+	if offset >= leo {
+		l.mu.Unlock()
+		return nil
+	}
+	if offset < l.logStart {
+		l.mu.Unlock()
+		return &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
+	}
+	i := l.segmentIndexLocked(offset)
+	doomed := append([]*segment.Segment(nil), l.segments[i+1:]...)
+	l.segments = l.segments[:i+1]
+	a := l.active()
+	err := l.truncateSegmentLocked(a, offset)
+	if err == nil {
+		err = deleteSegments(doomed)
+	}
+	if err == nil {
+		err = syncDir(l.dir)
+	}
+	l.mu.Unlock()
+	return err
+}
+
+// truncateSegmentLocked cuts s (now the active segment) at offset, syncs
+// it and fixes the offsets derived from the log end.
+func (l *Log) truncateSegmentLocked(s *segment.Segment, offset int64) error {
+	if _, err := s.TruncateTo(offset); err != nil {
+		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		return err
+	}
+	if err := s.Sync(); err != nil {
+		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		return err
+	}
+	leo := l.leo()
+	l.logStart = min(l.logStart, leo)
+	l.hw = min(l.hw, leo)
+	l.recoveryPoint = min(l.recoveryPoint, leo)
+	l.activeSince = l.opts.now()
+	return l.truncateEpochsLocked()
+}
+
+// TruncateFullyAndStartAt deletes every segment and restarts the log
+// empty at offset, which becomes log start, high watermark and log end
+// offset: what a follower does when the leader's log starts past its own
+// end.
+func (l *Log) TruncateFullyAndStartAt(offset int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.Lock()
+	err := l.restartAtLocked(offset)
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	return l.writeCheckpoint()
+}
+
+func (l *Log) restartAtLocked(offset int64) error {
+	if err := l.writableLocked(); err != nil {
+		return err
+	}
+	if offset < 0 {
+		return &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: l.leo()}
+	}
+	if err := deleteSegments(l.segments); err != nil {
+		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		return err
+	}
+	s, err := segment.Create(l.dir, offset, l.segOptions())
+	if err != nil {
+		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		return err
+	}
+	l.segments = []*segment.Segment{s}
+	l.logStart, l.hw, l.recoveryPoint = offset, offset, offset
+	l.activeSince = l.opts.now()
+	if err := syncDir(l.dir); err != nil {
+		return err
+	}
+	l.epochs.Clear()
+	return l.saveEpochsLocked()
+}

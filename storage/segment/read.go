@@ -1,0 +1,123 @@
+package segment
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/sluice-mq/sluice/storage/batch"
+)
+
+// findPos returns the position and header of the first batch whose last
+// offset is >= offset, or found=false when every batch ends before offset.
+// Methods that only read may run concurrently with each other.
+func (s *Segment) findPos(offset int64) (pos int64, h batch.Header, found bool, err error) {
+	if s.closed {
+		return 0, h, false, ErrClosed
+	}
+	if offset >= s.nextOffset {
+		return s.size, h, false, nil
+	}
+	start := int64(0)
+	if offset > s.base {
+		if e, ok := s.index.floor(uint32(offset - s.base)); ok {
+			start = int64(e.pos)
+		}
+	}
+	sc := newScanner(s.logFile, start, s.size)
+	for {
+		pos, h, err := sc.next()
+		if errors.Is(err, errEnd) {
+			return s.size, h, false, nil
+		}
+		if err != nil {
+			return 0, h, false, fmt.Errorf("segment %020d: scan at %d: %w", s.base, pos, err)
+		}
+		if h.LastOffset() >= offset {
+			return pos, h, true, nil
+		}
+	}
+}
+
+// Lookup returns the log position of the batch that contains offset, or of
+// the first batch after it; found is false when no batch ends at or after
+// offset.
+func (s *Segment) Lookup(offset int64) (pos int64, found bool, err error) {
+	pos, _, found, err = s.findPos(offset)
+	return pos, found, err
+}
+
+// ReadAt reads raw log bytes [pos, pos+len(p)); reading past Size returns
+// io.EOF.
+func (s *Segment) ReadAt(p []byte, pos int64) (int, error) {
+	if s.closed {
+		return 0, ErrClosed
+	}
+	if pos+int64(len(p)) > s.size {
+		n, err := s.logFile.ReadAt(p[:max(0, s.size-pos)], pos)
+		if err == nil {
+			err = io.EOF
+		}
+		return n, err
+	}
+	return s.logFile.ReadAt(p, pos)
+}
+
+// Read returns whole batches starting with the one that contains offset
+// (or the first after it): as many as fit in maxBytes, but at least one,
+// stopping before any batch whose base offset is >= maxOffset. It returns
+// nil when no batch qualifies. The caller owns the returned slice.
+func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	pos, h, found, err := s.findPos(offset)
+	if err != nil || !found || h.BaseOffset >= maxOffset {
+		return nil, err
+	}
+	n := int64(max(maxBytes, h.Size()))
+	n = min(n, s.size-pos)
+	buf := make([]byte, n)
+	if _, err := s.logFile.ReadAt(buf, pos); err != nil {
+		return nil, fmt.Errorf("segment %020d: read at %d: %w", s.base, pos, err)
+	}
+	end := 0
+	for end+batch.HeaderSize <= len(buf) {
+		h, err := batch.ParseHeader(buf[end:])
+		if err != nil {
+			return nil, fmt.Errorf("segment %020d: read at %d: %w", s.base, pos+int64(end), err)
+		}
+		if h.BaseOffset >= maxOffset || end+h.Size() > len(buf) {
+			break
+		}
+		end += h.Size()
+	}
+	return buf[:end], nil
+}
+
+// FindTimestamp returns the base offset and max timestamp of the first
+// batch whose max timestamp is >= ts; found is false when there is none.
+func (s *Segment) FindTimestamp(ts int64) (offset, timestamp int64, found bool, err error) {
+	if s.closed {
+		return 0, 0, false, ErrClosed
+	}
+	if s.maxTimestamp < ts || s.size == 0 {
+		return -1, -1, false, nil
+	}
+	start := int64(0)
+	if e, ok := s.times.lastBelow(ts); ok {
+		if ie, ok := s.index.floor(e.rel); ok {
+			start = int64(ie.pos)
+		}
+	}
+	sc := newScanner(s.logFile, start, s.size)
+	for {
+		pos, h, err := sc.next()
+		if errors.Is(err, errEnd) {
+			return -1, -1, false, nil
+		}
+		if err != nil {
+			return 0, 0, false, fmt.Errorf("segment %020d: scan at %d: %w", s.base, pos, err)
+		}
+		if h.MaxTimestamp >= ts {
+			return h.BaseOffset, h.MaxTimestamp, true, nil
+		}
+	}
+}
