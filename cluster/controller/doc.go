@@ -1,0 +1,27 @@
+// Package controller carries out admin requests (create and delete topics,
+// add partitions, alter configs) and leader elections against the metadata
+// store. It is a plain component: no actors and no goroutines of its own.
+// The node actor holding the controller role calls it from a goroutine and
+// sends the response back:
+//
+//	ctl := controller.New(store, membership, brokerTopicDefaults)
+//	resp := ctl.CreateTopic(ctx, &messages.CreateTopicRequest{
+//		Name: "orders", Partitions: 6, ReplicationFactor: 3,
+//	})
+//	if resp.ErrorCode != messages.ErrorCode_NONE { ... resp.ErrorMessage ... }
+//
+// Every response is filled whatever happens: a wire error code (Kafka's)
+// and a message saying what was wrong. Requests are validated completely
+// before anything is written, and every write is a check-and-set that is
+// re-read and retried when it loses a race, so a rejected request leaves the
+// metadata as it was and concurrent requests never overwrite each other.
+//
+// Replicas are placed over the live members (cluster.Membership.Members)
+// with cluster/placement. New partitions start with the first replica as
+// leader in epoch 0 and every replica in sync. ElectLeaders moves leadership
+// off nodes that are no longer members; the node actor calls it when
+// membership changes.
+//
+// Metadata builds a MetadataResponse from a node's current ClusterView, for
+// the node actor's Metadata handler.
+package controller

@@ -1,0 +1,128 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+)
+
+// ElectLeaders brings every partition in line with the live members, as the
+// controller does when a node joins or leaves:
+//   - a partition whose leader is not live (or is -1) gets the first live
+//     replica, in assignment order, that is in the ISR; its leader epoch is
+//     bumped and its ISR becomes the live part of the old one;
+//   - with no live ISR member, unclean.leader.election.enable lets the first
+//     live replica lead (ISR: just it; data may be lost); otherwise the
+//     partition is offline (leader -1, epoch bumped once, ISR kept so that a
+//     returning ISR member is elected);
+//   - a dead follower is dropped from the ISR of a live leader, without an
+//     epoch change.
+//
+// It returns the partitions it changed. With no live members at all it
+// changes nothing: a node that sees no members (itself included) does not
+// know who is alive. Each change is a check-and-set against the state it was
+// computed from, re-read and recomputed when it loses a race.
+func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartition, error) {
+	nodes, err := c.liveNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, nil
+	}
+	live := make(map[int32]bool, len(nodes))
+	for _, n := range nodes {
+		live[n] = true
+	}
+	snap, err := metadata.Load(ctx, c.store)
+	if err != nil {
+		return nil, err
+	}
+	var changed []metadata.TopicPartition
+	for _, name := range snap.TopicNames() {
+		topic := snap.Topics[name]
+		unclean := false
+		if cfg, err := topic.Config(c.defaults); err == nil {
+			unclean = cfg.UncleanLeaderElection
+		}
+		for p, replicas := range topic.Replicas {
+			tp := metadata.TopicPartition{Topic: name, Partition: int32(p)}
+			state, ok := snap.States[tp]
+			if !ok {
+				continue // being created; its creator writes the state
+			}
+			did, err := c.electOne(ctx, tp, replicas, state, live, unclean)
+			if err != nil {
+				return changed, err
+			}
+			if did {
+				changed = append(changed, tp)
+			}
+		}
+	}
+	return changed, nil
+}
+
+// electOne applies electLeader to one partition, retrying lost races.
+func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, replicas []int32, state metadata.PartitionState, live map[int32]bool, unclean bool) (bool, error) {
+	did := false
+	err := c.retry(ctx, func() error {
+		next, change := electLeader(replicas, state, live, unclean)
+		if !change {
+			return nil
+		}
+		_, err := metadata.CASPartitionState(ctx, c.store, tp.Topic, tp.Partition, next, state.Version)
+		if errors.Is(err, cluster.ErrVersionMismatch) {
+			fresh, gerr := metadata.GetPartitionState(ctx, c.store, tp.Topic, tp.Partition)
+			if gerr != nil {
+				return gerr
+			}
+			state = fresh
+			return err
+		}
+		did = err == nil
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("controller: elect leader of %s: %w", tp, err)
+	}
+	return did, nil
+}
+
+// electLeader computes a partition's next state given the live nodes; it
+// reports false when the state is already right.
+func electLeader(replicas []int32, state metadata.PartitionState, live map[int32]bool, unclean bool) (metadata.PartitionState, bool) {
+	liveISR := make([]int32, 0, len(state.ISR))
+	for _, n := range state.ISR {
+		if live[n] {
+			liveISR = append(liveISR, n)
+		}
+	}
+	if state.Leader >= 0 && live[state.Leader] {
+		if len(liveISR) == len(state.ISR) {
+			return state, false
+		}
+		// Dead followers leave the ISR; the leader stays.
+		return metadata.PartitionState{Leader: state.Leader, LeaderEpoch: state.LeaderEpoch, ISR: liveISR}, true
+	}
+	for _, n := range replicas {
+		if slices.Contains(liveISR, n) {
+			return metadata.PartitionState{Leader: n, LeaderEpoch: state.LeaderEpoch + 1, ISR: liveISR}, true
+		}
+	}
+	if unclean {
+		for _, n := range replicas {
+			if live[n] {
+				return metadata.PartitionState{Leader: n, LeaderEpoch: state.LeaderEpoch + 1, ISR: []int32{n}}, true
+			}
+		}
+	}
+	if state.Leader == -1 {
+		return state, false // already offline
+	}
+	return metadata.PartitionState{Leader: -1, LeaderEpoch: state.LeaderEpoch + 1, ISR: slices.Clone(state.ISR)}, true
+}

@@ -1,0 +1,100 @@
+package controller
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/sluice-mq/sluice/cluster/metadata"
+)
+
+func TestControllerElectLeaderTable(t *testing.T) {
+	live := func(nodes ...int32) map[int32]bool {
+		m := map[int32]bool{}
+		for _, n := range nodes {
+			m[n] = true
+		}
+		return m
+	}
+	state := func(leader, epoch int32, isr ...int32) metadata.PartitionState {
+		return metadata.PartitionState{Leader: leader, LeaderEpoch: epoch, ISR: isr}
+	}
+	replicas := []int32{1, 2, 3}
+	cases := []struct {
+		name    string
+		state   metadata.PartitionState
+		live    map[int32]bool
+		unclean bool
+		want    metadata.PartitionState
+		change  bool
+	}{
+		// Nothing to do.
+		{"all live", state(1, 4, 1, 2, 3), live(1, 2, 3), false, state(1, 4, 1, 2, 3), false},
+		{"offline stays offline", state(-1, 5, 3), live(1, 2), false, state(-1, 5, 3), false},
+		// Leader dies: the first live ISR member in assignment order leads.
+		{"leader dies", state(1, 4, 1, 2, 3), live(2, 3), false, state(2, 5, 2, 3), true},
+		{"leader dies, preferred order", state(1, 4, 3, 1, 2), live(2, 3), false, state(2, 5, 3, 2), true},
+		{"leader and next die", state(1, 4, 1, 2, 3), live(3), false, state(3, 5, 3), true},
+		// A dead follower leaves the ISR; the epoch stays.
+		{"follower dies", state(1, 4, 1, 2, 3), live(1, 3), false, state(1, 4, 1, 3), true},
+		// No live ISR member.
+		{"offline", state(1, 4, 1), live(2, 3), false, state(-1, 5, 1), true},
+		{"unclean election", state(1, 4, 1), live(2, 3), true, state(2, 5, 2), true},
+		// An ISR member comes back to an offline partition.
+		{"back online", state(-1, 5, 1), live(1, 2), false, state(1, 6, 1), true},
+	}
+	for _, tc := range cases {
+		got, change := electLeader(replicas, tc.state, tc.live, tc.unclean)
+		if change != tc.change || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: electLeader = %+v %v, want %+v %v", tc.name, got, change, tc.want, tc.change)
+		}
+	}
+}
+
+func TestControllerElectLeaders(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 2, 3)
+	f.create(t, "t", 3, 3, nil) // replicas [1 2 3] [2 3 1] [3 1 2]
+	f.create(t, "single", 1, 1, map[string]string{metadata.ConfigUncleanLeaderElection: "false"})
+	f.members.set(2, 3)
+
+	changed, err := f.ctl.ElectLeaders(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed) != 4 {
+		t.Fatalf("changed %v, want all four partitions", changed)
+	}
+	want := map[metadata.TopicPartition]metadata.PartitionState{
+		{Topic: "t", Partition: 0}:      {Leader: 2, LeaderEpoch: 1, ISR: []int32{2, 3}},
+		{Topic: "t", Partition: 1}:      {Leader: 2, LeaderEpoch: 0, ISR: []int32{2, 3}},
+		{Topic: "t", Partition: 2}:      {Leader: 3, LeaderEpoch: 0, ISR: []int32{3, 2}},
+		{Topic: "single", Partition: 0}: {Leader: -1, LeaderEpoch: 1, ISR: []int32{1}},
+	}
+	snap, err := metadata.Load(ctx, f.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tp, w := range want {
+		got := snap.States[tp]
+		got.Version = 0
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s = %+v, want %+v", tp, got, w)
+		}
+	}
+	// Running again changes nothing.
+	if changed, err := f.ctl.ElectLeaders(ctx); err != nil || len(changed) != 0 {
+		t.Fatalf("second ElectLeaders changed %v, %v", changed, err)
+	}
+	// Node 1 returns: the offline partition gets its leader back.
+	f.members.set(1, 2, 3)
+	changed, err = f.ctl.ElectLeaders(ctx)
+	if err != nil || len(changed) != 1 || changed[0] != (metadata.TopicPartition{Topic: "single", Partition: 0}) {
+		t.Fatalf("ElectLeaders after return = %v, %v", changed, err)
+	}
+	// No members at all: nothing is touched.
+	f.members.set()
+	if changed, err := f.ctl.ElectLeaders(ctx); err != nil || len(changed) != 0 {
+		t.Fatalf("ElectLeaders with no members = %v, %v", changed, err)
+	}
+}
