@@ -1,0 +1,636 @@
+package group
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/messages"
+)
+
+func isErr(err error, code string) bool { return messages.CodeFor(err).String() == code }
+
+func wantErr(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if !isErr(err, code) {
+		t.Fatalf("%s: got %v, want %s", what, err, code)
+	}
+}
+
+func TestGroupFirstMemberLifecycle(t *testing.T) {
+	h := newHarness(t)
+	// KIP-394: the first join only hands out a member id.
+	fx := h.join(h.joinReq("c", "", ""))
+	r := only(t, fx.Joins)
+	wantErr(t, "first join", r.Err, "MEMBER_ID_REQUIRED")
+	if r.MemberID != "c-1" || h.g.State() != StateEmpty || h.g.Size() != 0 {
+		t.Fatalf("after first join: member %q state %v size %d", r.MemberID, h.g.State(), h.g.Size())
+	}
+	if !fx.Deadline.Equal(t0.Add(session)) {
+		t.Fatalf("deadline %v, want the pending member's expiry %v", fx.Deadline, t0.Add(session))
+	}
+
+	// The second join completes the join phase at once: it is the only member.
+	req := h.joinReq("c", "c-1", "")
+	fx = h.join(req)
+	r = joinFor(t, fx, req.RequestID)
+	if r.Err != nil || r.Generation != 1 || r.LeaderID != "c-1" || r.ProtocolName != "range" || r.ProtocolType != "consumer" {
+		t.Fatalf("join response %+v", r)
+	}
+	if len(r.Members) != 1 || r.Members[0].MemberID != "c-1" || string(r.Members[0].Metadata) != "meta-range" {
+		t.Fatalf("leader members %+v", r.Members)
+	}
+	if h.g.State() != StateCompletingRebalance {
+		t.Fatalf("state %v", h.g.State())
+	}
+
+	// The leader's sync is persisted before anyone gets an assignment.
+	srid, fx := h.sync("c-1", 1, map[string][]byte{"c-1": []byte("mine")})
+	if len(fx.Syncs) != 0 || fx.Persist == nil || fx.Persist.Generation != 1 {
+		t.Fatalf("leader sync effects %+v", fx)
+	}
+	md := fx.Persist.Metadata
+	if md.Generation != 1 || md.Leader != "c-1" || md.Protocol != "range" || len(md.Members) != 1 ||
+		string(md.Members[0].Assignment) != "mine" || string(md.Members[0].Subscription) != "meta-range" {
+		t.Fatalf("persisted %+v", md)
+	}
+	fx = h.persistDone(fx, nil)
+	s := syncFor(t, fx, srid)
+	if s.Err != nil || string(s.Assignment) != "mine" || s.ProtocolName != "range" {
+		t.Fatalf("sync response %+v", s)
+	}
+	if h.g.State() != StateStable {
+		t.Fatalf("state %v", h.g.State())
+	}
+	if err := h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: "c-1", Generation: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	// A sync in Stable returns the assignment at once.
+	srid, fx = h.sync("c-1", 1, nil)
+	if s := syncFor(t, fx, srid); string(s.Assignment) != "mine" {
+		t.Fatalf("stable sync %+v", s)
+	}
+
+	// Leaving empties the group: a new generation with no members is persisted.
+	errs, fx := h.g.Leave(h.now, []LeaveMember{{MemberID: "c-1"}})
+	if errs[0] != nil || h.g.State() != StateEmpty || h.g.Generation() != 2 || h.g.Leader() != "" {
+		t.Fatalf("after leave: %v state %v gen %d", errs, h.g.State(), h.g.Generation())
+	}
+	if fx.Persist == nil || len(fx.Persist.Metadata.Members) != 0 || fx.Persist.Metadata.Generation != 2 {
+		t.Fatalf("leave persist %+v", fx.Persist)
+	}
+}
+
+func TestGroupSecondMemberRebalance(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a")
+	a := ids[0]
+
+	b, brid, fx := h.newMember("b", "range")
+	if len(fx.Joins) != 0 || h.g.State() != StatePreparingRebalance {
+		t.Fatalf("b's join: %+v state %v", fx.Joins, h.g.State())
+	}
+	wantErr(t, "a's heartbeat", h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: a, Generation: 1}), "REBALANCE_IN_PROGRESS")
+	// Commits are still accepted from the current generation while preparing.
+	if err := h.g.CommitOffsets(h.now, HeartbeatRequest{MemberID: a, Generation: 1}); err != nil {
+		t.Fatalf("commit while preparing: %v", err)
+	}
+
+	areq := h.joinReq("a", a, "")
+	fx = h.join(areq)
+	ra, rb := joinFor(t, fx, areq.RequestID), joinFor(t, fx, brid)
+	if ra.Generation != 2 || rb.Generation != 2 || ra.LeaderID != a || rb.LeaderID != a {
+		t.Fatalf("join responses %+v %+v", ra, rb)
+	}
+	if len(ra.Members) != 2 || ra.Members[0].MemberID != a || ra.Members[1].MemberID != b || len(rb.Members) != 0 {
+		t.Fatalf("members: leader %+v follower %+v", ra.Members, rb.Members)
+	}
+	wantErr(t, "commit while completing", h.g.CommitOffsets(h.now, HeartbeatRequest{MemberID: a, Generation: 2}), "REBALANCE_IN_PROGRESS")
+	if err := h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: b, Generation: 2}); err != nil {
+		t.Fatalf("heartbeat while completing: %v", err)
+	}
+
+	// The follower's sync waits for the leader's.
+	bs, fx := h.sync(b, 2, nil)
+	if len(fx.Syncs) != 0 || fx.Persist != nil {
+		t.Fatalf("follower sync effects %+v", fx)
+	}
+	as, fx := h.sync(a, 2, map[string][]byte{a: []byte("A"), b: []byte("B")})
+	if len(fx.Syncs) != 0 {
+		t.Fatal("sync responses before the assignment was persisted")
+	}
+	fx = h.persistDone(fx, nil)
+	if s := syncFor(t, fx, as); string(s.Assignment) != "A" {
+		t.Fatalf("leader assignment %+v", s)
+	}
+	if s := syncFor(t, fx, bs); string(s.Assignment) != "B" {
+		t.Fatalf("follower assignment %+v", s)
+	}
+	d := h.g.Describe()
+	if d.State != StateStable || d.Protocol != "range" || len(d.Members) != 2 ||
+		d.Members[1].ClientID != "b" || string(d.Members[1].Assignment) != "B" || string(d.Members[1].Metadata) != "meta-range" {
+		t.Fatalf("describe %+v", d)
+	}
+}
+
+func TestGroupJoinValidation(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(h *harness, ids []string, req *JoinRequest)
+		want   string
+	}{
+		// Reference: Kafka GroupCoordinator.handleJoinGroup.
+		{"session timeout too small", func(h *harness, _ []string, r *JoinRequest) { r.SessionTimeout = time.Second }, "INVALID_SESSION_TIMEOUT"},
+		{"session timeout too large", func(h *harness, _ []string, r *JoinRequest) { r.SessionTimeout = time.Hour }, "INVALID_SESSION_TIMEOUT"},
+		{"no protocols", func(h *harness, _ []string, r *JoinRequest) { r.Protocols = nil }, "INCONSISTENT_GROUP_PROTOCOL"},
+		{"no protocol type", func(h *harness, _ []string, r *JoinRequest) { r.ProtocolType = "" }, "INCONSISTENT_GROUP_PROTOCOL"},
+		{"other protocol type", func(h *harness, _ []string, r *JoinRequest) { r.ProtocolType = "connect" }, "INCONSISTENT_GROUP_PROTOCOL"},
+		{"no common protocol", func(h *harness, _ []string, r *JoinRequest) { r.Protocols = protocols("sticky") }, "INCONSISTENT_GROUP_PROTOCOL"},
+		{"unknown member id", func(h *harness, _ []string, r *JoinRequest) { r.MemberID = "ghost" }, "UNKNOWN_MEMBER_ID"},
+		{"group full", func(h *harness, _ []string, _ *JoinRequest) { h.g.cfg.MaxSize = 1 }, "GROUP_MAX_SIZE_REACHED"},
+		{"dead group", func(h *harness, _ []string, _ *JoinRequest) { h.g.Unload(h.now) }, "COORDINATOR_NOT_AVAILABLE"},
+		{"fenced instance", func(h *harness, ids []string, r *JoinRequest) {
+			h.g.instances["i1"] = ids[0]
+			h.g.members[ids[0]].instanceID = "i1"
+			r.MemberID, r.GroupInstanceID = "other", "i1"
+		}, "FENCED_INSTANCE_ID"},
+		// The baseline request is valid.
+		{"valid", func(*harness, []string, *JoinRequest) {}, "MEMBER_ID_REQUIRED"},
+		{"common protocol among several", func(h *harness, _ []string, r *JoinRequest) { r.Protocols = protocols("sticky", "range") }, "MEMBER_ID_REQUIRED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			ids := h.stableGroup("a")
+			req := h.joinReq("b", "", "")
+			tt.mutate(h, ids, &req)
+			fx := h.join(req)
+			wantErr(t, "join", joinFor(t, fx, req.RequestID).Err, tt.want)
+		})
+	}
+}
+
+func TestGroupProtocolSelection(t *testing.T) {
+	tests := []struct {
+		name    string
+		members [][]string // each member's protocols in preference order; the first is the leader
+		want    string
+	}{
+		{"one member picks its favourite", [][]string{{"a", "b"}}, "a"},
+		{"only common protocol", [][]string{{"a", "b"}, {"b", "c"}}, "b"},
+		{"majority vote", [][]string{{"a", "b"}, {"b", "a"}, {"b", "a"}}, "b"},
+		{"tie goes to the leader's preference", [][]string{{"a", "b"}, {"b", "a"}}, "a"},
+		{"votes only for common protocols", [][]string{{"x", "a", "b"}, {"b", "a"}, {"a", "b"}}, "a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			var last Effects
+			var ids []string
+			for i, ps := range tt.members {
+				id, _, fx := h.newMember(string(rune('p'+i)), ps...)
+				ids = append(ids, id)
+				last = fx
+				_ = id
+			}
+			// With one member the phase ended at its join; otherwise the
+			// rest joined during the first member's generation: have
+			// everyone rejoin.
+			if len(tt.members) > 1 {
+				for i, id := range ids[:1] {
+					last = h.join(h.joinReq("x", id, "", tt.members[i]...))
+				}
+			}
+			if len(last.Joins) == 0 {
+				t.Fatalf("join phase did not complete; state %v", h.g.State())
+			}
+			if got := last.Joins[0].ProtocolName; got != tt.want {
+				t.Fatalf("protocol %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestGroupSessionTimeout(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a", "b")
+	a, b := ids[0], ids[1]
+	if fx := h.tick(); !fx.Deadline.Equal(h.now.Add(session)) {
+		t.Fatalf("deadline %v, want %v", fx.Deadline, h.now.Add(session))
+	}
+	h.advance(session / 2)
+	if err := h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: a, Generation: 2}); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(session / 2)
+	fx := h.tick()
+	if _, ok := h.g.members[b]; ok || h.g.State() != StatePreparingRebalance {
+		t.Fatalf("b not expired: state %v", h.g.State())
+	}
+	if fx.Deadline.After(h.now.Add(rebalance)) {
+		t.Fatalf("deadline %v past the rebalance timeout", fx.Deadline)
+	}
+	wantErr(t, "expired heartbeat", h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: b, Generation: 2}), "UNKNOWN_MEMBER_ID")
+	areq := h.joinReq("a", a, "")
+	fx = h.join(areq)
+	if r := joinFor(t, fx, areq.RequestID); r.Generation != 3 || len(r.Members) != 1 {
+		t.Fatalf("rejoin %+v", r)
+	}
+}
+
+func TestGroupRebalanceTimeoutRemovesMembers(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a", "b")
+	a, b := ids[0], ids[1]
+	// b changes its subscription, which needs a rebalance; a never rejoins.
+	breq := h.joinReq("b", b, "", "range")
+	breq.Protocols[0].Metadata = []byte("new topics")
+	fx := h.join(breq)
+	if h.g.State() != StatePreparingRebalance || len(fx.Joins) != 0 {
+		t.Fatalf("state %v joins %+v", h.g.State(), fx.Joins)
+	}
+	// a's session runs out before the rebalance timeout.
+	if !fx.Deadline.Equal(h.now.Add(session)) {
+		t.Fatalf("deadline %v, want a's session expiry", fx.Deadline)
+	}
+	// a keeps heartbeating, which does not count as rejoining.
+	for range 5 {
+		h.advance(rebalance / 6)
+		wantErr(t, "heartbeat", h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: a, Generation: 2}), "REBALANCE_IN_PROGRESS")
+		if fx := h.tick(); len(fx.Joins) != 0 {
+			t.Fatalf("join phase ended early at %v", h.now.Sub(t0))
+		}
+	}
+	h.advance(rebalance / 6)
+	fx = h.tick()
+	r := joinFor(t, fx, breq.RequestID)
+	if r.Generation != 3 || r.LeaderID != b || len(r.Members) != 1 || string(r.Members[0].Metadata) != "new topics" {
+		t.Fatalf("b's response %+v", r)
+	}
+	wantErr(t, "removed member", h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: a, Generation: 3}), "UNKNOWN_MEMBER_ID")
+}
+
+func TestGroupLeave(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a", "b", "c")
+	a, b, c := ids[0], ids[1], ids[2]
+	// The leader leaves: leadership passes to the next member in join order.
+	errs, _ := h.g.Leave(h.now, []LeaveMember{{MemberID: a}, {MemberID: "ghost"}})
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	wantErr(t, "unknown leave", errs[1], "UNKNOWN_MEMBER_ID")
+	if h.g.Leader() != b || h.g.State() != StatePreparingRebalance {
+		t.Fatalf("leader %q state %v", h.g.Leader(), h.g.State())
+	}
+	breq := h.joinReq("b", b, "")
+	h.join(breq)
+	// A member leaving while others wait completes the join phase.
+	errs, fx := h.g.Leave(h.now, []LeaveMember{{MemberID: c}})
+	h.record(fx)
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	if r := joinFor(t, fx, breq.RequestID); r.Generation != 4 || len(r.Members) != 1 {
+		t.Fatalf("join after leave %+v", r)
+	}
+}
+
+func TestGroupLeaveDuringJoinAnswersPendingJoin(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a", "b")
+	areq := h.joinReq("a", ids[0], "")
+	h.join(areq)
+	errs, fx := h.g.Leave(h.now, []LeaveMember{{MemberID: ids[0]}})
+	h.record(fx)
+	if errs[0] != nil {
+		t.Fatal(errs[0])
+	}
+	wantErr(t, "left member's join", joinFor(t, fx, areq.RequestID).Err, "UNKNOWN_MEMBER_ID")
+}
+
+func TestGroupSyncValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		req  func(ids []string) SyncRequest
+		want string
+	}{
+		{"unknown member", func([]string) SyncRequest { return SyncRequest{MemberID: "ghost", Generation: 2} }, "UNKNOWN_MEMBER_ID"},
+		{"old generation", func(ids []string) SyncRequest { return SyncRequest{MemberID: ids[0], Generation: 1} }, "ILLEGAL_GENERATION"},
+		{"future generation", func(ids []string) SyncRequest { return SyncRequest{MemberID: ids[0], Generation: 3} }, "ILLEGAL_GENERATION"},
+		{"other protocol", func(ids []string) SyncRequest {
+			return SyncRequest{MemberID: ids[0], Generation: 2, ProtocolName: "roundrobin"}
+		}, "INCONSISTENT_GROUP_PROTOCOL"},
+		{"other protocol type", func(ids []string) SyncRequest {
+			return SyncRequest{MemberID: ids[0], Generation: 2, ProtocolType: "connect"}
+		}, "INCONSISTENT_GROUP_PROTOCOL"},
+		{"valid", func(ids []string) SyncRequest {
+			return SyncRequest{MemberID: ids[1], Generation: 2, ProtocolType: "consumer", ProtocolName: "range"}
+		}, "NONE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			ids := h.stableGroup("a", "b")
+			req := tt.req(ids)
+			req.RequestID = 999
+			fx := h.record(h.g.Sync(h.now, req))
+			wantErr(t, "sync", syncFor(t, fx, 999).Err, tt.want)
+		})
+	}
+
+	t.Run("preparing", func(t *testing.T) {
+		h := newHarness(t)
+		ids := h.stableGroup("a", "b")
+		h.join(h.joinReq("a", ids[0], ""))
+		rid, fx := h.sync(ids[1], 2, nil)
+		wantErr(t, "sync", syncFor(t, fx, rid).Err, "REBALANCE_IN_PROGRESS")
+	})
+}
+
+func TestGroupHeartbeatValidation(t *testing.T) {
+	tests := []struct {
+		name string
+		req  func(ids []string) HeartbeatRequest
+		want string
+	}{
+		{"valid", func(ids []string) HeartbeatRequest { return HeartbeatRequest{MemberID: ids[1], Generation: 2} }, "NONE"},
+		{"unknown member", func([]string) HeartbeatRequest { return HeartbeatRequest{MemberID: "x", Generation: 2} }, "UNKNOWN_MEMBER_ID"},
+		{"empty member", func([]string) HeartbeatRequest { return HeartbeatRequest{Generation: -1} }, "UNKNOWN_MEMBER_ID"},
+		{"stale generation", func(ids []string) HeartbeatRequest { return HeartbeatRequest{MemberID: ids[0], Generation: 1} }, "ILLEGAL_GENERATION"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			ids := h.stableGroup("a", "b")
+			wantErr(t, "heartbeat", h.g.Heartbeat(h.now, tt.req(ids)), tt.want)
+		})
+	}
+}
+
+func TestGroupCommitOffsetsValidation(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(h *harness) []string // returns member ids
+		req   func(ids []string) HeartbeatRequest
+		want  string
+	}{
+		// Reference: Kafka GroupCoordinator.handleCommitOffsets.
+		{"empty group, simple commit", func(h *harness) []string { return nil },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{Generation: -1} }, "NONE"},
+		{"empty group, any member with generation -1", func(h *harness) []string { return nil },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{MemberID: "admin", Generation: -1} }, "NONE"},
+		{"empty group, member and generation", func(h *harness) []string { return nil },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{MemberID: "m", Generation: 1} }, "UNKNOWN_MEMBER_ID"},
+		{"stable, current member", func(h *harness) []string { return h.stableGroup("a") },
+			func(ids []string) HeartbeatRequest { return HeartbeatRequest{MemberID: ids[0], Generation: 1} }, "NONE"},
+		{"stable, stale generation", func(h *harness) []string { return h.stableGroup("a", "b") },
+			func(ids []string) HeartbeatRequest { return HeartbeatRequest{MemberID: ids[0], Generation: 1} }, "ILLEGAL_GENERATION"},
+		{"stable, unknown member", func(h *harness) []string { return h.stableGroup("a") },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{MemberID: "x", Generation: 1} }, "UNKNOWN_MEMBER_ID"},
+		{"stable, no member and no generation", func(h *harness) []string { return h.stableGroup("a") },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{Generation: -1} }, "NONE"},
+		{"stable, generation without member", func(h *harness) []string { return h.stableGroup("a") },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{Generation: 1} }, "UNKNOWN_MEMBER_ID"},
+		{"pending KIP-394 member", func(h *harness) []string {
+			fx := h.join(h.joinReq("c", "", ""))
+			return []string{fx.Joins[0].MemberID}
+		}, func(ids []string) HeartbeatRequest { return HeartbeatRequest{MemberID: ids[0], Generation: -1} }, "UNKNOWN_MEMBER_ID"},
+		{"completing rebalance", func(h *harness) []string {
+			id, _, _ := h.newMember("a")
+			return []string{id}
+		}, func(ids []string) HeartbeatRequest { return HeartbeatRequest{MemberID: ids[0], Generation: 1} }, "REBALANCE_IN_PROGRESS"},
+		{"dead group", func(h *harness) []string { h.g.Unload(h.now); return nil },
+			func([]string) HeartbeatRequest { return HeartbeatRequest{Generation: -1} }, "COORDINATOR_NOT_AVAILABLE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t)
+			ids := tt.setup(h)
+			wantErr(t, "commit", h.g.CommitOffsets(h.now, tt.req(ids)), tt.want)
+		})
+	}
+}
+
+func TestGroupStaticMemberRestart(t *testing.T) {
+	h := newHarness(t)
+	// Static members join without the MEMBER_ID_REQUIRED round trip.
+	req := h.joinReq("s", "", "inst-1")
+	fx := h.join(req)
+	r := joinFor(t, fx, req.RequestID)
+	if r.Err != nil || r.Generation != 1 {
+		t.Fatalf("static join %+v", r)
+	}
+	old := r.MemberID
+	_, fx = h.sync(old, 1, map[string][]byte{old: []byte("S")})
+	h.persistDone(fx, nil)
+	id2, _, fx := h.newMember("d")
+	h.join(h.joinReq("s", old, "inst-1"))
+	if h.g.State() != StateCompletingRebalance {
+		t.Fatalf("state %v", h.g.State())
+	}
+	_, fx = h.sync(old, 2, map[string][]byte{old: []byte("S"), id2: []byte("D")})
+	h.persistDone(fx, nil)
+
+	// The instance restarts and joins without its member id: it takes over
+	// the identity without a rebalance, and the old id is fenced.
+	req = h.joinReq("s", "", "inst-1")
+	fx = h.join(req)
+	r = joinFor(t, fx, req.RequestID)
+	if r.Err != nil || r.Generation != 2 || r.MemberID == old || r.LeaderID != r.MemberID {
+		t.Fatalf("restart join %+v", r)
+	}
+	if h.g.State() != StateStable || fx.Persist == nil || fx.Persist.Metadata.Members[0].MemberID != r.MemberID {
+		t.Fatalf("state %v persist %+v", h.g.State(), fx.Persist)
+	}
+	wantErr(t, "old id", h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: old, GroupInstanceID: "inst-1", Generation: 2}), "FENCED_INSTANCE_ID")
+	if err := h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: r.MemberID, GroupInstanceID: "inst-1", Generation: 2}); err != nil {
+		t.Fatal(err)
+	}
+	rid, fx := h.sync(r.MemberID, 2, nil)
+	if s := syncFor(t, fx, rid); string(s.Assignment) != "S" {
+		t.Fatalf("assignment kept across restart: %+v", s)
+	}
+	// Leaving by instance id alone; with a mismatched member id it is fenced.
+	errs, _ := h.g.Leave(h.now, []LeaveMember{{MemberID: old, GroupInstanceID: "inst-1"}, {GroupInstanceID: "nope"}})
+	wantErr(t, "fenced leave", errs[0], "FENCED_INSTANCE_ID")
+	wantErr(t, "unknown instance", errs[1], "UNKNOWN_MEMBER_ID")
+	errs, _ = h.g.Leave(h.now, []LeaveMember{{GroupInstanceID: "inst-1"}})
+	if errs[0] != nil || h.g.Size() != 1 || h.g.Leader() != id2 {
+		t.Fatalf("leave by instance: %v size %d leader %q", errs, h.g.Size(), h.g.Leader())
+	}
+}
+
+func TestGroupInitialRebalanceDelay(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.InitialRebalanceDelay = 3 * time.Second })
+	areq := h.joinReq("a", "", "s-a") // static, so no second round trip
+	fx := h.join(areq)
+	if len(fx.Joins) != 0 || !fx.Deadline.Equal(t0.Add(3*time.Second)) {
+		t.Fatalf("joins %+v deadline %v", fx.Joins, fx.Deadline)
+	}
+	h.advance(time.Second)
+	breq := h.joinReq("b", "", "s-b")
+	h.join(breq)
+	// b arrived during the delay: it is extended once more.
+	h.advance(2 * time.Second)
+	fx = h.tick()
+	if len(fx.Joins) != 0 || !fx.Deadline.Equal(t0.Add(6*time.Second)) {
+		t.Fatalf("joins %+v deadline %v", fx.Joins, fx.Deadline)
+	}
+	h.advance(3 * time.Second)
+	fx = h.tick()
+	if len(fx.Joins) != 2 || fx.Joins[0].Generation != 1 {
+		t.Fatalf("joins %+v", fx.Joins)
+	}
+}
+
+func TestGroupPendingMemberBlocksJoinUntilExpiry(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a")
+	fx := h.join(h.joinReq("b", "", "")) // b gets an id and never comes back
+	pendingID := fx.Joins[0].MemberID
+	areq := h.joinReq("a", ids[0], "")
+	areq.Protocols[0].Metadata = []byte("changed")
+	fx = h.join(areq)
+	if len(fx.Joins) != 0 {
+		t.Fatal("join completed while a KIP-394 member was pending")
+	}
+	h.advance(session)
+	fx = h.tick()
+	if r := joinFor(t, fx, areq.RequestID); r.Generation != 2 {
+		t.Fatalf("join %+v", r)
+	}
+	wantErr(t, "expired pending id", joinFor(t, h.join(h.joinReq("b", pendingID, "")), h.next).Err, "UNKNOWN_MEMBER_ID")
+}
+
+func TestGroupPersistFailure(t *testing.T) {
+	h := newHarness(t)
+	id, _, _ := h.newMember("a")
+	rid, fx := h.sync(id, 1, map[string][]byte{id: []byte("x")})
+	boom := errors.New("disk on fire")
+	fx = h.persistDone(fx, boom)
+	wantErr(t, "sync after failed persist", syncFor(t, fx, rid).Err, "COORDINATOR_NOT_AVAILABLE")
+	if h.g.State() != StatePreparingRebalance {
+		t.Fatalf("state %v", h.g.State())
+	}
+	// A late outcome for an old write is ignored.
+	if fx := h.g.PersistDone(h.now, 1, nil); len(fx.Syncs) != 0 || h.g.State() != StatePreparingRebalance {
+		t.Fatal("stale PersistDone had effects")
+	}
+}
+
+func TestGroupSyncTimeoutRemovesLateMembers(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a", "b")
+	h.join(h.joinReq("a", ids[0], ""))
+	fx := h.join(h.joinReq("b", ids[1], ""))
+	if h.g.State() != StateCompletingRebalance || len(fx.Joins) != 2 {
+		t.Fatalf("state %v", h.g.State())
+	}
+	// b syncs and keeps waiting; the leader never syncs but heartbeats.
+	brid, _ := h.sync(ids[1], 3, nil)
+	for range 3 {
+		h.advance(rebalance / 3)
+		if err := h.g.Heartbeat(h.now, HeartbeatRequest{MemberID: ids[0], Generation: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fx = h.tick()
+	wantErr(t, "b's sync", syncFor(t, fx, brid).Err, "REBALANCE_IN_PROGRESS")
+	if h.g.Size() != 1 || h.g.Leader() != ids[1] || h.g.State() != StatePreparingRebalance {
+		t.Fatalf("size %d leader %q state %v", h.g.Size(), h.g.Leader(), h.g.State())
+	}
+}
+
+func TestGroupRejoinInCompletingReturnsSameGeneration(t *testing.T) {
+	h := newHarness(t)
+	id, _, _ := h.newMember("a")
+	req := h.joinReq("a", id, "")
+	fx := h.join(req)
+	r := joinFor(t, fx, req.RequestID)
+	if r.Generation != 1 || len(r.Members) != 1 || h.g.State() != StateCompletingRebalance {
+		t.Fatalf("resent join %+v state %v", r, h.g.State())
+	}
+}
+
+func TestGroupLoadSnapshot(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a", "b")
+	md, err := DecodeMetadata(h.g.Snapshot().Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g2, err := New("g1", h.g.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g2.Load(h.now, md); err != nil {
+		t.Fatal(err)
+	}
+	if err := g2.Load(h.now, md); !errors.Is(err, ErrNotFresh) {
+		t.Fatalf("second load: %v", err)
+	}
+	d1, d2 := h.g.Describe(), g2.Describe()
+	if d2.State != StateStable || d2.Generation != 2 || d2.Leader != ids[0] || len(d2.Members) != 2 {
+		t.Fatalf("loaded %+v", d2)
+	}
+	for i := range d1.Members {
+		m1, m2 := d1.Members[i], d2.Members[i]
+		if m1.MemberID != m2.MemberID || m1.ClientID != m2.ClientID || !bytes.Equal(m1.Assignment, m2.Assignment) || !bytes.Equal(m1.Metadata, m2.Metadata) {
+			t.Fatalf("member %d: %+v vs %+v", i, m1, m2)
+		}
+	}
+	if err := g2.Heartbeat(h.now, HeartbeatRequest{MemberID: ids[1], Generation: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if !g2.Deadline().Equal(h.now.Add(session)) {
+		t.Fatalf("deadline %v", g2.Deadline())
+	}
+	// A loaded member rejoining with its protocol keeps the group going.
+	fx := g2.Join(h.now, JoinRequest{RequestID: 1, MemberID: ids[1], ClientID: "b", SessionTimeout: session, ProtocolType: "consumer", Protocols: protocols("range", "roundrobin")})
+	if len(fx.Joins) != 0 || g2.State() != StatePreparingRebalance {
+		t.Fatalf("rejoin after load: %+v %v", fx.Joins, g2.State())
+	}
+}
+
+func TestGroupDeleteAndUnload(t *testing.T) {
+	h := newHarness(t)
+	ids := h.stableGroup("a")
+	_, err := h.g.Delete(h.now)
+	wantErr(t, "delete non-empty", err, "NON_EMPTY_GROUP")
+	areq := h.joinReq("a", ids[0], "")
+	h.join(areq) // completes at once: sole member
+	srid, _ := h.sync(ids[0], 2, nil)
+	fx := h.record(h.g.Unload(h.now))
+	wantErr(t, "sync after unload", syncFor(t, fx, srid).Err, "NOT_COORDINATOR")
+	if h.g.State() != StateDead {
+		t.Fatalf("state %v", h.g.State())
+	}
+
+	h = newHarness(t)
+	fx, err = h.g.Delete(h.now)
+	if err != nil || fx.Persist == nil || fx.Persist.Metadata != nil || h.g.State() != StateDead {
+		t.Fatalf("delete empty: %v %+v %v", err, fx.Persist, h.g.State())
+	}
+	_, err = h.g.Delete(h.now)
+	wantErr(t, "delete dead", err, "GROUP_ID_NOT_FOUND")
+	fx = h.join(h.joinReq("a", "", ""))
+	wantErr(t, "join dead", fx.Joins[0].Err, "COORDINATOR_NOT_AVAILABLE")
+}
+
+func TestGroupConfigValidate(t *testing.T) {
+	for _, mutate := range []func(*Config){
+		func(c *Config) { c.MinSessionTimeout = 0 },
+		func(c *Config) { c.MaxSessionTimeout = time.Second },
+		func(c *Config) { c.InitialRebalanceDelay = -1 },
+		func(c *Config) { c.MaxSize = -1 },
+	} {
+		c := DefaultConfig()
+		mutate(&c)
+		if _, err := New("g", c); !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("config %+v: %v", c, err)
+		}
+	}
+}
