@@ -56,17 +56,17 @@ type Group struct {
 }
 
 type member struct {
-	id, instanceID     string
-	clientID, host     string
-	sessionTimeout     time.Duration
-	rebalanceTimeout   time.Duration
-	protocolType       string
-	protocols          []Protocol
-	assignment         []byte
-	isNew              bool
-	join               *RequestID // pending JoinGroup, answered when the join phase ends
-	sync               *RequestID // pending SyncGroup, answered when the leader's assignment is stored
-	sessionDeadline    time.Time
+	id, instanceID   string
+	clientID, host   string
+	sessionTimeout   time.Duration
+	rebalanceTimeout time.Duration
+	protocolType     string
+	protocols        []Protocol
+	assignment       []byte
+	isNew            bool
+	join             *RequestID // pending JoinGroup, answered when the join phase ends
+	sync             *RequestID // pending SyncGroup, answered when the leader's assignment is stored
+	sessionDeadline  time.Time
 }
 
 // New returns an empty group at generation 0.
