@@ -37,7 +37,10 @@
 //
 // Keys are sorted. Every change rewrites the file before the call returns:
 // the new content goes to metadata.json.tmp, which is fsynced, renamed over
-// metadata.json, and the directory is fsynced. A crash leaves either the old
+// metadata.json, and the directory is fsynced. Concurrent writes are group
+// committed: writes that queue while one file write is in progress share
+// the next one, and a change becomes visible to readers only once it is on
+// disk. A crash leaves either the old
 // or the new file; a leftover .tmp file is ignored and overwritten. A file
 // whose header, length, checksum or JSON does not verify makes Open fail with
 // an error wrapping ErrCorrupt; the store never guesses at partial metadata.

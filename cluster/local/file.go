@@ -123,13 +123,13 @@ func readFile(path string) (uint64, map[string]entry, error) {
 	return index, entries, nil
 }
 
-// persistLocked writes the current entries with the given index: temp file,
-// fsync, rename over the old file, fsync the directory. Memory stores skip it.
-func (s *Store) persistLocked(index uint64) error {
+// persist writes entries with the given index: temp file, fsync, rename
+// over the old file, fsync the directory. Memory stores skip it.
+func (s *Store) persist(entries map[string]entry, index uint64) error {
 	if s.path == "" {
 		return nil
 	}
-	data, err := encodeFile(index, s.entries)
+	data, err := encodeFile(index, entries)
 	if err != nil {
 		return err
 	}

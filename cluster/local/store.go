@@ -72,8 +72,14 @@ type Store struct {
 	tombstoneFloor uint64
 	// changed is closed and replaced on every change, waking watchers.
 	changed chan struct{}
-	closed  bool
-	done    chan struct{} // closed by Close
+	// queue holds writes waiting to be committed. While committing is set,
+	// one writer commits batches for every writer (see commit.go); idle is
+	// signalled when it stops.
+	queue      []*writeOp
+	committing bool
+	idle       *sync.Cond
+	closed     bool
+	done       chan struct{} // closed by Close
 }
 
 var _ cluster.Store = (*Store)(nil)
@@ -119,6 +125,7 @@ func newStore(opts []Option) *Store {
 		changed:    make(chan struct{}),
 		done:       make(chan struct{}),
 	}
+	s.idle = sync.NewCond(&s.mu)
 	for _, o := range opts {
 		o(s)
 	}
@@ -169,102 +176,24 @@ func (s *Store) listLocked(prefix string) []cluster.KV {
 // CAS writes value when the key's version equals version (0: must not
 // exist). The write is durable before CAS returns.
 func (s *Store) CAS(ctx context.Context, key string, value []byte, version uint64) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
 	if key == "" {
 		return 0, ErrInvalidKey
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return 0, cluster.ErrClosed
-	}
-	old, exists := s.entries[key]
-	switch {
-	case version == 0 && exists:
-		return 0, fmt.Errorf("create %q: exists at version %d: %w", key, old.version, cluster.ErrVersionMismatch)
-	case version != 0 && !exists:
-		return 0, fmt.Errorf("update %q at version %d: key missing: %w", key, version, cluster.ErrVersionMismatch)
-	case version != 0 && old.version != version:
-		return 0, fmt.Errorf("update %q at version %d: current version %d: %w", key, version, old.version, cluster.ErrVersionMismatch)
-	}
-	next := s.index + 1
-	s.entries[key] = entry{value: clone(value), version: next}
-	if err := s.persistLocked(next); err != nil {
-		if exists {
-			s.entries[key] = old
-		} else {
-			delete(s.entries, key)
-		}
+	op := &writeOp{kind: opCAS, key: key, value: clone(value), version: version}
+	if err := s.submit(ctx, op); err != nil {
 		return 0, err
 	}
-	s.commitLocked(next)
-	return next, nil
+	return op.result, nil
 }
 
 // Delete removes the key when its version equals version (0: any).
 func (s *Store) Delete(ctx context.Context, key string, version uint64) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return cluster.ErrClosed
-	}
-	old, exists := s.entries[key]
-	switch {
-	case !exists && version == 0:
-		return nil
-	case !exists:
-		return fmt.Errorf("delete %q at version %d: key missing: %w", key, version, cluster.ErrVersionMismatch)
-	case version != 0 && old.version != version:
-		return fmt.Errorf("delete %q at version %d: current version %d: %w", key, version, old.version, cluster.ErrVersionMismatch)
-	}
-	next := s.index + 1
-	delete(s.entries, key)
-	if err := s.persistLocked(next); err != nil {
-		s.entries[key] = old
-		return err
-	}
-	s.tombstones[key] = next
-	s.commitLocked(next)
-	return nil
+	return s.submit(ctx, &writeOp{kind: opDelete, key: key, version: version})
 }
 
 // DeleteTree removes every key under prefix in one durable write.
 func (s *Store) DeleteTree(ctx context.Context, prefix string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return cluster.ErrClosed
-	}
-	removed := make(map[string]entry)
-	for k, e := range s.entries {
-		if strings.HasPrefix(k, prefix) {
-			removed[k] = e
-			delete(s.entries, k)
-		}
-	}
-	if len(removed) == 0 {
-		return nil
-	}
-	next := s.index + 1
-	if err := s.persistLocked(next); err != nil {
-		for k, e := range removed {
-			s.entries[k] = e
-		}
-		return err
-	}
-	for k := range removed {
-		s.tombstones[k] = next
-	}
-	s.commitLocked(next)
-	return nil
+	return s.submit(ctx, &writeOp{kind: opDeleteTree, key: prefix})
 }
 
 // commitLocked makes index the store index after a persisted change and
@@ -337,8 +266,9 @@ func (s *Store) Watch(ctx context.Context, prefix string, index uint64) ([]clust
 	}
 }
 
-// Close releases the directory lock; later calls return cluster.ErrClosed
-// and blocked watchers return it at once.
+// Close waits for writes already submitted to finish and releases the
+// directory lock; later calls return cluster.ErrClosed and blocked watchers
+// return it at once.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,6 +277,9 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.done)
+	for s.committing {
+		s.idle.Wait()
+	}
 	if s.lock != nil {
 		return unlockDir(s.lock)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/messages"
@@ -194,10 +195,38 @@ func CreateTopic(ctx context.Context, st cluster.Store, t Topic, states []Partit
 		}
 		return fmt.Errorf("metadata: create topic %q: %w", t.Name, err)
 	}
-	for p, s := range states {
-		if err := putState(ctx, st, t.Name, int32(p), s); err != nil {
-			return err
-		}
+	return putStates(ctx, st, t.Name, 0, states)
+}
+
+// stateWriters bounds the concurrent writes of putStates. Concurrent writes
+// share commits: the local store group-commits them, Consul serves them in
+// parallel.
+const stateWriters = 16
+
+// putStates writes states of partitions first, first+1, ... concurrently
+// and returns the first error after all writes have finished.
+func putStates(ctx context.Context, st cluster.Store, topic string, first int32, states []PartitionState) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	sem := make(chan struct{}, stateWriters)
+	for i, s := range states {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if err := putState(ctx, st, topic, first+int32(i), s); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
 	}
 	return nil
 }
@@ -361,10 +390,8 @@ func AddPartitions(ctx context.Context, st cluster.Store, t Topic, added [][]int
 		return Topic{}, err
 	}
 	grown.Version = v
-	for i, s := range InitialStates(added) {
-		if err := putState(ctx, st, t.Name, int32(t.Partitions()+i), s); err != nil {
-			return Topic{}, err
-		}
+	if err := putStates(ctx, st, t.Name, int32(t.Partitions()), InitialStates(added)); err != nil {
+		return Topic{}, err
 	}
 	return grown, nil
 }
