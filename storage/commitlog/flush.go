@@ -139,9 +139,13 @@ func (l *Log) anyDirtyLocked() bool {
 	return false
 }
 
-// syncAllLocked fsyncs every segment and the directory during Open.
+// syncAllLocked fsyncs every changed segment and the directory during
+// Open.
 func (l *Log) syncAllLocked() error {
 	for _, s := range l.segments {
+		if !s.Dirty() {
+			continue
+		}
 		if err := s.Sync(); err != nil {
 			return err
 		}
