@@ -1,0 +1,110 @@
+package partition
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// Config is what a replica actor needs besides its metadata state.
+type Config struct {
+	Topic     string
+	Partition int32
+	// NodeID is this node's id: the replica leads when State.Leader equals it.
+	NodeID int32
+	// Dir is the partition's log directory, <data>/<topic>-<partition>.
+	Dir string
+	// TopicConfig is the topic's effective configuration.
+	TopicConfig metadata.TopicConfig
+	// MaxRequestBytes caps max.message.bytes and every fetch response, so
+	// no message exceeds what the transport accepts. 0 means no cap.
+	MaxRequestBytes int
+	// IndexIntervalBytes is the log's sparse index interval; 0 means the
+	// commitlog default.
+	IndexIntervalBytes int32
+	// RetentionCheckInterval is how often retention and age-based roll run;
+	// 0 means DefaultRetentionCheckInterval.
+	RetentionCheckInterval time.Duration
+	// Flusher is the node's group commit, shared by every log; nil makes
+	// each interval-policy log start its own.
+	Flusher *commitlog.Flusher
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// Metrics may be nil.
+	Metrics *Metrics
+}
+
+// DefaultRetentionCheckInterval is the retention and roll period when
+// Config.RetentionCheckInterval is 0.
+const DefaultRetentionCheckInterval = 30 * time.Second
+
+// State is the replica's view of its partition's metadata.
+type State struct {
+	// Leader is the node id of the leader, -1 when none.
+	Leader      int32
+	LeaderEpoch int32
+	Replicas    []int32
+	ISR         []int32
+}
+
+// logConfig maps the topic configuration onto the commitlog's.
+func (c *Config) logConfig() (commitlog.Config, error) {
+	tc := c.TopicConfig
+	policy, err := commitlog.ParseFlushPolicy(string(tc.FlushPolicy))
+	if err != nil {
+		return commitlog.Config{}, err
+	}
+	retention := tc.Retention
+	if retention == 0 {
+		// retention.ms=0 deletes everything closed; commitlog reads 0 as
+		// its default, so ask for the shortest positive age instead.
+		retention = time.Nanosecond
+	}
+	lc := commitlog.Config{
+		SegmentBytes:       tc.SegmentBytes,
+		SegmentAge:         tc.SegmentAge,
+		RetentionAge:       retention,
+		RetentionBytes:     tc.RetentionBytes,
+		MaxBatchBytes:      int32(c.maxMessageBytes()),
+		IndexIntervalBytes: c.IndexIntervalBytes,
+		FlushPolicy:        policy,
+		FlushInterval:      tc.FlushInterval,
+	}
+	if !tc.Deletes() {
+		lc.RetentionAge, lc.RetentionBytes = -1, 0
+	}
+	if err := lc.Validate(); err != nil {
+		return commitlog.Config{}, fmt.Errorf("partition %s/%d: %w", c.Topic, c.Partition, err)
+	}
+	return lc, nil
+}
+
+// maxMessageBytes is max.message.bytes capped by the transport limit.
+func (c *Config) maxMessageBytes() int {
+	n := int(c.TopicConfig.MaxMessageBytes)
+	if n <= 0 {
+		n = int(commitlog.DefaultMaxBatchBytes)
+	}
+	if c.MaxRequestBytes > 0 && n > c.MaxRequestBytes {
+		n = c.MaxRequestBytes
+	}
+	return n
+}
+
+// maxFetchBytes caps one fetch response.
+func (c *Config) maxFetchBytes() int {
+	if c.MaxRequestBytes > 0 {
+		return c.MaxRequestBytes
+	}
+	return 8 << 20
+}
+
+func (c *Config) retentionCheckInterval() time.Duration {
+	if c.RetentionCheckInterval > 0 {
+		return c.RetentionCheckInterval
+	}
+	return DefaultRetentionCheckInterval
+}

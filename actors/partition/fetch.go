@@ -1,0 +1,117 @@
+package partition
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// parkedRequest is a long-poll fetch waiting in the replica.
+type parkedRequest struct {
+	sender *actor.PID
+	req    *messages.FetchRequest
+}
+
+// handleFetch returns committed batches from the requested offset. When
+// fewer than min_bytes are available and max_wait_ms > 0 the request is
+// parked: it is answered as soon as enough bytes are committed (checked on
+// every high watermark advance) or when its expiry timer fires.
+func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
+	if err := r.checkEpoch(req.LeaderEpoch); err != nil {
+		r.refuse(ctx, err)
+		return
+	}
+	resp := r.readFetch(req)
+	if ctx.Sender() == nil {
+		return
+	}
+	if resp.ErrorCode != messages.ErrorCode_NONE || len(resp.Records) >= int(req.MinBytes) || req.MaxWaitMs <= 0 {
+		r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
+		ctx.Respond(resp)
+		return
+	}
+	need := int64(req.MinBytes) - int64(len(resp.Records))
+	id := r.parked.park(r.progress.committedBytes, need, parkedRequest{sender: ctx.Sender(), req: req})
+	r.cfg.Metrics.parked(1)
+	system, self := ctx.ActorSystem(), ctx.Self()
+	r.timers[id] = time.AfterFunc(time.Duration(req.MaxWaitMs)*time.Millisecond, func() {
+		system.Root.Send(self, &fetchExpired{id: id})
+	})
+}
+
+// readFetch reads below the high watermark and builds the response;
+// errors are carried in it.
+func (r *replica) readFetch(req *messages.FetchRequest) *messages.FetchResponse {
+	hw := r.progress.hw
+	resp := &messages.FetchResponse{
+		HighWatermark:  hw,
+		LogStartOffset: r.log.LogStartOffset(),
+		LeaderEpoch:    r.state.LeaderEpoch,
+	}
+	maxBytes := int(req.MaxBytes)
+	if limit := r.cfg.maxFetchBytes(); maxBytes <= 0 || maxBytes > limit {
+		maxBytes = limit
+	}
+	data, err := r.log.Read(req.Offset, maxBytes, hw)
+	var oor *commitlog.OffsetOutOfRangeError
+	switch {
+	case err == nil:
+		resp.Records = data
+	case errors.As(err, &oor):
+		resp.ErrorCode = messages.ErrorCode_OFFSET_OUT_OF_RANGE
+		resp.ErrorMessage = err.Error()
+		resp.LogStartOffset = oor.LogStart
+	default:
+		r.logger.Error("read", "offset", req.Offset, "error", err)
+		resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
+		resp.ErrorMessage = err.Error()
+	}
+	return resp
+}
+
+// wakeParked answers the parked fetches that now have enough data.
+func (r *replica) wakeParked(ctx actor.Context) {
+	if r.parked.len() == 0 {
+		return
+	}
+	for _, p := range r.parked.ready(r.progress.committedBytes) {
+		r.stopTimer(p.id)
+		r.answerParked(ctx, p)
+	}
+}
+
+func (r *replica) handleFetchExpired(ctx actor.Context, m *fetchExpired) {
+	delete(r.timers, m.id)
+	if p, ok := r.parked.expire(m.id); ok {
+		r.answerParked(ctx, p)
+	}
+}
+
+// answerParked reads again at the current high watermark and answers.
+func (r *replica) answerParked(ctx actor.Context, p parkedFetch[parkedRequest]) {
+	r.cfg.Metrics.parked(-1)
+	resp := r.readFetch(p.value.req)
+	r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
+	ctx.Send(p.value.sender, resp)
+}
+
+// answerFetchError answers a parked fetch with err.
+func (r *replica) answerFetchError(ctx actor.Context, p parkedFetch[parkedRequest], err error) {
+	r.cfg.Metrics.parked(-1)
+	code := messages.CodeFor(err)
+	r.cfg.Metrics.fetch(code.String(), 0)
+	ctx.Send(p.value.sender, &messages.FetchResponse{
+		ErrorCode: code, ErrorMessage: err.Error(), LeaderEpoch: r.state.LeaderEpoch,
+	})
+}
+
+func (r *replica) stopTimer(id uint64) {
+	if t, ok := r.timers[id]; ok {
+		t.Stop()
+		delete(r.timers, id)
+	}
+}

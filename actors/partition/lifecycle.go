@@ -1,0 +1,190 @@
+package partition
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// openLog opens the partition's log and restarts the bookkeeping at its
+// checkpointed high watermark.
+func (r *replica) openLog() error {
+	lc, err := r.cfg.logConfig()
+	if err != nil {
+		return err
+	}
+	var opts []commitlog.Option
+	if r.cfg.Flusher != nil {
+		opts = append(opts, commitlog.WithFlusher(r.cfg.Flusher))
+	}
+	l, err := commitlog.Open(r.cfg.Dir, lc, opts...)
+	if err != nil {
+		return err
+	}
+	if st := l.OpenStats(); st.SegmentsScanned > 0 || st.BytesTruncated > 0 {
+		r.logger.Info("recovered partition log", "segments_scanned", st.SegmentsScanned,
+			"bytes_truncated", st.BytesTruncated, "segments_deleted", st.SegmentsDeleted)
+	}
+	r.log = l
+	r.progress.reset(l.HighWatermark())
+	return nil
+}
+
+// closeLog answers everything waiting on the log and closes it: pending
+// produces are committed by a final flush, parked fetches get what is
+// there now.
+func (r *replica) closeLog(ctx actor.Context) {
+	r.waitMaintenance()
+	if r.log == nil {
+		return
+	}
+	if err := r.log.Flush(); err != nil {
+		r.logger.Error("flush", "error", err)
+		r.failPending(ctx, messages.Wrap(messages.ErrorCode_KAFKA_STORAGE_ERROR, "%v", err))
+	} else if r.state.Leader == r.cfg.NodeID {
+		r.commitThrough(ctx, r.log.LogEndOffset())
+	}
+	r.failPending(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "partition %s/%d is closing", r.cfg.Topic, r.cfg.Partition))
+	if err := r.log.Close(); err != nil {
+		r.logger.Error("close log", "error", err)
+	}
+	r.log = nil
+}
+
+// failPending answers the pending produces with err and the parked fetches
+// with what the log holds now (or err when it is gone).
+func (r *replica) failPending(ctx actor.Context, err error) {
+	for _, p := range r.acks.drain() {
+		p.resp.ErrorCode = messages.CodeFor(err)
+		p.resp.ErrorMessage = err.Error()
+		ctx.Send(p.sender, p.resp)
+	}
+	for _, p := range r.parked.drain() {
+		r.stopTimer(p.id)
+		if r.log != nil && !r.deleted {
+			r.answerParked(ctx, p)
+		} else {
+			r.answerFetchError(ctx, p, err)
+		}
+	}
+}
+
+// shutdown runs on Stopping and Restarting: timers off, log closed.
+func (r *replica) shutdown(ctx actor.Context) {
+	if r.maintenanceTimer != nil {
+		r.maintenanceTimer.Stop()
+		r.maintenanceTimer = nil
+	}
+	r.closeLog(ctx)
+	for id := range r.timers {
+		r.stopTimer(id)
+	}
+}
+
+// deleteLog removes the partition's data (its topic was deleted or the
+// replica moved away) and stops the actor.
+func (r *replica) deleteLog(ctx actor.Context) {
+	if r.maintenanceTimer != nil {
+		r.maintenanceTimer.Stop()
+		r.maintenanceTimer = nil
+	}
+	r.waitMaintenance()
+	r.deleted = true
+	r.failPending(ctx, messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "partition %s/%d was deleted", r.cfg.Topic, r.cfg.Partition))
+	if r.log != nil {
+		if err := r.log.Delete(); err != nil {
+			r.logger.Error("delete log", "error", err)
+		}
+		r.log = nil
+	}
+	r.behavior.Become(r.stopped)
+	ctx.Stop(ctx.Self())
+}
+
+// stopped refuses everything while the actor winds down after DeleteLog.
+func (r *replica) stopped(ctx actor.Context) {
+	r.refuse(ctx, messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "partition %s/%d was deleted", r.cfg.Topic, r.cfg.Partition))
+}
+
+// handleUpdateConfig adopts a new topic configuration; a changed log
+// setting reopens the log (a clean close makes the reopen cheap).
+func (r *replica) handleUpdateConfig(ctx actor.Context, m *UpdateConfig) {
+	before, errBefore := r.cfg.logConfig()
+	r.cfg.TopicConfig = m.TopicConfig
+	after, err := r.cfg.logConfig()
+	if err != nil {
+		r.logger.Error("topic config", "error", err)
+		return
+	}
+	if errBefore == nil && before == after {
+		return
+	}
+	r.closeLog(ctx)
+	if err := r.openLog(); err != nil {
+		r.logger.Error("reopen partition log", "dir", r.cfg.Dir, "error", err)
+		r.behavior.Become(r.failed)
+		return
+	}
+	r.scheduleMaintenance(ctx)
+	r.takeRole(ctx)
+}
+
+// scheduleMaintenance arms the next retention and roll run.
+func (r *replica) scheduleMaintenance(ctx actor.Context) {
+	if r.maintenanceTimer != nil {
+		r.maintenanceTimer.Stop()
+	}
+	system, self := ctx.ActorSystem(), ctx.Self()
+	r.maintenanceTimer = time.AfterFunc(r.cfg.retentionCheckInterval(), func() {
+		system.Root.Send(self, &maintenanceTick{})
+	})
+}
+
+// handleMaintenanceTick rolls an aged active segment and applies
+// retention in a goroutine, so deleting files never blocks the mailbox;
+// maintenanceDone reports back and arms the next run.
+func (r *replica) handleMaintenanceTick(ctx actor.Context) {
+	r.maintenanceTimer = nil
+	if r.log == nil || r.maintenanceDone != nil {
+		return
+	}
+	done := make(chan struct{})
+	r.maintenanceDone = done
+	l, system, self, now := r.log, ctx.ActorSystem(), ctx.Self(), time.Now()
+	go func() {
+		defer close(done)
+		rolled, rollErr := l.MaybeRoll(now)
+		deleted, retErr := l.EnforceRetention(now)
+		system.Root.Send(self, &maintenanceDone{rolled: rolled, deleted: deleted, err: errors.Join(rollErr, retErr)})
+	}()
+}
+
+func (r *replica) handleMaintenanceDone(ctx actor.Context, m *maintenanceDone) {
+	r.maintenanceDone = nil
+	if m.err != nil && !errors.Is(m.err, commitlog.ErrClosed) {
+		r.logger.Error("retention", "error", m.err)
+	}
+	if m.deleted > 0 {
+		r.cfg.Metrics.segmentsDeleted(m.deleted)
+		r.logger.Debug("retention deleted segments", "segments", m.deleted)
+	}
+	if m.rolled {
+		r.logger.Debug("rolled aged segment")
+	}
+	if r.log != nil {
+		r.scheduleMaintenance(ctx)
+	}
+}
+
+// waitMaintenance waits for an in-flight maintenance run before the log is
+// closed or replaced.
+func (r *replica) waitMaintenance() {
+	if r.maintenanceDone != nil {
+		<-r.maintenanceDone
+		r.maintenanceDone = nil
+	}
+}

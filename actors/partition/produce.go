@@ -1,0 +1,122 @@
+package partition
+
+import (
+	"errors"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// pendingProduce is a produce response waiting for its records to commit.
+type pendingProduce struct {
+	sender *actor.PID
+	resp   *messages.ProduceResponse
+}
+
+// handleProduce appends the request's batches. The response goes out once
+// the records are committed: at once with the never and always flush
+// policies (always has fsynced inside Append), after the node's group
+// commit with interval. With replication factor 1 acks=1 and acks=all are
+// the same. A request sent without a sender (acks=0 over Send) gets no
+// response, errors included.
+func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest) {
+	switch req.Acks {
+	case 0, 1, -1:
+	default:
+		r.refuse(ctx, messages.Wrap(messages.ErrorCode_INVALID_REQUIRED_ACKS, "acks %d: want 0, 1 or -1", req.Acks))
+		return
+	}
+	if err := r.checkEpoch(req.LeaderEpoch); err != nil {
+		r.refuse(ctx, err)
+		return
+	}
+	if len(req.Records) > r.cfg.maxMessageBytes() && singleBatch(req.Records) {
+		r.refuse(ctx, messages.Wrap(messages.ErrorCode_MESSAGE_TOO_LARGE, "batch of %d bytes exceeds max.message.bytes %d",
+			len(req.Records), r.cfg.maxMessageBytes()))
+		return
+	}
+	info, err := r.log.Append(req.Records, r.state.LeaderEpoch)
+	if err != nil {
+		err = appendError(err)
+		if messages.CodeFor(err) == messages.ErrorCode_KAFKA_STORAGE_ERROR {
+			r.logger.Error("append", "error", err)
+		}
+		r.refuse(ctx, err)
+		return
+	}
+	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
+	r.progress.appended(info.LastOffset+1, info.Bytes)
+	resp := &messages.ProduceResponse{
+		BaseOffset:     info.FirstOffset,
+		LogStartOffset: info.LogStartOffset,
+		LeaderEpoch:    r.state.LeaderEpoch,
+	}
+	if r.log.Config().FlushPolicy != commitlog.FlushInterval {
+		r.commitThrough(ctx, info.LastOffset+1)
+		if ctx.Sender() != nil {
+			ctx.Respond(resp)
+		}
+		return
+	}
+	if ctx.Sender() != nil {
+		r.acks.push(info.LastOffset, pendingProduce{sender: ctx.Sender(), resp: resp})
+	}
+	system, self, last := ctx.ActorSystem(), ctx.Self(), info.LastOffset
+	r.log.AwaitDurable(last, func(err error) {
+		system.Root.Send(self, &durable{offset: last, err: err})
+	})
+}
+
+// handleDurable commits what the group commit made durable, or fails the
+// waiting producers when the fsync failed.
+func (r *replica) handleDurable(ctx actor.Context, m *durable) {
+	if m.err != nil {
+		r.logger.Error("fsync", "offset", m.offset, "error", m.err)
+		for _, p := range r.acks.through(m.offset) {
+			p.resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
+			p.resp.ErrorMessage = m.err.Error()
+			ctx.Send(p.sender, p.resp)
+		}
+		return
+	}
+	if r.log != nil && r.state.Leader == r.cfg.NodeID {
+		r.commitThrough(ctx, m.offset+1)
+	}
+}
+
+// commitThrough advances the high watermark to hw, answers the produce
+// requests it commits and wakes the fetches that now have enough data.
+func (r *replica) commitThrough(ctx actor.Context, hw int64) {
+	if !r.progress.advance(hw) {
+		return
+	}
+	r.log.SetHighWatermark(hw)
+	for _, p := range r.acks.committed(hw) {
+		ctx.Send(p.sender, p.resp)
+	}
+	r.wakeParked(ctx)
+}
+
+// singleBatch reports whether b holds exactly one batch (by its length
+// field), so a request over max.message.bytes can be refused before it is
+// validated.
+func singleBatch(b []byte) bool {
+	h, err := batch.ParseHeader(b)
+	return err == nil && h.Size() >= len(b)
+}
+
+// appendError maps a commitlog append error to a wire error.
+func appendError(err error) error {
+	switch {
+	case errors.Is(err, commitlog.ErrBatchTooLarge):
+		return messages.Wrap(messages.ErrorCode_MESSAGE_TOO_LARGE, "%v", err)
+	case errors.Is(err, batch.ErrCorruptBatch), errors.Is(err, batch.ErrInvalidMagic),
+		errors.Is(err, batch.ErrShortBatch), errors.Is(err, commitlog.ErrEmptyAppend):
+		return messages.Wrap(messages.ErrorCode_CORRUPT_MESSAGE, "%v", err)
+	default:
+		return messages.Wrap(messages.ErrorCode_KAFKA_STORAGE_ERROR, "%v", err)
+	}
+}
