@@ -97,12 +97,16 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			if h.Attributes.Control() {
 				return nil
 			}
-			return batch.ForEach(b, func(r batch.Record) error {
+			err := batch.ForEach(b, func(r batch.Record) error {
 				if r.Key != nil {
 					offsets.put(r.Key, r.Offset)
 				}
 				return nil
 			})
+			if err != nil {
+				return fmt.Errorf("%w: batch at offset %d: %w", ErrCorruptInput, h.BaseOffset, err)
+			}
+			return nil
 		})
 		if err != nil {
 			return stats, err

@@ -2,6 +2,7 @@ package compaction
 
 import (
 	"bytes"
+	"encoding/binary"
 	"testing"
 
 	"github.com/sluice-mq/sluice/storage/batch"
@@ -18,7 +19,7 @@ func tombstone(key string, ts int64) rec { return rec{key: []byte(key), ts: ts} 
 func unkeyed(value string, ts int64) rec { return rec{value: []byte(value), ts: ts} }
 
 // encodeBatch builds a batch of recs at baseOffset with opts.
-func encodeBatch(t *testing.T, baseOffset int64, opts batch.EncodeOptions, recs ...rec) []byte {
+func encodeBatch(t testing.TB, baseOffset int64, opts batch.EncodeOptions, recs ...rec) []byte {
 	t.Helper()
 	records := make([]batch.Record, len(recs))
 	for i, r := range recs {
@@ -32,18 +33,26 @@ func encodeBatch(t *testing.T, baseOffset int64, opts batch.EncodeOptions, recs 
 	return b
 }
 
-func plainBatch(t *testing.T, baseOffset int64, recs ...rec) []byte {
+func plainBatch(t testing.TB, baseOffset int64, recs ...rec) []byte {
 	t.Helper()
 	return encodeBatch(t, baseOffset, batch.DefaultEncodeOptions(), recs...)
 }
 
-func controlBatch(t *testing.T, baseOffset int64) []byte {
+// controlBatch builds a transaction commit marker at baseOffset: one record
+// with key version 0, type 1 (commit) and value version 0, coordinator
+// epoch 3, in a transactional batch with the control attribute set.
+func controlBatch(t testing.TB, baseOffset int64) []byte {
 	t.Helper()
-	b, err := batch.EncodeControl(batch.ControlCommit, 7, 1, 3, 1000)
-	if err != nil {
-		t.Fatal(err)
+	opts := batch.EncodeOptions{ProducerID: 7, ProducerEpoch: 1, BaseSequence: -1, Transactional: true, PartitionLeaderEpoch: -1}
+	b := encodeBatch(t, baseOffset, opts, rec{key: []byte{0, 0, 0, 1}, value: []byte{0, 0, 0, 0, 0, 3}, ts: 1000})
+	// Set attribute bit 5 (control) and refresh the CRC; see the header
+	// layout in package batch: attributes at byte 21, crc at byte 17.
+	const attributesAt, crcAt, control = 21, 17, 0x20
+	binary.BigEndian.PutUint16(b[attributesAt:], binary.BigEndian.Uint16(b[attributesAt:])|control)
+	binary.BigEndian.PutUint32(b[crcAt:], batch.Checksum(b))
+	if h, err := batch.Validate(b); err != nil || !h.Attributes.Control() {
+		t.Fatalf("control batch: %v", err)
 	}
-	batch.SetBaseOffset(b, baseOffset)
 	return b
 }
 

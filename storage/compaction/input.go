@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,7 +39,7 @@ func FileInput(path string) Input {
 // batchReader reads whole, CRC-checked batches from a stream.
 type batchReader struct {
 	r   *bufio.Reader
-	buf []byte // reused; the batch returned by next aliases it
+	buf bytes.Buffer // reused; the batch returned by next aliases it
 }
 
 func newBatchReader(r io.Reader) *batchReader {
@@ -62,18 +61,19 @@ func (br *batchReader) next() (batch.Header, []byte, error) {
 	if length < batch.HeaderSize-batch.LogOverhead || length > maxBatchBytes {
 		return batch.Header{}, nil, fmt.Errorf("%w: batch length %d", ErrCorruptInput, length)
 	}
-	size := int(length) + batch.LogOverhead
-	if cap(br.buf) < size {
-		br.buf = make([]byte, size)
-	}
-	b := br.buf[:size]
-	copy(b, prefix[:])
-	if _, err := io.ReadFull(br.r, b[batch.LogOverhead:]); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return batch.Header{}, nil, fmt.Errorf("%w: torn batch of %d bytes", ErrCorruptInput, size)
-		}
+	br.buf.Reset()
+	br.buf.Write(prefix[:])
+	// ReadFrom grows the buffer as bytes arrive, so a corrupt length near
+	// maxBatchBytes over a short input costs no more than the input.
+	read, err := br.buf.ReadFrom(io.LimitReader(br.r, int64(length)))
+	if err != nil {
 		return batch.Header{}, nil, err
 	}
+	if read < int64(length) {
+		return batch.Header{}, nil, fmt.Errorf("%w: torn batch of %d bytes, %d present",
+			ErrCorruptInput, int(length)+batch.LogOverhead, read+batch.LogOverhead)
+	}
+	b := br.buf.Bytes()
 	h, err := batch.Validate(b)
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: %w", ErrCorruptInput, err)
