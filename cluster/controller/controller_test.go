@@ -403,3 +403,34 @@ func TestControllerStoreClosed(t *testing.T) {
 		t.Fatalf("CreateTopic on closed store = %v %q", resp.ErrorCode, resp.ErrorMessage)
 	}
 }
+
+func TestControllerConcurrentCreateSameName(t *testing.T) {
+	f := newFixture(t, 1)
+	const racers = 4
+	codes := make(chan messages.ErrorCode, racers)
+	var wg sync.WaitGroup
+	for range racers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- f.ctl.CreateTopic(context.Background(), &messages.CreateTopicRequest{
+				Name: "t", Partitions: 4, ReplicationFactor: 1,
+			}).ErrorCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	created := 0
+	for code := range codes {
+		switch code {
+		case messages.ErrorCode_NONE:
+			created++
+		case messages.ErrorCode_TOPIC_ALREADY_EXISTS:
+		default:
+			t.Fatalf("racing create failed with %v", code)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d racing creates succeeded, want exactly 1", created)
+	}
+}

@@ -3,8 +3,10 @@ package controller
 import (
 	"context"
 	"reflect"
+	"sync"
 	"testing"
 
+	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
@@ -96,5 +98,55 @@ func TestControllerElectLeaders(t *testing.T) {
 	f.members.set()
 	if changed, err := f.ctl.ElectLeaders(ctx); err != nil || len(changed) != 0 {
 		t.Fatalf("ElectLeaders with no members = %v, %v", changed, err)
+	}
+}
+
+// interferingStore lets a test write just before the controller's next
+// check-and-set on a key, so that the controller's write loses the race.
+type interferingStore struct {
+	cluster.Store
+	mu     sync.Mutex
+	before map[string]func()
+}
+
+func (s *interferingStore) CAS(ctx context.Context, key string, value []byte, version uint64) (uint64, error) {
+	s.mu.Lock()
+	fn := s.before[key]
+	delete(s.before, key)
+	s.mu.Unlock()
+	if fn != nil {
+		fn()
+	}
+	return s.Store.CAS(ctx, key, value, version)
+}
+
+func TestControllerElectLeadersRetriesLostRace(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 2, 3)
+	f.create(t, "t", 1, 3, nil) // replicas [1 2 3], leader 1
+	st := &interferingStore{Store: f.store, before: map[string]func(){}}
+	ctl := New(st, f.members, metadata.DefaultTopicConfig())
+
+	// While the controller elects a new leader for dead node 1, the old
+	// leader shrinks the ISR to [1 3]: the election must see that and pick 3.
+	st.before[metadata.PartitionStateKey("t", 0)] = func() {
+		s, err := metadata.GetPartitionState(ctx, f.store, "t", 0)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		s.ISR = []int32{1, 3}
+		if _, err := metadata.CASPartitionState(ctx, f.store, "t", 0, s, s.Version); err != nil {
+			t.Error(err)
+		}
+	}
+	f.members.set(2, 3)
+	changed, err := ctl.ElectLeaders(ctx)
+	if err != nil || len(changed) != 1 {
+		t.Fatalf("ElectLeaders = %v, %v", changed, err)
+	}
+	s, _ := metadata.GetPartitionState(ctx, f.store, "t", 0)
+	if s.Leader != 3 || s.LeaderEpoch != 1 || !reflect.DeepEqual(s.ISR, []int32{3}) {
+		t.Fatalf("state after raced election = %+v, want leader 3 epoch 1 isr [3]", s)
 	}
 }
