@@ -78,7 +78,11 @@ func FuzzDecodeGroupMetadata(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_ = g.Load(time.Unix(0, 0), md)
-		_ = g.Describe()
+		if err := g.Load(time.Unix(0, 0), md); err == nil {
+			checkInvariants(t, g, 0)
+			_ = g.Describe()
+			g.Tick(time.Unix(3600, 0))
+			checkInvariants(t, g, 1)
+		}
 	})
 }

@@ -60,10 +60,8 @@ type member struct {
 	clientID, host   string
 	sessionTimeout   time.Duration
 	rebalanceTimeout time.Duration
-	protocolType     string
 	protocols        []Protocol
 	assignment       []byte
-	isNew            bool
 	join             *RequestID // pending JoinGroup, answered when the join phase ends
 	sync             *RequestID // pending SyncGroup, answered when the leader's assignment is stored
 	sessionDeadline  time.Time
@@ -190,7 +188,7 @@ func (g *Group) fenced(memberID, instanceID string) bool {
 
 // addMember adds a new member awaiting its join response.
 func (g *Group) addMember(now time.Time, req JoinRequest, id string) *member {
-	m := &member{id: id, instanceID: req.GroupInstanceID, isNew: true}
+	m := &member{id: id, instanceID: req.GroupInstanceID}
 	m.update(req)
 	if len(g.members) == 0 {
 		g.protocolType = req.ProtocolType
@@ -218,7 +216,6 @@ func (m *member) update(req JoinRequest) {
 	if m.rebalanceTimeout <= 0 {
 		m.rebalanceTimeout = req.SessionTimeout
 	}
-	m.protocolType = req.ProtocolType
 	m.protocols = slices.Clone(req.Protocols)
 	rid := req.RequestID
 	m.join = &rid
@@ -414,6 +411,9 @@ func (g *Group) Load(now time.Time, md *Metadata) error {
 	if md == nil {
 		return nil
 	}
+	if err := validLoad(md); err != nil {
+		return fmt.Errorf("load group %q: %w", g.id, err)
+	}
 	g.protocolType = md.ProtocolType
 	g.generation = md.Generation
 	g.stateTime = now
@@ -422,9 +422,6 @@ func (g *Group) Load(now time.Time, md *Metadata) error {
 	}
 	g.protocol = md.Protocol
 	for _, mm := range md.Members {
-		if _, dup := g.members[mm.MemberID]; dup {
-			return fmt.Errorf("%w: member %q twice in group %q", ErrInvalidRecord, mm.MemberID, g.id)
-		}
 		m := &member{
 			id:               mm.MemberID,
 			instanceID:       mm.InstanceID,
@@ -432,7 +429,6 @@ func (g *Group) Load(now time.Time, md *Metadata) error {
 			host:             mm.ClientHost,
 			sessionTimeout:   mm.SessionTimeout,
 			rebalanceTimeout: mm.RebalanceTimeout,
-			protocolType:     md.ProtocolType,
 			protocols:        []Protocol{{Name: md.Protocol, Metadata: mm.Subscription}},
 			assignment:       mm.Assignment,
 			sessionDeadline:  now.Add(mm.SessionTimeout),
@@ -451,5 +447,28 @@ func (g *Group) Load(now time.Time, md *Metadata) error {
 		g.leader = g.order[0]
 	}
 	g.state = StateStable
+	return nil
+}
+
+// validLoad rejects records no coordinator writes: members without a
+// protocol, and member or instance ids that are empty or repeated.
+func validLoad(md *Metadata) error {
+	if len(md.Members) > 0 && md.Protocol == "" {
+		return fmt.Errorf("%w: members but no protocol", ErrInvalidRecord)
+	}
+	ids := make(map[string]bool, len(md.Members))
+	instances := make(map[string]bool)
+	for _, mm := range md.Members {
+		if mm.MemberID == "" || ids[mm.MemberID] {
+			return fmt.Errorf("%w: member id %q empty or repeated", ErrInvalidRecord, mm.MemberID)
+		}
+		ids[mm.MemberID] = true
+		if mm.InstanceID != "" {
+			if instances[mm.InstanceID] {
+				return fmt.Errorf("%w: instance id %q repeated", ErrInvalidRecord, mm.InstanceID)
+			}
+			instances[mm.InstanceID] = true
+		}
+	}
 	return nil
 }

@@ -634,3 +634,37 @@ func TestGroupConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestGroupLoadRejectsInvalidRecords(t *testing.T) {
+	tests := []struct {
+		name string
+		md   *Metadata
+	}{
+		{"members without protocol", &Metadata{ProtocolType: "consumer", Generation: 1, Members: []MemberMetadata{{MemberID: "m"}}}},
+		{"empty member id", &Metadata{ProtocolType: "consumer", Protocol: "range", Members: []MemberMetadata{{}}}},
+		{"repeated member id", &Metadata{ProtocolType: "consumer", Protocol: "range", Members: []MemberMetadata{{MemberID: "m"}, {MemberID: "m"}}}},
+		{"repeated instance id", &Metadata{ProtocolType: "consumer", Protocol: "range", Members: []MemberMetadata{{MemberID: "a", InstanceID: "i"}, {MemberID: "b", InstanceID: "i"}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, err := New("g", DefaultConfig())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Load(t0, tt.md); !errors.Is(err, ErrInvalidRecord) {
+				t.Fatalf("got %v, want ErrInvalidRecord", err)
+			}
+			if g.Generation() != 0 || g.Size() != 0 || g.State() != StateEmpty {
+				t.Fatalf("failed load changed the group: gen %d size %d state %v", g.Generation(), g.Size(), g.State())
+			}
+		})
+	}
+	// A tombstone and an empty group load fine.
+	g, _ := New("g", DefaultConfig())
+	if err := g.Load(t0, nil); err != nil || g.State() != StateEmpty {
+		t.Fatalf("tombstone: %v", err)
+	}
+	if err := g.Load(t0, &Metadata{ProtocolType: "consumer", Generation: 4}); err != nil || g.Generation() != 4 || g.State() != StateEmpty {
+		t.Fatalf("empty group: %v gen %d", err, g.Generation())
+	}
+}

@@ -246,7 +246,6 @@ func (g *Group) completeJoin(now time.Time) {
 	g.syncDeadline = now.Add(g.maxRebalanceTimeout())
 	for _, id := range g.order {
 		m := g.members[id]
-		m.isNew = false
 		m.sessionDeadline = now.Add(m.sessionTimeout)
 		g.unsynced[id] = true
 		r := g.joinResponse(m, *m.join)

@@ -1,0 +1,79 @@
+package group
+
+import "fmt"
+
+// Replay rebuilds a coordinator's state from a __consumer_offsets partition:
+// feed it every record from the start of the log in offset order, then read
+// Groups and Offsets. Later records replace earlier ones with the same key,
+// and tombstones (nil or empty values) delete, which is also what log
+// compaction preserves.
+type Replay struct {
+	// Groups holds the last metadata of every group not deleted.
+	Groups map[string]*Metadata
+	// Offsets holds, by group, the last committed offset of every partition
+	// not deleted.
+	Offsets map[string]map[Partition]OffsetValue
+}
+
+// Partition names a topic partition in Replay.Offsets.
+type Partition struct {
+	Topic     string
+	Partition int32
+}
+
+// NewReplay returns an empty Replay.
+func NewReplay() *Replay {
+	return &Replay{Groups: make(map[string]*Metadata), Offsets: make(map[string]map[Partition]OffsetValue)}
+}
+
+// Apply applies one record. It returns an error, and changes nothing, for a
+// record it cannot decode; callers may skip such records, as Kafka does
+// with keys of unknown versions.
+func (r *Replay) Apply(key, value []byte) error {
+	kind, err := RecordKind(key)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case KindGroup:
+		group, err := DecodeGroupKey(key)
+		if err != nil {
+			return err
+		}
+		md, err := DecodeMetadata(value)
+		if err != nil {
+			return fmt.Errorf("group %q: %w", group, err)
+		}
+		if md == nil {
+			delete(r.Groups, group)
+			return nil
+		}
+		r.Groups[group] = md
+	case KindOffset:
+		k, err := DecodeOffsetKey(key)
+		if err != nil {
+			return err
+		}
+		v, err := DecodeOffsetValue(value)
+		if err != nil {
+			return fmt.Errorf("offset %s/%s-%d: %w", k.Group, k.Topic, k.Partition, err)
+		}
+		p := Partition{Topic: k.Topic, Partition: k.Partition}
+		if v == nil {
+			if offs := r.Offsets[k.Group]; offs != nil {
+				delete(offs, p)
+				if len(offs) == 0 {
+					delete(r.Offsets, k.Group)
+				}
+			}
+			return nil
+		}
+		offs := r.Offsets[k.Group]
+		if offs == nil {
+			offs = make(map[Partition]OffsetValue)
+			r.Offsets[k.Group] = offs
+		}
+		offs[p] = *v
+	}
+	return nil
+}
