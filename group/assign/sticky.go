@@ -33,9 +33,17 @@ func (CooperativeSticky) Name() string { return "cooperative-sticky" }
 func (CooperativeSticky) Assign(members []Member, topicPartitions map[string]int32) map[string]map[string][]int32 {
 	sorted := sortedMembers(members)
 	s := &sticky{
-		members: sorted,
-		owner:   make(map[tp]int),
-		held:    make([][]holding, len(sorted)),
+		members:  sorted,
+		owner:    make(map[tp]int),
+		held:     make([][]holding, len(sorted)),
+		eligible: make(map[string][]int),
+	}
+	for i, m := range sorted {
+		for _, t := range m.Topics {
+			if !slices.Contains(s.eligible[t], i) {
+				s.eligible[t] = append(s.eligible[t], i)
+			}
+		}
 	}
 	s.claim(topicPartitions)
 	s.keepOwned()
@@ -55,6 +63,9 @@ type sticky struct {
 	members []Member
 	owner   map[tp]int  // partition → index of the member that owns it now
 	held    [][]holding // member index → its target partitions
+	// eligible lists, by topic, the indexes of the members subscribed to
+	// it, in assignor order.
+	eligible map[string][]int
 }
 
 // claim records the current owner of every existing partition.
@@ -117,8 +128,8 @@ func (s *sticky) assignUnowned(topicPartitions map[string]int32) {
 // in assignor order.
 func (s *sticky) leastLoaded(topic string, except int) int {
 	best := -1
-	for i, m := range s.members {
-		if i == except || !subscribes(m, topic) {
+	for _, i := range s.eligible[topic] {
+		if i == except {
 			continue
 		}
 		if best < 0 || len(s.held[i]) < len(s.held[best]) {
@@ -142,7 +153,13 @@ func (s *sticky) moveOne() bool {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return len(s.held[b]) - len(s.held[a]) })
+	if len(order) == 0 || len(s.held[order[0]])-len(s.held[order[len(order)-1]]) <= 1 {
+		return false // balanced: no move can narrow the gap
+	}
 	for _, src := range order {
+		if len(s.held[src])-len(s.held[order[len(order)-1]]) <= 1 {
+			return false
+		}
 		// Newly assigned partitions move first: moving them costs nothing.
 		for _, owned := range []bool{false, true} {
 			for j, h := range s.held[src] {
