@@ -1,7 +1,10 @@
 package commitlog
 
 import (
+	"errors"
 	"sort"
+
+	"github.com/sluice-mq/sluice/storage/batch"
 
 	"github.com/sluice-mq/sluice/storage/segment"
 )
@@ -44,10 +47,13 @@ func (l *Log) segmentIndexLocked(offset int64) int {
 	return max(i-1, 0)
 }
 
-// OffsetForTimestamp returns the offset and timestamp of the first batch
-// whose max timestamp is >= ts: the batch's base offset, and its max
-// timestamp (batch granularity; records are not decoded). offset is -1
-// when no batch qualifies.
+// OffsetForTimestamp returns the offset and timestamp of the first record
+// whose timestamp is >= ts (Kafka's ListOffsets by timestamp), or offset
+// -1 when there is none. It finds the first batch whose max timestamp is
+// >= ts and decodes that batch's records; for batches with LogAppendTime,
+// or whose records cannot be decoded, it answers with the batch's base
+// offset and max timestamp. A result below the log start offset is
+// raised to it.
 func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, err error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -62,11 +68,39 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, err e
 		if err != nil {
 			return -1, -1, err
 		}
-		if found {
-			return max(off, l.logStart), t, nil
+		if !found {
+			continue
 		}
+		b, err := s.Read(off, 1, off+1)
+		if err != nil {
+			return -1, -1, err
+		}
+		if o, rt, ok := firstRecordAtOrAfter(b, ts); ok {
+			off, t = o, rt
+		}
+		return max(off, l.logStart), t, nil
 	}
 	return -1, -1, nil
+}
+
+// errFound stops a record walk.
+var errFound = errors.New("commitlog: found")
+
+// firstRecordAtOrAfter finds the first record of batch b with timestamp
+// >= ts; ok is false if b uses LogAppendTime or cannot be decoded.
+func firstRecordAtOrAfter(b []byte, ts int64) (offset, timestamp int64, ok bool) {
+	h, err := batch.ParseHeader(b)
+	if err != nil || h.Attributes.LogAppendTime() {
+		return 0, 0, false
+	}
+	err = batch.ForEach(b, func(r batch.Record) error {
+		if r.Timestamp >= ts {
+			offset, timestamp = r.Offset, r.Timestamp
+			return errFound
+		}
+		return nil
+	})
+	return offset, timestamp, errors.Is(err, errFound)
 }
 
 // LogStartOffset is the first offset that can be read.

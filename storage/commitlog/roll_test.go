@@ -3,6 +3,8 @@ package commitlog
 import (
 	"testing"
 	"time"
+
+	"github.com/sluice-mq/sluice/storage/batch"
 )
 
 func TestLogRollBySize(t *testing.T) {
@@ -120,6 +122,36 @@ func TestLogOffsetForTimestamp(t *testing.T) {
 		}
 		if off != batches[c.want].first || ts != batches[c.want].maxTs {
 			t.Fatalf("OffsetForTimestamp(%d) = %d, %d; want %d, %d", c.ts, off, ts, batches[c.want].first, batches[c.want].maxTs)
+		}
+	}
+}
+
+func TestLogOffsetForTimestampRecords(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), Config{})
+	appendN(t, l, 2, 5, 100, 0) // offsets 0-9, batch max timestamps tsBase, tsBase+1
+	var records []batch.Record
+	for i := 0; i < 10; i++ {
+		records = append(records, batch.Record{Timestamp: tsBase + 100 + int64(i)*10, Value: []byte("v")})
+	}
+	b, err := batch.Encode(records, batch.DefaultEncodeOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(b, 0); err != nil { // offsets 10-19
+		t.Fatal(err)
+	}
+	cases := []struct{ ts, wantOffset, wantTs int64 }{
+		{tsBase + 2, 10, tsBase + 100},
+		{tsBase + 100, 10, tsBase + 100},
+		{tsBase + 101, 11, tsBase + 110},
+		{tsBase + 155, 16, tsBase + 160},
+		{tsBase + 190, 19, tsBase + 190},
+		{tsBase + 191, -1, -1},
+	}
+	for _, c := range cases {
+		off, ts, err := l.OffsetForTimestamp(c.ts)
+		if err != nil || off != c.wantOffset || ts != c.wantTs {
+			t.Fatalf("OffsetForTimestamp(%d) = %d, %d, %v; want %d, %d", c.ts, off, ts, err, c.wantOffset, c.wantTs)
 		}
 	}
 }

@@ -18,17 +18,22 @@ func (s *Segment) findPos(offset int64) (pos int64, h batch.Header, found bool, 
 	if offset >= s.nextOffset {
 		return s.size, h, false, nil
 	}
-	start := int64(0)
+	start, want := int64(0), s.base
 	if offset > s.base {
 		if e, ok := s.index.floor(uint32(offset - s.base)); ok {
-			start = int64(e.pos)
+			start, want = int64(e.pos), s.base+int64(e.rel)
 		}
 	}
 	sc := newScanner(s.logFile, start, s.size)
-	for {
+	for first := true; ; first = false {
 		pos, h, err := sc.next()
 		if errors.Is(err, errEnd) {
 			return s.size, h, false, nil
+		}
+		if first && pos > 0 && (err != nil || h.BaseOffset != want) {
+			// An index entry that does not point at the batch it names:
+			// report it rather than read from the wrong place.
+			return 0, h, false, fmt.Errorf("segment %020d: %w: entry for offset %d at position %d", s.base, ErrCorruptIndex, want, pos)
 		}
 		if err != nil {
 			return 0, h, false, fmt.Errorf("segment %020d: scan at %d: %w", s.base, pos, err)
@@ -101,17 +106,20 @@ func (s *Segment) FindTimestamp(ts int64) (offset, timestamp int64, found bool, 
 	if s.maxTimestamp < ts || s.size == 0 {
 		return -1, -1, false, nil
 	}
-	start := int64(0)
+	start, want := int64(0), s.base
 	if e, ok := s.times.lastBelow(ts); ok {
 		if ie, ok := s.index.floor(e.rel); ok {
-			start = int64(ie.pos)
+			start, want = int64(ie.pos), s.base+int64(ie.rel)
 		}
 	}
 	sc := newScanner(s.logFile, start, s.size)
-	for {
+	for first := true; ; first = false {
 		pos, h, err := sc.next()
 		if errors.Is(err, errEnd) {
 			return -1, -1, false, nil
+		}
+		if first && pos > 0 && (err != nil || h.BaseOffset != want) {
+			return 0, 0, false, fmt.Errorf("segment %020d: %w: entry for offset %d at position %d", s.base, ErrCorruptIndex, want, pos)
 		}
 		if err != nil {
 			return 0, 0, false, fmt.Errorf("segment %020d: scan at %d: %w", s.base, pos, err)

@@ -1,0 +1,94 @@
+package commitlog
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+const benchBatchBytes = 64 << 10
+
+// benchBatch is one 64 KiB batch of records of recordBytes each (the
+// records section is filler: storage never decodes it).
+func benchBatch(recordBytes int) []byte {
+	count := benchBatchBytes / recordBytes
+	return makeBatch(0, count, benchBatchBytes-61, time.Now().UnixMilli())
+}
+
+func benchmarkAppend(b *testing.B, recordBytes int) {
+	l, err := Open(b.TempDir(), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	buf := benchBatch(recordBytes)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := l.Append(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkAppend1KiBRecords64KiBBatch: leader appends of 64 KiB batches
+// of 1 KiB records, FlushNever.
+func BenchmarkAppend1KiBRecords64KiBBatch(b *testing.B) { benchmarkAppend(b, 1024) }
+
+// BenchmarkAppend100BRecords64KiBBatch: the same with 100-byte records.
+func BenchmarkAppend100BRecords64KiBBatch(b *testing.B) { benchmarkAppend(b, 100) }
+
+// BenchmarkRawFileWrite64KiB is the baseline for the append benchmarks: the
+// same 64 KiB buffers written sequentially to a plain file.
+func BenchmarkRawFileWrite64KiB(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "raw"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	buf := benchBatch(1024)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := f.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRead1MiB reads a 256 MiB log sequentially (page cache warm) in
+// Read calls of up to 1 MiB, starting over at the end.
+func BenchmarkRead1MiB(b *testing.B) {
+	l, err := Open(b.TempDir(), Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	buf := benchBatch(1024)
+	for i := 0; i < (256<<20)/len(buf); i++ {
+		if _, err := l.Append(buf, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	end := l.LogEndOffset()
+	var total int64
+	off := int64(0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if off >= end {
+			off = 0
+		}
+		data, err := l.Read(off, 1<<20, end)
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += int64(len(data))
+		off += int64(len(data) / len(buf) * (benchBatchBytes / 1024))
+	}
+	b.StopTimer()
+	b.SetBytes(total / int64(b.N))
+}
