@@ -1,0 +1,103 @@
+package node
+
+import (
+	"context"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// adminDone is what an admin goroutine reports: the controller's response
+// and a snapshot read after it, so the node applies its own write (spawning
+// the new replicas) before answering.
+type adminDone struct {
+	response any
+	snapshot metadata.Snapshot
+	loaded   bool
+}
+
+// handleAdmin runs an admin request on the controller. On the controller
+// node the call runs in a goroutine and the answer comes back through
+// ReenterAfter, so the mailbox keeps moving; elsewhere the request is
+// forwarded, sender kept, to the controller node's guardian.
+func (n *node) handleAdmin(ctx actor.Context, call func(context.Context) any) {
+	switch {
+	case n.draining != nil:
+		ctx.Respond(errorResponse(ctx.Message(), messages.Wrap(messages.ErrorCode_BROKER_NOT_AVAILABLE,
+			"node %d is shutting down", n.cfg.Self.NodeID)))
+		return
+	case n.view.ControllerID != n.cfg.Self.NodeID:
+		if pid := n.controllerPID(); pid != nil {
+			ctx.Forward(pid)
+			return
+		}
+		ctx.Respond(errorResponse(ctx.Message(), messages.Wrap(messages.ErrorCode_NOT_CONTROLLER,
+			"no controller known to node %d", n.cfg.Self.NodeID)))
+		return
+	}
+	timeout := n.cfg.adminTimeout()
+	system := ctx.ActorSystem()
+	future := actor.NewFuture(system, timeout)
+	runCtx, store := n.runCtx, n.cfg.Store
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		c, cancel := context.WithTimeout(runCtx, timeout)
+		defer cancel()
+		done := &adminDone{response: call(c)}
+		if snap, err := metadata.Load(c, store); err == nil {
+			done.snapshot, done.loaded = snap, true
+		}
+		system.Root.Send(future.PID(), done)
+	}()
+	ctx.ReenterAfter(future, func(res any, err error) {
+		done, ok := res.(*adminDone)
+		if err != nil || !ok {
+			ctx.Respond(errorResponse(ctx.Message(), messages.Wrap(messages.ErrorCode_REQUEST_TIMED_OUT,
+				"admin request did not complete within %s", timeout)))
+			return
+		}
+		if done.loaded {
+			n.apply(ctx, done.snapshot)
+		}
+		ctx.Respond(done.response)
+	})
+}
+
+// controllerPID is the guardian of the controller node, nil when unknown.
+func (n *node) controllerPID() *actor.PID {
+	for _, m := range n.view.Members {
+		if m.NodeID == n.view.ControllerID && m.NodeID != n.cfg.Self.NodeID {
+			return actor.NewPID(m.Address, messages.NodeActorID)
+		}
+	}
+	return nil
+}
+
+// errorResponse builds the response paired with req carrying err.
+func errorResponse(req any, err error) any {
+	code, text := messages.CodeFor(err), err.Error()
+	switch req.(type) {
+	case *messages.MetadataRequest:
+		return &messages.MetadataResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.CreateTopicRequest:
+		return &messages.CreateTopicResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.DeleteTopicRequest:
+		return &messages.DeleteTopicResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.CreatePartitionsRequest:
+		return &messages.CreatePartitionsResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.AlterConfigsRequest:
+		return &messages.AlterConfigsResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.ProduceRequest:
+		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.FetchRequest:
+		return &messages.FetchResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.ListOffsetsRequest:
+		return &messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1}
+	case *messages.PartitionStatusRequest:
+		return &messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text}
+	}
+	return nil
+}

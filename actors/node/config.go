@@ -1,0 +1,77 @@
+package node
+
+import (
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/controller"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// Config is what the node guardian owns and injects into its replicas.
+type Config struct {
+	// Self is this node as members and clients see it (id and advertised
+	// addresses).
+	Self cluster.Member
+	// DataDir holds one directory per hosted partition,
+	// <data>/<topic>-<partition>.
+	DataDir string
+	// Store and Membership are the metadata authority: cluster/local for a
+	// single node, Consul for a cluster. The caller owns and closes them.
+	Store      cluster.Store
+	Membership cluster.Membership
+	// Controller carries out admin requests when this node is the
+	// controller; nil builds one over Store and Membership.
+	Controller *controller.Controller
+	// Initial is the metadata snapshot to start from (loaded by the caller
+	// so replicas exist before the node serves requests); the zero value
+	// makes the node wait for its first watch.
+	Initial metadata.Snapshot
+	// TopicDefaults are the broker defaults topic configs override.
+	TopicDefaults metadata.TopicConfig
+	// MaxRequestBytes caps produce batches and fetch responses (see
+	// partition.Config).
+	MaxRequestBytes int
+	// IndexIntervalBytes and RetentionCheckInterval are passed to every
+	// replica (0 means their defaults).
+	IndexIntervalBytes     int32
+	RetentionCheckInterval time.Duration
+	// AdminTimeout bounds one admin request against the store; 0 means
+	// DefaultAdminTimeout.
+	AdminTimeout time.Duration
+	// Flusher is the node's group commit shared by every log; nil lets
+	// each interval-policy log run its own.
+	Flusher *commitlog.Flusher
+	// Logger defaults to slog.Default(); Metrics may be nil.
+	Logger  *slog.Logger
+	Metrics *partition.Metrics
+}
+
+// DefaultAdminTimeout bounds admin requests when Config.AdminTimeout is 0.
+const DefaultAdminTimeout = 30 * time.Second
+
+// ErrInvalidConfig means a required Config field is missing.
+var ErrInvalidConfig = errors.New("node: invalid config")
+
+func (c *Config) validate() error {
+	switch {
+	case c.Store == nil:
+		return errors.Join(ErrInvalidConfig, errors.New("node: Store is nil"))
+	case c.Membership == nil:
+		return errors.Join(ErrInvalidConfig, errors.New("node: Membership is nil"))
+	case c.DataDir == "":
+		return errors.Join(ErrInvalidConfig, errors.New("node: DataDir is empty"))
+	}
+	return nil
+}
+
+func (c *Config) adminTimeout() time.Duration {
+	if c.AdminTimeout > 0 {
+		return c.AdminTimeout
+	}
+	return DefaultAdminTimeout
+}

@@ -1,0 +1,42 @@
+// Package node is the guardian actor of a Sluice node, spawned as
+// messages.NodeActorID. It owns the node's configuration and data dir and
+// hosts one replica actor (actors/partition) per partition the metadata
+// assigns to the node, named messages.ReplicaActorName(topic, partition).
+//
+// # Metadata
+//
+// The guardian starts from Config.Initial and watches the metadata store
+// and the membership in two goroutines it owns; they post snapshots and
+// member lists to the actor (Root.Send) and end when the actor stops. Each
+// snapshot is reconciled: replicas of deleted topics (or of an older
+// incarnation, by topic id) get DeleteLog and stop, new partitions get a
+// replica, topic config and partition state changes are pushed as
+// UpdateConfig and UpdateState. A partition is not respawned while its old
+// actor still runs. On the first snapshot, partition directories in the
+// data dir that the metadata does not assign to the node (topics deleted
+// while it was down) are removed.
+//
+// # Requests
+//
+// Admin requests (messages/admin.proto): Metadata is answered from the
+// current view; CreateTopic, DeleteTopic, CreatePartitions and
+// AlterConfigs run on the controller node through cluster/controller in a
+// goroutine and are answered via ReenterAfter, after the node applied the
+// snapshot that contains its own write (so a created topic's replicas exist
+// when the response arrives). A node that is not the controller forwards
+// them, sender kept, to the controller's guardian.
+//
+// Partition requests sent to the guardian are forwarded to the hosted
+// replica, or answered with UNKNOWN_TOPIC_OR_PARTITION (or
+// NOT_LEADER_OR_FOLLOWER for a partition hosted elsewhere). Requests sent
+// straight to a replica PID that does not exist produce a dead letter at
+// the sender (actor.ErrDeadLetter from a future): clients treat it like
+// UNKNOWN_TOPIC_OR_PARTITION and refresh metadata.
+//
+// # Supervision and shutdown
+//
+// Replicas are supervised one-for-one: a replica that panics restarts (its
+// log closed and reopened) up to 10 times in 10 s. Drain poisons every
+// replica, so each serves what is queued, answers pending produces and
+// parked fetches, flushes and closes its log; it returns when all stopped.
+package node

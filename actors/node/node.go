@@ -1,0 +1,225 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/controller"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// Replica supervision: a replica that panics is restarted (and reopens its
+// log) up to maxReplicaRestarts times within replicaRestartWindow; past
+// that it is stopped and the next metadata change spawns it again.
+const (
+	maxReplicaRestarts   = 10
+	replicaRestartWindow = 10 * time.Second
+)
+
+// Internal messages: watch goroutines and admin goroutines report with
+// these. They never leave the process.
+type (
+	snapshotLoaded struct{ snapshot metadata.Snapshot }
+	membersChanged struct {
+		members    []cluster.Member
+		controller int32
+	}
+	// drainRequest stops every replica (each answers what it holds and
+	// closes its log); the answer is drained once all have stopped.
+	drainRequest struct{}
+	drained      struct{}
+)
+
+// hostedReplica is a replica child and what it was last told.
+type hostedReplica struct {
+	pid     *actor.PID
+	topicID string
+	config  metadata.TopicConfig
+	state   partition.State
+}
+
+// node is the guardian actor. Owned by the actor; never touched outside
+// Receive, except cfg (read-only) and the goroutine bookkeeping below.
+type node struct {
+	cfg    Config
+	ctl    *controller.Controller
+	logger *slog.Logger
+
+	view     controller.ClusterView
+	replicas map[metadata.TopicPartition]*hostedReplica
+	// stopping holds replicas told to stop or delete whose Terminated has
+	// not arrived; a partition is not respawned while its old actor lives.
+	stopping map[metadata.TopicPartition]*actor.PID
+	draining *actor.PID // who asked for the drain, nil when not draining
+	started  bool       // the first snapshot was applied (orphans cleaned)
+
+	// Goroutines (watches, admin calls) run under runCtx and are waited
+	// for on Stopping.
+	runCtx context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// Props returns the props of the node guardian, to be spawned as
+// messages.NodeActorID. It panics on a Config without Store, Membership or
+// DataDir (a programming error).
+func Props(cfg Config) *actor.Props {
+	if err := cfg.validate(); err != nil {
+		panic(err)
+	}
+	decider := func(reason any) actor.Directive { return actor.RestartDirective }
+	strategy := actor.NewOneForOneStrategy(maxReplicaRestarts, replicaRestartWindow, decider)
+	return actor.PropsFromProducer(func() actor.Actor { return newNode(cfg) }, actor.WithSupervisor(strategy))
+}
+
+func newNode(cfg Config) *node {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ctl := cfg.Controller
+	if ctl == nil {
+		ctl = controller.New(cfg.Store, cfg.Membership, cfg.TopicDefaults)
+	}
+	return &node{
+		cfg:      cfg,
+		ctl:      ctl,
+		logger:   logger,
+		view:     controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
+		replicas: make(map[metadata.TopicPartition]*hostedReplica),
+		stopping: make(map[metadata.TopicPartition]*actor.PID),
+	}
+}
+
+// Receive is a type switch over the guardian's messages.
+func (n *node) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		n.handleStarted(ctx)
+	case *actor.Stopping:
+		n.handleStopping()
+	case *actor.Terminated:
+		n.handleTerminated(ctx, m)
+
+	case *snapshotLoaded:
+		n.apply(ctx, m.snapshot)
+	case *membersChanged:
+		n.view.Members, n.view.ControllerID = m.members, m.controller
+	case *drainRequest:
+		n.handleDrain(ctx)
+
+	case *messages.MetadataRequest:
+		ctx.Respond(controller.Metadata(n.view, m))
+	case *messages.CreateTopicRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.CreateTopic(c, m) })
+	case *messages.DeleteTopicRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.DeleteTopic(c, m) })
+	case *messages.CreatePartitionsRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.CreatePartitions(c, m) })
+	case *messages.AlterConfigsRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.AlterConfigs(c, m) })
+
+	case *messages.ProduceRequest:
+		n.route(ctx, m.Topic, m.Partition)
+	case *messages.FetchRequest:
+		n.route(ctx, m.Topic, m.Partition)
+	case *messages.ListOffsetsRequest:
+		n.route(ctx, m.Topic, m.Partition)
+	case *messages.PartitionStatusRequest:
+		n.route(ctx, m.Topic, m.Partition)
+	}
+}
+
+func (n *node) handleStarted(ctx actor.Context) {
+	n.runCtx, n.cancel = context.WithCancel(context.Background())
+	if n.cfg.Initial.Topics != nil {
+		n.apply(ctx, n.cfg.Initial)
+	}
+	n.startWatches(ctx)
+}
+
+// handleStopping ends the goroutines; children are stopped by the actor
+// system after this (each closes its log on its own Stopping).
+func (n *node) handleStopping() {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.wg.Wait()
+}
+
+func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
+	for tp, pid := range n.stopping {
+		if pid.Equal(m.Who) {
+			delete(n.stopping, tp)
+		}
+	}
+	for tp, r := range n.replicas {
+		if r.pid.Equal(m.Who) {
+			// Stopped on its own (restart limit): spawn it again on the
+			// next snapshot.
+			n.logger.Warn("replica stopped", "partition", tp.String())
+			delete(n.replicas, tp)
+		}
+	}
+	if n.draining != nil {
+		if len(n.replicas) == 0 && len(n.stopping) == 0 {
+			ctx.Send(n.draining, &drained{})
+			n.draining = nil
+		}
+		return
+	}
+	n.apply(ctx, n.view.Snapshot) // respawn what was waiting for this stop
+}
+
+// handleDrain stops every replica gracefully; the requester gets drained
+// when the last one has stopped. Metadata changes are ignored from now on.
+func (n *node) handleDrain(ctx actor.Context) {
+	if n.cancel != nil {
+		n.cancel()
+	}
+	n.draining = ctx.Sender()
+	for tp, r := range n.replicas {
+		ctx.Poison(r.pid)
+		n.stopping[tp] = r.pid
+		delete(n.replicas, tp)
+	}
+	if len(n.stopping) == 0 {
+		ctx.Respond(&drained{})
+		n.draining = nil
+	}
+}
+
+// Drain asks the node guardian at pid to stop every replica gracefully:
+// queued requests are served, pending produces answered, logs flushed and
+// closed with their clean-shutdown marker. It returns when all replicas
+// have stopped or timeout passes. Stop the guardian afterwards.
+func Drain(system *actor.ActorSystem, pid *actor.PID, timeout time.Duration) error {
+	_, err := system.Root.RequestFuture(pid, &drainRequest{}, timeout).Result()
+	return err
+}
+
+// route serves a partition request sent to the guardian instead of the
+// replica: forwarded (sender kept) to a hosted replica, else answered with
+// UNKNOWN_TOPIC_OR_PARTITION, or NOT_LEADER_OR_FOLLOWER when the partition
+// exists but is hosted elsewhere.
+func (n *node) route(ctx actor.Context, topic string, partition int32) {
+	tp := metadata.TopicPartition{Topic: topic, Partition: partition}
+	if r, ok := n.replicas[tp]; ok {
+		ctx.Forward(r.pid)
+		return
+	}
+	err := messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "unknown partition %s", tp)
+	if t, ok := n.view.Snapshot.Topics[topic]; ok && partition >= 0 && int(partition) < t.Partitions() {
+		err = messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "node %d does not host %s", n.cfg.Self.NodeID, tp)
+	}
+	if ctx.Sender() != nil {
+		ctx.Respond(errorResponse(ctx.Message(), err))
+	}
+}

@@ -1,0 +1,178 @@
+package node
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// desiredReplica is a partition this node should host, per metadata.
+type desiredReplica struct {
+	topicID string
+	config  metadata.TopicConfig
+	state   partition.State
+}
+
+// desiredReplicas lists the partitions of snap assigned to node. A topic
+// whose stored configs do not parse (written by a newer version, say) runs
+// on the defaults rather than not at all.
+func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.TopicConfig) (map[metadata.TopicPartition]desiredReplica, []error) {
+	out := make(map[metadata.TopicPartition]desiredReplica)
+	var errs []error
+	for _, t := range snap.Topics {
+		cfg, err := t.Config(defaults)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("topic %s: %w", t.Name, err))
+			cfg = defaults
+		}
+		for p, replicas := range t.Replicas {
+			if !slices.Contains(replicas, node) {
+				continue
+			}
+			tp := metadata.TopicPartition{Topic: t.Name, Partition: int32(p)}
+			st := partition.State{Leader: -1, Replicas: slices.Clone(replicas)}
+			if s, ok := snap.States[tp]; ok {
+				st.Leader, st.LeaderEpoch, st.ISR = s.Leader, s.LeaderEpoch, slices.Clone(s.ISR)
+			}
+			out[tp] = desiredReplica{topicID: t.ID, config: cfg, state: st}
+		}
+	}
+	return out, errs
+}
+
+// apply makes the hosted replicas match snap: replicas of deleted topics
+// (or of an older incarnation of a topic) delete their data and stop,
+// new partitions get a replica, config and state changes are pushed.
+// Older snapshots than the current one are ignored.
+func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
+	if n.draining != nil || snap.Index < n.view.Snapshot.Index {
+		return
+	}
+	n.view.Snapshot = snap
+	desired, errs := desiredReplicas(snap, n.cfg.Self.NodeID, n.cfg.TopicDefaults)
+	for _, err := range errs {
+		n.logger.Error("topic config", "error", err)
+	}
+	if !n.started {
+		n.started = true
+		n.removeOrphans(desired)
+	}
+	for tp, r := range n.replicas {
+		if d, ok := desired[tp]; !ok || d.topicID != r.topicID {
+			n.logger.Info("removing replica", "partition", tp.String())
+			ctx.Send(r.pid, &partition.DeleteLog{})
+			n.stopping[tp] = r.pid
+			delete(n.replicas, tp)
+		}
+	}
+	for tp, d := range desired {
+		r, ok := n.replicas[tp]
+		switch {
+		case !ok:
+			if _, busy := n.stopping[tp]; !busy {
+				n.spawn(ctx, tp, d)
+			}
+		default:
+			if r.config != d.config {
+				r.config = d.config
+				ctx.Send(r.pid, &partition.UpdateConfig{TopicConfig: d.config})
+			}
+			if !sameState(r.state, d.state) {
+				r.state = d.state
+				ctx.Send(r.pid, &partition.UpdateState{State: d.state})
+			}
+		}
+	}
+}
+
+func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredReplica) {
+	cfg := partition.Config{
+		Topic:                  tp.Topic,
+		Partition:              tp.Partition,
+		NodeID:                 n.cfg.Self.NodeID,
+		Dir:                    n.partitionDir(tp),
+		TopicConfig:            d.config,
+		MaxRequestBytes:        n.cfg.MaxRequestBytes,
+		IndexIntervalBytes:     n.cfg.IndexIntervalBytes,
+		RetentionCheckInterval: n.cfg.RetentionCheckInterval,
+		Flusher:                n.cfg.Flusher,
+		Logger:                 n.logger,
+		Metrics:                n.cfg.Metrics,
+	}
+	pid, err := ctx.SpawnNamed(partition.Props(cfg, d.state), messages.ReplicaActorName(tp.Topic, tp.Partition))
+	if err != nil {
+		n.logger.Error("spawn replica", "partition", tp.String(), "error", err)
+		return
+	}
+	n.replicas[tp] = &hostedReplica{pid: pid, topicID: d.topicID, config: d.config, state: d.state}
+}
+
+// partitionDir is <data>/<topic>-<partition>.
+func (n *node) partitionDir(tp metadata.TopicPartition) string {
+	return filepath.Join(n.cfg.DataDir, tp.Topic+"-"+strconv.Itoa(int(tp.Partition)))
+}
+
+// removeOrphans deletes partition directories of the data dir that the
+// metadata does not assign to this node: topics deleted while it was down.
+// Only directories named <topic>-<n> that hold a log are touched.
+func (n *node) removeOrphans(desired map[metadata.TopicPartition]desiredReplica) {
+	entries, err := os.ReadDir(n.cfg.DataDir)
+	if err != nil {
+		n.logger.Error("scan data dir", "dir", n.cfg.DataDir, "error", err)
+		return
+	}
+	for _, e := range entries {
+		tp, ok := parsePartitionDir(e.Name())
+		if !e.IsDir() || !ok {
+			continue
+		}
+		if _, want := desired[tp]; want {
+			continue
+		}
+		dir := filepath.Join(n.cfg.DataDir, e.Name())
+		if !isLogDir(dir) {
+			continue
+		}
+		n.logger.Info("deleting data of a partition not assigned to this node", "dir", dir)
+		if err := os.RemoveAll(dir); err != nil {
+			n.logger.Error("delete orphan partition", "dir", dir, "error", err)
+		}
+	}
+}
+
+// parsePartitionDir splits "<topic>-<partition>".
+func parsePartitionDir(name string) (metadata.TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 {
+		return metadata.TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 || metadata.ValidateTopicName(name[:i]) != nil {
+		return metadata.TopicPartition{}, false
+	}
+	return metadata.TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+// isLogDir reports whether dir looks like a commitlog directory.
+func isLogDir(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, commitlog.OffsetsCheckpointFile)); err == nil {
+		return true
+	}
+	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	return err == nil && len(logs) > 0
+}
+
+func sameState(a, b partition.State) bool {
+	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch &&
+		slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.ISR, b.ISR)
+}

@@ -1,0 +1,104 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+)
+
+// Watch retry backoff after a store or membership error.
+const (
+	watchBackoffMin = 100 * time.Millisecond
+	watchBackoffMax = 5 * time.Second
+)
+
+// startWatches runs the metadata and membership watches. Each is a
+// goroutine owned by the guardian: it posts what it sees to the actor with
+// Root.Send and ends when runCtx is cancelled (Stopping or drain).
+func (n *node) startWatches(ctx actor.Context) {
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	post := func(msg any) { root.Send(self, msg) }
+	n.wg.Add(2)
+	go func() {
+		defer n.wg.Done()
+		n.watchMetadata(n.runCtx, n.view.Snapshot.Index, post)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.watchMembers(n.runCtx, post)
+	}()
+}
+
+// watchMetadata posts every new snapshot after index. Index 0 returns the
+// current snapshot at once, so a node started without one gets it first.
+func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) {
+	backoff := watchBackoffMin
+	for {
+		snap, err := metadata.WatchSnapshot(ctx, n.cfg.Store, index)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			n.logger.Warn("metadata watch", "error", err, "retry_in", backoff)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, watchBackoffMax)
+			continue
+		}
+		backoff = watchBackoffMin
+		if snap.Index != index || index == 0 {
+			index = snap.Index
+			post(&snapshotLoaded{snapshot: snap})
+		}
+	}
+}
+
+// watchMembers posts the live members and the controller on every change.
+func (n *node) watchMembers(ctx context.Context, post func(any)) {
+	backoff := watchBackoffMin
+	var index uint64
+	for {
+		var members []cluster.Member
+		var err error
+		if index == 0 {
+			members, index, err = n.cfg.Membership.Members(ctx)
+		} else {
+			members, index, err = n.cfg.Membership.WatchMembers(ctx, index)
+		}
+		var controller int32 = -1
+		if err == nil {
+			controller, err = n.cfg.Membership.Controller(ctx)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			n.logger.Warn("membership watch", "error", err, "retry_in", backoff)
+			index = 0
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, watchBackoffMax)
+			continue
+		}
+		backoff = watchBackoffMin
+		post(&membersChanged{members: members, controller: controller})
+	}
+}
+
+// sleep waits d or until ctx is done; false means ctx is done.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

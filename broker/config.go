@@ -1,0 +1,275 @@
+package broker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sluice-mq/sluice/cluster/metadata"
+)
+
+// ErrInvalidConfig is wrapped by every error Validate returns.
+var ErrInvalidConfig = errors.New("broker: invalid config")
+
+// Config is everything a node needs to start. Zero values are not defaults:
+// start from DefaultConfig, then LoadFile and flags override it.
+type Config struct {
+	// NodeID identifies the node in metadata; unique in a cluster, >= 0.
+	NodeID int32 `yaml:"node_id"`
+	// DataDir holds one directory per hosted partition and metadata/.
+	DataDir string `yaml:"data_dir"`
+	// Listen is the host:port of the actor remote (gRPC). Port 0 picks a
+	// free port.
+	Listen string `yaml:"listen"`
+	// Advertise is the host:port other nodes and clients use to reach the
+	// remote. Empty means Listen (with the bound port when Listen's is 0).
+	Advertise string `yaml:"advertise"`
+	// HTTP is the host:port of the admin HTTP server (/healthz, /metrics).
+	// Empty disables it.
+	HTTP string `yaml:"http"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// MaxRequestBytes bounds the records of one produce request and one
+	// fetch response (see the package doc on transport sizing).
+	MaxRequestBytes int `yaml:"max_request_bytes"`
+	// ShutdownTimeout bounds the graceful drain on SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Remote tunes the protoactor remote.
+	Remote RemoteConfig `yaml:"remote"`
+	// Log holds the defaults of every topic's log; topic configs override
+	// them per topic.
+	Log LogConfig `yaml:"log"`
+}
+
+// RemoteConfig tunes protoactor's gRPC remote.
+type RemoteConfig struct {
+	// WriterBatchSize is how many messages the remote packs into one gRPC
+	// message. WriterBatchSize × MaxRequestBytes must stay below
+	// MaxRecvMsgBytes.
+	WriterBatchSize int `yaml:"writer_batch_size"`
+	// MaxRecvMsgBytes is the gRPC server's receive limit per gRPC message.
+	MaxRecvMsgBytes int `yaml:"max_recv_msg_bytes"`
+	// KeepaliveTime is how often an idle connection is pinged; a peer that
+	// does not answer within KeepaliveTimeout is declared dead. grpc-go
+	// raises client pings below 10 s to 10 s.
+	KeepaliveTime    time.Duration `yaml:"keepalive_time"`
+	KeepaliveTimeout time.Duration `yaml:"keepalive_timeout"`
+	// ConnectRetries is how many times a connection to a peer is attempted
+	// (2 s apart) before messages to it are dead-lettered; >= 1.
+	ConnectRetries int `yaml:"connect_retries"`
+}
+
+// LogConfig holds log settings that topics inherit unless their own config
+// (retention.ms, segment.bytes, ...) overrides them.
+type LogConfig struct {
+	// SegmentBytes rolls the active segment at this size (segment.bytes).
+	SegmentBytes int64 `yaml:"segment_bytes"`
+	// SegmentAge rolls a non-empty active segment this old (segment.ms).
+	SegmentAge time.Duration `yaml:"segment_age"`
+	// RetentionAge deletes segments whose newest record is older
+	// (retention.ms); 0 or negative keeps them forever.
+	RetentionAge time.Duration `yaml:"retention_age"`
+	// RetentionBytes deletes the oldest segments while the log is larger
+	// (retention.bytes); 0 or negative means no size limit.
+	RetentionBytes int64 `yaml:"retention_bytes"`
+	// MaxMessageBytes is the largest record batch a produce may carry
+	// (max.message.bytes); at most MaxRequestBytes.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
+	// IndexIntervalBytes is the log bytes between sparse index entries.
+	IndexIntervalBytes int `yaml:"index_interval_bytes"`
+	// FlushPolicy is never (rely on the page cache and replication),
+	// interval (group commit: one fsync per FlushInterval across every
+	// partition of the node) or always (fsync before acknowledging).
+	FlushPolicy string `yaml:"flush_policy"`
+	// FlushInterval is the group-commit window of the interval policy.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// RetentionCheckInterval is how often each partition applies retention
+	// and age-based segment roll.
+	RetentionCheckInterval time.Duration `yaml:"retention_check_interval"`
+}
+
+// Defaults of a node with no flags and no config file.
+const (
+	DefaultNodeID          = 1
+	DefaultDataDir         = "./data"
+	DefaultListen          = "127.0.0.1:9650"
+	DefaultHTTP            = "127.0.0.1:9651"
+	DefaultMaxRequestBytes = 8 << 20
+)
+
+// DefaultConfig returns the configuration of `sluiced` with no flags.
+func DefaultConfig() Config {
+	return Config{
+		NodeID:          DefaultNodeID,
+		DataDir:         DefaultDataDir,
+		Listen:          DefaultListen,
+		HTTP:            DefaultHTTP,
+		LogLevel:        "info",
+		MaxRequestBytes: DefaultMaxRequestBytes,
+		ShutdownTimeout: 30 * time.Second,
+		Remote: RemoteConfig{
+			WriterBatchSize:  16,
+			MaxRecvMsgBytes:  256 << 20,
+			KeepaliveTime:    10 * time.Second,
+			KeepaliveTimeout: 5 * time.Second,
+			ConnectRetries:   2,
+		},
+		Log: LogConfig{
+			SegmentBytes:           1 << 30,
+			SegmentAge:             7 * 24 * time.Hour,
+			RetentionAge:           7 * 24 * time.Hour,
+			RetentionBytes:         -1,
+			MaxMessageBytes:        1048588, // Kafka's default: 1 MiB + batch overhead
+			IndexIntervalBytes:     4096,
+			FlushPolicy:            "never",
+			FlushInterval:          2 * time.Millisecond,
+			RetentionCheckInterval: 30 * time.Second,
+		},
+	}
+}
+
+// LoadFile overlays the YAML file at path on c: keys present in the file
+// replace c's values, absent keys keep them. Unknown keys are an error.
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("broker: read config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("broker: parse config %s: %w", path, err)
+	}
+	return nil
+}
+
+// AdvertiseAddress is the address other processes reach the remote at.
+func (c *Config) AdvertiseAddress() string {
+	if c.Advertise != "" {
+		return c.Advertise
+	}
+	return c.Listen
+}
+
+// SlogLevel maps LogLevel to a slog.Level.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("%w: log_level %q: want debug, info, warn or error", ErrInvalidConfig, c.LogLevel)
+	}
+	return l, nil
+}
+
+// Validate reports the first bad value as an error wrapping
+// ErrInvalidConfig, with the setting's YAML name.
+func (c *Config) Validate() error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.NodeID < 0:
+		return bad("node_id %d: must be >= 0", c.NodeID)
+	case strings.TrimSpace(c.DataDir) == "":
+		return bad("data_dir is empty")
+	}
+	if err := checkHostPort("listen", c.Listen, true); err != nil {
+		return err
+	}
+	if c.Advertise != "" {
+		if err := checkHostPort("advertise", c.Advertise, false); err != nil {
+			return err
+		}
+	}
+	if c.HTTP != "" {
+		if err := checkHostPort("http", c.HTTP, true); err != nil {
+			return err
+		}
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	r, l := c.Remote, c.Log
+	switch {
+	case c.MaxRequestBytes < 1024:
+		return bad("max_request_bytes %d: must be >= 1024", c.MaxRequestBytes)
+	case c.ShutdownTimeout <= 0:
+		return bad("shutdown_timeout %s: must be > 0", c.ShutdownTimeout)
+	case r.WriterBatchSize < 1:
+		return bad("remote.writer_batch_size %d: must be >= 1", r.WriterBatchSize)
+	case r.MaxRecvMsgBytes < 1:
+		return bad("remote.max_recv_msg_bytes %d: must be > 0", r.MaxRecvMsgBytes)
+	case int64(r.WriterBatchSize)*int64(c.MaxRequestBytes+requestFraming) >= int64(r.MaxRecvMsgBytes):
+		return bad("remote.writer_batch_size %d × max_request_bytes %d must stay below remote.max_recv_msg_bytes %d",
+			r.WriterBatchSize, c.MaxRequestBytes, r.MaxRecvMsgBytes)
+	case r.KeepaliveTime <= 0 || r.KeepaliveTimeout <= 0:
+		return bad("remote.keepalive_time and remote.keepalive_timeout must be > 0")
+	case r.ConnectRetries < 1:
+		return bad("remote.connect_retries %d: must be >= 1", r.ConnectRetries)
+	case l.SegmentBytes < 1024:
+		return bad("log.segment_bytes %d: must be >= 1024", l.SegmentBytes)
+	case l.SegmentAge <= 0:
+		return bad("log.segment_age %s: must be > 0", l.SegmentAge)
+	case l.MaxMessageBytes < 1 || l.MaxMessageBytes > c.MaxRequestBytes:
+		return bad("log.max_message_bytes %d: must be in [1, max_request_bytes=%d]", l.MaxMessageBytes, c.MaxRequestBytes)
+	case l.IndexIntervalBytes < 1:
+		return bad("log.index_interval_bytes %d: must be >= 1", l.IndexIntervalBytes)
+	case l.FlushPolicy != "never" && l.FlushPolicy != "interval" && l.FlushPolicy != "always":
+		return bad("log.flush_policy %q: want never, interval or always", l.FlushPolicy)
+	case l.FlushInterval <= 0:
+		return bad("log.flush_interval %s: must be > 0", l.FlushInterval)
+	case l.RetentionCheckInterval <= 0:
+		return bad("log.retention_check_interval %s: must be > 0", l.RetentionCheckInterval)
+	}
+	_, err := c.TopicDefaults()
+	return err
+}
+
+// requestFraming is a generous allowance for the protobuf and remote
+// envelope around a request's records.
+const requestFraming = 64 << 10
+
+func checkHostPort(name, addr string, allowZeroPort bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%w: %s %q: want host:port", ErrInvalidConfig, name, addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 || (n == 0 && !allowZeroPort) {
+		return fmt.Errorf("%w: %s %q: bad port", ErrInvalidConfig, name, addr)
+	}
+	if host == "" && !allowZeroPort {
+		return fmt.Errorf("%w: %s %q: host required", ErrInvalidConfig, name, addr)
+	}
+	return nil
+}
+
+// TopicDefaults returns the topic configuration defaults the log settings
+// describe, validated like a topic's own configs.
+func (c *Config) TopicDefaults() (metadata.TopicConfig, error) {
+	d := metadata.DefaultTopicConfig()
+	d.SegmentBytes = c.Log.SegmentBytes
+	d.SegmentAge = c.Log.SegmentAge
+	d.Retention = c.Log.RetentionAge
+	if d.Retention <= 0 {
+		d.Retention = metadata.Forever
+	}
+	d.RetentionBytes = c.Log.RetentionBytes
+	if d.RetentionBytes <= 0 {
+		d.RetentionBytes = -1
+	}
+	d.MaxMessageBytes = int32(c.Log.MaxMessageBytes)
+	d.FlushPolicy = metadata.FlushPolicy(c.Log.FlushPolicy)
+	d.FlushInterval = c.Log.FlushInterval
+	if err := d.Validate(); err != nil {
+		return d, fmt.Errorf("%w: log: %v", ErrInvalidConfig, err)
+	}
+	return d, nil
+}

@@ -1,0 +1,75 @@
+package broker
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+)
+
+// RemoteOptions returns the protoactor remote options for rc: a writer
+// batch small enough that a batch of maximum-size messages fits the gRPC
+// receive limit, the receive limit itself, keepalives on both sides (so a
+// hung peer is detected), and the insecure transport credentials that
+// WithDialOptions would otherwise drop. Clients use the same options.
+func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
+	return []remote.ConfigOption{
+		remote.WithEndpointWriterBatchSize(rc.WriterBatchSize),
+		remote.WithServerOptions(
+			grpc.MaxRecvMsgSize(rc.MaxRecvMsgBytes),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+				MinTime:             rc.KeepaliveTime / 2,
+				PermitWithoutStream: true,
+			}),
+			grpc.KeepaliveParams(keepalive.ServerParameters{
+				Time:    rc.KeepaliveTime,
+				Timeout: rc.KeepaliveTimeout,
+			}),
+		),
+		remote.WithDialOptions(
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(rc.MaxRecvMsgBytes)),
+			grpc.WithKeepaliveParams(keepalive.ClientParameters{
+				Time:                rc.KeepaliveTime,
+				Timeout:             rc.KeepaliveTimeout,
+				PermitWithoutStream: true,
+			}),
+		),
+	}
+}
+
+// newRemoteConfig builds the remote configuration of a node listening on
+// listen and advertising advertise (empty: the bound address).
+func newRemoteConfig(listen, advertise string, rc RemoteConfig) (*remote.Config, error) {
+	host, portText, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		return nil, fmt.Errorf("broker: listen %q: bad port", listen)
+	}
+	opts := RemoteOptions(rc)
+	if advertise != "" {
+		opts = append(opts, remote.WithAdvertisedHost(advertise))
+	}
+	cfg := remote.Configure(host, port, opts...)
+	cfg.MaxRetryCount = rc.ConnectRetries
+	return cfg, nil
+}
+
+// startRemote starts r, turning protoactor's panic on a bind error into an
+// error.
+func startRemote(r *remote.Remote) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("broker: start remote: %v", p)
+		}
+	}()
+	r.Start()
+	return nil
+}

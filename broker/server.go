@@ -1,0 +1,313 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/sluice-mq/sluice/actors/node"
+	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/local"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+)
+
+// Timeouts of the node's own requests to its guardian.
+const (
+	readyTimeout       = 10 * time.Second
+	readyPollInterval  = 20 * time.Millisecond
+	remoteStopTimeout  = 2 * time.Second
+	metadataDirName    = "metadata"
+	guardianAskTimeout = time.Second
+)
+
+// ErrDataDir is wrapped by errors about an unusable data directory.
+var ErrDataDir = errors.New("broker: unusable data dir")
+
+// Option injects a dependency of Start.
+type Option func(*options)
+
+type options struct {
+	store      cluster.Store
+	membership cluster.Membership
+}
+
+// WithStore makes the node use st as its metadata store instead of the
+// local file store in <data>/metadata. The caller closes it after Shutdown.
+func WithStore(st cluster.Store) Option { return func(o *options) { o.store = st } }
+
+// WithMembership makes the node join m instead of the single-node local
+// membership. The node calls Join on Start and Leave on Shutdown.
+func WithMembership(m cluster.Membership) Option { return func(o *options) { o.membership = m } }
+
+// Server is a running node.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+
+	system     *actor.ActorSystem
+	remote     *remote.Remote
+	guardian   *actor.PID
+	store      cluster.Store
+	ownStore   bool
+	membership cluster.Membership
+	flusher    *commitlog.Flusher
+
+	httpServer *http.Server
+	httpAddr   string
+	httpDone   chan struct{}
+	healthy    atomic.Bool
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start brings a node up: data dir, metadata store, actor system and
+// remote, node guardian (with a replica per hosted partition), membership,
+// admin HTTP. It returns when the node serves requests. On error everything
+// started so far is stopped again.
+func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option) (s *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	srv := &Server{cfg: cfg, logger: logger, store: o.store, membership: o.membership}
+	defer func() {
+		if err != nil {
+			_ = srv.teardown(context.Background()) // the start error is the one to report
+		}
+	}()
+	s = srv
+	if err := prepareDataDir(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if s.store == nil {
+		st, err := local.Open(filepath.Join(cfg.DataDir, metadataDirName))
+		if err != nil {
+			return nil, fmt.Errorf("broker: open metadata store: %w", err)
+		}
+		s.store, s.ownStore = st, true
+	}
+	if _, err := metadata.EnsureClusterID(ctx, s.store); err != nil {
+		return nil, err
+	}
+	var httpLn net.Listener
+	if cfg.HTTP != "" {
+		if httpLn, err = net.Listen("tcp", cfg.HTTP); err != nil {
+			return nil, fmt.Errorf("broker: http listener: %w", err)
+		}
+		s.httpAddr = httpLn.Addr().String()
+	}
+	defer func() {
+		if err != nil && httpLn != nil && s.httpServer == nil {
+			_ = httpLn.Close()
+		}
+	}()
+
+	s.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return actorLogger(logger)
+	}))
+	rc, err := newRemoteConfig(cfg.Listen, cfg.Advertise, cfg.Remote)
+	if err != nil {
+		return nil, err
+	}
+	r := remote.NewRemote(s.system, rc)
+	if err := startRemote(r); err != nil {
+		return nil, err
+	}
+	s.remote = r
+	self := cluster.Member{NodeID: cfg.NodeID, Address: s.system.Address(), HTTPAddress: s.httpAddr}
+	if s.membership == nil {
+		s.membership = local.NewMembership(self)
+	}
+	if err := s.membership.Join(ctx, self); err != nil {
+		return nil, fmt.Errorf("broker: join membership: %w", err)
+	}
+
+	registry := prometheus.NewRegistry()
+	metrics := partition.NewMetrics()
+	if err := errors.Join(metrics.Register(registry),
+		registry.Register(collectors.NewGoCollector()),
+		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
+		return nil, fmt.Errorf("broker: metrics: %w", err)
+	}
+	s.flusher = commitlog.NewFlusher(cfg.Log.FlushInterval)
+
+	initial, err := metadata.Load(ctx, s.store)
+	if err != nil {
+		return nil, err
+	}
+	defaults, err := cfg.TopicDefaults()
+	if err != nil {
+		return nil, err
+	}
+	props := node.Props(node.Config{
+		Self:                   self,
+		DataDir:                cfg.DataDir,
+		Store:                  s.store,
+		Membership:             s.membership,
+		Initial:                initial,
+		TopicDefaults:          defaults,
+		MaxRequestBytes:        cfg.MaxRequestBytes,
+		IndexIntervalBytes:     int32(cfg.Log.IndexIntervalBytes),
+		RetentionCheckInterval: cfg.Log.RetentionCheckInterval,
+		Flusher:                s.flusher,
+		Logger:                 logger,
+		Metrics:                metrics,
+	})
+	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
+		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)
+	}
+	if err := s.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	if httpLn != nil {
+		s.serveHTTP(httpLn, registry)
+	}
+	s.healthy.Store(true)
+	logger.Info("sluiced started", "node_id", cfg.NodeID, "address", self.Address, "http", s.httpAddr,
+		"data_dir", cfg.DataDir, "topics", len(initial.Topics))
+	return s, nil
+}
+
+// waitReady asks the guardian for metadata until it knows the controller:
+// then replicas exist and admin requests can be served.
+func (s *Server) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		res, err := s.system.Root.RequestFuture(s.guardian, &messages.MetadataRequest{}, guardianAskTimeout).Result()
+		if resp, ok := res.(*messages.MetadataResponse); err == nil && ok && resp.ControllerId >= 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("broker: node not ready after %s (no controller known)", readyTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(readyPollInterval):
+		}
+	}
+}
+
+// Address is the advertised address of the node's remote.
+func (s *Server) Address() string { return s.system.Address() }
+
+// HTTPAddress is the bound address of the admin HTTP server ("" if none).
+func (s *Server) HTTPAddress() string { return s.httpAddr }
+
+// ActorSystem is the node's actor system.
+func (s *Server) ActorSystem() *actor.ActorSystem { return s.system }
+
+// Shutdown stops the node gracefully: /healthz turns unhealthy, every
+// replica serves what is queued, answers pending requests, flushes and
+// closes its log (leaving the clean-shutdown marker), then the remote,
+// membership, store and HTTP server stop. It is safe to call more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.teardown(ctx) })
+	return s.shutdownErr
+}
+
+// teardown stops whatever Start got to, in reverse order.
+func (s *Server) teardown(ctx context.Context) error {
+	s.healthy.Store(false)
+	var errs []error
+	if s.guardian != nil {
+		timeout := s.cfg.ShutdownTimeout
+		if d, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(d))
+		}
+		if err := node.Drain(s.system, s.guardian, timeout); err != nil {
+			errs = append(errs, fmt.Errorf("broker: drain replicas: %w", err))
+		}
+		if err := s.system.Root.StopFuture(s.guardian).Wait(); err != nil {
+			errs = append(errs, fmt.Errorf("broker: stop node guardian: %w", err))
+		}
+	}
+	if s.remote != nil {
+		s.stopRemote()
+	}
+	if s.flusher != nil {
+		s.flusher.Close()
+	}
+	if s.membership != nil {
+		leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := s.membership.Leave(leaveCtx); err != nil && !errors.Is(err, local.ErrNotJoined) {
+			errs = append(errs, fmt.Errorf("broker: leave membership: %w", err))
+		}
+		cancel()
+	}
+	if s.ownStore && s.store != nil {
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("broker: close metadata store: %w", err))
+		}
+	}
+	if s.httpServer != nil {
+		if err := s.httpServer.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("broker: http shutdown: %w", err))
+		}
+		<-s.httpDone
+	}
+	if s.system != nil {
+		s.system.Shutdown()
+	}
+	return errors.Join(errs...)
+}
+
+// stopRemote shuts the remote down gracefully, but not longer than
+// remoteStopTimeout: grpc's graceful stop waits for every client stream to
+// end, and connected clients keep theirs open.
+func (s *Server) stopRemote() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.remote.Shutdown(true)
+	}()
+	select {
+	case <-done:
+	case <-time.After(remoteStopTimeout):
+		s.logger.Debug("remote still closing client streams; leaving them to process exit")
+	}
+}
+
+// prepareDataDir creates the data dir (not its parents) and checks that it
+// is a writable directory.
+func prepareDataDir(dir string) error {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		return fmt.Errorf("%w: %s: %v", ErrDataDir, dir, err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDataDir, dir, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%w: %s: not a directory", ErrDataDir, dir)
+	}
+	probe, err := os.CreateTemp(dir, ".write-probe-*")
+	if err != nil {
+		return fmt.Errorf("%w: %s: not writable: %v", ErrDataDir, dir, err)
+	}
+	name := probe.Name()
+	if err := errors.Join(probe.Close(), os.Remove(name)); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDataDir, dir, err)
+	}
+	return nil
+}
