@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/sluice-mq/sluice/messages"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -191,4 +193,13 @@ func syncFor(t *testing.T, fx Effects, rid RequestID) SyncResponse {
 	}
 	t.Fatalf("no sync response for request %d in %+v", rid, fx.Syncs)
 	return SyncResponse{}
+}
+
+func isErr(err error, code string) bool { return messages.CodeFor(err).String() == code }
+
+func wantErr(t *testing.T, what string, err error, code string) {
+	t.Helper()
+	if !isErr(err, code) {
+		t.Fatalf("%s: got %v, want %s", what, err, code)
+	}
 }
