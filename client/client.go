@@ -1,0 +1,248 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// Client is a connection to a Sluice cluster: an actor system with its own
+// remote listener (brokers answer requests to it) and a metadata cache.
+// It is safe for concurrent use. Producers and Consumers are built on a
+// Client and must be closed before it.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	system *actor.ActorSystem
+	remote *remote.Remote
+
+	// ctx ends when the client is closed; background work derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	meta atomic.Pointer[snapshot] // never nil after New
+
+	refreshMu sync.Mutex // guards the following
+	// refreshing is the metadata fetch in progress, shared by every caller
+	// that asks for a refresh meanwhile.
+	refreshing *refreshCall
+	// lastGood is the broker address that answered the last metadata
+	// request; it is asked first next time.
+	lastGood string
+
+	closeOnce sync.Once
+}
+
+// New starts a client: its actor system and remote, then fetches metadata
+// from the first seed that answers. It fails when no seed answers before
+// ctx ends or every seed was tried.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := start(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.bootstrap(ctx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// start validates cfg and starts the actor system and remote.
+func start(cfg Config) (*Client, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.applyDefaults()
+	c := &Client{cfg: cfg, log: cfg.Logger}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.meta.Store(&snapshot{})
+	actorLog := cfg.Logger.With(slog.String("component", "actor"))
+	c.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
+	if err := c.startRemote(); err != nil {
+		c.system.Shutdown()
+		c.cancel()
+		return nil, err
+	}
+	return c, nil
+}
+
+// bootstrap fetches the first metadata.
+func (c *Client) bootstrap(ctx context.Context) error {
+	if _, err := c.refreshMetadata(ctx); err != nil {
+		return fmt.Errorf("client: bootstrap metadata from %v: %w", c.cfg.Seeds, err)
+	}
+	return nil
+}
+
+// startRemote configures the remote per the transport's limits: a writer
+// batch that fits the broker's gRPC message cap, keepalives so a hung
+// broker is noticed, and a single connect attempt so requests to a dead
+// node fail in seconds rather than queueing.
+func (c *Client) startRemote() (err error) {
+	batch := max(1, remoteBatchBudget/c.cfg.MaxRequestBytes)
+	opts := []remote.ConfigOption{
+		remote.WithEndpointWriterBatchSize(batch),
+		remote.WithServerOptions(
+			grpc.MaxRecvMsgSize(maxRecvMsgBytes),
+			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 500 * time.Millisecond, PermitWithoutStream: true}),
+			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 5 * time.Second}),
+		),
+		// WithDialOptions replaces the defaults, so the insecure
+		// credentials must be given again.
+		remote.WithDialOptions(
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes)),
+		),
+	}
+	if c.cfg.AdvertiseAddr != "" {
+		opts = append(opts, remote.WithAdvertisedHost(c.cfg.AdvertiseAddr))
+	}
+	rcfg := remote.Configure(c.cfg.ListenHost, c.cfg.ListenPort, opts...)
+	rcfg.MaxRetryCount = 1 // protoactor sleeps 2 s after each failed connect attempt
+	c.remote = remote.NewRemote(c.system, rcfg)
+	defer func() {
+		// Remote.Start panics when it cannot listen.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("client: start remote on %s:%d: %v", c.cfg.ListenHost, c.cfg.ListenPort, r)
+		}
+	}()
+	c.remote.Start()
+	return nil
+}
+
+// Address is the client's own remote address as brokers see it.
+func (c *Client) Address() string { return c.system.Address() }
+
+// Close stops the client's remote and actor system. Requests in flight
+// fail. Close is idempotent.
+func (c *Client) Close() {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		if c.remote != nil {
+			c.remote.Shutdown(true)
+		}
+		c.system.Shutdown()
+	})
+}
+
+// response is what every Sluice response message has.
+type response interface {
+	proto.Message
+	GetErrorCode() messages.ErrorCode
+	GetErrorMessage() string
+}
+
+// call sends req to pid and waits for a response of type T, for at most
+// timeout and until ctx ends. A response carrying an error code is
+// returned together with that code's *messages.Error. A dead letter (no
+// such actor, node unreachable) is errNoActor.
+func call[T response](ctx context.Context, c *Client, pid *actor.PID, req proto.Message, timeout time.Duration) (T, error) {
+	var zero T
+	if err := c.ctx.Err(); err != nil {
+		return zero, ErrClosed
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, time.Until(dl))
+	}
+	if timeout <= 0 {
+		return zero, ctxError(ctx, "no time left for the request")
+	}
+	res, err := waitFuture(ctx, c.system.Root.RequestFuture(pid, req, timeout))
+	if errors.Is(err, actor.ErrTimeout) && ctx.Err() != nil {
+		return zero, ctxError(ctx, fmt.Sprintf("%s to %s", proto.MessageName(req).Name(), pid.Address))
+	}
+	return decodeResult[T](res, err, pid, req, timeout)
+}
+
+// decodeResult turns a future's outcome into a typed response and error:
+// a timeout is REQUEST_TIMED_OUT, a dead letter errNoActor, and a response
+// with an error code that code's *messages.Error.
+func decodeResult[T response](res any, err error, pid *actor.PID, req proto.Message, timeout time.Duration) (T, error) {
+	var zero T
+	switch {
+	case errors.Is(err, actor.ErrTimeout):
+		return zero, timedOut(fmt.Sprintf("no answer to %s from %s within %v", proto.MessageName(req).Name(), pid.Address, timeout), nil)
+	case errors.Is(err, actor.ErrDeadLetter):
+		return zero, fmt.Errorf("%w: %s at %s", errNoActor, pid.Id, pid.Address)
+	case err != nil:
+		return zero, err
+	}
+	typed, ok := res.(T)
+	if !ok {
+		return zero, messages.ErrorForCode(messages.ErrorCode_UNKNOWN_SERVER_ERROR,
+			fmt.Sprintf("unexpected answer %T to %s from %s", res, proto.MessageName(req).Name(), pid.Address))
+	}
+	return typed, messages.ErrorForCode(typed.GetErrorCode(), typed.GetErrorMessage())
+}
+
+// waitFuture waits for f unless ctx ends first. The waiting goroutine left
+// behind in that case ends with the future's own timeout.
+func waitFuture(ctx context.Context, f actor.Future) (any, error) {
+	if ctx.Done() == nil {
+		return f.Result()
+	}
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := f.Result()
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		return nil, actor.ErrTimeout
+	}
+}
+
+// retry runs op until it succeeds, fails with a non-retriable error, the
+// retry budget is spent or ctx ends. It refreshes metadata before a retry
+// when the error says the client's view is stale.
+func (c *Client) retry(ctx context.Context, op func(attempt int) error) error {
+	for attempt := 0; ; attempt++ {
+		err := op(attempt)
+		if err == nil || !retriable(err) || attempt >= c.cfg.MaxRetries {
+			return err
+		}
+		if e := c.sleep(ctx, c.cfg.backoff(attempt+1)); e != nil {
+			return fmt.Errorf("%w (retrying after: %w)", e, err)
+		}
+		if staleMetadata(err) {
+			if _, rerr := c.refreshMetadata(ctx); rerr != nil {
+				c.log.Debug("metadata refresh before retry failed", slog.Any("error", rerr))
+			}
+		}
+	}
+}
+
+// sleep pauses for d unless ctx ends or the client closes.
+func (c *Client) sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctxError(ctx, "waiting to retry")
+	case <-c.ctx.Done():
+		return ErrClosed
+	}
+}

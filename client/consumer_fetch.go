@@ -1,0 +1,326 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
+)
+
+// fetchResult is the outcome of one fetch.
+type fetchResult struct {
+	gen    uint64
+	offset int64 // the fetched position
+	res    *messages.FetchResponse
+	err    error
+}
+
+// Poll returns the next records of the assigned partitions, waiting until
+// some arrive or ctx ends (then it returns ctx's error, a timeout error
+// matching context.DeadlineExceeded). Records of one partition come in
+// offset order. Errors: *OffsetOutOfRangeError under ResetNone,
+// ErrNoOffset, and non-retriable broker errors; retriable ones (leader
+// moved, broker restarting) are retried inside with backoff.
+func (cs *Consumer) Poll(ctx context.Context) ([]*Record, error) {
+	for {
+		if err := cs.resolve(ctx, nil); err != nil {
+			return nil, err
+		}
+		records, err := cs.drain()
+		if err != nil || len(records) > 0 {
+			cs.startFetches()
+			return records, err
+		}
+		if err := cs.wait(ctx, cs.startFetches()); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// wait blocks until a fetch finishes, a partition's backoff of d is over
+// (d > 0), or ctx ends.
+func (cs *Consumer) wait(ctx context.Context, d time.Duration) error {
+	var timer <-chan time.Time
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timer = t.C
+	}
+	select {
+	case <-cs.wake:
+	case <-timer:
+	case <-ctx.Done():
+		return ctxError(ctx, "polling")
+	case <-cs.c.ctx.Done():
+		return ErrClosed
+	}
+	return nil
+}
+
+// resolve looks up the positions of partitions with a pending seek or
+// reset (all assigned ones when tps is nil).
+func (cs *Consumer) resolve(ctx context.Context, tps []TopicPartition) error {
+	type lookup struct {
+		cp  *consumerPartition
+		gen uint64
+		ts  int64
+	}
+	var todo []lookup
+	cs.mu.Lock()
+	if cs.closed {
+		cs.mu.Unlock()
+		return ErrClosed
+	}
+	if tps == nil {
+		tps = cs.order
+	}
+	for _, tp := range tps {
+		cp := cs.parts[tp]
+		if cp == nil {
+			continue
+		}
+		switch cp.reset {
+		case resetEarliest:
+			todo = append(todo, lookup{cp, cp.gen, EarliestTimestamp})
+		case resetLatest:
+			todo = append(todo, lookup{cp, cp.gen, LatestTimestamp})
+		case resetTimestamp:
+			todo = append(todo, lookup{cp, cp.gen, cp.timestamp})
+		case resetNone:
+			if cp.position < 0 && !cp.paused {
+				cs.mu.Unlock()
+				return fmt.Errorf("%w: %s/%d", ErrNoOffset, tp.Topic, tp.Partition)
+			}
+		}
+	}
+	cs.mu.Unlock()
+	for _, l := range todo {
+		offset, _, err := cs.c.ListOffsets(ctx, l.cp.tp.Topic, l.cp.tp.Partition, l.ts)
+		if err == nil && offset < 0 { // no record at or after the timestamp
+			offset, _, err = cs.c.ListOffsets(ctx, l.cp.tp.Topic, l.cp.tp.Partition, LatestTimestamp)
+		}
+		if err != nil {
+			return err
+		}
+		cs.mu.Lock()
+		if l.cp.gen == l.gen {
+			l.cp.seek(resetNone, offset, 0)
+		}
+		cs.mu.Unlock()
+	}
+	return nil
+}
+
+// drain decodes the answered fetches of unpaused partitions.
+func (cs *Consumer) drain() ([]*Record, error) {
+	var ready []*consumerPartition
+	var results []*fetchResult
+	cs.mu.Lock()
+	for _, tp := range cs.order {
+		cp := cs.parts[tp]
+		if cp.result != nil && !cp.paused {
+			ready = append(ready, cp)
+			results = append(results, cp.result)
+			cp.result = nil
+		}
+	}
+	cs.mu.Unlock()
+
+	var out []*Record
+	var firstErr error
+	for i, cp := range ready {
+		recs, next, err := cs.decode(cp.tp, results[i])
+		cs.mu.Lock()
+		if cp.gen != results[i].gen || cs.parts[cp.tp] != cp {
+			cs.mu.Unlock()
+			continue // sought or unassigned meanwhile
+		}
+		err = cs.settle(cp, results[i], next, err)
+		cs.mu.Unlock()
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		out = append(out, recs...)
+	}
+	if firstErr != nil && len(out) == 0 {
+		return nil, firstErr
+	}
+	// Records already decoded win; the error shows again on the next fetch.
+	return out, nil
+}
+
+// settle applies a decoded fetch to cp: new position, reset or backoff.
+// It returns the error Poll reports, nil for handled ones. Called with
+// cs.mu held.
+func (cs *Consumer) settle(cp *consumerPartition, r *fetchResult, next int64, err error) error {
+	var oor *OffsetOutOfRangeError
+	switch {
+	case err == nil:
+		cp.position = next
+		cp.failures = 0
+		return nil
+	case errors.As(err, &oor) && cs.cfg.AutoOffsetReset != ResetNone:
+		kind := resetLatest
+		if cs.cfg.AutoOffsetReset == ResetEarliest {
+			kind = resetEarliest
+		}
+		cp.seek(kind, -1, 0)
+		cs.notify() // Poll resolves the new position before waiting
+		return nil
+	case retriable(err):
+		cp.failures++
+		cp.retryAt = time.Now().Add(cs.c.cfg.backoff(cp.failures))
+		if staleMetadata(err) || errors.Is(err, messages.ErrRequestTimedOut) {
+			cs.c.refreshAsync()
+		}
+		if cp.failures <= cs.c.cfg.MaxRetries {
+			return nil
+		}
+		// Persistent: tell the caller, and keep trying afterwards.
+		cp.failures = 0
+	}
+	return err
+}
+
+// decode turns a fetch answer into records at or after the fetched
+// position, and returns the position after them.
+func (cs *Consumer) decode(tp TopicPartition, r *fetchResult) ([]*Record, int64, error) {
+	if r.err != nil {
+		return nil, r.offset, r.err
+	}
+	res := r.res
+	if errors.Is(messages.ErrorForCode(res.GetErrorCode(), ""), messages.ErrOffsetOutOfRange) {
+		return nil, r.offset, &OffsetOutOfRangeError{Topic: tp.Topic, Partition: tp.Partition, Offset: r.offset,
+			LogStartOffset: res.GetLogStartOffset(), HighWatermark: res.GetHighWatermark()}
+	}
+	if err := messages.ErrorForCode(res.GetErrorCode(), res.GetErrorMessage()); err != nil {
+		return nil, r.offset, fmt.Errorf("fetch %s/%d at %d: %w", tp.Topic, tp.Partition, r.offset, err)
+	}
+	data := res.GetRecords()
+	next := r.offset
+	// One slab for the records and one arena for their bytes: batches may
+	// alias a pooled decompression buffer, so the bytes are copied.
+	slab := make([]Record, 0, 16)
+	arena := make([]byte, 0, len(data))
+	keep := func(b []byte) []byte {
+		if b == nil {
+			return nil
+		}
+		if cap(arena)-len(arena) < len(b) {
+			arena = make([]byte, 0, max(len(b), 2*cap(arena)))
+		}
+		start := len(arena)
+		arena = append(arena, b...)
+		return arena[start:len(arena):len(arena)]
+	}
+	err := batch.ForEach(data, func(rec batch.Record) error {
+		if rec.Offset < next {
+			return nil // a fetch returns whole batches, starting before the position
+		}
+		out := Record{Topic: tp.Topic, Partition: tp.Partition, Offset: rec.Offset,
+			Key: keep(rec.Key), Value: keep(rec.Value), Timestamp: time.UnixMilli(rec.Timestamp)}
+		if len(rec.Headers) > 0 {
+			out.Headers = make([]RecordHeader, len(rec.Headers))
+			for i, h := range rec.Headers {
+				out.Headers[i] = RecordHeader{Key: h.Key, Value: keep(h.Value)}
+			}
+		}
+		slab = append(slab, out)
+		next = rec.Offset + 1
+		return nil
+	})
+	if err != nil && len(slab) == 0 {
+		return nil, r.offset, fmt.Errorf("fetch %s/%d at %d: %w: %w", tp.Topic, tp.Partition, r.offset,
+			messages.ErrorForCode(messages.ErrorCode_CORRUPT_MESSAGE, "undecodable batch"), err)
+	}
+	// A corrupt batch after good ones: return the good records; the next
+	// fetch starts at the bad batch and reports it.
+	recs := make([]*Record, len(slab))
+	for i := range slab {
+		recs[i] = &slab[i]
+	}
+	return recs, next, nil
+}
+
+// startFetches issues a fetch for every partition ready for one and
+// returns how long until the earliest partition in backoff is due (0 if
+// none).
+func (cs *Consumer) startFetches() time.Duration {
+	type start struct {
+		cp     *consumerPartition
+		gen    uint64
+		offset int64
+	}
+	var starts []start
+	var wait time.Duration
+	now := time.Now()
+	cs.mu.Lock()
+	if cs.closed {
+		cs.mu.Unlock()
+		return 0
+	}
+	for _, tp := range cs.order {
+		cp := cs.parts[tp]
+		if cp.paused || cp.fetching || cp.result != nil || cp.reset != resetNone || cp.position < 0 {
+			continue
+		}
+		if d := cp.retryAt.Sub(now); d > 0 {
+			if wait == 0 || d < wait {
+				wait = d
+			}
+			continue
+		}
+		cp.fetching = true
+		starts = append(starts, start{cp, cp.gen, cp.position})
+	}
+	cs.mu.Unlock()
+	for _, s := range starts {
+		cs.fetch(s.cp, s.gen, s.offset)
+	}
+	return wait
+}
+
+// fetch sends one long-poll fetch; its answer lands in cp.result.
+func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
+	finish := func(res *messages.FetchResponse, err error) {
+		cs.mu.Lock()
+		cp.fetching = false
+		if cp.gen == gen {
+			cp.result = &fetchResult{gen: gen, offset: offset, res: res, err: err}
+		}
+		cs.mu.Unlock()
+		cs.notify()
+	}
+	// The cached leader; a miss is a retriable error, not a wait here.
+	part, err := cs.c.cachedPartition(cp.tp.Topic, cp.tp.Partition)
+	if err != nil {
+		finish(nil, err)
+		return
+	}
+	req := &messages.FetchRequest{
+		Topic:       cp.tp.Topic,
+		Partition:   cp.tp.Partition,
+		Offset:      offset,
+		MaxBytes:    cs.cfg.FetchMaxBytes,
+		MinBytes:    cs.cfg.FetchMinBytes,
+		MaxWaitMs:   int32(cs.cfg.FetchMaxWait / time.Millisecond),
+		LeaderEpoch: -1,
+	}
+	timeout := cs.cfg.FetchMaxWait + cs.cfg.RequestTimeout
+	fut := cs.c.system.Root.RequestFuture(part.leader, req, timeout)
+	// The waiter ends when the future resolves, by timeout at the latest.
+	go func() {
+		v, err := fut.Result()
+		res, err := decodeResult[*messages.FetchResponse](v, err, part.leader, req, timeout)
+		if errors.Is(err, errNoActor) {
+			err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
+				fmt.Sprintf("no replica of %s/%d at %s", cp.tp.Topic, cp.tp.Partition, part.leader.Address)), err)
+		} else if err != nil && res != nil {
+			err = nil // an error code in the response is decoded with it
+		}
+		finish(res, err)
+	}()
+}

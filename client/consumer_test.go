@@ -1,0 +1,216 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func newTestConsumer(t *testing.T, c *Client, cfg ConsumerConfig) *Consumer {
+	t.Helper()
+	cs, err := NewConsumer(c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cs.Close)
+	return cs
+}
+
+// produceN writes n records "0".."n-1" to topic/partition with timestamps
+// base+i ms.
+func produceN(t *testing.T, c *Client, topic string, partition int32, n int, base time.Time) {
+	t.Helper()
+	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, BatchBytes: 1 << 10})
+	for i := 0; i < n; i++ {
+		p.ProduceAsync(&Record{Topic: topic, Partition: partition, Key: []byte("k"), Value: []byte(fmt.Sprint(i)),
+			Headers: []RecordHeader{{Key: "i", Value: []byte(fmt.Sprint(i))}}, Timestamp: base.Add(time.Duration(i) * time.Millisecond)},
+			func(_ RecordMetadata, err error) {
+				if err != nil {
+					t.Error(err)
+				}
+			})
+	}
+	if err := p.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pollN polls until n records arrived.
+func pollN(t *testing.T, cs *Consumer, n int) []*Record {
+	t.Helper()
+	ctx := testCtx(t)
+	var out []*Record
+	for len(out) < n {
+		recs, err := cs.Poll(ctx)
+		if err != nil {
+			t.Fatalf("Poll after %d records: %v", len(out), err)
+		}
+		out = append(out, recs...)
+	}
+	return out
+}
+
+func TestConsumerReadsFromBeginningInOrder(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 2, nil)
+	base := time.UnixMilli(1_700_000_000_000)
+	produceN(t, c, "t", 0, 300, base)
+	produceN(t, c, "t", 1, 5, base)
+	cs := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetEarliest, FetchMaxBytes: 2 << 10})
+	cs.Assign(TopicPartition{"t", 0}, TopicPartition{"t", 1})
+	recs := pollN(t, cs, 305)
+	next := map[int32]int64{}
+	for _, r := range recs {
+		if r.Offset != next[r.Partition] {
+			t.Fatalf("partition %d: offset %d, want %d", r.Partition, r.Offset, next[r.Partition])
+		}
+		next[r.Partition]++
+		if string(r.Value) != fmt.Sprint(r.Offset) || string(r.Key) != "k" || string(r.Headers[0].Value) != fmt.Sprint(r.Offset) ||
+			!r.Timestamp.Equal(base.Add(time.Duration(r.Offset)*time.Millisecond)) || r.Topic != "t" {
+			t.Fatalf("record %+v", r)
+		}
+	}
+	if next[0] != 300 || next[1] != 5 {
+		t.Fatalf("read %v", next)
+	}
+	pos, err := cs.Position(testCtx(t), TopicPartition{"t", 0})
+	if err != nil || pos != 300 {
+		t.Fatalf("Position = %d, %v", pos, err)
+	}
+}
+
+func TestConsumerLongPollReturnsWhenRecordArrives(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	cs := newTestConsumer(t, c, ConsumerConfig{FetchMaxWait: time.Minute})
+	tp := TopicPartition{"t", 0}
+	cs.Assign(tp)
+	if pos, err := cs.Position(testCtx(t), tp); err != nil || pos != 0 {
+		t.Fatalf("Position = %d, %v", pos, err)
+	}
+	got := make(chan []*Record, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		recs, err := cs.Poll(ctx)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- recs
+	}()
+	time.Sleep(50 * time.Millisecond) // let the fetch park
+	produceN(t, c, "t", 0, 1, time.Now())
+	recs := <-got
+	if len(recs) != 1 || string(recs[0].Value) != "0" {
+		t.Fatalf("Poll returned %v", recs)
+	}
+}
+
+func TestConsumerOffsetOutOfRange(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	produceN(t, c, "t", 0, 10, time.Now())
+	tp := TopicPartition{"t", 0}
+
+	cs := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetNone})
+	cs.Assign(tp)
+	if _, err := cs.Poll(testCtx(t)); !errors.Is(err, ErrNoOffset) {
+		t.Fatalf("Poll without position under ResetNone: %v", err)
+	}
+	if err := cs.Seek(tp, 1000); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cs.Poll(testCtx(t))
+	var oor *OffsetOutOfRangeError
+	if !errors.As(err, &oor) || oor.Offset != 1000 || oor.HighWatermark != 10 || oor.Partition != 0 || oor.Topic != "t" {
+		t.Fatalf("Poll past the end: %v", err)
+	}
+
+	early := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetEarliest})
+	early.Assign(tp)
+	if err := early.Seek(tp, 1000); err != nil {
+		t.Fatal(err)
+	}
+	recs := pollN(t, early, 10)
+	if recs[0].Offset != 0 {
+		t.Fatalf("reset to earliest started at %d", recs[0].Offset)
+	}
+}
+
+func TestConsumerSeeks(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	base := time.UnixMilli(1_700_000_000_000)
+	produceN(t, c, "t", 0, 20, base)
+	tp := TopicPartition{"t", 0}
+	cs := newTestConsumer(t, c, ConsumerConfig{FetchMaxWait: 50 * time.Millisecond})
+	cs.Assign(tp)
+	ctx := testCtx(t)
+
+	if err := cs.SeekToTimestamp(tp, base.Add(7*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if recs := pollN(t, cs, 1); recs[0].Offset != 7 {
+		t.Fatalf("seek to timestamp: first offset %d, want 7", recs[0].Offset)
+	}
+	if err := cs.SeekToTimestamp(tp, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := cs.Position(ctx, tp); err != nil || pos != 20 {
+		t.Fatalf("seek past every timestamp: position %d, %v; want the end 20", pos, err)
+	}
+	if err := cs.SeekToBeginning(tp); err != nil {
+		t.Fatal(err)
+	}
+	if recs := pollN(t, cs, 1); recs[0].Offset != 0 {
+		t.Fatalf("seek to beginning: first offset %d", recs[0].Offset)
+	}
+	if err := cs.Seek(tp, 15); err != nil {
+		t.Fatal(err)
+	}
+	if recs := pollN(t, cs, 5); recs[0].Offset != 15 || recs[len(recs)-1].Offset != 19 {
+		t.Fatalf("seek to 15: got %d..%d", recs[0].Offset, recs[len(recs)-1].Offset)
+	}
+	if err := cs.SeekToEnd(tp); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := cs.Position(ctx, tp); err != nil || pos != 20 {
+		t.Fatalf("seek to end: %d, %v", pos, err)
+	}
+	if err := cs.Seek(TopicPartition{"other", 0}, 0); !errors.Is(err, ErrNotAssigned) {
+		t.Fatalf("seek unassigned: %v", err)
+	}
+}
+
+func TestConsumerPauseResume(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 2, nil)
+	produceN(t, c, "t", 0, 3, time.Now())
+	produceN(t, c, "t", 1, 3, time.Now())
+	a, b := TopicPartition{"t", 0}, TopicPartition{"t", 1}
+	cs := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetEarliest, FetchMaxWait: 20 * time.Millisecond})
+	cs.Assign(a, b)
+	if err := cs.Pause(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range pollN(t, cs, 3) {
+		if r.Partition != 0 {
+			t.Fatalf("paused partition returned %+v", r)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if recs, err := cs.Poll(ctx); len(recs) != 0 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Poll with only a paused partition left: %d records, %v", len(recs), err)
+	}
+	if err := cs.Resume(b); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range pollN(t, cs, 3) {
+		if r.Partition != 1 {
+			t.Fatalf("after resume got %+v", r)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+// Package client is the Go client of Sluice: admin operations, a batching
+// producer and a consumer, talking to broker actors over protoactor's
+// remote.
+//
+// A Client runs its own small actor system with a remote listener (brokers
+// answer requests to it), learns the cluster from the first seed node that
+// answers a MetadataRequest, and sends requests straight to actors whose
+// PIDs follow from metadata: a node's guardian is {node address,
+// messages.NodeActorID}, a partition leader's replica is {leader's
+// address, messages.ReplicaActorID(topic, partition)}.
+//
+//	c, err := client.New(ctx, client.Config{Seeds: []string{"127.0.0.1:9650"}})
+//	defer c.Close()
+//	_, err = c.CreateTopic(ctx, "orders", 6, 3, map[string]string{"retention.ms": "86400000"})
+//
+//	p, err := client.NewProducer(c, client.ProducerConfig{Acks: client.AcksAll, Compression: batch.CodecZstd})
+//	p.ProduceAsync(client.NewRecord("orders", key, value), func(md client.RecordMetadata, err error) { ... })
+//	part, offset, err := p.Produce(ctx, client.NewRecord("orders", key, value))
+//	err = p.Close(ctx) // flushes
+//
+//	cs, err := client.NewConsumer(c, client.ConsumerConfig{AutoOffsetReset: client.ResetEarliest})
+//	cs.Assign(client.TopicPartition{Topic: "orders", Partition: 0})
+//	for {
+//		records, err := cs.Poll(ctx)
+//		...
+//	}
+//
+// # Errors
+//
+// Broker errors are *messages.Error values carrying Kafka's error codes,
+// wrapped with the topic and partition they concern: test them with
+// errors.Is(err, messages.ErrUnknownTopicOrPartition) and the other
+// sentinels. A request without an answer in time is REQUEST_TIMED_OUT
+// (and also matches context.DeadlineExceeded when the caller's context
+// ran out). Retriable errors (messages.IsRetriable) are retried inside the
+// client with exponential backoff, after refreshing metadata when the
+// error says the cached leaders are stale. A request that reaches no actor
+// (a dead letter: the replica is not on that node, or the node is down) is
+// treated as NOT_LEADER_OR_FOLLOWER and retried the same way. A
+// consumer's fetch beyond the log is an *OffsetOutOfRangeError unless the
+// reset policy repositions it.
+//
+// # Producer
+//
+// Records are appended by the caller's goroutine into the open batch of
+// their partition (a storage/batch Builder; the producer's mutex guards
+// the builders), so no message or goroutine hop happens per record. A
+// batch is sealed when the next record would overflow BatchBytes, when
+// Linger expires, or on Flush, and is handed to the partition's sender
+// goroutine, which compresses it, sends it to the leader as one
+// ProduceRequest (several queued batches travel together), keeps at most
+// MaxInFlight requests unanswered, retries in order and runs the delivery
+// callbacks in offset order. MaxBufferedBytes bounds memory: ProduceAsync
+// blocks while it is used up. Partitioning follows Kafka exactly (see
+// package partitioner).
+//
+// # Consumer
+//
+// Each assigned partition has one long-poll fetch in flight; it is issued
+// again as soon as its answer is decoded, so the next records are on the
+// way while the application handles the last. A fetch returns whole
+// batches; records before the position are skipped.
+//
+// # Transport limits
+//
+// protoactor's remote sends a writer batch of messages as one gRPC
+// message, and an oversized one tears the connection down. The client
+// sizes its writer batch so that batch × MaxRequestBytes stays within
+// 3 MiB, under gRPC's default 4 MiB receive limit, and accepts up to
+// 256 MiB itself. Keepalives detect a hung broker; one connect attempt
+// per endpoint makes requests to a dead node fail within seconds.
+package client

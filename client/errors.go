@@ -1,0 +1,101 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// Errors of the client itself. Broker errors are *messages.Error values
+// (test them with errors.Is against messages.ErrUnknownTopicOrPartition and
+// the other sentinels), wrapped with the topic and partition they concern.
+var (
+	// ErrClosed means the Client was closed.
+	ErrClosed = errors.New("client: closed")
+	// ErrProducerClosed means the Producer was closed before the record
+	// could be sent.
+	ErrProducerClosed = errors.New("client: producer closed")
+	// ErrNotAssigned means the partition is not assigned to the Consumer.
+	ErrNotAssigned = errors.New("client: partition not assigned")
+	// ErrNoOffset means an assigned partition has no position and the
+	// reset policy is ResetNone: Seek it first.
+	ErrNoOffset = errors.New("client: no position for partition and offset reset is none")
+	// ErrNoTopic means a record names no topic.
+	ErrNoTopic = errors.New("client: record has no topic")
+)
+
+// OffsetOutOfRangeError reports a fetch position outside the partition's
+// log [LogStartOffset, HighWatermark]. It matches
+// messages.ErrOffsetOutOfRange under errors.Is.
+type OffsetOutOfRangeError struct {
+	Topic          string
+	Partition      int32
+	Offset         int64 // the position that was fetched
+	LogStartOffset int64 // first offset still in the log
+	HighWatermark  int64 // offset after the last committed record
+}
+
+func (e *OffsetOutOfRangeError) Error() string {
+	return fmt.Sprintf("client: offset %d out of range for %s/%d (valid %d..%d)",
+		e.Offset, e.Topic, e.Partition, e.LogStartOffset, e.HighWatermark)
+}
+
+// Unwrap returns messages.ErrOffsetOutOfRange.
+func (e *OffsetOutOfRangeError) Unwrap() error { return messages.ErrOffsetOutOfRange }
+
+// errNoActor marks a request answered by a dead letter: the target actor
+// does not exist on its node, or the node could not be reached.
+var errNoActor = errors.New("client: no such actor")
+
+// permanentError marks an error the retry loop must not retry although its
+// code is retriable, e.g. UNKNOWN_TOPIC_OR_PARTITION confirmed by fresh
+// metadata.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return &permanentError{err} }
+
+// retriable reports whether the retry loop should try again after err.
+func retriable(err error) bool {
+	var p *permanentError
+	if errors.As(err, &p) {
+		return false
+	}
+	return messages.IsRetriable(err)
+}
+
+// staleMetadata reports whether err means the client's view of leaders
+// or topics is out of date.
+func staleMetadata(err error) bool {
+	switch messages.CodeFor(err) {
+	case messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION,
+		messages.ErrorCode_LEADER_NOT_AVAILABLE, messages.ErrorCode_FENCED_LEADER_EPOCH,
+		messages.ErrorCode_UNKNOWN_LEADER_EPOCH, messages.ErrorCode_NOT_CONTROLLER,
+		messages.ErrorCode_NETWORK_EXCEPTION, messages.ErrorCode_REPLICA_NOT_AVAILABLE:
+		return true
+	}
+	return false
+}
+
+// timedOut returns a REQUEST_TIMED_OUT error that also matches ctxErr
+// (context.DeadlineExceeded or Canceled) when the context ended first.
+func timedOut(what string, ctxErr error) error {
+	e := messages.ErrorForCode(messages.ErrorCode_REQUEST_TIMED_OUT, what)
+	if ctxErr != nil {
+		return fmt.Errorf("%w: %w", e, ctxErr)
+	}
+	return e
+}
+
+// ctxError converts a context's end into the client's error for it:
+// cancellation stays context.Canceled, a deadline is a timeout.
+func ctxError(ctx context.Context, what string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return timedOut(what, ctx.Err())
+	}
+	return ctx.Err()
+}

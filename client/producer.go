@@ -1,0 +1,474 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/sluice-mq/sluice/client/partitioner"
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
+)
+
+// Acks is how many replicas must have a batch before the leader answers.
+// The zero value is AcksAll, Kafka's default.
+type Acks int8
+
+// Acknowledgement levels.
+const (
+	AcksAll    Acks = iota // every in-sync replica (-1 on the wire)
+	AcksLeader             // the leader's own append (1)
+	AcksNone               // no answer at all (0): records may be lost silently
+)
+
+// ParseAcks parses "all", "-1", "1" or "0".
+func ParseAcks(s string) (Acks, error) {
+	switch s {
+	case "all", "-1":
+		return AcksAll, nil
+	case "1", "leader":
+		return AcksLeader, nil
+	case "0", "none":
+		return AcksNone, nil
+	}
+	return 0, fmt.Errorf("client: acks %q: want all, -1, 1 or 0", s)
+}
+
+// Wire is the acks value of a ProduceRequest.
+func (a Acks) Wire() int32 {
+	switch a {
+	case AcksLeader:
+		return 1
+	case AcksNone:
+		return 0
+	}
+	return -1
+}
+
+func (a Acks) String() string { return strconv.Itoa(int(a.Wire())) }
+
+// Producer defaults.
+const (
+	DefaultLinger           = 5 * time.Millisecond
+	DefaultBatchBytes       = 64 << 10
+	DefaultMaxInFlight      = 5
+	DefaultMaxBufferedBytes = 32 << 20
+)
+
+// ProducerConfig configures a Producer. Zero fields take their defaults.
+type ProducerConfig struct {
+	Acks Acks
+	// Linger is how long a partition's batch waits for more records
+	// before it is sent. 0 means 5 ms; negative means no wait (batches
+	// still form while earlier requests are in flight).
+	Linger time.Duration
+	// BatchBytes caps a batch's uncompressed size; a record that does not
+	// fit an empty batch is refused with MESSAGE_TOO_LARGE. 0 means 64 KiB.
+	BatchBytes int
+	// Compression is the codec of produced batches.
+	Compression batch.Codec
+	// Partitioner chooses partitions for records with AnyPartition. nil
+	// means partitioner.Default(): murmur2 of the key, sticky without one.
+	Partitioner partitioner.Partitioner
+	// MaxInFlight bounds unanswered requests per partition. 0 means 5.
+	// Set it to 1 for strict ordering across retries: with more, a
+	// request that fails and is retried can land after a later one that
+	// succeeded (Kafka without idempotence behaves the same).
+	MaxInFlight int
+	// Retries is how often a retriable failure of a request is retried. 0
+	// means the client's MaxRetries; negative means never.
+	Retries int
+	// RequestTimeout bounds each produce request, including the leader's
+	// wait for replicas with AcksAll. 0 means the client's RequestTimeout.
+	RequestTimeout time.Duration
+	// MaxBufferedBytes bounds the bytes of records accepted and not yet
+	// acknowledged; ProduceAsync blocks while it is reached. 0 means 32 MiB.
+	MaxBufferedBytes int
+}
+
+func (cfg *ProducerConfig) applyDefaults(c *Client) error {
+	if cfg.Acks < AcksAll || cfg.Acks > AcksNone {
+		return fmt.Errorf("client: invalid acks %d", cfg.Acks)
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = DefaultLinger
+	}
+	if cfg.BatchBytes == 0 {
+		cfg.BatchBytes = DefaultBatchBytes
+	}
+	if cfg.BatchBytes < batch.HeaderSize+64 || cfg.BatchBytes > c.cfg.MaxRequestBytes {
+		return fmt.Errorf("client: batch bytes %d outside [%d, MaxRequestBytes %d]",
+			cfg.BatchBytes, batch.HeaderSize+64, c.cfg.MaxRequestBytes)
+	}
+	if _, err := batch.ParseCodec(cfg.Compression.String()); err != nil {
+		return err
+	}
+	if cfg.Partitioner == nil {
+		cfg.Partitioner = partitioner.Default()
+	}
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = DefaultMaxInFlight
+	}
+	switch {
+	case cfg.Retries == 0:
+		cfg.Retries = c.cfg.MaxRetries
+	case cfg.Retries < 0:
+		cfg.Retries = 0
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = c.cfg.RequestTimeout
+	}
+	if cfg.MaxBufferedBytes == 0 {
+		cfg.MaxBufferedBytes = DefaultMaxBufferedBytes
+	}
+	if cfg.MaxInFlight < 0 || cfg.RequestTimeout < 0 || cfg.MaxBufferedBytes < 0 {
+		return fmt.Errorf("client: negative producer setting")
+	}
+	return nil
+}
+
+// Producer batches records per partition and sends each batch to the
+// partition's leader as one actor message.
+//
+// Records are appended by the calling goroutine straight into the open
+// batch of their partition (a batch.Builder guarded by the producer's
+// mutex), so there is no hand-off per record. A batch is sealed when full,
+// when its linger expires or on Flush, and handed to the partition's
+// sender goroutine, which owns credit (MaxInFlight), compression, ordering,
+// retries and delivery callbacks. Callbacks of one partition run on its
+// sender goroutine in offset order; a slow callback delays that partition.
+//
+// A Producer is safe for concurrent use.
+type Producer struct {
+	c    *Client
+	cfg  ProducerConfig
+	opts batch.EncodeOptions
+	pool sync.Pool // *batch.Builder, reset between batches
+
+	quit chan struct{}  // closed by Close: senders stop
+	wg   sync.WaitGroup // sender goroutines
+
+	mu    sync.Mutex // guards the following; lock order: Producer.mu, then sender.mu
+	space *sync.Cond // signalled when buffered bytes drop or the producer closes
+	// topics holds each topic's partitioner state.
+	topics map[string]partitioner.TopicPartitioner
+	parts  map[TopicPartition]*partitionBuffer
+	// buffered counts bytes of accepted, unacknowledged records.
+	// Invariant: 0 <= buffered.
+	buffered int
+	// pending counts accepted records whose callback has not run.
+	pending int
+	// flushWaiters are closed when pending drops to 0.
+	flushWaiters []chan struct{}
+	// flushing counts Flush calls in progress; while > 0 batches are
+	// sealed as soon as a record is appended.
+	flushing int
+	// batches numbers the batches opened so far.
+	batches uint64
+	closed  bool
+}
+
+// partitionBuffer is the open batch of one partition.
+type partitionBuffer struct {
+	tp     TopicPartition
+	open   *openBatch // nil when no record waits
+	sender *sender
+	// linger seals the open batch when it fires with armed == open.seq.
+	linger *time.Timer
+	armed  uint64
+}
+
+// openBatch is a batch being filled, then a sealed one on its way.
+type openBatch struct {
+	seq     uint64
+	builder *batch.Builder
+	records []pendingRecord
+	bytes   int // sum of the records' size bounds, as counted in buffered
+}
+
+// pendingRecord is what a record's callback needs after the send.
+type pendingRecord struct {
+	callback  func(RecordMetadata, error)
+	timestamp int64
+}
+
+// NewProducer returns a producer on c.
+func NewProducer(c *Client, cfg ProducerConfig) (*Producer, error) {
+	if err := cfg.applyDefaults(c); err != nil {
+		return nil, err
+	}
+	p := &Producer{
+		c:      c,
+		cfg:    cfg,
+		opts:   batch.DefaultEncodeOptions(),
+		quit:   make(chan struct{}),
+		topics: make(map[string]partitioner.TopicPartitioner),
+		parts:  make(map[TopicPartition]*partitionBuffer),
+	}
+	p.opts.Codec = cfg.Compression
+	p.space = sync.NewCond(&p.mu)
+	p.pool.New = func() any { return batch.NewBuilder(p.opts) }
+	return p, nil
+}
+
+// Produce sends rec and waits for the broker's acknowledgement. It returns
+// the partition and offset the record got (offset -1 with AcksNone).
+// Cancelling ctx stops the wait, not the send.
+func (p *Producer) Produce(ctx context.Context, rec *Record) (partition int32, offset int64, err error) {
+	type result struct {
+		md  RecordMetadata
+		err error
+	}
+	done := make(chan result, 1)
+	p.ProduceAsync(rec, func(md RecordMetadata, err error) { done <- result{md, err} })
+	select {
+	case r := <-done:
+		return r.md.Partition, r.md.Offset, r.err
+	case <-ctx.Done():
+		return -1, -1, ctxError(ctx, "waiting for the produce acknowledgement")
+	}
+}
+
+// ProduceAsync appends rec to its partition's batch and returns; callback
+// (may be nil) runs once the batch is acknowledged or has failed. It
+// blocks while MaxBufferedBytes are buffered, and for a topic not yet in
+// the client's metadata while that is fetched. Errors found before
+// sending (unknown topic, record too large, closed producer) are passed to
+// callback before ProduceAsync returns.
+func (p *Producer) ProduceAsync(rec *Record, callback func(RecordMetadata, error)) {
+	if callback == nil {
+		callback = func(RecordMetadata, error) {}
+	}
+	fail := func(err error) {
+		callback(RecordMetadata{Topic: rec.Topic, Partition: rec.Partition, Offset: -1, Timestamp: rec.Timestamp}, err)
+	}
+	if rec.Topic == "" {
+		fail(ErrNoTopic)
+		return
+	}
+	t, err := p.topicState(rec.Topic)
+	if err != nil {
+		fail(fmt.Errorf("produce to %q: %w", rec.Topic, err))
+		return
+	}
+	n := len(t.partitions)
+	if n == 0 {
+		fail(fmt.Errorf("produce to %q: %w", rec.Topic, messages.ErrorForCode(messages.ErrorCode_LEADER_NOT_AVAILABLE, "topic has no partitions")))
+		return
+	}
+	if rec.Partition >= int32(n) || rec.Partition < AnyPartition {
+		fail(fmt.Errorf("produce to %s/%d: %w", rec.Topic, rec.Partition, messages.ErrorForCode(
+			messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, fmt.Sprintf("topic has %d partitions", n))))
+		return
+	}
+	size := recordSizeBound(rec.Key, rec.Value, rec.Headers)
+	if limit := p.recordLimit(t); batch.HeaderSize+size > limit {
+		fail(fmt.Errorf("produce to %q: %w", rec.Topic, messages.ErrorForCode(messages.ErrorCode_MESSAGE_TOO_LARGE,
+			fmt.Sprintf("record of about %d bytes exceeds the %d-byte batch limit", size, limit-batch.HeaderSize))))
+		return
+	}
+	ts := time.Now().UnixMilli()
+	if !rec.Timestamp.IsZero() {
+		ts = rec.Timestamp.UnixMilli()
+	}
+
+	p.mu.Lock()
+	for !p.closed && p.buffered > 0 && p.buffered+size > p.cfg.MaxBufferedBytes {
+		p.space.Wait()
+	}
+	if p.closed {
+		p.mu.Unlock()
+		fail(ErrProducerClosed)
+		return
+	}
+	pb := p.choose(rec, n, size)
+	if pb.open == nil {
+		pb.open = p.newBatch()
+		if p.cfg.Linger > 0 {
+			pb.armLinger(p, p.cfg.Linger)
+		}
+	}
+	o := pb.open
+	o.builder.Append(ts, rec.Key, rec.Value, rec.Headers)
+	o.records = append(o.records, pendingRecord{callback: callback, timestamp: ts})
+	o.bytes += size
+	p.buffered += size
+	p.pending++
+	if p.cfg.Linger < 0 || p.flushing > 0 || o.builder.EstimatedSize() >= p.cfg.BatchBytes {
+		p.seal(pb)
+	}
+	p.mu.Unlock()
+}
+
+// topicState returns the topic's cached metadata, fetching it when the
+// topic is not cached yet.
+func (p *Producer) topicState(topic string) (*topicState, error) {
+	if t, ok := p.c.meta.Load().topics[topic]; ok {
+		return t, nil
+	}
+	ctx, cancel := context.WithTimeout(p.c.ctx, p.cfg.RequestTimeout)
+	defer cancel()
+	return p.c.topic(ctx, topic)
+}
+
+// recordLimit is the largest batch a single record may need.
+func (p *Producer) recordLimit(t *topicState) int {
+	limit := p.cfg.BatchBytes
+	if t.maxMessageBytes > 0 {
+		limit = min(limit, t.maxMessageBytes)
+	}
+	return limit
+}
+
+// choose returns the buffer rec goes to, sealing a batch it would
+// overflow. A partitioner-chosen record whose batch was just sealed is
+// placed again, so a sticky partitioner moves on (Kafka's
+// abortOnNewBatch). Called with p.mu held.
+func (p *Producer) choose(rec *Record, partitions, size int) *partitionBuffer {
+	tp := TopicPartition{Topic: rec.Topic, Partition: rec.Partition}
+	var part partitioner.TopicPartitioner
+	if rec.Partition == AnyPartition {
+		part = p.topics[rec.Topic]
+		if part == nil {
+			part = p.cfg.Partitioner.ForTopic(rec.Topic)
+			p.topics[rec.Topic] = part
+		}
+		tp.Partition = int32(part.Partition(rec.Key, partitions))
+	}
+	pb := p.buffer(tp)
+	if pb.open != nil && pb.open.builder.EstimatedSize()+size > p.cfg.BatchBytes {
+		p.seal(pb)
+		if part != nil {
+			tp.Partition = int32(part.Partition(rec.Key, partitions))
+			pb = p.buffer(tp)
+			if pb.open != nil && pb.open.builder.EstimatedSize()+size > p.cfg.BatchBytes {
+				p.seal(pb)
+			}
+		}
+	}
+	return pb
+}
+
+func (p *Producer) buffer(tp TopicPartition) *partitionBuffer {
+	pb := p.parts[tp]
+	if pb == nil {
+		pb = &partitionBuffer{tp: tp, sender: newSender(p, tp)}
+		p.parts[tp] = pb
+		p.wg.Add(1)
+		go pb.sender.run()
+	}
+	return pb
+}
+
+// newBatch starts a batch. Called with p.mu held.
+func (p *Producer) newBatch() *openBatch {
+	b := p.pool.Get().(*batch.Builder)
+	b.Reset(p.opts)
+	p.batches++
+	return &openBatch{seq: p.batches, builder: b}
+}
+
+// seal hands pb's open batch to its sender. Called with p.mu held.
+func (p *Producer) seal(pb *partitionBuffer) {
+	o := pb.open
+	if o == nil {
+		return
+	}
+	pb.open = nil
+	if part := p.topics[pb.tp.Topic]; part != nil {
+		part.OnBatchSealed(int(pb.tp.Partition))
+	}
+	pb.sender.push(o)
+}
+
+// armLinger starts the linger timer for pb's open batch. Called with p.mu
+// held.
+func (pb *partitionBuffer) armLinger(p *Producer, d time.Duration) {
+	pb.armed = pb.open.seq
+	if pb.linger == nil {
+		pb.linger = time.AfterFunc(d, func() { p.lingerExpired(pb) })
+		return
+	}
+	pb.linger.Reset(d)
+}
+
+func (p *Producer) lingerExpired(pb *partitionBuffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pb.open != nil && pb.open.seq == pb.armed {
+		p.seal(pb)
+	}
+}
+
+// release accounts for records whose callbacks have run.
+func (p *Producer) release(records, bytes int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending -= records
+	p.buffered -= bytes
+	p.space.Broadcast()
+	if p.pending == 0 {
+		for _, w := range p.flushWaiters {
+			close(w)
+		}
+		p.flushWaiters = nil
+	}
+}
+
+// Flush sends every buffered record now and waits until all records
+// accepted so far, and any accepted while it waits, are acknowledged or
+// failed. Under continuous load from other goroutines it waits for those
+// too; it is meant for quiet points such as shutdown.
+func (p *Producer) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	p.flushing++
+	for _, pb := range p.parts {
+		p.seal(pb)
+	}
+	var wait chan struct{}
+	if p.pending > 0 {
+		wait = make(chan struct{})
+		p.flushWaiters = append(p.flushWaiters, wait)
+	}
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.flushing--
+		p.mu.Unlock()
+	}()
+	if wait == nil {
+		return nil
+	}
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+		return ctxError(ctx, "flushing the producer")
+	}
+}
+
+// Close flushes (until ctx ends), then stops the senders; records still
+// unsent get ErrProducerClosed. Requests in flight keep their outcome
+// unknown and are reported as ErrProducerClosed too.
+func (p *Producer) Close(ctx context.Context) error {
+	err := p.Flush(ctx)
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return err
+	}
+	p.closed = true
+	p.space.Broadcast()
+	for _, pb := range p.parts {
+		if pb.linger != nil {
+			pb.linger.Stop()
+		}
+		p.seal(pb)
+	}
+	p.mu.Unlock()
+	close(p.quit)
+	p.wg.Wait()
+	return err
+}

@@ -1,0 +1,288 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// sender sends one partition's sealed batches, in order, with at most
+// MaxInFlight requests unanswered. Batches queued while credit is used up
+// travel together in the next request (concatenated v2 batches), so a
+// slow broker gets fewer, larger requests.
+//
+// Retries keep order: after a retriable failure the sender stops sending
+// new batches, lets the requests in flight finish, waits out the backoff,
+// refreshes metadata if the error calls for it, and resends the failed
+// requests one at a time, oldest first, before resuming.
+type sender struct {
+	p  *Producer
+	tp TopicPartition
+
+	mu       sync.Mutex // guards incoming
+	incoming []*openBatch
+	wake     chan struct{} // capacity 1: incoming is not empty
+	results  chan produceResult
+
+	// Owned by the run goroutine.
+	queue      []*openBatch      // sealed, not yet in a request
+	inflight   []*produceRequest // sent, by seq
+	retries    []*produceRequest // failed, to resend, by seq
+	recovering bool              // retries pending: send nothing new
+	retryAt    time.Time
+	refresh    bool // refresh metadata before the next resend
+	timer      *time.Timer
+	nextSeq    uint64
+}
+
+// produceRequest is one ProduceRequest: one or more batches.
+type produceRequest struct {
+	seq      uint64
+	batches  []*openBatch
+	records  []byte
+	attempts int
+	done     bool
+	base     int64
+	err      error
+}
+
+type produceResult struct {
+	req *produceRequest
+	res any
+	err error
+	pid *actor.PID
+}
+
+func newSender(p *Producer, tp TopicPartition) *sender {
+	return &sender{
+		p:       p,
+		tp:      tp,
+		wake:    make(chan struct{}, 1),
+		results: make(chan produceResult, p.cfg.MaxInFlight),
+	}
+}
+
+// push queues a sealed batch. It never blocks: the producer's
+// MaxBufferedBytes bounds the queue.
+func (s *sender) push(o *openBatch) {
+	s.mu.Lock()
+	s.incoming = append(s.incoming, o)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *sender) run() {
+	defer s.p.wg.Done()
+	s.timer = time.NewTimer(time.Hour)
+	s.timer.Stop()
+	defer s.timer.Stop()
+	for {
+		s.pump()
+		select {
+		case <-s.wake: // new batches
+			s.mu.Lock()
+			s.queue = append(s.queue, s.incoming...)
+			clear(s.incoming)
+			s.incoming = s.incoming[:0]
+			s.mu.Unlock()
+		case r := <-s.results: // a request answered, failed or timed out
+			s.handle(r)
+		case <-s.timer.C: // retry backoff over
+		case <-s.p.quit:
+			s.mu.Lock()
+			s.queue = append(s.queue, s.incoming...)
+			s.incoming = nil
+			s.mu.Unlock()
+			s.stop()
+			return
+		}
+	}
+}
+
+// pump sends what credit and the retry state allow.
+func (s *sender) pump() {
+	for {
+		if s.recovering {
+			if len(s.inflight) > 0 {
+				return // let every request in flight finish first
+			}
+			if wait := time.Until(s.retryAt); wait > 0 {
+				s.timer.Reset(wait)
+				return
+			}
+			if s.refresh {
+				s.refresh = false
+				ctx, cancel := context.WithTimeout(s.p.c.ctx, s.p.cfg.RequestTimeout)
+				_, _ = s.p.c.refreshMetadata(ctx) // a failure shows in the resend
+				cancel()
+			}
+			if len(s.retries) > 0 {
+				req := s.retries[0]
+				s.retries = s.retries[1:]
+				s.send(req) // one at a time until the retries are done
+				continue
+			}
+			s.recovering = false
+		}
+		if len(s.inflight) >= s.p.cfg.MaxInFlight || len(s.queue) == 0 {
+			return
+		}
+		s.send(s.nextRequest())
+	}
+}
+
+// nextRequest takes queued batches, as many as fit one request, and
+// encodes them (compressing here, off the producing goroutines).
+func (s *sender) nextRequest() *produceRequest {
+	n, size := 0, 0
+	for n < len(s.queue) && (n == 0 || size+s.queue[n].builder.EstimatedSize() <= s.p.c.cfg.MaxRequestBytes) {
+		size += s.queue[n].builder.EstimatedSize()
+		n++
+	}
+	req := &produceRequest{seq: s.nextSeq, batches: slices.Clone(s.queue[:n])}
+	s.nextSeq++
+	clear(s.queue[:n])
+	s.queue = s.queue[n:]
+	buf := make([]byte, 0, size)
+	for _, o := range req.batches {
+		var err error
+		if buf, err = o.builder.AppendTo(buf); err != nil {
+			req.err = fmt.Errorf("encode batch: %w", err)
+		}
+		s.p.pool.Put(o.builder)
+		o.builder = nil
+	}
+	req.records = buf
+	return req
+}
+
+// send issues req to the partition's leader as known now.
+func (s *sender) send(req *produceRequest) {
+	s.inflight = append(s.inflight, req)
+	req.done, req.attempts = false, req.attempts+1
+	if req.err != nil {
+		req.done = true
+		s.complete()
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.p.c.ctx, s.p.cfg.RequestTimeout)
+	part, err := s.p.c.partition(ctx, s.tp.Topic, s.tp.Partition)
+	cancel()
+	if err != nil {
+		req.done, req.err = true, err
+		s.complete()
+		return
+	}
+	msg := &messages.ProduceRequest{
+		Topic:       s.tp.Topic,
+		Partition:   s.tp.Partition,
+		Acks:        s.p.cfg.Acks.Wire(),
+		TimeoutMs:   int32(s.p.cfg.RequestTimeout / time.Millisecond),
+		Records:     req.records,
+		LeaderEpoch: -1,
+	}
+	root := s.p.c.system.Root
+	if s.p.cfg.Acks == AcksNone {
+		root.Send(part.leader, msg)
+		req.done, req.base = true, -1
+		s.complete()
+		return
+	}
+	fut := root.RequestFuture(part.leader, msg, s.p.cfg.RequestTimeout)
+	pid := part.leader
+	// The waiter ends when the future resolves, by the request timeout at
+	// the latest; results has room for every request in flight.
+	go func() {
+		res, err := fut.Result()
+		select {
+		case s.results <- produceResult{req: req, res: res, err: err, pid: pid}:
+		case <-s.p.quit:
+		}
+	}()
+}
+
+func (s *sender) handle(r produceResult) {
+	res, err := decodeResult[*messages.ProduceResponse](r.res, r.err, r.pid, &messages.ProduceRequest{}, s.p.cfg.RequestTimeout)
+	if errors.Is(err, errNoActor) {
+		err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
+			"no replica at "+r.pid.Address), err)
+	}
+	r.req.done, r.req.err = true, err
+	if err == nil {
+		r.req.base = res.GetBaseOffset()
+	}
+	s.complete()
+}
+
+// complete processes answered requests at the head of inflight, in order.
+func (s *sender) complete() {
+	for len(s.inflight) > 0 && s.inflight[0].done {
+		req := s.inflight[0]
+		s.inflight[0] = nil
+		s.inflight = s.inflight[1:]
+		err := req.err
+		if err != nil && retriable(err) && req.attempts <= s.p.cfg.Retries {
+			s.scheduleRetry(req, err)
+			continue
+		}
+		if err != nil {
+			err = fmt.Errorf("produce to %s/%d: %w", s.tp.Topic, s.tp.Partition, err)
+		}
+		s.finish(req, err)
+	}
+}
+
+func (s *sender) scheduleRetry(req *produceRequest, err error) {
+	req.err = nil
+	i, _ := slices.BinarySearchFunc(s.retries, req.seq, func(r *produceRequest, seq uint64) int {
+		return int(r.seq) - int(seq)
+	})
+	s.retries = slices.Insert(s.retries, i, req)
+	s.recovering = true
+	s.retryAt = time.Now().Add(s.p.c.cfg.backoff(req.attempts))
+	if staleMetadata(err) || errors.Is(err, messages.ErrRequestTimedOut) {
+		s.refresh = true
+	}
+}
+
+// finish runs the callbacks of req's records in order, then releases
+// their buffer space.
+func (s *sender) finish(req *produceRequest, err error) {
+	records, bytes := 0, 0
+	offset := req.base
+	for _, o := range req.batches {
+		for _, r := range o.records {
+			md := RecordMetadata{Topic: s.tp.Topic, Partition: s.tp.Partition, Offset: -1, Timestamp: time.UnixMilli(r.timestamp)}
+			if err == nil && offset >= 0 {
+				md.Offset = offset
+				offset++
+			}
+			r.callback(md, err)
+		}
+		records += len(o.records)
+		bytes += o.bytes
+	}
+	s.p.release(records, bytes)
+}
+
+// stop fails everything the sender still holds.
+func (s *sender) stop() {
+	for _, req := range append(s.inflight, s.retries...) {
+		s.finish(req, ErrProducerClosed)
+	}
+	s.inflight, s.retries = nil, nil
+	for _, o := range s.queue {
+		s.finish(&produceRequest{batches: []*openBatch{o}}, ErrProducerClosed)
+	}
+	s.queue = nil
+}
