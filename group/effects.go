@@ -32,6 +32,10 @@ type JoinRequest struct {
 	RebalanceTimeout time.Duration
 	ProtocolType     string // "consumer" for the consumer protocol
 	Protocols        []Protocol
+	// MemberIDOptional admits a member joining without an id at once,
+	// without the MEMBER_ID_REQUIRED round trip, for JoinGroup v0–v3
+	// clients, which predate KIP-394.
+	MemberIDOptional bool
 }
 
 // JoinMember is one member as the leader sees it in its join response.

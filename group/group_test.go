@@ -336,3 +336,14 @@ func TestGroupLoadRejectsInvalidRecords(t *testing.T) {
 		t.Fatalf("empty group: %v gen %d", err, g.Generation())
 	}
 }
+
+func TestGroupJoinMemberIDOptional(t *testing.T) {
+	h := newHarness(t)
+	req := h.joinReq("old-client", "", "")
+	req.MemberIDOptional = true
+	fx := h.join(req)
+	r := joinFor(t, fx, req.RequestID)
+	if r.Err != nil || r.MemberID == "" || r.Generation != 1 || h.g.Size() != 1 {
+		t.Fatalf("legacy join %+v size %d", r, h.g.Size())
+	}
+}

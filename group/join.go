@@ -46,9 +46,10 @@ func (g *Group) joinUnknown(now time.Time, req JoinRequest) error {
 		return messages.ErrGroupMaxSizeReached
 	}
 	id := g.cfg.NewMemberID(req.ClientID)
-	if req.GroupInstanceID != "" {
+	if req.GroupInstanceID != "" || req.MemberIDOptional {
 		// KIP-345: a static member's identity is its instance id, so it
-		// joins at once without the MEMBER_ID_REQUIRED round trip.
+		// joins at once without the MEMBER_ID_REQUIRED round trip; so do
+		// clients too old to know that round trip.
 		g.addMemberAndRebalance(now, req, id)
 		return nil
 	}
