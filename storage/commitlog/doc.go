@@ -63,9 +63,27 @@
 // and rebuilt from the batch headers found, and everything kept is
 // fsynced so the recovery point becomes the log end offset.
 //
-// # Compaction hook
+// # Compaction
 //
 // Segments lists every segment with its base and next offset, path, size
 // and max timestamp; closed segments never change, so a compactor can read
-// them while the log keeps appending.
+// them while the log keeps appending. To replace a run of closed segments
+// it calls CreateCleanedSegment(firstBase), appends the batches it keeps
+// (offsets unchanged) and calls ReplaceSegments(oldBases, cleaned), which
+// follows Kafka's swap protocol:
+//
+//  1. the cleaned segment ("<base>.log.cleaned", ".index.cleaned",
+//     ".timeindex.cleaned") is fsynced and renamed to ".swap", and the
+//     directory is fsynced;
+//  2. under the log's lock the old segments' files are deleted (the first
+//     one's are left to be replaced), the ".swap" files are renamed to
+//     their final names, .log last, and the directory is fsynced.
+//
+// On Open, ".cleaned" files are deleted; a "<base>.log.swap" means step 2
+// was under way, so the segments whose base offsets lie inside the
+// replacement's offset range are deleted and the renames are completed;
+// other ".swap" files are leftovers and are deleted. A crash therefore
+// leaves either the old segments or the replacement, never both or
+// neither. Reads of an offset that compaction removed return the next
+// batch kept.
 package commitlog

@@ -130,6 +130,13 @@ func (l *Log) load() error {
 	if err != nil {
 		return &DirError{Path: l.dir, Err: err}
 	}
+	if changed, err := recoverSwaps(l.dir, entries, l.segOptions()); err != nil {
+		return err
+	} else if changed {
+		if entries, err = os.ReadDir(l.dir); err != nil {
+			return &DirError{Path: l.dir, Err: err}
+		}
+	}
 	marker := filepath.Join(l.dir, CleanShutdownFile)
 	_, statErr := os.Stat(marker)
 	clean := statErr == nil

@@ -33,6 +33,10 @@ type Options struct {
 	// IndexIntervalBytes is the number of log bytes between two offset
 	// index entries. 0 means DefaultIndexIntervalBytes.
 	IndexIntervalBytes int32
+	// NameSuffix is appended to every file name, e.g. ".cleaned" or
+	// ".swap" for a segment staged to replace others (see package
+	// commitlog). Empty for live segments.
+	NameSuffix string
 }
 
 func (o Options) interval() int64 {
@@ -52,9 +56,10 @@ func FileName(baseOffset int64, suffix string) string {
 // for concurrent use except where a method says so: the owning log
 // serialises writers and excludes them from readers.
 type Segment struct {
-	dir      string
-	base     int64
-	interval int64
+	dir        string
+	base       int64
+	interval   int64
+	nameSuffix string
 
 	logFile, indexFile, timeFile *os.File
 
@@ -79,7 +84,7 @@ type Segment struct {
 }
 
 func (s *Segment) path(suffix string) string {
-	return filepath.Join(s.dir, FileName(s.base, suffix))
+	return filepath.Join(s.dir, FileName(s.base, suffix)+s.nameSuffix)
 }
 
 // Create makes a new empty segment with the given base offset in dir. It
@@ -133,6 +138,7 @@ func newSegment(dir string, baseOffset int64, opts Options) *Segment {
 		dir:            dir,
 		base:           baseOffset,
 		interval:       opts.interval(),
+		nameSuffix:     opts.NameSuffix,
 		nextOffset:     baseOffset,
 		maxTimestamp:   NoTimestamp,
 		firstTimestamp: NoTimestamp,
@@ -336,6 +342,11 @@ func (s *Segment) MaxTimestamp() int64 { return s.maxTimestamp }
 // FirstTimestamp is the max timestamp of the first batch, NoTimestamp if
 // empty; the log rolls by age from it.
 func (s *Segment) FirstTimestamp() int64 { return s.firstTimestamp }
+
+// Files returns the paths of the segment's .log, .index and .timeindex.
+func (s *Segment) Files() [3]string {
+	return [3]string{s.path(LogSuffix), s.path(IndexSuffix), s.path(TimeIndexSuffix)}
+}
 
 // Path is the path of the .log file.
 func (s *Segment) Path() string { return s.path(LogSuffix) }
