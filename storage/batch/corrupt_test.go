@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // rawBatch wraps a hand-made records section in a valid header claiming
@@ -153,7 +154,22 @@ func TestDecodeDecompressionBomb(t *testing.T) {
 		}
 		bombs[codec.String()] = b
 	}
-	bombs["xerial-snappy"] = rawBatch(t, CodecSnappy, 1, xerialFrame(append(record(0, "")[:0], zeros...), 32<<10))
+	bombs["xerial-snappy"] = rawBatch(t, CodecSnappy, 1, xerialFrame(zeros, 32<<10))
+	// A streamed zstd frame does not declare its content size up front.
+	var stream bytes.Buffer
+	zw, err := zstd.NewWriter(&stream, zstd.WithEncoderConcurrency(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if _, err := zw.Write(zeros[:limit]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	bombs["zstd-stream"] = rawBatch(t, CodecZstd, 1, stream.Bytes())
 	for name, b := range bombs {
 		t.Run(name, func(t *testing.T) {
 			if len(b) > limit/4 { // snappy compresses zeros about 20:1

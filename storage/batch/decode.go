@@ -41,8 +41,11 @@ func Decode(b []byte) (Header, []Record, error) {
 //
 // A partial batch at the end of buf is normal (a fetch cut by its byte
 // limit) and ends the walk without error, as does an empty buf. A corrupt
-// batch (bad CRC, bad magic, malformed records) is an error; records of
-// the batches before it have already been passed to fn.
+// batch (bad CRC, bad magic, malformed records) is an error. Records of the
+// batches before it have already been passed to fn, and so may records of
+// the corrupt batch that precede a malformed record, since records are
+// parsed as they are handed over (the CRC was good, so only a faulty
+// encoder produces such a batch).
 //
 // The Record passed to fn, including its Key, Value and Headers, is only
 // valid during the call: it aliases buf or a reused decompression buffer.

@@ -91,7 +91,9 @@ func decompress(dst []byte, codec Codec, src []byte, limit int) ([]byte, error) 
 		if z, err = getZstdDecoder(limit); err == nil {
 			dst, err = z.d.DecodeAll(src, dst)
 			zstdDecoders.Put(z)
-			if errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+			// The decoder's window is bounded by the limit too: a frame
+			// needing a larger one would need more memory than allowed.
+			if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
 				err = fmt.Errorf("%w: %w", ErrDecompressLimit, err)
 			}
 		}
