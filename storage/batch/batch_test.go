@@ -250,3 +250,61 @@ func TestRecordVarintLen(t *testing.T) {
 		}
 	}
 }
+
+func TestVerify(t *testing.T) {
+	for _, codec := range allCodecs {
+		b, err := Encode(testRecords(20), EncodeOptions{Codec: codec, ProducerID: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, err := Verify(b); err != nil || h.RecordCount != 20 {
+			t.Fatalf("%s: Verify: %+v %v", codec, h, err)
+		}
+	}
+	bad := rawBatch(t, CodecNone, 2, append(record(0, "a"), record(5, "b")...))
+	if _, err := Verify(bad); !errors.Is(err, ErrOffsetDelta) {
+		t.Fatalf("Verify: got %v, want ErrOffsetDelta", err)
+	}
+	if _, err := Verify(bad[:len(bad)-1]); !errors.Is(err, ErrShortBatch) {
+		t.Fatalf("Verify truncated: got %v, want ErrShortBatch", err)
+	}
+}
+
+// TestBuilderAppendAllocs checks the producer hot path: once warmed up, a
+// reused Builder appends and builds an uncompressed batch without
+// allocating, and ForEach walks it without allocating per record.
+func TestBuilderAppendAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	value := bytes.Repeat([]byte("v"), 100)
+	headers := []RecordHeader{{Key: "k", Value: []byte("h")}}
+	b := NewBuilder(DefaultEncodeOptions())
+	var out []byte
+	build := func() {
+		b.Reset(DefaultEncodeOptions())
+		for i := range 500 {
+			b.Append(int64(i), nil, value, headers)
+		}
+		var err error
+		if out, err = b.AppendTo(out[:0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build()
+	if n := testing.AllocsPerRun(20, build); n != 0 {
+		t.Fatalf("Builder: %v allocations per batch of 500 records", n)
+	}
+	count := 0
+	walk := func() {
+		if err := ForEach(out, func(Record) error { count++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	walk()
+	// Headers are copied into strings (one allocation per header key);
+	// the rest is reused.
+	if n := testing.AllocsPerRun(20, walk); n > 500+1 {
+		t.Fatalf("ForEach: %v allocations for 500 records with one header each", n)
+	}
+}

@@ -74,6 +74,25 @@ func ForEach(buf []byte, fn func(Record) error) error {
 	return nil
 }
 
+// Verify checks that b holds exactly one well-formed batch, as Decode
+// does (CRC, decompression within MaxDecompressedBytes, record framing,
+// count and offset deltas), without building the records. It reuses pooled
+// buffers, so a broker can vet each produced batch cheaply.
+func Verify(b []byte) (Header, error) {
+	h, err := Validate(b)
+	if err != nil {
+		return h, err
+	}
+	st := iterStates.Get().(*iterState)
+	defer st.release()
+	data, err := recordsSection(h, b, st)
+	if err != nil {
+		return h, err
+	}
+	st.headers, err = walkRecords(h, data, st.headers[:0], false, func(Record) error { return nil })
+	return h, err
+}
+
 // iterState is the scratch space ForEach reuses across batches and calls.
 type iterState struct {
 	buf     []byte
@@ -104,14 +123,11 @@ func recordsSection(h Header, b []byte, st *iterState) ([]byte, error) {
 	if codec == CodecNone {
 		return data, nil
 	}
-	limit := MaxDecompressedBytes
 	var dst []byte
 	if st != nil {
 		dst = st.buf
-	} else {
-		dst = make([]byte, 0, min(4*len(data)+1024, limit+1))
 	}
-	out, err := decompress(dst, codec, data, limit)
+	out, err := decompress(dst, codec, data, MaxDecompressedBytes)
 	if err != nil {
 		return nil, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 	}

@@ -62,9 +62,15 @@ func getZstdDecoder(limit int) (*zstdDecoder, error) {
 }
 
 // decompress decompresses src into dst's storage (from index 0) and
-// returns the result, refusing output larger than limit.
+// returns the result, refusing output larger than limit. With a nil dst the
+// result is a fresh buffer.
 func decompress(dst []byte, codec Codec, src []byte, limit int) ([]byte, error) {
 	dst = dst[:0]
+	if cap(dst) == 0 && (codec == CodecGzip || codec == CodecLZ4) {
+		// The streamed codecs do not declare their output size; guess a
+		// 4:1 ratio (snappy and zstd size their output exactly).
+		dst = make([]byte, 0, min(4*len(src)+4<<10, limit+1))
+	}
 	var err error
 	switch codec {
 	case CodecNone:
