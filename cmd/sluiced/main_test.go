@@ -1,0 +1,34 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestSluicedFlagsOverrideConfigFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sluiced.yaml")
+	if err := os.WriteFile(path, []byte("node_id: 4\nlisten: 127.0.0.1:7000\nlog_level: debug\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := newCommand()
+	if err := cmd.ParseFlags([]string{"--config", path, "--listen", "127.0.0.1:7100"}); err != nil {
+		t.Fatal(err)
+	}
+	var f flags
+	f.config, _ = cmd.Flags().GetString("config")
+	f.listen, _ = cmd.Flags().GetString("listen")
+	cfg, err := loadConfig(cmd, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.NodeID != 4 || cfg.LogLevel != "debug" {
+		t.Fatalf("file values lost: node %d level %s", cfg.NodeID, cfg.LogLevel)
+	}
+	if cfg.Listen != "127.0.0.1:7100" {
+		t.Fatalf("listen %s, want the flag's 127.0.0.1:7100", cfg.Listen)
+	}
+	if cfg.DataDir != "./data" || cfg.HTTP != "127.0.0.1:9651" {
+		t.Fatalf("defaults lost: data %s http %s", cfg.DataDir, cfg.HTTP)
+	}
+}
