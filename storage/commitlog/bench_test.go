@@ -61,7 +61,12 @@ func BenchmarkRawFileWrite64KiB(b *testing.B) {
 
 // BenchmarkRead1MiB reads a 256 MiB log sequentially (page cache warm) in
 // Read calls of up to 1 MiB, starting over at the end.
-func BenchmarkRead1MiB(b *testing.B) {
+func BenchmarkRead1MiB(b *testing.B) { benchmarkRead(b, false) }
+
+// BenchmarkReadAppend1MiB is BenchmarkRead1MiB reusing one buffer.
+func BenchmarkReadAppend1MiB(b *testing.B) { benchmarkRead(b, true) }
+
+func benchmarkRead(b *testing.B, reuse bool) {
 	l, err := Open(b.TempDir(), Config{})
 	if err != nil {
 		b.Fatal(err)
@@ -75,6 +80,7 @@ func BenchmarkRead1MiB(b *testing.B) {
 	}
 	end := l.LogEndOffset()
 	var total int64
+	var dst []byte
 	off := int64(0)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -82,7 +88,13 @@ func BenchmarkRead1MiB(b *testing.B) {
 		if off >= end {
 			off = 0
 		}
-		data, err := l.Read(off, 1<<20, end)
+		var data []byte
+		if reuse {
+			dst, err = l.ReadAppend(dst[:0], off, 1<<20, end)
+			data = dst
+		} else {
+			data, err = l.Read(off, 1<<20, end)
+		}
 		if err != nil {
 			b.Fatal(err)
 		}

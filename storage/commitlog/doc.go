@@ -83,7 +83,9 @@
 // was under way, so the segments whose base offsets lie inside the
 // replacement's offset range are deleted and the renames are completed;
 // other ".swap" files are leftovers and are deleted. A crash therefore
-// leaves either the old segments or the replacement, never both or
-// neither. Reads of an offset that compaction removed return the next
-// batch kept.
+// leaves either the old segments or the replacement, never neither; the
+// one exception is an old segment lying entirely past the replacement's
+// last offset (compaction dropped all of it), which may survive a crash
+// with its records still readable. Reads of an offset that compaction
+// removed return the next batch kept.
 package commitlog

@@ -154,8 +154,10 @@ func (l *Log) load() error {
 		// A missing or unreadable checkpoint costs a full scan, not data.
 		offsets, clean = map[string]int64{}, false
 	}
-	if err := checkpoint.CleanTemp(filepath.Join(l.dir, OffsetsCheckpointFile)); err != nil {
-		return &DirError{Path: l.dir, Err: err}
+	for _, name := range []string{OffsetsCheckpointFile, LeaderEpochCheckpointFile} {
+		if err := checkpoint.CleanTemp(filepath.Join(l.dir, name)); err != nil {
+			return &DirError{Path: l.dir, Err: err}
+		}
 	}
 	bases, err := l.listSegments(entries)
 	if err != nil {

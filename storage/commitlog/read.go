@@ -17,27 +17,34 @@ import (
 // offset >= maxOffset, and an *OffsetOutOfRangeError when offset is below
 // the log start or beyond the log end. The caller owns the returned slice.
 func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	return l.ReadAppend(nil, offset, maxBytes, maxOffset)
+}
+
+// ReadAppend is Read appending the batches to dst and returning it, so a
+// caller can reuse buffers; with an error or nothing to read it returns
+// dst unchanged.
+func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return nil, ErrClosed
+		return dst, ErrClosed
 	}
 	leo := l.leo()
 	if offset < l.logStart || offset > leo {
-		return nil, &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
+		return dst, &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
 	}
 	if offset == leo || offset >= maxOffset {
-		return nil, nil
+		return dst, nil
 	}
 	for i := l.segmentIndexLocked(offset); i < len(l.segments); i++ {
-		b, err := l.segments[i].Read(offset, maxBytes, maxOffset)
-		if err != nil || len(b) > 0 {
+		b, err := l.segments[i].ReadAppend(dst, offset, maxBytes, maxOffset)
+		if err != nil || len(b) > len(dst) {
 			return b, err
 		}
 		// offset lies in a gap at the end of the segment (compacted
 		// away): continue with the next one.
 	}
-	return nil, nil
+	return dst, nil
 }
 
 // segmentIndexLocked returns the index of the last segment whose base

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/sluice-mq/sluice/storage/batch"
 )
@@ -73,28 +74,37 @@ func (s *Segment) ReadAt(p []byte, pos int64) (int, error) {
 // stopping before any batch whose base offset is >= maxOffset. It returns
 // nil when no batch qualifies. The caller owns the returned slice.
 func (s *Segment) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	return s.ReadAppend(nil, offset, maxBytes, maxOffset)
+}
+
+// ReadAppend is Read appending to dst (which it returns, grown as needed),
+// so callers can reuse buffers. On error or when no batch qualifies it
+// returns dst unchanged.
+func (s *Segment) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
 	pos, h, found, err := s.findPos(offset)
 	if err != nil || !found || h.BaseOffset >= maxOffset {
-		return nil, err
+		return dst, err
 	}
 	n := int64(max(maxBytes, h.Size()))
 	n = min(n, s.size-pos)
-	buf := make([]byte, n)
+	start := len(dst)
+	out := slices.Grow(dst, int(n))[:start+int(n)]
+	buf := out[start:]
 	if _, err := s.logFile.ReadAt(buf, pos); err != nil {
-		return nil, fmt.Errorf("segment %020d: read at %d: %w", s.base, pos, err)
+		return dst, fmt.Errorf("segment %020d: read at %d: %w", s.base, pos, err)
 	}
 	end := 0
 	for end+batch.HeaderSize <= len(buf) {
 		h, err := batch.ParseHeader(buf[end:])
 		if err != nil {
-			return nil, fmt.Errorf("segment %020d: read at %d: %w", s.base, pos+int64(end), err)
+			return dst, fmt.Errorf("segment %020d: read at %d: %w", s.base, pos+int64(end), err)
 		}
 		if h.BaseOffset >= maxOffset || end+h.Size() > len(buf) {
 			break
 		}
 		end += h.Size()
 	}
-	return buf[:end], nil
+	return out[:start+end], nil
 }
 
 // FindTimestamp returns the base offset and max timestamp of the first

@@ -11,8 +11,12 @@ import (
 // errEnd ends a scan at the end of the valid log.
 var errEnd = errors.New("segment: end of log")
 
-// scanBufferSize is the read-ahead of header scans.
-const scanBufferSize = 16 << 10
+// Read-ahead of header scans: a lookup usually needs one header, so the
+// first read is small; longer scans read more at a time.
+const (
+	scanFirstRead = 4 << 10
+	scanMaxRead   = 64 << 10
+)
 
 // scanner walks batch headers of a log file from a position without
 // reading batch bodies it does not need.
@@ -40,8 +44,11 @@ func (sc *scanner) next() (int64, batch.Header, error) {
 		return sc.pos, batch.Header{}, batch.ErrShortBatch
 	}
 	if sc.bufPos < 0 || sc.pos < sc.bufPos || sc.pos+batch.HeaderSize > sc.bufPos+int64(sc.n) {
-		if sc.buf == nil {
-			sc.buf = make([]byte, scanBufferSize)
+		switch {
+		case sc.buf == nil:
+			sc.buf = make([]byte, scanFirstRead)
+		case len(sc.buf) < scanMaxRead:
+			sc.buf = make([]byte, 2*len(sc.buf))
 		}
 		want := min(int64(len(sc.buf)), sc.end-sc.pos)
 		n, err := sc.r.ReadAt(sc.buf[:want], sc.pos)
