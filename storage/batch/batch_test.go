@@ -308,3 +308,65 @@ func TestBuilderAppendAllocs(t *testing.T) {
 		t.Fatalf("ForEach: %v allocations for 500 records with one header each", n)
 	}
 }
+
+func TestSetLogAppendTime(t *testing.T) {
+	b, err := Encode(testRecords(4), EncodeOptions{Codec: CodecLZ4, ProducerID: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	SetLogAppendTime(b, 1_800_000_000_000)
+	h, recs, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !h.Attributes.LogAppendTime() || h.Attributes.Codec() != CodecLZ4 || h.MaxTimestamp != 1_800_000_000_000 {
+		t.Fatalf("header %+v", h)
+	}
+	for _, r := range recs {
+		if r.Timestamp != 1_800_000_000_000 {
+			t.Fatalf("record timestamp %d", r.Timestamp)
+		}
+	}
+}
+
+func TestRecompress(t *testing.T) {
+	want := testRecords(30)
+	for _, from := range allCodecs {
+		for _, to := range allCodecs {
+			opts := EncodeOptions{Codec: from, ProducerID: 3, ProducerEpoch: 1, BaseSequence: 7, Transactional: true, PartitionLeaderEpoch: 2}
+			b, err := Encode(want, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			SetBaseOffset(b, 100)
+			out, err := Recompress(b, to)
+			if err != nil {
+				t.Fatalf("%s to %s: %v", from, to, err)
+			}
+			h, got, err := Decode(out)
+			if err != nil {
+				t.Fatalf("%s to %s: %v", from, to, err)
+			}
+			opts.Codec = to
+			if h.EncodeOptions() != opts || h.BaseOffset != 100 {
+				t.Fatalf("%s to %s: header %+v", from, to, h)
+			}
+			_, orig, err := Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameRecords(t, got, orig)
+		}
+	}
+	ctl, err := EncodeControl(ControlAbort, 1, 1, 1, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := Recompress(ctl, CodecZstd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _, err := Decode(out); err != nil || !h.Attributes.Control() || h.Attributes.Codec() != CodecZstd {
+		t.Fatalf("recompressed control batch: %+v %v", h, err)
+	}
+}

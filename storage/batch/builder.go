@@ -170,3 +170,45 @@ func encode(records []Record, opts EncodeOptions, control bool) ([]byte, error) 
 	}
 	return b.Build()
 }
+
+// EncodeOptions returns the options that re-encode a batch with header h.
+func (h Header) EncodeOptions() EncodeOptions {
+	return EncodeOptions{
+		Codec:                h.Attributes.Codec(),
+		ProducerID:           h.ProducerID,
+		ProducerEpoch:        h.ProducerEpoch,
+		BaseSequence:         h.BaseSequence,
+		Transactional:        h.Attributes.Transactional(),
+		LogAppendTime:        h.Attributes.LogAppendTime(),
+		PartitionLeaderEpoch: h.PartitionLeaderEpoch,
+	}
+}
+
+// Recompress returns a copy of the batch b with its records section
+// compressed with codec instead, for a topic whose configured compression
+// differs from the producer's. Every other header field and every record is
+// kept (with log append time, maxTimestamp stands for all timestamps and is
+// kept as such). When b already uses codec it returns b.
+func Recompress(b []byte, codec Codec) ([]byte, error) {
+	h, records, err := Decode(b)
+	if err != nil {
+		return nil, err
+	}
+	if h.Attributes.Codec() == codec {
+		return b, nil
+	}
+	if len(records) == 0 {
+		return nil, ErrEmptyBatch
+	}
+	opts := h.EncodeOptions()
+	opts.Codec = codec
+	out, err := encode(records, opts, h.Attributes.Control())
+	if err != nil {
+		return nil, err
+	}
+	SetBaseOffset(out, h.BaseOffset)
+	if h.Attributes.LogAppendTime() {
+		SetLogAppendTime(out, h.MaxTimestamp)
+	}
+	return out, nil
+}

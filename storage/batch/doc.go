@@ -79,8 +79,11 @@
 //	buf, err := b.Build() // or b.AppendTo(reused) to avoid the copy
 //	b.Reset(opts)
 //
-// A broker validates and re-bases incoming batches without decoding records
-// (Validate, SetBaseOffset); a consumer walks a fetched buffer of
+// A broker checks incoming batches with Verify (or only the framing and CRC
+// with Validate), re-bases them in place with SetBaseOffset and
+// SetPartitionLeaderEpoch, stamps them with SetLogAppendTime when the topic
+// asks for it, and re-encodes them with Recompress when the topic's codec
+// differs from the producer's. A consumer walks a fetched buffer of
 // concatenated batches with ForEach, which stops quietly at a partial last
 // batch, or decodes one batch with Decode. Errors wrap the package's
 // sentinels (ErrCorruptBatch, ErrShortBatch, ErrBadRecord, ...) for

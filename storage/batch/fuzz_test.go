@@ -28,19 +28,6 @@ func fuzzSeeds(t testing.TB) [][]byte {
 	return append(seeds, ctl)
 }
 
-// reencodeOptions recovers the options a batch was encoded with.
-func reencodeOptions(h Header) EncodeOptions {
-	return EncodeOptions{
-		Codec:                h.Attributes.Codec(),
-		ProducerID:           h.ProducerID,
-		ProducerEpoch:        h.ProducerEpoch,
-		BaseSequence:         h.BaseSequence,
-		Transactional:        h.Attributes.Transactional(),
-		LogAppendTime:        h.Attributes.LogAppendTime(),
-		PartitionLeaderEpoch: h.PartitionLeaderEpoch,
-	}
-}
-
 // FuzzBatchDecode checks that Decode never panics and that whatever it
 // accepts re-encodes, with the same options, to a batch decoding to the
 // same records and header fields. Each input is tried as is and with its
@@ -63,7 +50,7 @@ func checkDecode(t *testing.T, b []byte) {
 	if err != nil || len(recs) == 0 {
 		return
 	}
-	again, err := encode(recs, reencodeOptions(h), h.Attributes.Control())
+	again, err := encode(recs, h.EncodeOptions(), h.Attributes.Control())
 	if err != nil {
 		t.Fatalf("re-encode: %v", err)
 	}

@@ -177,3 +177,15 @@ func SetPartitionLeaderEpoch(b []byte, epoch int32) {
 
 // Checksum computes the CRC-32C a batch's header must carry.
 func Checksum(b []byte) uint32 { return crc32.Checksum(b[offAttributes:], castagnoli) }
+
+// SetLogAppendTime marks b as timestamped by the broker at ts
+// (milliseconds), as a topic with message.timestamp.type=LogAppendTime
+// does on append: it sets the timestamp-type attribute and maxTimestamp,
+// which readers then use as every record's timestamp, and recomputes the
+// CRC. b must hold one whole batch.
+func SetLogAppendTime(b []byte, ts int64) {
+	attrs := Attributes(binary.BigEndian.Uint16(b[offAttributes:])) | attrTimestampType
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(attrs))
+	binary.BigEndian.PutUint64(b[offMaxTimestamp:], uint64(ts))
+	binary.BigEndian.PutUint32(b[offCRC:], Checksum(b))
+}
