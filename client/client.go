@@ -70,7 +70,7 @@ func start(cfg Config) (*Client, error) {
 	c := &Client{cfg: cfg, log: cfg.Logger}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.meta.Store(&snapshot{})
-	actorLog := cfg.Logger.With(slog.String("component", "actor"))
+	actorLog := slog.New(actorLogHandler{cfg.Logger.Handler()}).With(slog.String("component", "actor"))
 	c.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return actorLog }))
 	if err := c.startRemote(); err != nil {
 		c.system.Shutdown()

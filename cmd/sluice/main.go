@@ -1,0 +1,138 @@
+// Command sluice administers a Sluice cluster and moves records in and out
+// of it: topics, a console producer and consumer, cluster status and
+// benchmarks.
+//
+//	sluice topic create orders --partitions 6 --replication-factor 3 --config retention.ms=86400000
+//	sluice topic list -o json
+//	seq 100 | sluice produce orders
+//	sluice consume orders --from-beginning --max-messages 100
+//	sluice bench produce --record-size 1024 --duration 10s
+//
+// --brokers (or SLUICE_BROKERS) names seed nodes' remotes. Errors end the
+// command with a one-line reason on stderr and a non-zero exit code: 1 for
+// failures, 2 for bad usage.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-mq/sluice/client"
+)
+
+const defaultBrokers = "127.0.0.1:9650"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := app.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "sluice: %s\n", oneLine(err))
+	var u usageError
+	if errors.As(err, &u) || !app.parsed {
+		return 2
+	}
+	return 1
+}
+
+// usageError marks a bad argument found after flag parsing.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
+
+// app holds the global flags and the streams of one invocation.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	brokers  string
+	output   string
+	timeout  time.Duration
+	logLevel string
+	// parsed is set once flags parsed: errors after it are runtime
+	// errors, not usage errors.
+	parsed bool
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "sluice",
+		Short:         "Administer a Sluice cluster and produce and consume records",
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			// Flags parsed: from here on a failure is not a usage problem.
+			cmd.SilenceUsage = true
+			a.parsed = true
+			switch a.output {
+			case "text", "json":
+			default:
+				return usagef("-o %q: want text or json", a.output)
+			}
+			return nil
+		},
+	}
+	brokers := os.Getenv("SLUICE_BROKERS")
+	if brokers == "" {
+		brokers = defaultBrokers
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.brokers, "brokers", brokers, "seed brokers, host:port[,host:port...] (env SLUICE_BROKERS)")
+	pf.StringVarP(&a.output, "output", "o", "text", "output format of listings: text or json")
+	pf.DurationVar(&a.timeout, "request-timeout", 10*time.Second, "timeout of each request to a broker")
+	pf.StringVar(&a.logLevel, "log-level", "error", "client log level on stderr: debug, info, warn or error")
+	root.AddCommand(a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand())
+	return root
+}
+
+// client connects to the cluster named by --brokers.
+func (a *app) client(ctx context.Context) (*client.Client, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
+		return nil, usagef("--log-level %q: %v", a.logLevel, err)
+	}
+	var seeds []string
+	for _, s := range strings.Split(a.brokers, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			seeds = append(seeds, s)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
+	bootCtx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	c, err := client.New(bootCtx, client.Config{Seeds: seeds, RequestTimeout: a.timeout, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", a.brokers, err)
+	}
+	return c, nil
+}
+
+// json reports whether -o json was asked for.
+func (a *app) json() bool { return a.output == "json" }
