@@ -115,6 +115,7 @@ func (r *replica) stopped(ctx actor.Context) {
 func (r *replica) handleUpdateConfig(ctx actor.Context, m *UpdateConfig) {
 	before, errBefore := r.cfg.logConfig()
 	r.cfg.TopicConfig = m.TopicConfig
+	r.latest.cfg.TopicConfig = m.TopicConfig
 	after, err := r.cfg.logConfig()
 	if err != nil {
 		r.logger.Error("topic config", "error", err)

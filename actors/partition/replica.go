@@ -47,6 +47,11 @@ type replica struct {
 	behavior actor.Behavior
 	cfg      Config
 	state    State
+	// latest is shared with the props' producer: a replica restarted after
+	// a panic starts from the last config and state it was given, not the
+	// ones it was spawned with. Written only inside Receive; the producer
+	// runs on the same mailbox during the restart.
+	latest *latest
 	log      *commitlog.Log
 	logger   *slog.Logger
 
@@ -60,22 +65,31 @@ type replica struct {
 	deleted          bool
 }
 
-// Props returns the props of a replica actor for cfg, starting in state.
-// The parent's supervisor decides what a panic does; a restarted replica
-// reopens its log.
-func Props(cfg Config, state State) *actor.Props {
-	return actor.PropsFromProducer(func() actor.Actor { return newReplica(cfg, state) })
+// latest is the configuration and state a (re)started replica begins with.
+type latest struct {
+	cfg   Config
+	state State
 }
 
-func newReplica(cfg Config, state State) *replica {
-	logger := cfg.Logger
+// Props returns the props of a replica actor for cfg, starting in state.
+// The parent's supervisor decides what a panic does; a restarted replica
+// reopens its log with the config and state it last had. opts are added to
+// the props (middleware, mailbox).
+func Props(cfg Config, state State, opts ...actor.PropsOption) *actor.Props {
+	l := &latest{cfg: cfg, state: state}
+	return actor.PropsFromProducer(func() actor.Actor { return newReplica(l) }, opts...)
+}
+
+func newReplica(l *latest) *replica {
+	logger := l.cfg.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
 	r := &replica{
-		cfg:    cfg,
-		state:  state,
-		logger: logger.With("topic", cfg.Topic, "partition", cfg.Partition),
+		cfg:    l.cfg,
+		state:  l.state,
+		latest: l,
+		logger: logger.With("topic", l.cfg.Topic, "partition", l.cfg.Partition),
 		timers: make(map[uint64]*time.Timer),
 	}
 	r.behavior.Become(r.initializing)
@@ -108,6 +122,7 @@ func (r *replica) failed(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *UpdateConfig:
 		r.cfg.TopicConfig = m.TopicConfig
+		r.latest.cfg.TopicConfig = m.TopicConfig
 		if err := r.openLog(); err != nil {
 			r.logger.Error("open partition log", "dir", r.cfg.Dir, "error", err)
 			return
@@ -116,6 +131,7 @@ func (r *replica) failed(ctx actor.Context) {
 		r.takeRole(ctx)
 	case *UpdateState:
 		r.state = m.State
+		r.latest.state = m.State
 	case *DeleteLog:
 		r.deleteLog(ctx)
 	default:
@@ -207,6 +223,7 @@ func (r *replica) common(ctx actor.Context) {
 func (r *replica) handleUpdateState(ctx actor.Context, m *UpdateState) {
 	old := r.state
 	r.state = m.State
+	r.latest.state = m.State
 	wasLeader := old.Leader == r.cfg.NodeID
 	isLeader := m.State.Leader == r.cfg.NodeID
 	switch {

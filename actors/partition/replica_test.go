@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ type harness struct {
 	system *actor.ActorSystem
 	cfg    Config
 	state  State
+	opts   []actor.PropsOption
 	pid    *actor.PID
 }
 
@@ -54,7 +56,7 @@ func newHarness(t *testing.T, mutate func(*Config, *State)) *harness {
 
 func (h *harness) start() {
 	h.t.Helper()
-	pid, err := h.system.Root.SpawnNamed(Props(h.cfg, h.state), messages.ReplicaActorName(h.cfg.Topic, h.cfg.Partition))
+	pid, err := h.system.Root.SpawnNamed(Props(h.cfg, h.state, h.opts...), messages.ReplicaActorName(h.cfg.Topic, h.cfg.Partition))
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -446,5 +448,47 @@ func TestReplicaRetention(t *testing.T) {
 	}
 	if got := values(t, h.fetch(st.LogStartOffset, 0, 0).Records); len(got) == 0 {
 		t.Fatal("nothing readable at the new log start")
+	}
+}
+
+// boom makes the panicking middleware of TestReplicaPanicRestarts panic.
+type boom struct{}
+
+func TestReplicaPanicRestartsWithLatestState(t *testing.T) {
+	var starts atomic.Int32
+	panicky := actor.WithReceiverMiddleware(func(next actor.ReceiverFunc) actor.ReceiverFunc {
+		return func(c actor.ReceiverContext, env *actor.MessageEnvelope) {
+			switch env.Message.(type) {
+			case *boom:
+				panic("boom")
+			case *actor.Started:
+				starts.Add(1)
+			}
+			next(c, env)
+		}
+	})
+	h := newHarness(t, nil)
+	h.stop()
+	h.opts = []actor.PropsOption{panicky}
+	h.start()
+	h.produce(encode(t, 1, "a"), 1)
+	// A newer epoch arrives, then the actor panics and is restarted by
+	// the root's default supervisor.
+	h.system.Root.Send(h.pid, &UpdateState{State: State{Leader: 1, LeaderEpoch: 5, Replicas: []int32{1}, ISR: []int32{1}}})
+	h.system.Root.Send(h.pid, &boom{})
+	waitFor(t, 5*time.Second, func() error {
+		st := h.status()
+		if st.LeaderEpoch != 5 || st.LogEndOffset != 1 || !st.Leader {
+			return fmt.Errorf("after restart: %+v", st)
+		}
+		return nil
+	})
+	if n := starts.Load(); n != 2 {
+		t.Fatalf("replica started %d times, want 2 (start and restart)", n)
+	}
+	resp := h.produce(encode(t, 1, "b"), 1)
+	wantCode(t, resp.ErrorCode, messages.ErrorCode_NONE, resp.ErrorMessage)
+	if resp.BaseOffset != 1 || resp.LeaderEpoch != 5 {
+		t.Fatalf("produce after restart: base %d epoch %d", resp.BaseOffset, resp.LeaderEpoch)
 	}
 }
