@@ -52,8 +52,8 @@ type replica struct {
 	// ones it was spawned with. Written only inside Receive; the producer
 	// runs on the same mailbox during the restart.
 	latest *latest
-	log      *commitlog.Log
-	logger   *slog.Logger
+	log    *commitlog.Log
+	logger *slog.Logger
 
 	progress progress
 	acks     ackQueue[pendingProduce]
