@@ -122,7 +122,7 @@ func (l *Log) AppendReplicated(data []byte) (AppendInfo, error) {
 }
 
 func (l *Log) writableLocked() error {
-	if l.closed {
+	if l.closed || l.closing {
 		return ErrClosed
 	}
 	return l.failed

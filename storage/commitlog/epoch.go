@@ -24,8 +24,8 @@ const LeaderEpochCheckpointFile = "leader-epoch.checkpoint"
 func (l *Log) AssignEpoch(epoch int32, startOffset int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
+	if err := l.writableLocked(); err != nil {
+		return err
 	}
 	before := l.epochs.Len()
 	if err := l.epochs.Assign(epoch, startOffset); err != nil {

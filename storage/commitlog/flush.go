@@ -198,9 +198,11 @@ func (l *Log) Close() error {
 }
 
 func (l *Log) closeLocked() error {
-	l.mu.RLock()
+	l.mu.Lock()
 	closed, failed := l.closed, l.failed
-	l.mu.RUnlock()
+	// From here on appends fail, so the final sync covers everything.
+	l.closing = true
+	l.mu.Unlock()
 	if closed {
 		return nil
 	}

@@ -60,6 +60,7 @@ type Log struct {
 	dirDirty      bool      // files were created or removed since the last directory fsync
 	epochs        *epochcache.Cache
 	waiters       []waiter
+	closing       bool // Close has begun: no more writes
 	closed        bool
 	failed        error
 

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sluice-mq/sluice/storage/batch"
 )
@@ -238,5 +239,40 @@ func TestLogClosed(t *testing.T) {
 	}
 	if err := l.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+func TestLogConfig(t *testing.T) {
+	d := DefaultConfig()
+	if d.SegmentBytes != 1<<30 || d.SegmentAge != 7*24*time.Hour || d.RetentionAge != 7*24*time.Hour ||
+		d.MaxBatchBytes != 1048588 || d.IndexIntervalBytes != 4096 || d.FlushPolicy != FlushNever ||
+		d.FlushInterval != 2*time.Millisecond || d.RetentionBytes != 0 {
+		t.Fatalf("DefaultConfig = %+v", d)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := []Config{
+		{SegmentBytes: -1},
+		{SegmentBytes: 1 << 31},
+		{SegmentAge: -time.Second},
+		{MaxBatchBytes: -1},
+		{IndexIntervalBytes: -1},
+		{FlushPolicy: FlushAlways + 1},
+		{FlushInterval: -time.Millisecond},
+	}
+	for _, c := range bad {
+		if err := c.Validate(); !errors.Is(err, ErrInvalidConfig) {
+			t.Fatalf("Validate(%+v) = %v", c, err)
+		}
+	}
+	for _, name := range []string{"never", "interval", "always"} {
+		p, err := ParseFlushPolicy(name)
+		if err != nil || p.String() != name {
+			t.Fatalf("ParseFlushPolicy(%q) = %v, %v", name, p, err)
+		}
+	}
+	if _, err := ParseFlushPolicy("sometimes"); !errors.Is(err, ErrInvalidConfig) {
+		t.Fatalf("ParseFlushPolicy(sometimes): %v", err)
 	}
 }
