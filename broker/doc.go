@@ -1,7 +1,8 @@
 // Package broker assembles one Sluice node: its configuration (Config, read
 // from YAML with defaults and validation), the actor system with a tuned
 // protoactor remote, the node guardian actor, the metadata store and
-// membership, and the admin HTTP server (/healthz, /metrics).
+// membership, and the admin HTTP server (/healthz, /metrics,
+// /debug/pprof/).
 //
 //	cfg := broker.DefaultConfig()
 //	if err := cfg.LoadFile("sluiced.yaml"); err != nil { ... }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,7 +12,8 @@ import (
 )
 
 // serveHTTP serves /healthz (200 "ok" while the node serves requests, 503
-// before and during shutdown) and /metrics (Prometheus text format) on ln.
+// before and during shutdown), /metrics (Prometheus text format) and
+// /debug/pprof/ (Go profiles) on ln.
 func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -24,6 +26,11 @@ func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	s.httpServer = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	s.httpDone = make(chan struct{})
 	go func() {

@@ -11,6 +11,12 @@ import (
 	"google.golang.org/grpc/keepalive"
 )
 
+// flowControlWindow is the HTTP/2 flow-control window of every remote
+// stream and connection. grpc's default (64 KiB, grown by BDP estimation)
+// stalls each large batch on window updates; a fixed window of a few
+// writer batches keeps a stream of 64 KiB requests flowing.
+const flowControlWindow = 16 << 20
+
 // RemoteOptions returns the protoactor remote options for rc: a writer
 // batch small enough that a batch of maximum-size messages fits the gRPC
 // receive limit, the receive limit itself, keepalives on both sides (so a
@@ -21,6 +27,8 @@ func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
 		remote.WithEndpointWriterBatchSize(rc.WriterBatchSize),
 		remote.WithServerOptions(
 			grpc.MaxRecvMsgSize(rc.MaxRecvMsgBytes),
+			grpc.InitialWindowSize(flowControlWindow),
+			grpc.InitialConnWindowSize(flowControlWindow),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 				MinTime:             rc.KeepaliveTime / 2,
 				PermitWithoutStream: true,
@@ -32,6 +40,8 @@ func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
 		),
 		remote.WithDialOptions(
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithInitialWindowSize(flowControlWindow),
+			grpc.WithInitialConnWindowSize(flowControlWindow),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(rc.MaxRecvMsgBytes)),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{
 				Time:                rc.KeepaliveTime,

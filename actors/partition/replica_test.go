@@ -22,7 +22,7 @@ import (
 const requestTimeout = 10 * time.Second
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	system *actor.ActorSystem
 	cfg    Config
 	state  State
@@ -32,7 +32,7 @@ type harness struct {
 
 // newHarness starts one replica (leader in epoch 0 on node 1) on a fresh
 // directory; mutate adjusts its config first.
-func newHarness(t *testing.T, mutate func(*Config, *State)) *harness {
+func newHarness(t testing.TB, mutate func(*Config, *State)) *harness {
 	t.Helper()
 	cfg := Config{
 		Topic:       "orders",
@@ -111,7 +111,7 @@ var baseTime = time.Now().Add(-time.Hour).UnixMilli()
 
 // encode builds one uncompressed batch of values with timestamp
 // baseTime+ts.
-func encode(t *testing.T, ts int64, values ...string) []byte {
+func encode(t testing.TB, ts int64, values ...string) []byte {
 	t.Helper()
 	recs := make([]batch.Record, len(values))
 	for i, v := range values {
@@ -145,7 +145,7 @@ func wantCode(t *testing.T, got, want messages.ErrorCode, text string) {
 	}
 }
 
-func waitFor(t *testing.T, timeout time.Duration, check func() error) {
+func waitFor(t testing.TB, timeout time.Duration, check func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
