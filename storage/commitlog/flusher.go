@@ -6,9 +6,12 @@ import (
 )
 
 // Flusher is the group commit of a node: logs with FlushInterval queue
-// themselves after an append, and one goroutine fsyncs every queued log
-// at the end of a window of Interval, so one fsync per log covers every
-// append of the window. One Flusher is shared by all logs of a node.
+// themselves after an append, and at the end of a window of the flush
+// interval (which starts with the first append after the previous window)
+// the Flusher fsyncs every queued log, several in parallel, so one fsync
+// per log covers every append of the window. One Flusher is shared by all
+// logs of a node; its goroutine and the per-window sync goroutines end by
+// Close.
 type Flusher struct {
 	interval time.Duration
 	wake     chan struct{} // capacity 1: a pending wake-up
@@ -75,16 +78,43 @@ func (f *Flusher) run() {
 	}
 }
 
-// flushPending fsyncs every queued log. A log's fsync failure is reported
+// maxConcurrentSyncs bounds the fsyncs one window runs at once: logs
+// usually live on one device, which serves parallel fsyncs (and journal
+// commits) better than a queue of them, but not without limit.
+const maxConcurrentSyncs = 8
+
+// flushPending fsyncs every queued log, up to maxConcurrentSyncs at a
+// time, and returns when all are done. A log's fsync failure is reported
 // to its own waiters and marks that log failed; other logs go on.
 func (f *Flusher) flushPending() {
 	f.mu.Lock()
-	logs := f.pending
+	queued := f.pending
 	f.pending = nil
 	f.mu.Unlock()
-	for _, l := range logs {
-		_ = l.syncData() // errors reach the log's waiters and its next append
+	logs := make([]*Log, 0, len(queued))
+	seen := make(map[*Log]bool, len(queued))
+	for _, l := range queued {
+		if !seen[l] {
+			seen[l] = true
+			logs = append(logs, l)
+		}
 	}
+	if len(logs) == 1 {
+		_ = logs[0].syncData() // errors reach the log's waiters and its next append
+		return
+	}
+	sem := make(chan struct{}, maxConcurrentSyncs)
+	var wg sync.WaitGroup
+	for _, l := range logs {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_ = l.syncData() // errors reach the log's waiters and its next append
+		}()
+	}
+	wg.Wait()
 }
 
 // Close syncs the logs still queued and stops the goroutine. Logs that
