@@ -237,3 +237,35 @@ func waitFor(t *testing.T, check func() error) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestBrokerKillRecoversAndLongPolls(t *testing.T) {
+	c := clustertest.Start(t, 1)
+	cl := clustertest.NewClient(t)
+	createTopic(t, c, cl, "events", 1)
+	for i := range 5 {
+		if r := produce(t, c, cl, "events", 0, fmt.Sprint(i)); r.ErrorCode != messages.ErrorCode_NONE {
+			t.Fatalf("produce %d: %v", i, r.ErrorCode)
+		}
+	}
+	// SIGKILL: no clean shutdown; the log is recovered on start.
+	c.Kill(0)
+	c.StartNode(0)
+	if got := len(decode(t, fetch(t, c, cl, "events", 0, 0).Records)); got != 5 {
+		t.Fatalf("after kill fetched %d records, want 5", got)
+	}
+	// A long poll from this process parks in the broker and is answered
+	// over the remote when a record arrives.
+	parked := cl.System.Root.RequestFuture(c.ReplicaPID(0, "events", 0), &messages.FetchRequest{
+		Topic: "events", Offset: 5, MaxBytes: 1 << 20, MinBytes: 1, MaxWaitMs: 60_000, LeaderEpoch: -1,
+	}, clustertest.RequestTimeout)
+	// The parked fetch is queued ahead of the produce on the same
+	// connection, so the produce wakes it.
+	produce(t, c, cl, "events", 0, "late")
+	res, err := parked.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(decode(t, res.(*messages.FetchResponse).Records)); got != "[5:late]" {
+		t.Fatalf("long poll got %s", got)
+	}
+}
