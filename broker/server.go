@@ -31,7 +31,7 @@ import (
 const (
 	readyTimeout       = 10 * time.Second
 	readyPollInterval  = 20 * time.Millisecond
-	remoteStopTimeout  = 2 * time.Second
+	remoteStopTimeout  = 500 * time.Millisecond
 	metadataDirName    = "metadata"
 	guardianAskTimeout = time.Second
 )
