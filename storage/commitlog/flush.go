@@ -34,6 +34,11 @@ func (l *Log) AwaitDurable(offset int64, done func(error)) {
 		done(ErrClosed)
 		return
 	}
+	if err := l.failed; err != nil {
+		l.mu.Unlock()
+		done(err)
+		return
+	}
 	l.waiters = append(l.waiters, waiter{offset: offset, done: done})
 	f := l.opts.flusher
 	l.mu.Unlock()
@@ -67,6 +72,16 @@ func (l *Log) syncDataLocked() error {
 	if l.closed {
 		l.mu.Unlock()
 		return ErrClosed
+	}
+	if err := l.failed; err != nil {
+		// After a failed write or fsync a later fsync proves nothing.
+		waiters := l.waiters
+		l.waiters = nil
+		l.mu.Unlock()
+		for _, w := range waiters {
+			w.done(err)
+		}
+		return err
 	}
 	target := l.leo()
 	if target <= l.recoveryPoint && !l.dirDirty && !l.anyDirtyLocked() {
