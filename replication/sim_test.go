@@ -27,6 +27,8 @@ type simRecord struct {
 
 // simLog is an in-memory log that keeps only each record's epoch and size.
 type simLog struct {
+	// gen counts truncations: a prefix checked at one gen stays valid.
+	gen    uint64
 	start  int64 // log start offset
 	recs   []simRecord
 	epochs *epochcache.Cache
@@ -77,6 +79,7 @@ func (l *simLog) truncateTo(offset int64) {
 		return
 	}
 	offset = max(offset, l.start)
+	l.gen++
 	l.recs = l.recs[:offset-l.start]
 	l.epochs.TruncateFromEnd(offset)
 	l.hw = min(l.hw, offset)
@@ -84,6 +87,7 @@ func (l *simLog) truncateTo(offset int64) {
 
 func (l *simLog) restartAt(offset int64) {
 	l.start, l.recs, l.hw = offset, nil, offset
+	l.gen++
 	l.epochs.Clear()
 }
 
@@ -170,6 +174,10 @@ type simCluster struct {
 	// acked holds every acks=all produce that succeeded: id -> last offset.
 	acked     map[uint64]int64
 	ackedRecs map[int64]simRecord // offset -> record of acknowledged offsets
+	maxAcked  int64               // highest acknowledged offset, -1 if none
+	// verified caches, per follower, how far its log was checked to be a
+	// prefix of the leader's, and at which log generations.
+	verified map[int32]prefixCheck
 	pendingAt map[uint64]produceRange
 	failed    map[uint64]error
 	fenced    int
@@ -195,6 +203,8 @@ func newSimCluster(t *testing.T, cfg Config, replicas ...int32) *simCluster {
 		cut:         make(map[[2]int32]bool),
 		acked:       make(map[uint64]int64),
 		ackedRecs:   make(map[int64]simRecord),
+		maxAcked:    -1,
+		verified:    make(map[int32]prefixCheck),
 		pendingAt:   make(map[uint64]produceRange),
 		failed:      make(map[uint64]error),
 		pushes:      make(map[int32]int),
@@ -285,6 +295,7 @@ func (c *simCluster) sendPushes(n *simNode, p Push) {
 // followerDo carries out a Follower's effects, as the replica actor does.
 func (c *simCluster) followerDo(n *simNode, eff FollowerEffects) {
 	for eff.Truncate {
+		c.checkTruncation(n, eff.TruncateTo)
 		n.log.truncateTo(eff.TruncateTo)
 		eff = n.follower.Truncated(n.log.leo(), n.log.latestEpoch())
 	}
@@ -323,7 +334,37 @@ func (c *simCluster) complete(d ProduceDone) {
 		return
 	}
 	for i, rec := range r.recs {
-		c.ackedRecs[r.first+int64(i)] = rec
+		o := r.first + int64(i)
+		c.ackedRecs[o] = rec
+		c.maxAcked = max(c.maxAcked, o)
+		for _, id := range c.meta.isr {
+			if l := c.nodes[id].log; o >= l.leo() || l.at(o) != rec {
+				c.t.Fatalf("offset %d acknowledged while ISR member %d lacks it (log ends at %d)", o, id, l.leo())
+			}
+		}
+	}
+}
+
+// checkTruncation fails the test when an ISR member is about to cut an
+// acknowledged record.
+func (c *simCluster) checkTruncation(n *simNode, offset int64) {
+	c.t.Helper()
+	if slices.Contains(c.meta.isr, n.id) && c.maxAcked >= offset && offset < n.log.leo() {
+		c.t.Fatalf("ISR member %d truncates to %d below acknowledged offset %d", n.id, offset, c.maxAcked)
+	}
+}
+
+// checkAcked fails the test when an ISR member lacks an acknowledged
+// record.
+func (c *simCluster) checkAcked(ids []int32) {
+	c.t.Helper()
+	for o, rec := range c.ackedRecs {
+		for _, id := range ids {
+			l := c.nodes[id].log
+			if o >= l.leo() || (o >= l.start && l.at(o) != rec) {
+				c.t.Fatalf("acknowledged offset %d (%v) lost on ISR member %d (log %d..%d)", o, rec, id, l.start, l.leo())
+			}
+		}
 	}
 }
 
@@ -342,6 +383,7 @@ func (c *simCluster) applyProposals() {
 			}
 			continue
 		}
+		c.checkAcked(p.ISR)
 		c.meta.isr = slices.Clone(p.ISR)
 		c.meta.version++
 		c.leaderDo(n, n.leader.OnISRChangeApplied(p.ISR))
@@ -446,6 +488,7 @@ func (c *simCluster) handleReplicate(n *simNode, from int32, req *messages.Repli
 		return
 	}
 	if d.StartAt >= 0 {
+		c.checkTruncation(n, n.log.start)
 		n.log.restartAt(d.StartAt)
 	}
 	if err := n.log.appendReplicated(req.BaseOffset, decodeRecords(req.Records)); err != nil {
@@ -459,8 +502,14 @@ func (c *simCluster) handleReplicate(n *simNode, from int32, req *messages.Repli
 // tick advances the clock by d, delivering what falls due on the way, and
 // runs every replica's periodic work at the end.
 func (c *simCluster) tick(d time.Duration) {
-	c.now = c.now.Add(d)
-	c.deliverDue()
+	const step = 5 * time.Millisecond
+	for end := c.now.Add(d); c.now.Before(end); {
+		c.now = c.now.Add(step)
+		if c.now.After(end) {
+			c.now = end
+		}
+		c.deliverDue()
+	}
 	for _, id := range c.replicas {
 		n := c.nodes[id]
 		switch {
@@ -560,7 +609,11 @@ func (c *simCluster) restart(id int32) {
 // elect makes id leader of a new epoch, as the controller does: the ISR
 // keeps its live members and the new leader. Every live node takes its
 // new role.
-func (c *simCluster) elect(id int32) {
+func (c *simCluster) elect(id int32) { c.electWith(id, func(int32) bool { return true }) }
+
+// electWith is elect where only the nodes learn says learn of the change
+// now; the others keep their old role (and epoch) until takeRole.
+func (c *simCluster) electWith(id int32, learn func(int32) bool) {
 	isr := []int32{id}
 	for _, m := range c.meta.isr {
 		if m != id && c.nodes[m].alive {
@@ -568,9 +621,12 @@ func (c *simCluster) elect(id int32) {
 		}
 	}
 	slices.Sort(isr)
+	c.checkAcked(isr)
 	c.meta = simMeta{leader: id, epoch: c.meta.epoch + 1, isr: isr, version: c.meta.version + 1}
 	for _, rid := range c.replicas {
-		c.takeRole(c.nodes[rid])
+		if rid == id || learn(rid) {
+			c.takeRole(c.nodes[rid])
+		}
 	}
 }
 
@@ -592,22 +648,22 @@ func (c *simCluster) failover() bool {
 	return false
 }
 
+type prefixCheck struct {
+	leader             int32
+	leaderGen, selfGen uint64
+	upTo               int64
+}
+
 // checkInvariants fails the test when a safety property is broken:
 //   - the leader's high watermark is within every ISR member's log;
-//   - every acknowledged acks=all record is still in the log of the leader
-//     and of every metadata ISR member;
 //   - a follower done truncating holds a prefix of the leader's log below
 //     the high watermark.
+//
+// The acknowledged records are checked as they are acknowledged, when a
+// member joins the ISR and before every truncation (checkAcked,
+// checkTruncation).
 func (c *simCluster) checkInvariants() {
 	c.t.Helper()
-	for o, rec := range c.ackedRecs {
-		for _, id := range c.meta.isr {
-			l := c.nodes[id].log
-			if o >= l.leo() || (o >= l.start && l.at(o) != rec) {
-				c.t.Fatalf("acknowledged offset %d (%v) lost on ISR member %d (log %d..%d)", o, rec, id, l.start, l.leo())
-			}
-		}
-	}
 	n := c.leaderNode()
 	if n == nil || n.leader == nil {
 		return
@@ -626,11 +682,17 @@ func (c *simCluster) checkInvariants() {
 		if m.follower == nil || m.follower.Truncating() || m.follower.Epoch() != n.leader.Epoch() {
 			continue
 		}
-		for o := max(m.log.start, n.log.start); o < min(hw, m.log.leo()); o++ {
+		from := max(m.log.start, n.log.start)
+		if v := c.verified[id]; v.leader == n.id && v.leaderGen == n.log.gen && v.selfGen == m.log.gen {
+			from = max(from, v.upTo)
+		}
+		upTo := min(hw, m.log.leo())
+		for o := from; o < upTo; o++ {
 			if m.log.at(o) != n.log.at(o) {
 				c.t.Fatalf("follower %d diverges from leader %d at offset %d below HW %d: %v vs %v", id, n.id, o, hw, m.log.at(o), n.log.at(o))
 			}
 		}
+		c.verified[id] = prefixCheck{leader: n.id, leaderGen: n.log.gen, selfGen: m.log.gen, upTo: max(from, upTo)}
 	}
 }
 
