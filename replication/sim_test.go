@@ -177,7 +177,7 @@ type simCluster struct {
 	maxAcked  int64               // highest acknowledged offset, -1 if none
 	// verified caches, per follower, how far its log was checked to be a
 	// prefix of the leader's, and at which log generations.
-	verified map[int32]prefixCheck
+	verified  map[int32]prefixCheck
 	pendingAt map[uint64]produceRange
 	failed    map[uint64]error
 	fenced    int
