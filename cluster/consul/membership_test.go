@@ -439,3 +439,33 @@ func nodeKeySession(t *testing.T, agent *consultest.Agent, cfg consul.Config, id
 	}
 	return pair.Session
 }
+
+// TestMembershipConsulPaused freezes the agent for longer than the check
+// TTL: the controller gives up the lock it can no longer prove it holds,
+// and when the agent wakes up (and expires the check, ending the session)
+// the node repairs its registration.
+func TestMembershipConsulPaused(t *testing.T) {
+	t.Parallel()
+	agent := consultest.Start(t)
+	cfg := testConfig(t, agent)
+	m := join(t, cfg, 1)
+	waitFor(t, waitTimeout, registered(m))
+	lost, err := m.Campaign(ctxTimeout(t, waitTimeout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent.Pause()
+	<-lost
+	waitFor(t, waitTimeout, func() error {
+		if st := m.Status(); st.Registered || !errors.Is(st.LastError, cluster.ErrUnavailable) {
+			return fmt.Errorf("status %+v, want unregistered with ErrUnavailable", st)
+		}
+		return nil
+	})
+	agent.Resume()
+	waitFor(t, waitTimeout, registered(m))
+	waitFor(t, waitTimeout, membersAre(m, 1))
+	if _, err := m.Campaign(ctxTimeout(t, waitTimeout)); err != nil {
+		t.Fatalf("Campaign after resume: %v", err)
+	}
+}

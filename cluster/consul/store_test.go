@@ -314,3 +314,23 @@ func TestStoreConformance(t *testing.T) {
 		return newStore(t, testConfig(t, agent))
 	})
 }
+
+// TestStoreConsulPaused freezes the agent: calls run into the request
+// timeout and fail with ErrUnavailable instead of hanging.
+func TestStoreConsulPaused(t *testing.T) {
+	t.Parallel()
+	agent := consultest.Start(t)
+	s := newStore(t, testConfig(t, agent))
+	ctx := context.Background()
+	if _, err := s.CAS(ctx, "a", []byte("1"), 0); err != nil {
+		t.Fatal(err)
+	}
+	agent.Pause()
+	if _, err := s.Get(ctx, "a"); !errors.Is(err, cluster.ErrUnavailable) {
+		t.Errorf("Get with Consul paused: %v, want ErrUnavailable", err)
+	}
+	agent.Resume()
+	if kv, err := s.Get(ctx, "a"); err != nil || string(kv.Value) != "1" {
+		t.Fatalf("Get after resume = %+v, %v", kv, err)
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -96,7 +95,11 @@ func (a *Agent) Addr() string {
 // at Consul directly (destroy a session, read a key).
 func (a *Agent) Client() *api.Client {
 	a.t.Helper()
-	client, err := api.NewClient(&api.Config{Address: a.Addr()})
+	// Without keep-alive, so that no idle connection outlives the test's
+	// use of the client.
+	cfg := api.DefaultNonPooledConfig()
+	cfg.Address = a.Addr()
+	client, err := api.NewClient(cfg)
 	if err != nil {
 		a.t.Fatalf("consultest: client: %v", err)
 	}
@@ -114,6 +117,7 @@ func (a *Agent) Stop() {
 	if a.exited == nil {
 		return
 	}
+	a.wake()
 	if err := a.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		a.t.Errorf("consultest: interrupt consul agent: %v", err)
 	}
@@ -182,8 +186,7 @@ func (a *Agent) start() error {
 	cmd.Dir = a.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
-	// Its own process group: a terminal's ^C reaches the test first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = procAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", a.binary, err)
 	}
