@@ -24,7 +24,7 @@ type adminDone struct {
 // forwarded, sender kept, to the controller node's guardian.
 func (n *node) handleAdmin(ctx actor.Context, call func(context.Context) any) {
 	switch {
-	case n.draining != nil:
+	case n.closing:
 		ctx.Respond(errorResponse(ctx.Message(), messages.Wrap(messages.ErrorCode_BROKER_NOT_AVAILABLE,
 			"node %d is shutting down", n.cfg.Self.NodeID)))
 		return

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/sluice-mq/sluice/actors/group"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
@@ -46,6 +47,9 @@ type Config struct {
 	// Flusher is the node's group commit shared by every log; nil lets
 	// each interval-policy log run its own.
 	Flusher *commitlog.Flusher
+	// Groups configures the consumer group coordinators the node hosts
+	// (actors/group); the zero value means their defaults.
+	Groups group.Config
 	// Logger defaults to slog.Default(); Metrics may be nil.
 	Logger  *slog.Logger
 	Metrics *partition.Metrics

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/sluice-mq/sluice/actors/group"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
@@ -50,6 +51,7 @@ type hostedReplica struct {
 type node struct {
 	cfg    Config
 	ctl    *controller.Controller
+	groups *group.Host
 	logger *slog.Logger
 
 	view     controller.ClusterView
@@ -57,8 +59,11 @@ type node struct {
 	// stopping holds replicas told to stop or delete whose Terminated has
 	// not arrived; a partition is not respawned while its old actor lives.
 	stopping map[metadata.TopicPartition]*actor.PID
-	draining *actor.PID // who asked for the drain, nil when not draining
-	started  bool       // the first snapshot was applied (orphans cleaned)
+	draining *actor.PID // who asked for the drain until it is answered
+	// closing is set by a drain or Stopping and never cleared: no replica
+	// is spawned and no admin request served from then on.
+	closing bool
+	started bool // the first snapshot was applied (orphans cleaned)
 
 	// Goroutines (watches, admin calls) run under runCtx and are waited
 	// for on Stopping.
@@ -88,9 +93,14 @@ func newNode(cfg Config) *node {
 	if ctl == nil {
 		ctl = controller.New(cfg.Store, cfg.Membership, cfg.TopicDefaults)
 	}
+	groupCfg := cfg.Groups
+	if groupCfg.Logger == nil {
+		groupCfg.Logger = logger
+	}
 	return &node{
 		cfg:      cfg,
 		ctl:      ctl,
+		groups:   group.NewHost(cfg.Self.NodeID, ctl.CreateInternalTopic, groupCfg),
 		logger:   logger,
 		view:     controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
 		replicas: make(map[metadata.TopicPartition]*hostedReplica),
@@ -134,6 +144,11 @@ func (n *node) Receive(ctx actor.Context) {
 		n.route(ctx, m.Topic, m.Partition)
 	case *messages.PartitionStatusRequest:
 		n.route(ctx, m.Topic, m.Partition)
+
+	default:
+		// Consumer group requests: FindCoordinator, Join/Sync/Heartbeat/
+		// Leave, offsets, describe/list/delete.
+		n.groups.Handle(ctx, n.view)
 	}
 }
 
@@ -148,6 +163,7 @@ func (n *node) handleStarted(ctx actor.Context) {
 // handleStopping ends the goroutines; children are stopped by the actor
 // system after this (each closes its log on its own Stopping).
 func (n *node) handleStopping() {
+	n.closing = true
 	if n.cancel != nil {
 		n.cancel()
 	}
@@ -168,8 +184,8 @@ func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 			delete(n.replicas, tp)
 		}
 	}
-	if n.draining != nil {
-		if len(n.replicas) == 0 && len(n.stopping) == 0 {
+	if n.closing {
+		if n.draining != nil && len(n.replicas) == 0 && len(n.stopping) == 0 {
 			ctx.Send(n.draining, &drained{})
 			n.draining = nil
 		}
@@ -181,6 +197,7 @@ func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 // handleDrain stops every replica gracefully; the requester gets drained
 // when the last one has stopped. Metadata changes are ignored from now on.
 func (n *node) handleDrain(ctx actor.Context) {
+	n.closing = true
 	if n.cancel != nil {
 		n.cancel()
 	}

@@ -307,3 +307,31 @@ func TestNodeParsePartitionDir(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeHostsGroupCoordinator(t *testing.T) {
+	h := newHarness(t)
+	// The first FindCoordinator creates __consumer_offsets; the answer
+	// names this node once its replica leads the group's partition.
+	waitFor(t, func() error {
+		resp := request[*messages.FindCoordinatorResponse](h, h.pid, &messages.FindCoordinatorRequest{GroupId: "g1"})
+		if resp.ErrorCode != messages.ErrorCode_NONE || resp.NodeId != 1 {
+			return fmt.Errorf("find coordinator: %v %s node %d", resp.ErrorCode, resp.ErrorMessage, resp.NodeId)
+		}
+		return nil
+	})
+	waitFor(t, func() error {
+		commit := request[*messages.OffsetCommitResponse](h, h.pid, &messages.OffsetCommitRequest{
+			GroupId: "g1", GenerationId: -1,
+			Topics: []*messages.OffsetCommitTopic{{Name: "orders", Partitions: []*messages.OffsetCommitPartition{{Partition: 0, CommittedOffset: 42, CommittedLeaderEpoch: -1}}}},
+		})
+		if commit.ErrorCode != messages.ErrorCode_NONE {
+			return fmt.Errorf("offset commit: %v %s", commit.ErrorCode, commit.ErrorMessage)
+		}
+		return nil
+	})
+	fetched := request[*messages.OffsetFetchResponse](h, h.pid, &messages.OffsetFetchRequest{GroupId: "g1"})
+	if fetched.ErrorCode != messages.ErrorCode_NONE || len(fetched.Topics) != 1 ||
+		fetched.Topics[0].Partitions[0].CommittedOffset != 42 {
+		t.Fatalf("offset fetch: %v %v", fetched.ErrorCode, fetched.Topics)
+	}
+}

@@ -55,7 +55,7 @@ func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.Topic
 // new partitions get a replica, config and state changes are pushed.
 // Older snapshots than the current one are ignored.
 func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
-	if n.draining != nil || snap.Index < n.view.Snapshot.Index {
+	if n.closing || snap.Index < n.view.Snapshot.Index {
 		return
 	}
 	n.view.Snapshot = snap
