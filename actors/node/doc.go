@@ -26,6 +26,10 @@
 // when the response arrives). A node that is not the controller forwards
 // them, sender kept, to the controller's guardian.
 //
+// Consumer group requests (messages/group.proto) go to the group Host
+// (actors/group), which answers FindCoordinator and forwards the rest to
+// group coordinator children.
+//
 // Partition requests sent to the guardian are forwarded to the hosted
 // replica, or answered with UNKNOWN_TOPIC_OR_PARTITION (or
 // NOT_LEADER_OR_FOLLOWER for a partition hosted elsewhere). Requests sent
