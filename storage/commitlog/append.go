@@ -199,7 +199,8 @@ func (l *Log) agedLocked(nowMs int64) bool {
 // offset. The sealed segment is fsynced by the next flush.
 func (l *Log) rollLocked() error {
 	a := l.active()
-	if err := a.Seal(); err != nil {
+	// A closed segment keeps its index entries on disk only.
+	if err := a.ReleaseIndex(); err != nil {
 		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
 		return err
 	}

@@ -18,7 +18,10 @@
 // received: the leader path patches baseOffset and partitionLeaderEpoch in
 // place, neither of which the CRC covers. A Log is safe for concurrent
 // use; reads run in parallel with each other and, like appends, proceed
-// while an fsync runs.
+// while an fsync runs. Read allocates the slice it returns; ReadAppend
+// fills a caller's buffer and is several times faster for large reads.
+// Only the active segment keeps its index entries in memory; closed
+// segments are searched on disk (see package segment).
 //
 // # Durability
 //

@@ -253,8 +253,11 @@ func parseSegmentName(name string) (int64, string, bool) {
 // of scanned segments (of all segments if allEpochs) go to rec.
 func (l *Log) openSegments(bases []int64, clean bool, recoveryPoint int64, allEpochs bool, rec *epochRecorder) error {
 	for i, base := range bases {
-		trusted := clean || (i+1 < len(bases) && bases[i+1] <= recoveryPoint)
-		s, err := segment.Open(l.dir, base, l.segOptions())
+		last := i == len(bases)-1
+		trusted := clean || (!last && bases[i+1] <= recoveryPoint)
+		opts := l.segOptions()
+		opts.LazyIndex = !last // closed segments keep their indexes on disk
+		s, err := segment.Open(l.dir, base, opts)
 		if err != nil && !errors.Is(err, segment.ErrCorruptIndex) {
 			return err
 		}
@@ -268,6 +271,12 @@ func (l *Log) openSegments(bases []int64, clean bool, recoveryPoint int64, allEp
 			l.stats.SegmentsScanned++
 			l.stats.BytesTruncated += res.TruncatedBytes
 			damaged = res.Err != nil
+			if !last && !damaged {
+				if err := s.ReleaseIndex(); err != nil {
+					_ = s.Close()
+					return err
+				}
+			}
 		} else if allEpochs {
 			if err := s.ForEachBatch(func(_ int64, h batch.Header) error { rec.note(s, h); return nil }); err != nil {
 				_ = s.Close()
@@ -294,7 +303,9 @@ func (l *Log) deleteFrom(bases []int64, open *segment.Segment) error {
 		s := open
 		if j > 0 || s == nil {
 			var err error
-			s, err = segment.Open(l.dir, base, l.segOptions())
+			opts := l.segOptions()
+			opts.LazyIndex = true
+			s, err = segment.Open(l.dir, base, opts)
 			if err != nil && !errors.Is(err, segment.ErrCorruptIndex) {
 				return err
 			}

@@ -27,6 +27,7 @@ func TestLogAppendReadReopen(t *testing.T) {
 		t.Fatalf("NumSegments = %d, want several at 64 KiB", l.NumSegments())
 	}
 	checkReads(t, l, batches)
+	checkResident(t, l)
 	if hs := readAll(t, l, 0, 1<<20); len(hs) != 200 {
 		t.Fatalf("readAll: %d batches", len(hs))
 	}
@@ -48,6 +49,7 @@ func TestLogAppendReadReopen(t *testing.T) {
 		t.Fatalf("reopened LEO %d recovery point %d", r.LogEndOffset(), r.RecoveryPoint())
 	}
 	checkReads(t, r, batches)
+	checkResident(t, r)
 	more := appendN(t, r, 5, 3, 100, 5_000)
 	if more[0].first != 2000 {
 		t.Fatalf("first append after reopen got offset %d", more[0].first)
@@ -274,5 +276,18 @@ func TestLogConfig(t *testing.T) {
 	}
 	if _, err := ParseFlushPolicy("sometimes"); !errors.Is(err, ErrInvalidConfig) {
 		t.Fatalf("ParseFlushPolicy(sometimes): %v", err)
+	}
+}
+
+// checkResident asserts that only the active segment holds its index
+// entries in memory.
+func checkResident(t *testing.T, l *Log) {
+	t.Helper()
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for i, s := range l.segments {
+		if s.IndexResident() != (i == len(l.segments)-1) {
+			t.Fatalf("segment %d of %d: index resident %v", i, len(l.segments), s.IndexResident())
+		}
 	}
 }

@@ -137,9 +137,13 @@ func (l *Log) completeSwapLocked(base int64, old []*segment.Segment) (*segment.S
 	if err := finishSwapFiles(l.dir, base); err != nil {
 		return nil, err
 	}
-	s, err := segment.Open(l.dir, base, l.segOptions())
+	opts := l.segOptions()
+	opts.LazyIndex = true
+	s, err := segment.Open(l.dir, base, opts)
 	if errors.Is(err, segment.ErrCorruptIndex) {
-		_, err = s.Recover(int64(l.cfg.MaxBatchBytes), nil)
+		if _, err = s.Recover(int64(l.cfg.MaxBatchBytes), nil); err == nil {
+			err = s.ReleaseIndex()
+		}
 	}
 	return s, err
 }
@@ -193,6 +197,7 @@ func recoverSwaps(dir string, entries []os.DirEntry, opts segment.Options) (chan
 	for _, base := range swaps {
 		swapOpts := opts
 		swapOpts.NameSuffix = SwapSuffix
+		swapOpts.LazyIndex = true
 		s, err := segment.Open(dir, base, swapOpts)
 		if errors.Is(err, segment.ErrCorruptIndex) {
 			_, err = s.Recover(0, nil)

@@ -63,8 +63,16 @@
 // Seal, Sync and Close; after a crash the indexes may lag the log, which
 // Open detects (ErrCorruptIndex) and Recover repairs by rebuilding both
 // from the log with the same rule, so a rebuilt index is byte for byte
-// the one appending would have written. The entries of every open segment
-// are also held in memory (8 bytes per 4 KiB of log, 0.2%).
+// the one appending would have written.
+//
+// The active segment holds its index entries in memory (8 bytes per 4 KiB
+// of log). Closed segments need not: Options.LazyIndex opens a segment
+// reading only the last entry of each index file, and ReleaseIndex drops
+// the entries of a segment that stopped taking appends; lookups then
+// binary search the files with positioned reads, and Append or TruncateTo
+// load the entries back first. Lookups check that the entry they start
+// from points at a batch with the offset it names, so a damaged index
+// yields ErrCorruptIndex, never a wrong batch.
 //
 // # Recovery
 //

@@ -102,27 +102,34 @@ func FuzzSegmentOpenIndex(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, FileName(0, IndexSuffix)), index, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		s, err := Open(dir, 0, Options{IndexIntervalBytes: 64})
-		if errors.Is(err, ErrCorruptIndex) {
-			s.Close()
-			return
-		}
-		if err != nil {
-			t.Fatalf("Open: %v", err)
-		}
-		defer s.Close()
-		for off := int64(0); off < 18; off++ {
-			b, err := s.Read(off, 1, 1<<62)
-			if errors.Is(err, ErrCorruptIndex) {
-				continue // detected at lookup: never wrong data
-			}
-			if err != nil {
-				t.Fatalf("Read(%d) with accepted index %x: %v", off, index, err)
-			}
-			h, err := batch.ParseHeader(b)
-			if err != nil || h.BaseOffset > off || h.LastOffset() < off {
-				t.Fatalf("Read(%d) with accepted index %x returned batch %d (%v)", off, index, h.BaseOffset, err)
-			}
+		for _, lazy := range []bool{false, true} {
+			checkIndexLookups(t, dir, lazy, index)
 		}
 	})
+}
+
+func checkIndexLookups(t *testing.T, dir string, lazy bool, index []byte) {
+	t.Helper()
+	s, err := Open(dir, 0, Options{IndexIntervalBytes: 64, LazyIndex: lazy})
+	if errors.Is(err, ErrCorruptIndex) {
+		s.Close()
+		return
+	}
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	for off := int64(0); off < 18; off++ {
+		b, err := s.Read(off, 1, 1<<62)
+		if errors.Is(err, ErrCorruptIndex) {
+			continue // detected at lookup: never wrong data
+		}
+		if err != nil {
+			t.Fatalf("Read(%d) with accepted index %x: %v", off, index, err)
+		}
+		h, err := batch.ParseHeader(b)
+		if err != nil || h.BaseOffset > off || h.LastOffset() < off {
+			t.Fatalf("Read(%d) with accepted index %x returned batch %d (%v)", off, index, h.BaseOffset, err)
+		}
+	}
 }

@@ -21,7 +21,11 @@ func (s *Segment) findPos(offset int64) (pos int64, h batch.Header, found bool, 
 	}
 	start, want := int64(0), s.base
 	if offset > s.base {
-		if e, ok := s.index.floor(uint32(offset - s.base)); ok {
+		e, ok, err := s.indexFloor(uint32(offset - s.base))
+		if err != nil {
+			return 0, h, false, err
+		}
+		if ok {
 			start, want = int64(e.pos), s.base+int64(e.rel)
 		}
 	}
@@ -117,8 +121,16 @@ func (s *Segment) FindTimestamp(ts int64) (offset, timestamp int64, found bool, 
 		return -1, -1, false, nil
 	}
 	start, want := int64(0), s.base
-	if e, ok := s.times.lastBelow(ts); ok {
-		if ie, ok := s.index.floor(e.rel); ok {
+	e, ok, err := s.timeLastBelow(ts)
+	if err != nil {
+		return 0, 0, false, err
+	}
+	if ok {
+		ie, ok, err := s.indexFloor(e.rel)
+		if err != nil {
+			return 0, 0, false, err
+		}
+		if ok {
 			start, want = int64(ie.pos), s.base+int64(ie.rel)
 		}
 	}

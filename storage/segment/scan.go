@@ -210,6 +210,7 @@ func (s *Segment) resetState() {
 	s.bytesSinceIndex = 0
 	s.index = offsetIndex{}
 	s.times = timeIndex{}
+	s.lazy, s.disk = false, diskIndex{}
 }
 
 // rewriteIndexes replaces both index files with the in-memory entries.

@@ -37,6 +37,9 @@ type Options struct {
 	// ".swap" for a segment staged to replace others (see package
 	// commitlog). Empty for live segments.
 	NameSuffix string
+	// LazyIndex makes Open read only the last entry of each index file
+	// and leave the entries on disk (see ReleaseIndex).
+	LazyIndex bool
 }
 
 func (o Options) interval() int64 {
@@ -76,6 +79,10 @@ type Segment struct {
 
 	index offsetIndex
 	times timeIndex
+	// lazy means index and times are empty and the entries live only in
+	// the files, described by disk.
+	lazy bool
+	disk diskIndex
 
 	// writeGen counts modifications; syncedGen is the writeGen covered by
 	// the last completed Sync.
@@ -123,7 +130,7 @@ func Open(dir string, baseOffset int64, opts Options) (*Segment, error) {
 		return nil, fmt.Errorf("segment: stat %020d: %w", baseOffset, err)
 	}
 	s.size = st.Size()
-	if err := s.loadIndexes(); err != nil {
+	if err := s.loadIndexes(opts.LazyIndex); err != nil {
 		if !errors.Is(err, ErrCorruptIndex) {
 			s.closeFiles()
 			return nil, fmt.Errorf("segment %020d: %w", baseOffset, err)
@@ -162,21 +169,15 @@ func (s *Segment) openIndexFiles(create bool) error {
 
 // loadIndexes reads both index files and derives the segment's state from
 // them plus a header scan of the log after the last index entry.
-func (s *Segment) loadIndexes() error {
+func (s *Segment) loadIndexes(lazy bool) error {
 	if s.size > math.MaxUint32 {
 		return fmt.Errorf("%w: log size %d overflows 32-bit positions", ErrCorruptIndex, s.size)
 	}
-	b, err := readAll(s.indexFile)
-	if err != nil {
-		return fmt.Errorf("read index: %w", err)
-	}
-	if s.index, err = decodeIndex(b); err != nil {
-		return err
-	}
-	if b, err = readAll(s.timeFile); err != nil {
-		return fmt.Errorf("read timeindex: %w", err)
-	}
-	if s.times, err = decodeTimeIndex(b); err != nil {
+	if lazy {
+		if err := s.loadIndexTails(); err != nil {
+			return err
+		}
+	} else if err := s.decodeIndexFiles(); err != nil {
 		return err
 	}
 	start := int64(0)
@@ -186,7 +187,7 @@ func (s *Segment) loadIndexes() error {
 			return fmt.Errorf("%w: index points past the log end", ErrCorruptIndex)
 		}
 	}
-	if t, ok := s.times.last(); ok {
+	if t, ok := s.lastTimeEntry(); ok {
 		s.maxTimestamp, s.maxTimestampRel = t.ts, t.rel
 	}
 	sc := newScanner(s.logFile, start, s.size)
@@ -213,7 +214,7 @@ func (s *Segment) loadIndexes() error {
 		lastSize = int64(h.Size())
 		s.noteBatch(h)
 	}
-	if t, ok := s.times.last(); ok && uint64(t.rel) >= uint64(s.nextOffset-s.base) && s.nextOffset > s.base {
+	if t, ok := s.lastTimeEntry(); ok && uint64(t.rel) >= uint64(s.nextOffset-s.base) && s.nextOffset > s.base {
 		return fmt.Errorf("%w: timeindex names an offset past the log end", ErrCorruptIndex)
 	}
 	s.bytesSinceIndex = s.size - start
@@ -235,6 +236,9 @@ func (s *Segment) loadIndexes() error {
 }
 
 func (s *Segment) lastIndexEntry() (indexEntry, bool) {
+	if s.lazy {
+		return s.disk.last, s.disk.count > 0
+	}
 	if n := len(s.index.entries); n > 0 {
 		return s.index.entries[n-1], true
 	}
@@ -287,6 +291,9 @@ func (s *Segment) checkBatch(h batch.Header, pos int64) error {
 func (s *Segment) Append(data []byte) error {
 	if s.closed {
 		return ErrClosed
+	}
+	if err := s.ensureResident(); err != nil {
+		return err
 	}
 	// Check every header first so a bad batch leaves the segment untouched.
 	next, pos := s.nextOffset, s.size
@@ -352,7 +359,12 @@ func (s *Segment) Files() [3]string {
 func (s *Segment) Path() string { return s.path(LogSuffix) }
 
 // IndexEntries is the number of offset index entries.
-func (s *Segment) IndexEntries() int { return len(s.index.entries) }
+func (s *Segment) IndexEntries() int {
+	if s.lazy {
+		return s.disk.count
+	}
+	return len(s.index.entries)
+}
 
 // Dirty reports whether the segment changed since the last Sync.
 func (s *Segment) Dirty() bool { return s.writeGen != s.syncedGen }

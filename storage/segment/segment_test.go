@@ -306,3 +306,60 @@ func TestSegmentDelete(t *testing.T) {
 		t.Fatalf("Read after Delete: %v", err)
 	}
 }
+
+func TestSegmentLazyIndex(t *testing.T) {
+	dir := t.TempDir()
+	opts := Options{IndexIntervalBytes: 500}
+	s, err := Create(dir, 40, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := fill(t, s, 120, 1000)
+	entries := s.IndexEntries()
+	// Released in place: lookups read the files.
+	if err := s.ReleaseIndex(); err != nil {
+		t.Fatal(err)
+	}
+	if s.IndexResident() || s.IndexEntries() != entries {
+		t.Fatalf("after ReleaseIndex: resident %v, %d entries (had %d)", s.IndexResident(), s.IndexEntries(), entries)
+	}
+	checkLookups(t, s, ws)
+	checkTimestamps := func(s *Segment) {
+		t.Helper()
+		for i, w := range ws {
+			off, ts, found, err := s.FindTimestamp(w.maxTs - 5)
+			if err != nil || !found || off != w.base || ts != w.maxTs {
+				t.Fatalf("FindTimestamp for batch %d = %d, %d, %v, %v", i, off, ts, found, err)
+			}
+		}
+	}
+	checkTimestamps(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Opened lazily: the same, and appends load the entries back.
+	opts.LazyIndex = true
+	r, err := Open(dir, 40, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.IndexResident() || r.NextOffset() != ws[len(ws)-1].last+1 || r.MaxTimestamp() != ws[len(ws)-1].maxTs {
+		t.Fatalf("lazy open: resident %v next %d maxTs %d", r.IndexResident(), r.NextOffset(), r.MaxTimestamp())
+	}
+	checkLookups(t, r, ws)
+	checkTimestamps(r)
+	more := fill(t, r, 10, 5000)
+	if !r.IndexResident() {
+		t.Fatal("Append left the index on disk")
+	}
+	checkLookups(t, r, append(ws, more...))
+	// Truncating a lazy segment loads it too.
+	if err := r.ReleaseIndex(); err != nil {
+		t.Fatal(err)
+	}
+	if next, err := r.TruncateTo(ws[60].base); err != nil || next != ws[60].base {
+		t.Fatalf("TruncateTo on lazy segment: %d, %v", next, err)
+	}
+	checkLookups(t, r, ws[:60])
+}

@@ -8,6 +8,9 @@ import (
 
 // writeIndexes writes the index entries that are only in memory.
 func (s *Segment) writeIndexes() error {
+	if s.lazy {
+		return nil // nothing pending: entries were written before release
+	}
 	if len(s.index.entries) > s.index.written {
 		if _, err := s.indexFile.WriteAt(s.index.encodePending(), int64(s.index.written)*IndexEntrySize); err != nil {
 			return fmt.Errorf("segment: write index %020d: %w", s.base, err)
@@ -29,6 +32,9 @@ func (s *Segment) writeIndexes() error {
 func (s *Segment) Seal() error {
 	if s.closed {
 		return ErrClosed
+	}
+	if s.lazy {
+		return nil
 	}
 	if s.maxTimestamp != NoTimestamp {
 		s.times.add(s.maxTimestamp, s.maxTimestampRel)

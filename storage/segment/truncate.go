@@ -9,6 +9,9 @@ import (
 // batch that contains offset goes as a whole, and cuts both index files to
 // match. It returns the segment's new next offset.
 func (s *Segment) TruncateTo(offset int64) (int64, error) {
+	if err := s.ensureResident(); err != nil {
+		return s.nextOffset, err
+	}
 	pos, h, found, err := s.findPos(offset)
 	if err != nil {
 		return s.nextOffset, err
