@@ -62,6 +62,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Validate reports a field Consul would reject; NewStore and NewMembership
+// run it too.
+func (cfg Config) Validate() error {
+	_, err := cfg.withDefaults()
+	return err
+}
+
 // withDefaults returns cfg with zero fields replaced by defaults, or an
 // error for values Consul would reject.
 func (cfg Config) withDefaults() (Config, error) {

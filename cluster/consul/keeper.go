@@ -122,6 +122,7 @@ func (k *keeper) passCheck(ctx context.Context) error {
 	}
 	// The agent answered but rejected the update: it does not know the
 	// check any more.
+	k.m.log.Warn("consul: agent lost the node's check; registering again", "service_id", k.serviceID, "error", err)
 	k.registered = false
 	return k.register(ctx)
 }
@@ -161,6 +162,7 @@ func (k *keeper) register(ctx context.Context) error {
 		return err
 	}
 	k.registered = true
+	k.m.log.Info("consul: service registered", "service_id", k.serviceID)
 	return nil
 }
 
@@ -185,6 +187,7 @@ func (k *keeper) repair(ctx context.Context, pair *api.KVPair) error {
 		}
 		k.session = id
 		k.m.setSession(id)
+		k.m.log.Info("consul: session created", "service_id", k.serviceID, "session", id)
 	}
 	if pair != nil && pair.Session != "" && pair.Session != k.session {
 		if err := k.clearStale(ctx, pair.Session); err != nil {

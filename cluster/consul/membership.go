@@ -108,6 +108,9 @@ func NewMembership(cfg Config) (*Membership, error) {
 // no longer refreshed and expires after CheckTTL, like a crashed node's;
 // call Leave for a prompt departure.
 func (m *Membership) Join(ctx context.Context, self cluster.Member) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if self.NodeID < 0 || self.Address == "" {
 		return fmt.Errorf("%w: node id %d, address %q", ErrInvalidMember, self.NodeID, self.Address)
 	}
@@ -142,7 +145,8 @@ func (m *Membership) Join(ctx context.Context, self cluster.Member) error {
 // lost channels of Campaign), releases the controller lock if held,
 // destroys the session (which deletes the node key) and deregisters the
 // service. It returns the cleanup errors, if any; the goroutines are gone
-// either way. Later calls return cluster.ErrClosed.
+// either way. Leave without Join just closes the Membership. Later calls
+// return cluster.ErrClosed.
 func (m *Membership) Leave(ctx context.Context) error {
 	m.mu.Lock()
 	switch {

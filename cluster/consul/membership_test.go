@@ -278,6 +278,15 @@ func TestMembershipCampaignContext(t *testing.T) {
 	if res := <-r; !errors.Is(res.err, context.Canceled) {
 		t.Fatalf("cancelled Campaign: %v, want context.Canceled", res.err)
 	}
+
+	// Leave ends a waiting Campaign too.
+	r = campaign(m2)
+	if err := m2.Leave(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if res := <-r; !errors.Is(res.err, cluster.ErrClosed) {
+		t.Fatalf("Campaign ended by Leave: %v, want ErrClosed", res.err)
+	}
 }
 
 // TestMembershipAgentRestart restarts the agent, which comes back without
