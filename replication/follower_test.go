@@ -279,7 +279,9 @@ type testLog struct {
 	leo   int64
 }
 
-func (l *testLog) EndOffsetForEpoch(epoch int32) (int32, int64) { return l.cache.EndOffsetFor(epoch, l.leo) }
+func (l *testLog) EndOffsetForEpoch(epoch int32) (int32, int64) {
+	return l.cache.EndOffsetFor(epoch, l.leo)
+}
 
 func (l *testLog) truncate(offset int64) {
 	if offset < l.leo {
