@@ -57,6 +57,18 @@
 // publishes Effects.HW. OffsetsForLeaderEpoch requests are answered by
 // Leader.AnswerEpochQuery from the log.
 //
+// On the hot path a push usually starts exactly at the first offset of the
+// append that caused it; the actor can then send the appended bytes it
+// already holds instead of reading them back, as long as they fit in
+// Push.MaxBytes. The actor fills in topic, partition and leader_log_start
+// of each ReplicateRequest; the Leader only decides offsets and credit.
+//
+// A Leader trusts that its log holds everything it had in its epoch. A
+// replica that restarts with a shorter log (an unflushed tail lost) must
+// not lead the same epoch again: the controller elects it, if at all, in a
+// new epoch, as Kafka's does. A follower reporting more than the leader
+// has is never counted.
+//
 // # Follower side
 //
 //	f, eff := replication.NewFollower(self, leader, epoch, log.LogEndOffset(), log.HighWatermark(), log.LatestEpoch())
@@ -64,6 +76,12 @@
 //	// eff.Truncate → log.TruncateTo(eff.TruncateTo); eff = f.Truncated(log.LogEndOffset(), log.LatestEpoch())
 //	// eff.Announce → send to the leader
 //	d := f.OnPush(req)                            // each ReplicateRequest
-//	// d.Append → log.AppendReplicated(req.Records); resp, _ := f.Appended(req, log.LogEndOffset())
+//	// d.Append → log.AppendReplicated(req.Records) (after
+//	//   log.TruncateFullyAndStartAt(d.StartAt) when d.StartAt >= 0);
+//	//   resp, _ := f.Appended(req, log.LogEndOffset())
 //	// else send d.Response
+//	// then log.SetHighWatermark(f.HW()); fill in resp.LogStart
+//
+// A new leader epoch means a new Leader or Follower: on UpdateState the
+// actor resigns the Leader (failing its waiting produces) and starts over.
 package replication

@@ -26,18 +26,6 @@ func (e Effects) Empty() bool {
 	return len(e.Sends) == 0 && len(e.Completed) == 0 && e.ISRChange == nil && !e.HWChanged && !e.Fenced
 }
 
-func (e *Effects) merge(o Effects) {
-	e.Sends = append(e.Sends, o.Sends...)
-	e.Completed = append(e.Completed, o.Completed...)
-	if o.ISRChange != nil {
-		e.ISRChange = o.ISRChange
-	}
-	if o.HWChanged {
-		e.HWChanged, e.HW = true, o.HW
-	}
-	e.Fenced = e.Fenced || o.Fenced
-}
-
 // Push asks the actor to send one ReplicateRequest to follower To.
 //
 // For a data push (Heartbeat false) the actor reads whole batches from

@@ -211,6 +211,7 @@ func (l *Leader) OnTick(now time.Time) Effects {
 			if p.known {
 				p.next = p.leo
 			}
+			p.sentHW = 0
 			l.resetStream(p)
 		}
 	}

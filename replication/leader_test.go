@@ -367,3 +367,23 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLeaderNeverCountsFollowerAheadOfIt(t *testing.T) {
+	// A leader that lost the tail of its own epoch (an unflushed crash)
+	// must not count a follower that still has it.
+	l := NewLeader(Config{}, 1, 0, []int32{1, 2}, []int32{1, 2}, 5, 5)
+	probe := l.OnTick(t0).Sends[0]
+	l.Sent(probe, probe.From, probe.From, 0)
+	eff := l.OnReplicateAck(&messages.ReplicateResponse{FollowerId: 2, Leo: 9, Seq: probe.Seq}, t0)
+	if _, ok := l.FollowerLEO(2); ok || len(eff.Sends) != 0 {
+		t.Fatalf("follower ahead of the leader counted: effects %+v", eff)
+	}
+	l.OnAppend(7, t0)
+	if l.HW() != 5 {
+		t.Fatalf("HW %d, want 5", l.HW())
+	}
+	l.OnReplicateAck(&messages.ReplicateResponse{FollowerId: 2, Leo: 9, Seq: 0}, t0)
+	if _, ok := l.FollowerLEO(2); ok {
+		t.Fatal("announcement of a log longer than the leader's counted")
+	}
+}

@@ -146,13 +146,24 @@ func (l *Leader) OnReplicateAck(resp *messages.ReplicateResponse, now time.Time)
 		e.Fenced = true
 		return e
 	}
+	if resp.ErrorCode == messages.ErrorCode_NONE && resp.LeaderEpoch == l.epoch && resp.Leo > l.leo &&
+		(resp.Seq == 0 || (resp.Seq >= p.streamStart && resp.Seq > p.ackedSeq)) {
+		// Pushes never carry more than the leader has, and a follower
+		// truncates to at most the leader's end before it announces: a
+		// longer log is not this leader's (it lost a tail it had in this
+		// epoch). Never count it; a new epoch makes the follower truncate.
+		p.known = false
+		p.lastProbe = l.now
+		l.resetStream(p)
+		return e
+	}
 	if resp.Seq == 0 {
 		// The follower (re)started in this epoch: whatever was in flight
 		// to it is gone.
 		if resp.ErrorCode != messages.ErrorCode_NONE || resp.LeaderEpoch != l.epoch {
 			return e
 		}
-		p.known, p.leo, p.next = true, min(resp.Leo, l.leo), resp.Leo
+		p.known, p.leo, p.next = true, resp.Leo, resp.Leo
 		l.resetStream(p)
 		l.afterAck(p, &e)
 		return e
@@ -180,7 +191,7 @@ func (l *Leader) OnReplicateAck(resp *messages.ReplicateResponse, now time.Time)
 		p.inflightBytes -= int64(f.bytes)
 	}
 	p.inflight = append(p.inflight[:0], p.inflight[i+1:]...)
-	p.known, p.leo = true, min(resp.Leo, l.leo)
+	p.known, p.leo = true, resp.Leo
 	if resp.Leo != push.end {
 		// The push did not apply where it was meant to: a gap, a
 		// duplicate or a heartbeat off the follower's end. Resend from
