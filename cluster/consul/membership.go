@@ -184,7 +184,10 @@ func (m *Membership) Leave(ctx context.Context) error {
 		return err
 	}))
 	m.setSession("")
-	m.setStatus(cluster.ErrClosed)
+	m.mu.Lock()
+	m.status = Status{LastError: cluster.ErrClosed, Since: time.Now()}
+	m.mu.Unlock()
+	m.log.Info("consul: node left", "node_id", self.NodeID)
 	m.conn.shutdown()
 	return errors.Join(errs...)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/sluice-mq/sluice/cluster"
@@ -296,7 +298,10 @@ func TestMembershipAgentRestart(t *testing.T) {
 	t.Parallel()
 	agent := consultest.Start(t)
 	cfg := testConfig(t, agent)
-	m1 := join(t, cfg, 1)
+	var log syncBuffer
+	cfg1 := cfg
+	cfg1.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	m1 := join(t, cfg1, 1)
 	m2 := join(t, cfg, 2)
 	waitFor(t, waitTimeout, membersAre(m1, 1, 2))
 	lost, err := m1.Campaign(ctxTimeout(t, waitTimeout))
@@ -320,6 +325,15 @@ func TestMembershipAgentRestart(t *testing.T) {
 		t.Fatalf("Campaign after restart: %v", err)
 	}
 	waitFor(t, waitTimeout, controllerIs(m1, 2))
+
+	// The repair went through the logger: registered twice, two sessions.
+	text := log.String()
+	if n := strings.Count(text, "service registered"); n < 2 {
+		t.Errorf("%d service registrations logged, want 2 or more:\n%s", n, text)
+	}
+	if n := strings.Count(text, "session created"); n < 2 {
+		t.Errorf("%d sessions logged, want 2 or more:\n%s", n, text)
+	}
 }
 
 // TestMembershipConsulDown stops Consul: calls fail fast with
