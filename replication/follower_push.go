@@ -91,3 +91,21 @@ func (f *Follower) learnHW(leaderHW int64) bool {
 	f.hw = hw
 	return true
 }
+
+// RefusePush answers a push that reaches a replica with no Follower for
+// it: a leader, or a replica between roles, in leader epoch epoch. An
+// older push is fenced; a newer one means this replica's metadata is stale
+// (refresh is true); the same epoch from another leader cannot be served.
+func RefusePush(self, epoch int32, req *messages.ReplicateRequest) (resp *messages.ReplicateResponse, refresh bool) {
+	resp = &messages.ReplicateResponse{FollowerId: self, LeaderEpoch: epoch, Seq: req.Seq, Leo: -1, Hw: -1}
+	switch {
+	case req.LeaderEpoch < epoch:
+		resp.ErrorCode = messages.ErrorCode_FENCED_LEADER_EPOCH
+	case req.LeaderEpoch > epoch:
+		resp.ErrorCode = messages.ErrorCode_UNKNOWN_LEADER_EPOCH
+		refresh = true
+	default:
+		resp.ErrorCode = messages.ErrorCode_NOT_LEADER_OR_FOLLOWER
+	}
+	return resp, refresh
+}

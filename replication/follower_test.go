@@ -301,3 +301,26 @@ func equalInts[T int32 | int64](a, b []T) bool {
 	}
 	return true
 }
+
+func TestFollowerRefusePush(t *testing.T) {
+	for _, tc := range []struct {
+		pushEpoch int32
+		code      messages.ErrorCode
+		refresh   bool
+	}{
+		{pushEpoch: 4, code: messages.ErrorCode_FENCED_LEADER_EPOCH},
+		{pushEpoch: 5, code: messages.ErrorCode_NOT_LEADER_OR_FOLLOWER},
+		{pushEpoch: 6, code: messages.ErrorCode_UNKNOWN_LEADER_EPOCH, refresh: true},
+	} {
+		resp, refresh := RefusePush(2, 5, &messages.ReplicateRequest{LeaderEpoch: tc.pushEpoch, Seq: 8})
+		if resp.ErrorCode != tc.code || refresh != tc.refresh || resp.Seq != 8 || resp.LeaderEpoch != 5 || resp.FollowerId != 2 {
+			t.Errorf("push epoch %d: %v refresh %v, want %v %v", tc.pushEpoch, resp, refresh, tc.code, tc.refresh)
+		}
+	}
+	// A leader in epoch 5 receiving the fenced answer steps aside.
+	l := NewLeader(Config{}, 1, 4, []int32{1, 2}, []int32{1, 2}, 0, 0)
+	resp, _ := RefusePush(2, 5, &messages.ReplicateRequest{LeaderEpoch: 4, Seq: 1})
+	if eff := l.OnReplicateAck(resp, t0); !eff.Fenced {
+		t.Fatalf("effects %+v, want Fenced", eff)
+	}
+}

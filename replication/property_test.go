@@ -20,9 +20,9 @@ import (
 //
 // and, once everything heals, that the replicas converge.
 func TestReplicationRandomizedInvariants(t *testing.T) {
-	seeds := 40
+	seeds := 24
 	if testing.Short() {
-		seeds = 8
+		seeds = 6
 	}
 	for seed := int64(1); seed <= int64(seeds); seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runRandomized(t, seed, 1500) })

@@ -474,11 +474,8 @@ func (c *simCluster) handleReplicate(n *simNode, from int32, req *messages.Repli
 		if n.leader != nil {
 			epoch = n.leader.Epoch()
 		}
-		code := messages.ErrorCode_NOT_LEADER_OR_FOLLOWER
-		if req.LeaderEpoch < epoch {
-			code = messages.ErrorCode_FENCED_LEADER_EPOCH
-		}
-		c.send(n.id, from, &messages.ReplicateResponse{ErrorCode: code, FollowerId: n.id, LeaderEpoch: epoch, Seq: req.Seq})
+		resp, _ := RefusePush(n.id, epoch, req)
+		c.send(n.id, from, resp)
 		return
 	}
 	d := n.follower.OnPush(req)
