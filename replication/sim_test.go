@@ -1,15 +1,12 @@
 package replication
 
 import (
-	"encoding/binary"
-	"fmt"
 	"math/rand"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/sluice-mq/sluice/messages"
-	"github.com/sluice-mq/sluice/storage/epochcache"
 )
 
 // This file is a deterministic simulation of a partition's replicas: logs
@@ -18,110 +15,6 @@ import (
 // store that applies ISR changes by CAS and elects leaders from the ISR,
 // and the glue a replica actor provides, driving Leader and Follower
 // exactly as the actor does.
-
-// simRecord is one record of a simulated log: one record per batch.
-type simRecord struct {
-	epoch int32
-	size  int32
-}
-
-// simLog is an in-memory log that keeps only each record's epoch and size.
-type simLog struct {
-	// gen counts truncations: a prefix checked at one gen stays valid.
-	gen    uint64
-	start  int64 // log start offset
-	recs   []simRecord
-	epochs *epochcache.Cache
-	hw     int64
-}
-
-func newSimLog() *simLog { return &simLog{epochs: epochcache.New()} }
-
-func (l *simLog) leo() int64 { return l.start + int64(len(l.recs)) }
-
-func (l *simLog) at(offset int64) simRecord { return l.recs[offset-l.start] }
-
-func (l *simLog) latestEpoch() int32 {
-	e, _, ok := l.epochs.Latest()
-	if !ok {
-		return epochcache.Undefined
-	}
-	return e
-}
-
-func (l *simLog) EndOffsetForEpoch(epoch int32) (int32, int64) {
-	return l.epochs.EndOffsetFor(epoch, l.leo())
-}
-
-func (l *simLog) append(r simRecord) {
-	if err := l.epochs.Assign(r.epoch, l.leo()); err != nil {
-		panic(err)
-	}
-	l.recs = append(l.recs, r)
-}
-
-func (l *simLog) appendReplicated(base int64, recs []simRecord) error {
-	if base != l.leo() {
-		return fmt.Errorf("append at %d, log ends at %d", base, l.leo())
-	}
-	for _, r := range recs {
-		if r.epoch > l.latestEpoch() {
-			l.append(r)
-			continue
-		}
-		l.recs = append(l.recs, r)
-	}
-	return nil
-}
-
-func (l *simLog) truncateTo(offset int64) {
-	if offset >= l.leo() {
-		return
-	}
-	offset = max(offset, l.start)
-	l.gen++
-	l.recs = l.recs[:offset-l.start]
-	l.epochs.TruncateFromEnd(offset)
-	l.hw = min(l.hw, offset)
-}
-
-func (l *simLog) restartAt(offset int64) {
-	l.start, l.recs, l.hw = offset, nil, offset
-	l.gen++
-	l.epochs.Clear()
-}
-
-// read returns whole records from offset, at most maxBytes but at least
-// one, and the range and bytes they cover.
-func (l *simLog) read(from int64, maxBytes int) (recs []simRecord, base, end int64, bytes int) {
-	from = max(from, l.start)
-	for o := from; o < l.leo(); o++ {
-		r := l.at(o)
-		if len(recs) > 0 && bytes+int(r.size) > maxBytes {
-			break
-		}
-		recs = append(recs, r)
-		bytes += int(r.size)
-	}
-	return recs, from, from + int64(len(recs)), bytes
-}
-
-func encodeRecords(recs []simRecord) []byte {
-	b := make([]byte, 0, 8*len(recs))
-	for _, r := range recs {
-		b = binary.BigEndian.AppendUint32(b, uint32(r.epoch))
-		b = binary.BigEndian.AppendUint32(b, uint32(r.size))
-	}
-	return b
-}
-
-func decodeRecords(b []byte) []simRecord {
-	recs := make([]simRecord, 0, len(b)/8)
-	for ; len(b) >= 8; b = b[8:] {
-		recs = append(recs, simRecord{epoch: int32(binary.BigEndian.Uint32(b)), size: int32(binary.BigEndian.Uint32(b[4:]))})
-	}
-	return recs
-}
 
 // envelope is a message in flight.
 type envelope struct {
@@ -340,29 +233,6 @@ func (c *simCluster) complete(d ProduceDone) {
 		for _, id := range c.meta.isr {
 			if l := c.nodes[id].log; o >= l.leo() || l.at(o) != rec {
 				c.t.Fatalf("offset %d acknowledged while ISR member %d lacks it (log ends at %d)", o, id, l.leo())
-			}
-		}
-	}
-}
-
-// checkTruncation fails the test when an ISR member is about to cut an
-// acknowledged record.
-func (c *simCluster) checkTruncation(n *simNode, offset int64) {
-	c.t.Helper()
-	if slices.Contains(c.meta.isr, n.id) && c.maxAcked >= offset && offset < n.log.leo() {
-		c.t.Fatalf("ISR member %d truncates to %d below acknowledged offset %d", n.id, offset, c.maxAcked)
-	}
-}
-
-// checkAcked fails the test when an ISR member lacks an acknowledged
-// record.
-func (c *simCluster) checkAcked(ids []int32) {
-	c.t.Helper()
-	for o, rec := range c.ackedRecs {
-		for _, id := range ids {
-			l := c.nodes[id].log
-			if o >= l.leo() || (o >= l.start && l.at(o) != rec) {
-				c.t.Fatalf("acknowledged offset %d (%v) lost on ISR member %d (log %d..%d)", o, rec, id, l.start, l.leo())
 			}
 		}
 	}
@@ -643,54 +513,6 @@ func (c *simCluster) failover() bool {
 		c.takeRole(c.nodes[rid])
 	}
 	return false
-}
-
-type prefixCheck struct {
-	leader             int32
-	leaderGen, selfGen uint64
-	upTo               int64
-}
-
-// checkInvariants fails the test when a safety property is broken:
-//   - the leader's high watermark is within every ISR member's log;
-//   - a follower done truncating holds a prefix of the leader's log below
-//     the high watermark.
-//
-// The acknowledged records are checked as they are acknowledged, when a
-// member joins the ISR and before every truncation (checkAcked,
-// checkTruncation).
-func (c *simCluster) checkInvariants() {
-	c.t.Helper()
-	n := c.leaderNode()
-	if n == nil || n.leader == nil {
-		return
-	}
-	hw := n.leader.HW()
-	if hw > n.log.leo() {
-		c.t.Fatalf("leader %d: HW %d beyond its LEO %d", n.id, hw, n.log.leo())
-	}
-	for _, id := range n.leader.ISR() {
-		if leo := c.nodes[id].log.leo(); hw > leo {
-			c.t.Fatalf("leader %d: HW %d beyond ISR member %d's LEO %d", n.id, hw, id, leo)
-		}
-	}
-	for _, id := range c.replicas {
-		m := c.nodes[id]
-		if m.follower == nil || m.follower.Truncating() || m.follower.Epoch() != n.leader.Epoch() {
-			continue
-		}
-		from := max(m.log.start, n.log.start)
-		if v := c.verified[id]; v.leader == n.id && v.leaderGen == n.log.gen && v.selfGen == m.log.gen {
-			from = max(from, v.upTo)
-		}
-		upTo := min(hw, m.log.leo())
-		for o := from; o < upTo; o++ {
-			if m.log.at(o) != n.log.at(o) {
-				c.t.Fatalf("follower %d diverges from leader %d at offset %d below HW %d: %v vs %v", id, n.id, o, hw, m.log.at(o), n.log.at(o))
-			}
-		}
-		c.verified[id] = prefixCheck{leader: n.id, leaderGen: n.log.gen, selfGen: m.log.gen, upTo: max(from, upTo)}
-	}
 }
 
 // epochsOf returns the epochs of a log's records, for comparisons.
