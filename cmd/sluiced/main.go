@@ -1,7 +1,7 @@
 // Command sluiced runs one Sluice broker node.
 //
 //	sluiced                                  # data in ./data, remote on 127.0.0.1:9650
-//	sluiced --config sluiced.yaml --node-id 2
+//	sluiced --config sluiced.yaml --node-id 2    # see sluiced.example.yaml
 //
 // Flags override the config file, which overrides the defaults. SIGINT or
 // SIGTERM drains in-flight requests, flushes and closes every log, and

@@ -3,7 +3,10 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	"github.com/sluice-mq/sluice/broker"
 )
 
 func TestSluicedFlagsOverrideConfigFile(t *testing.T) {
@@ -30,5 +33,16 @@ func TestSluicedFlagsOverrideConfigFile(t *testing.T) {
 	}
 	if cfg.DataDir != "./data" || cfg.HTTP != "127.0.0.1:9651" {
 		t.Fatalf("defaults lost: data %s http %s", cfg.DataDir, cfg.HTTP)
+	}
+}
+
+func TestSluicedExampleConfigIsTheDefaults(t *testing.T) {
+	// Loaded over a zero Config, so a setting missing from the file shows.
+	var cfg broker.Config
+	if err := cfg.LoadFile("sluiced.example.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cfg, broker.DefaultConfig()) {
+		t.Fatalf("sluiced.example.yaml differs from the defaults:\n%+v\n%+v", cfg, broker.DefaultConfig())
 	}
 }
