@@ -74,7 +74,9 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 // waiting producers when the fsync failed.
 func (r *replica) handleDurable(ctx actor.Context, m *durable) {
 	if m.err != nil {
-		r.logger.Error("fsync", "offset", m.offset, "error", m.err)
+		if !errors.Is(m.err, commitlog.ErrClosed) { // a reopen or stop already answered them
+			r.logger.Error("fsync", "offset", m.offset, "error", m.err)
+		}
 		for _, p := range r.acks.through(m.offset) {
 			p.resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
 			p.resp.ErrorMessage = m.err.Error()
