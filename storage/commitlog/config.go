@@ -14,7 +14,8 @@ const (
 	// for durability (Kafka's default).
 	FlushNever FlushPolicy = iota
 	// FlushInterval hands fsync to a group-commit Flusher: one fsync covers
-	// every append made during a FlushInterval window.
+	// every append queued while the previous one ran, with at most one
+	// fsync round per FlushInterval window.
 	FlushInterval
 	// FlushAlways fsyncs before Append returns. Concurrent appends share
 	// an fsync when they overlap.
@@ -78,8 +79,8 @@ type Config struct {
 	// FlushPolicy says when appends are fsynced; the zero value is
 	// FlushNever.
 	FlushPolicy FlushPolicy
-	// FlushInterval is the group-commit window of FlushInterval. 0 means
-	// 2ms.
+	// FlushInterval is the group-commit window of FlushInterval: the
+	// Flusher starts at most one fsync round per window. 0 means 2ms.
 	FlushInterval time.Duration
 }
 

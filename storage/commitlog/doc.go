@@ -29,9 +29,10 @@
 // leaves it to Flush, Close and the operating system; rolled segments are
 // fsynced by the next Flush. FlushAlways fsyncs before Append returns,
 // overlapping appends sharing one fsync. FlushInterval queues the log on a
-// Flusher, one per node (WithFlusher), which fsyncs every queued log at
-// the end of a window of Config.FlushInterval; AwaitDurable(offset, done)
-// is told when an offset is durable. The recovery point is the offset
+// Flusher, one per node (WithFlusher), which fsyncs every queued log in
+// rounds, at most one per window of Config.FlushInterval (an append on an
+// idle node is fsynced at once); AwaitDurable(offset, done) is told when
+// an offset is durable. The recovery point is the offset
 // below which everything is fsynced; it advances with every fsync.
 //
 // # Files in a log directory

@@ -6,12 +6,15 @@ import (
 )
 
 // Flusher is the group commit of a node: logs with FlushInterval queue
-// themselves after an append, and at the end of a window of the flush
-// interval (which starts with the first append after the previous window)
-// the Flusher fsyncs every queued log, several in parallel, so one fsync
-// per log covers every append of the window. One Flusher is shared by all
-// logs of a node; its goroutine and the per-window sync goroutines end by
-// Close.
+// themselves after an append, and the Flusher fsyncs every queued log in
+// rounds, several logs in parallel, so one fsync per log covers every
+// append queued since its previous round. Rounds start at most once per
+// interval: an append waits at most the interval (plus the fsync still
+// running) before its fsync starts, and right away when the previous round
+// started longer than an interval ago, so a lone producer pays for the
+// fsync only while a busy node makes at most one round per interval. One
+// Flusher is shared by all logs of a node; its goroutine and the per-round
+// sync goroutines end by Close.
 type Flusher struct {
 	interval time.Duration
 	wake     chan struct{} // capacity 1: a pending wake-up
@@ -23,8 +26,8 @@ type Flusher struct {
 	closed  bool
 }
 
-// NewFlusher starts a Flusher with the given window (0 means
-// DefaultFlushInterval). Close stops it.
+// NewFlusher starts a Flusher whose rounds start at most once per
+// interval (0 means DefaultFlushInterval). Close stops it.
 func NewFlusher(interval time.Duration) *Flusher {
 	if interval <= 0 {
 		interval = DefaultFlushInterval
@@ -39,7 +42,7 @@ func NewFlusher(interval time.Duration) *Flusher {
 	return f
 }
 
-// schedule queues l for the next window; false if the flusher is closed.
+// schedule queues l for the next round; false if the flusher is closed.
 func (f *Flusher) schedule(l *Log) bool {
 	f.mu.Lock()
 	if f.closed {
@@ -59,26 +62,31 @@ func (f *Flusher) run() {
 	defer close(f.done)
 	timer := time.NewTimer(f.interval)
 	timer.Stop()
+	var lastRound time.Time // start of the previous round
 	for {
 		select {
 		case <-f.quit: // Close: sync what is queued, then stop
 			f.flushPending()
 			return
-		case <-f.wake: // first append of a window: let the window fill
+		case <-f.wake: // appends are queued
 		}
-		timer.Reset(f.interval)
-		select {
-		case <-f.quit:
-			timer.Stop()
-			f.flushPending()
-			return
-		case <-timer.C: // window over
+		if wait := time.Until(lastRound.Add(f.interval)); wait > 0 {
+			// The window of the previous round is still open: let it fill.
+			timer.Reset(wait)
+			select {
+			case <-f.quit:
+				timer.Stop()
+				f.flushPending()
+				return
+			case <-timer.C: // window over
+			}
 		}
+		lastRound = time.Now()
 		f.flushPending()
 	}
 }
 
-// maxConcurrentSyncs bounds the fsyncs one window runs at once: logs
+// maxConcurrentSyncs bounds the fsyncs one round runs at once: logs
 // usually live on one device, which serves parallel fsyncs (and journal
 // commits) better than a queue of them, but not without limit.
 const maxConcurrentSyncs = 8
