@@ -13,6 +13,11 @@ import (
 func (a *Agent) Pause() {
 	a.t.Helper()
 	a.signal(syscall.SIGSTOP)
+	// The stop takes effect asynchronously; an agent thread that is
+	// running may still answer a request or two.
+	if err := waitStopped(a.cmd.Process.Pid); err != nil {
+		a.t.Fatalf("consultest: pause: %v", err)
+	}
 }
 
 // Resume continues a paused agent (SIGCONT).
