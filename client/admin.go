@@ -40,6 +40,11 @@ func adminCall[T response](ctx context.Context, c *Client, req proto.Message) (T
 		if errors.Is(err, errNoActor) {
 			return fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NETWORK_EXCEPTION, "node "+addr+" unreachable"), err)
 		}
+		if errors.Is(err, messages.ErrUnknownTopicOrPartition) {
+			// The controller's word on topics is final, unlike a
+			// replica's, which may lag behind metadata.
+			return permanent(err)
+		}
 		return err
 	})
 	return res, err

@@ -1,0 +1,348 @@
+package client
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/group/assign"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// ensureActive (re)joins until the consumer holds an assignment of the
+// current generation, handling lost partitions first.
+func (g *GroupConsumer) ensureActive(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		g.mu.Lock()
+		fatal, closed := g.fatal, g.closed
+		lost, rejoin, joined := g.lost, g.rejoin, g.joined
+		g.lost = false
+		g.mu.Unlock()
+		switch {
+		case fatal != nil:
+			return fatal
+		case closed:
+			return ErrClosed
+		}
+		if lost && len(g.owned) > 0 {
+			g.revoke(ctx, g.owned, true)
+		}
+		if joined && !rejoin && !lost {
+			return nil
+		}
+		retry, err := g.joinAndSync(ctx)
+		if err != nil {
+			return err
+		}
+		if retry {
+			if err := g.c.sleep(ctx, g.c.cfg.backoff(min(attempt+1, 5))); err != nil {
+				return err
+			}
+		} else {
+			attempt = 0
+		}
+	}
+}
+
+// joinAndSync runs one JoinGroup + SyncGroup round. It returns retry=true
+// when the round failed in a way that calls for another after a pause,
+// and an error only for what the consumer cannot recover from.
+func (g *GroupConsumer) joinAndSync(ctx context.Context) (retry bool, err error) {
+	if !g.cooperative && len(g.owned) > 0 {
+		// Eager protocol: everything is given up before rejoining.
+		if g.cfg.AutoCommit {
+			if err := g.Commit(ctx); err != nil {
+				g.log.Warn("commit before rebalance failed", slog.Any("error", err))
+			}
+		}
+		g.revoke(ctx, g.owned, false)
+	}
+	g.mu.Lock()
+	g.joined, g.rejoin = false, false
+	memberID, generation := g.memberID, g.generation
+	g.mu.Unlock()
+
+	coord, err := g.coordinator(ctx)
+	if err != nil {
+		return g.roundError(ctx, err, generation)
+	}
+	join := &messages.JoinGroupRequest{
+		GroupId:            g.cfg.GroupID,
+		SessionTimeoutMs:   int32(g.cfg.SessionTimeout.Milliseconds()),
+		RebalanceTimeoutMs: int32(g.cfg.RebalanceTimeout.Milliseconds()),
+		MemberId:           memberID,
+		GroupInstanceId:    g.cfg.InstanceID,
+		ProtocolType:       ConsumerProtocolType,
+		Protocols:          g.protocols(generation),
+		ClientId:           "sluice",
+	}
+	res, err := call[*messages.JoinGroupResponse](ctx, g.c, coord, join, g.cfg.RebalanceTimeout+g.c.cfg.RequestTimeout)
+	if messages.CodeFor(err) == messages.ErrorCode_MEMBER_ID_REQUIRED {
+		g.mu.Lock()
+		g.memberID = res.GetMemberId()
+		g.mu.Unlock()
+		return false, nil
+	}
+	if err != nil {
+		return g.roundError(ctx, err, generation)
+	}
+	memberID, generation = res.GetMemberId(), res.GetGenerationId()
+	g.mu.Lock()
+	g.memberID = memberID
+	g.mu.Unlock()
+
+	var assignments []*messages.SyncGroupAssignment
+	if res.GetLeader() == memberID {
+		if assignments, err = g.assign(ctx, res); err != nil {
+			return false, err
+		}
+	}
+	sync := &messages.SyncGroupRequest{
+		GroupId:         g.cfg.GroupID,
+		GenerationId:    generation,
+		MemberId:        memberID,
+		GroupInstanceId: g.cfg.InstanceID,
+		ProtocolType:    ConsumerProtocolType,
+		ProtocolName:    res.GetProtocolName(),
+		Assignments:     assignments,
+	}
+	sres, err := call[*messages.SyncGroupResponse](ctx, g.c, coord, sync, g.cfg.RebalanceTimeout+g.c.cfg.RequestTimeout)
+	if err != nil {
+		return g.roundError(ctx, err, generation)
+	}
+	var assigned []TopicPartition
+	if len(sres.GetAssignment()) > 0 {
+		a, err := assign.DecodeAssignment(sres.GetAssignment())
+		if err != nil {
+			return false, fmt.Errorf("client: group %q: decode assignment: %w", g.cfg.GroupID, err)
+		}
+		assigned = topicPartitions(a.Partitions)
+	}
+	return false, g.install(ctx, memberID, generation, assigned)
+}
+
+// roundError decides what a failed join or sync means.
+func (g *GroupConsumer) roundError(ctx context.Context, err error, generation int32) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctxError(ctx, "joining group "+g.cfg.GroupID)
+	}
+	switch code := messages.CodeFor(err); {
+	case code == messages.ErrorCode_REBALANCE_IN_PROGRESS:
+		return false, nil
+	case code == messages.ErrorCode_UNKNOWN_MEMBER_ID, code == messages.ErrorCode_ILLEGAL_GENERATION:
+		g.resetMembership(code == messages.ErrorCode_UNKNOWN_MEMBER_ID, generation)
+		return false, nil
+	case code == messages.ErrorCode_FENCED_INSTANCE_ID:
+		g.mu.Lock()
+		g.fatal = fmt.Errorf("%w: group %q instance %q", ErrFenced, g.cfg.GroupID, g.cfg.InstanceID)
+		g.mu.Unlock()
+		return false, g.fatal
+	case coordinatorError(err), code == messages.ErrorCode_COORDINATOR_LOAD_IN_PROGRESS:
+		g.forgetCoordinator()
+		g.log.Debug("group coordinator unavailable; retrying", slog.Any("error", err))
+		return true, nil
+	case messages.IsRetriable(err):
+		return true, nil
+	}
+	return false, fmt.Errorf("client: join group %q: %w", g.cfg.GroupID, err)
+}
+
+// resetMembership forgets the generation (and the member id on
+// UNKNOWN_MEMBER_ID) when it is still generation; owned partitions are
+// lost.
+func (g *GroupConsumer) resetMembership(forgetID bool, generation int32) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if generation != g.generation && g.generation >= 0 {
+		return // already moved on
+	}
+	if forgetID {
+		g.memberID = ""
+	}
+	g.generation = -1
+	g.joined = false
+	g.rejoin = true
+	g.lost = true
+}
+
+// protocols builds the JoinGroup protocols: one subscription per assignor.
+func (g *GroupConsumer) protocols(generation int32) []*messages.GroupProtocol {
+	topics := slices.Clone(g.cfg.Topics)
+	slices.Sort(topics)
+	owned := map[string][]int32{}
+	for _, tp := range g.owned {
+		owned[tp.Topic] = append(owned[tp.Topic], tp.Partition)
+	}
+	sub := assign.Subscription{
+		Version:         assign.SubscriptionVersion,
+		Topics:          topics,
+		OwnedPartitions: assign.List(owned),
+		Generation:      generation,
+	}
+	meta := sub.Encode()
+	out := make([]*messages.GroupProtocol, 0, len(g.cfg.Assignors))
+	for _, name := range g.cfg.Assignors {
+		out = append(out, &messages.GroupProtocol{Name: name, Metadata: meta})
+	}
+	return out
+}
+
+// assign runs the chosen assignor on the leader over fresh metadata.
+func (g *GroupConsumer) assign(ctx context.Context, res *messages.JoinGroupResponse) ([]*messages.SyncGroupAssignment, error) {
+	assignor := assignorByName(res.GetProtocolName())
+	if assignor == nil {
+		return nil, fmt.Errorf("client: group %q chose unknown assignor %q", g.cfg.GroupID, res.GetProtocolName())
+	}
+	snap, err := g.c.refreshMetadata(ctx)
+	if err != nil {
+		snap = g.c.meta.Load()
+	}
+	var members []assign.Member
+	counts := map[string]int32{}
+	for _, m := range res.GetMembers() {
+		s, err := assign.DecodeSubscription(m.GetMetadata())
+		if err != nil {
+			g.log.Warn("undecodable subscription; member gets nothing", slog.String("member", m.GetMemberId()), slog.Any("error", err))
+			s = &assign.Subscription{Generation: -1}
+		}
+		members = append(members, assign.MemberFrom(m.GetMemberId(), m.GetGroupInstanceId(), s))
+		for _, t := range s.Topics {
+			if ts, ok := snap.topics[t]; ok && ts.info.Err == nil {
+				counts[t] = int32(len(ts.partitions))
+			}
+		}
+	}
+	plan := assignor.Assign(members, counts)
+	out := make([]*messages.SyncGroupAssignment, 0, len(plan))
+	for id, a := range assign.Encode(plan) {
+		out = append(out, &messages.SyncGroupAssignment{MemberId: id, Assignment: a})
+	}
+	return out, nil
+}
+
+// install adopts the assignment of a completed round: revoked partitions
+// go first (committed with AutoCommit; with the cooperative protocol that
+// calls for another round), then the new ones start at their committed
+// offsets.
+func (g *GroupConsumer) install(ctx context.Context, memberID string, generation int32, assigned []TopicPartition) error {
+	added, revoked := difference(assigned, g.owned), difference(g.owned, assigned)
+	g.mu.Lock()
+	g.memberID, g.generation, g.joined = memberID, generation, true
+	if len(revoked) > 0 {
+		// KIP-429: revoked partitions are reassigned in a follow-up round.
+		g.rejoin = true
+	}
+	g.mu.Unlock()
+	if len(revoked) > 0 {
+		if g.cfg.AutoCommit {
+			if err := g.commitPositions(ctx, revoked); err != nil {
+				g.log.Warn("commit of revoked partitions failed", slog.Any("error", err))
+			}
+		}
+		g.revoke(ctx, revoked, false)
+	}
+	if len(added) > 0 {
+		committed, err := g.c.CommittedOffsets(ctx, g.cfg.GroupID, added...)
+		if err != nil {
+			// Start from nothing rather than from a wrong place: the next
+			// round tries again.
+			g.mu.Lock()
+			g.joined, g.rejoin = false, true
+			g.mu.Unlock()
+			return nil
+		}
+		g.owned = sortedPartitions(append(slices.Clone(g.owned), added...))
+		g.consumer.Assign(g.owned...)
+		for _, tp := range added {
+			if o, ok := committed[tp]; ok {
+				if err := g.consumer.Seek(tp, o.Offset); err != nil {
+					return err
+				}
+			}
+		}
+		if g.cfg.OnAssigned != nil {
+			g.cfg.OnAssigned(ctx, added)
+		}
+	}
+	g.log.Debug("group assignment", slog.Int("generation", int(generation)), slog.Int("partitions", len(g.owned)),
+		slog.Int("added", len(added)), slog.Int("revoked", len(revoked)))
+	return nil
+}
+
+// revoke gives up tps: the callback (OnLost when lost), then the consumer
+// stops fetching them.
+func (g *GroupConsumer) revoke(ctx context.Context, tps []TopicPartition, lost bool) {
+	tps = slices.Clone(tps)
+	cb := g.cfg.OnRevoked
+	if lost {
+		cb = g.cfg.OnLost
+	}
+	if cb != nil {
+		cb(ctx, tps)
+	}
+	g.owned = difference(g.owned, tps)
+	g.consumer.Assign(g.owned...)
+}
+
+// leave sends LeaveGroup for this member.
+func (g *GroupConsumer) leave(ctx context.Context) error {
+	g.mu.Lock()
+	memberID := g.memberID
+	g.memberID, g.generation, g.joined = "", -1, false
+	g.mu.Unlock()
+	if memberID == "" {
+		return nil
+	}
+	coord, err := g.coordinator(ctx)
+	if err != nil {
+		return err
+	}
+	req := &messages.LeaveGroupRequest{GroupId: g.cfg.GroupID, Members: []*messages.LeaveGroupMember{{MemberId: memberID, Reason: "consumer closed"}}}
+	if _, err := call[*messages.LeaveGroupResponse](ctx, g.c, coord, req, g.c.cfg.RequestTimeout); err != nil {
+		return fmt.Errorf("client: leave group %q: %w", g.cfg.GroupID, err)
+	}
+	return nil
+}
+
+// coordinator returns the group's coordinator, looking it up if unknown.
+func (g *GroupConsumer) coordinator(ctx context.Context) (*actor.PID, error) {
+	g.mu.Lock()
+	coord := g.coord
+	g.mu.Unlock()
+	if coord != nil {
+		return coord, nil
+	}
+	coord, err := g.c.findCoordinator(ctx, g.cfg.GroupID)
+	if err != nil {
+		return nil, err
+	}
+	g.mu.Lock()
+	g.coord = coord
+	g.mu.Unlock()
+	return coord, nil
+}
+
+func (g *GroupConsumer) forgetCoordinator() {
+	g.mu.Lock()
+	g.coord = nil
+	g.mu.Unlock()
+}
+
+// difference returns the partitions of a not in b, sorted.
+func difference(a, b []TopicPartition) []TopicPartition {
+	var out []TopicPartition
+	for _, tp := range a {
+		if !slices.Contains(b, tp) {
+			out = append(out, tp)
+		}
+	}
+	return sortedPartitions(out)
+}
+
+func sortedPartitions(tps []TopicPartition) []TopicPartition {
+	slices.SortFunc(tps, compareTopicPartition)
+	return slices.Compact(tps)
+}
