@@ -47,6 +47,9 @@ type Config struct {
 	// Log holds the defaults of every topic's log; topic configs override
 	// them per topic.
 	Log LogConfig `yaml:"log"`
+	// Consul puts the node in a cluster (see ConsulConfig); an empty
+	// address runs it alone.
+	Consul ConsulConfig `yaml:"consul"`
 }
 
 // RemoteConfig tunes protoactor's gRPC remote.
@@ -132,6 +135,12 @@ func DefaultConfig() Config {
 			FlushPolicy:            "never",
 			FlushInterval:          2 * time.Millisecond,
 			RetentionCheckInterval: 30 * time.Second,
+		},
+		Consul: ConsulConfig{
+			Prefix:      DefaultConsulPrefix,
+			ServiceName: DefaultConsulServiceName,
+			CheckTTL:    DefaultConsulCheckTTL,
+			LockDelay:   DefaultConsulLockDelay,
 		},
 	}
 }
@@ -227,6 +236,9 @@ func (c *Config) Validate() error {
 		return bad("log.flush_interval %s: must be > 0", l.FlushInterval)
 	case l.RetentionCheckInterval <= 0:
 		return bad("log.retention_check_interval %s: must be > 0", l.RetentionCheckInterval)
+	}
+	if err := c.Consul.validate(); err != nil {
+		return err
 	}
 	_, err := c.TopicDefaults()
 	return err

@@ -99,6 +99,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if cfg.Clustered() && s.store == nil && s.membership == nil {
+		if err := s.openConsul(); err != nil {
+			return nil, err
+		}
+	}
 	if s.store == nil {
 		st, err := local.Open(filepath.Join(cfg.DataDir, metadataDirName))
 		if err != nil {
@@ -137,6 +142,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	self := cluster.Member{NodeID: cfg.NodeID, Address: s.system.Address(), HTTPAddress: s.httpAddr}
 	if s.membership == nil {
 		s.membership = local.NewMembership(self)
+	}
+	if cfg.Clustered() {
+		wait := cfg.Consul.CheckTTL + cfg.Consul.LockDelay + nodeIDWaitSlack
+		if err := checkNodeIDFree(ctx, s.membership, self, wait); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.membership.Join(ctx, self); err != nil {
 		return nil, fmt.Errorf("broker: join membership: %w", err)

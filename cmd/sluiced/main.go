@@ -2,6 +2,11 @@
 //
 //	sluiced                                  # data in ./data, remote on 127.0.0.1:9650
 //	sluiced --config sluiced.yaml --node-id 2    # see sluiced.example.yaml
+//	sluiced --node-id 2 --consul 127.0.0.1:8500 --listen 10.0.0.2:9650 --advertise 10.0.0.2:9650
+//
+// With --consul (or consul.address in the config file) the node joins the
+// cluster whose metadata lives in that Consul; it needs a node id unique
+// in the cluster, given explicitly.
 //
 // Flags override the config file, which overrides the defaults. SIGINT or
 // SIGTERM drains in-flight requests, flushes and closes every log, and
@@ -16,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,6 +43,8 @@ type flags struct {
 	http      string
 	nodeID    int32
 	logLevel  string
+	consul    string
+	checkTTL  time.Duration
 }
 
 func newCommand() *cobra.Command {
@@ -67,6 +75,8 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&f.http, "http", def.HTTP, "host:port of the admin HTTP server (/healthz, /metrics); empty disables it")
 	fs.Int32Var(&f.nodeID, "node-id", def.NodeID, "node id, unique in the cluster")
 	fs.StringVar(&f.logLevel, "log-level", def.LogLevel, "log level: debug, info, warn or error")
+	fs.StringVar(&f.consul, "consul", "", "host:port of the Consul agent: join that cluster (empty: run alone)")
+	fs.DurationVar(&f.checkTTL, "consul-check-ttl", def.Consul.CheckTTL, "health check TTL: a node silent this long leaves the cluster")
 	return cmd
 }
 
@@ -74,10 +84,16 @@ func newCommand() *cobra.Command {
 // command line, and validates the result.
 func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	cfg := broker.DefaultConfig()
+	nodeIDGiven := cmd.Flags().Changed("node-id")
 	if f.config != "" {
 		if err := cfg.LoadFile(f.config); err != nil {
 			return cfg, err
 		}
+		given, err := fileSetsNodeID(f.config)
+		if err != nil {
+			return cfg, err
+		}
+		nodeIDGiven = nodeIDGiven || given
 	}
 	fs := cmd.Flags()
 	if fs.Changed("data-dir") {
@@ -98,7 +114,27 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	if fs.Changed("log-level") {
 		cfg.LogLevel = f.logLevel
 	}
+	if fs.Changed("consul") {
+		cfg.Consul.Address = f.consul
+	}
+	if fs.Changed("consul-check-ttl") {
+		cfg.Consul.CheckTTL = f.checkTTL
+	}
+	if cfg.Clustered() && !nodeIDGiven {
+		return cfg, fmt.Errorf("%w: cluster mode (consul %s) needs an explicit node id, unique in the cluster: --node-id or node_id",
+			broker.ErrInvalidConfig, cfg.Consul.Address)
+	}
 	return cfg, cfg.Validate()
+}
+
+// fileSetsNodeID reports whether the config file sets node_id (the
+// default 1 cannot be told from an explicit 1 after loading).
+func fileSetsNodeID(path string) (bool, error) {
+	probe := broker.Config{NodeID: -1}
+	if err := probe.LoadFile(path); err != nil {
+		return false, err
+	}
+	return probe.NodeID != -1, nil
 }
 
 // run starts the node and blocks until SIGINT or SIGTERM, then shuts down.
