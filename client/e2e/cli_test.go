@@ -1,0 +1,172 @@
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/cluster/clustertest"
+)
+
+// cliRun runs the sluice binary against the cluster and returns its exit
+// code and output.
+func cliRun(t *testing.T, c *clustertest.Cluster, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.CommandContext(testCtx(t), sluiceBinary(t), append([]string{"--brokers", c.Addr(0)}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	default:
+		t.Fatalf("sluice %v: %v", args, err)
+	}
+	return code, out.String(), errb.String()
+}
+
+// cliOK runs sluice and fails the test unless it exits 0.
+func cliOK(t *testing.T, c *clustertest.Cluster, stdin string, args ...string) string {
+	t.Helper()
+	code, out, errOut := cliRun(t, c, stdin, args...)
+	if code != 0 {
+		t.Fatalf("sluice %v: exit %d\nstdout: %s\nstderr: %s", args, code, out, errOut)
+	}
+	return out
+}
+
+func TestCLIEndToEnd(t *testing.T) {
+	c := clustertest.Start(t, 1)
+
+	out := cliOK(t, c, "", "topic", "create", "lines", "--partitions", "2", "--config", "retention.ms=3600000")
+	if !strings.Contains(out, "created topic lines") {
+		t.Fatalf("create said %q", out)
+	}
+
+	// Keyed lines from stdin; the key picks the partition.
+	var in strings.Builder
+	for i := 0; i < 100; i++ {
+		fmt.Fprintf(&in, "k%d:value %d\n", i%10, i)
+	}
+	cliOK(t, c, in.String(), "produce", "lines", "--key-separator", ":", "--acks", "all", "--compression", "lz4")
+
+	// A file, with the progress bar on stderr.
+	file := filepath.Join(t.TempDir(), "records.txt")
+	if err := os.WriteFile(file, []byte("from file 1\nfrom file 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cliOK(t, c, "", "produce", "lines", "--file", file, "--partition", "1")
+
+	out = cliOK(t, c, "", "consume", "lines", "--from-beginning", "--max-messages", "102", "--print-key", "--key-separator", "=")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 102 {
+		t.Fatalf("consumed %d lines, want 102:\n%s", len(lines), out)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		seen[l] = true
+	}
+	if !seen["k3=value 13"] || !seen["=from file 2"] {
+		t.Fatalf("missing records in:\n%s", out)
+	}
+
+	out = cliOK(t, c, "", "consume", "lines", "--partition", "1", "--offset", "0", "--timeout", "500ms", "--format", "json")
+	var count int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct {
+			Partition int32   `json:"partition"`
+			Offset    int64   `json:"offset"`
+			Value     *string `json:"value"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil || rec.Partition != 1 || rec.Offset != int64(count) || rec.Value == nil {
+			t.Fatalf("json line %q: %v", l, err)
+		}
+		count++
+	}
+
+	out = cliOK(t, c, "", "topic", "describe", "lines", "-o", "json")
+	var d client.TopicDescription
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("describe -o json: %v\n%s", err, out)
+	}
+	var total int64
+	for _, p := range d.Partitions {
+		total += p.LogEndOffset
+	}
+	if d.Name != "lines" || len(d.Partitions) != 2 || total != 102 || int64(count) != d.Partitions[1].LogEndOffset ||
+		d.Configs["retention.ms"] != "3600000" {
+		t.Fatalf("describe: %+v (partition 1 consumed %d)", d, count)
+	}
+
+	out = cliOK(t, c, "", "topic", "list")
+	if !strings.HasPrefix(out, "TOPIC") || !strings.Contains(out, "lines") {
+		t.Fatalf("topic list:\n%s", out)
+	}
+	out = cliOK(t, c, "", "topic", "list", "-o", "json")
+	var topics []client.TopicInfo
+	if err := json.Unmarshal([]byte(out), &topics); err != nil || len(topics) != 1 {
+		t.Fatalf("topic list -o json: %v\n%s", err, out)
+	}
+	out = cliOK(t, c, "", "cluster", "status", "-o", "json")
+	var st struct {
+		Partitions int `json:"partitions"`
+		Brokers    []struct {
+			Address string `json:"address"`
+		} `json:"brokers"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Partitions != 2 || len(st.Brokers) != 1 || st.Brokers[0].Address != c.Addr(0) {
+		t.Fatalf("cluster status: %v\n%s", err, out)
+	}
+	cliOK(t, c, "", "topic", "alter", "lines", "--config", "retention.ms=60000")
+	cliOK(t, c, "", "topic", "add-partitions", "lines", "--partitions", "3")
+	out = cliOK(t, c, "", "bench", "produce", "--topic", "bench", "--records", "2000", "--record-size", "100", "-o", "json")
+	var bench struct {
+		Records int64 `json:"records"`
+	}
+	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records != 2000 {
+		t.Fatalf("bench produce: %v\n%s", err, out)
+	}
+	out = cliOK(t, c, "", "bench", "consume", "--topic", "bench", "--records", "2000", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records != 2000 {
+		t.Fatalf("bench consume: %v\n%s", err, out)
+	}
+	cliOK(t, c, "", "topic", "delete", "lines")
+
+	// Failures: exit 1 with one line naming the Kafka error; usage: 2.
+	failures := []struct {
+		args []string
+		want string
+		code int
+	}{
+		{[]string{"topic", "describe", "lines"}, "UNKNOWN_TOPIC_OR_PARTITION", 1},
+		{[]string{"topic", "create", "bench"}, "TOPIC_ALREADY_EXISTS", 1},
+		{[]string{"topic", "create", "bad name"}, "INVALID_TOPIC_EXCEPTION", 1},
+		{[]string{"topic", "create", "p0", "--partitions", "0"}, "INVALID_PARTITIONS", 1},
+		{[]string{"consume", "missing", "--timeout", "1s"}, "UNKNOWN_TOPIC_OR_PARTITION", 1},
+		{[]string{"produce", "bench", "--partition", "9"}, "UNKNOWN_TOPIC_OR_PARTITION", 1},
+		{[]string{"topic", "create"}, "accepts 1 arg", 2},
+	}
+	for _, f := range failures {
+		stdin := ""
+		if f.args[0] == "produce" {
+			stdin = "x\n"
+		}
+		code, stdout, stderr := cliRun(t, c, stdin, f.args...)
+		if code != f.code || !strings.Contains(stderr, f.want) {
+			t.Errorf("sluice %v: exit %d, stderr %q; want exit %d and %s", f.args, code, stderr, f.code, f.want)
+		}
+		if f.code == 1 && (strings.Count(strings.TrimSpace(stderr), "\n") != 0 || strings.Contains(stderr, "Usage") || stdout != "") {
+			t.Errorf("sluice %v: want one line on stderr and nothing on stdout, got %q / %q", f.args, stderr, stdout)
+		}
+	}
+}
