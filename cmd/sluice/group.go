@@ -1,0 +1,380 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-mq/sluice/client"
+)
+
+func (a *app) groupCommand() *cobra.Command {
+	cmd := &cobra.Command{Use: "group", Short: "List, describe, reset and delete consumer groups"}
+	cmd.AddCommand(a.groupList(), a.groupDescribe(), a.groupResetOffsets(), a.groupDelete())
+	return cmd
+}
+
+func (a *app) groupList() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List consumer groups",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			groups, err := c.ListGroups(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				if groups == nil {
+					groups = []client.GroupListing{}
+				}
+				return writeJSON(a.stdout, groups)
+			}
+			t := newTable(a.stdout, "GROUP", "STATE", "PROTOCOL-TYPE", "COORDINATOR")
+			for _, g := range groups {
+				t.row(g.GroupID, g.State, dash(g.ProtocolType), g.Coordinator)
+			}
+			return t.flush()
+		},
+	}
+}
+
+// partitionLag is one partition of a described group.
+type partitionLag struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	// Committed is -1 without a committed offset; Lag then counts from
+	// the log start.
+	Committed    int64  `json:"committed_offset"`
+	LogEndOffset int64  `json:"log_end_offset"`
+	Lag          int64  `json:"lag"`
+	MemberID     string `json:"member_id,omitempty"`
+	ClientID     string `json:"client_id,omitempty"`
+	Host         string `json:"host,omitempty"`
+}
+
+type groupReport struct {
+	client.GroupDescription
+	Partitions []partitionLag `json:"partitions"`
+}
+
+func (a *app) groupDescribe() *cobra.Command {
+	return &cobra.Command{
+		Use:   "describe GROUP",
+		Short: "Show a group's state, members, and committed offset, log end and lag per partition",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			r, err := describeGroup(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.stdout, r)
+			}
+			fmt.Fprintf(a.stdout, "group %s: %s, protocol %s, generation %d, %d members\n\n",
+				r.GroupID, r.State, dash(r.Protocol), r.Generation, len(r.Members))
+			t := newTable(a.stdout, "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "MEMBER-ID", "CLIENT-ID", "HOST")
+			for _, p := range r.Partitions {
+				current := "-"
+				if p.Committed >= 0 {
+					current = strconv.FormatInt(p.Committed, 10)
+				}
+				t.row(p.Topic, p.Partition, current, p.LogEndOffset, p.Lag, dash(p.MemberID), dash(p.ClientID), dash(p.Host))
+			}
+			return t.flush()
+		},
+	}
+}
+
+// describeGroup joins the group's description, its committed offsets and
+// the log end of every partition it owns or committed.
+func describeGroup(ctx context.Context, c *client.Client, group string) (groupReport, error) {
+	d, err := c.DescribeGroup(ctx, group)
+	if err != nil {
+		return groupReport{}, err
+	}
+	committed, err := c.CommittedOffsets(ctx, group)
+	if err != nil {
+		return groupReport{}, err
+	}
+	owner := map[client.TopicPartition]client.GroupMember{}
+	var tps []client.TopicPartition
+	for _, m := range d.Members {
+		for _, tp := range m.Assignment {
+			owner[tp] = m
+			tps = append(tps, tp)
+		}
+	}
+	for tp := range committed {
+		if _, ok := owner[tp]; !ok {
+			tps = append(tps, tp)
+		}
+	}
+	slices.SortFunc(tps, func(x, y client.TopicPartition) int {
+		if c := strings.Compare(x.Topic, y.Topic); c != 0 {
+			return c
+		}
+		return int(x.Partition - y.Partition)
+	})
+	r := groupReport{GroupDescription: d, Partitions: []partitionLag{}}
+	for _, tp := range tps {
+		p := partitionLag{Topic: tp.Topic, Partition: tp.Partition, Committed: -1}
+		if o, ok := committed[tp]; ok {
+			p.Committed = o.Offset
+		}
+		end, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.LatestTimestamp)
+		if err != nil {
+			return groupReport{}, err
+		}
+		p.LogEndOffset = end
+		from := p.Committed
+		if from < 0 {
+			if from, _, err = c.ListOffsets(ctx, tp.Topic, tp.Partition, client.EarliestTimestamp); err != nil {
+				return groupReport{}, err
+			}
+		}
+		p.Lag = max(end-from, 0)
+		if m, ok := owner[tp]; ok {
+			p.MemberID, p.ClientID, p.Host = m.MemberID, m.ClientID, m.ClientHost
+		}
+		r.Partitions = append(r.Partitions, p)
+	}
+	return r, nil
+}
+
+type resetFlags struct {
+	topics     []string
+	toEarliest bool
+	toLatest   bool
+	toOffset   int64
+	toDatetime string
+	shiftBy    int64
+	dryRun     bool
+}
+
+// resetPlan is one partition's move.
+type resetPlan struct {
+	Topic     string `json:"topic"`
+	Partition int32  `json:"partition"`
+	Previous  int64  `json:"previous_offset"` // -1 without a commit
+	New       int64  `json:"new_offset"`
+}
+
+func (a *app) groupResetOffsets() *cobra.Command {
+	var f resetFlags
+	cmd := &cobra.Command{
+		Use:   "reset-offsets GROUP --topic TOPIC[:P,P...] (--to-earliest|--to-latest|--to-offset N|--to-datetime TIME|--shift-by N)",
+		Short: "Move a group's committed offsets (the group must have no members)",
+		Long: "reset-offsets commits new offsets for the group on the named topics (all\n" +
+			"partitions, or those listed after a colon). Offsets are kept within each\n" +
+			"partition's log. The group must be empty: stop its consumers first.\n" +
+			"--dry-run prints the plan without committing it.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			chosen := 0
+			for _, set := range []bool{f.toEarliest, f.toLatest, cmd.Flags().Changed("to-offset"), f.toDatetime != "", cmd.Flags().Changed("shift-by")} {
+				if set {
+					chosen++
+				}
+			}
+			if chosen != 1 {
+				return usagef("give exactly one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by")
+			}
+			if len(f.topics) == 0 {
+				return usagef("--topic is required")
+			}
+			var at time.Time
+			if f.toDatetime != "" {
+				var err error
+				if at, err = parseDatetime(f.toDatetime); err != nil {
+					return usagef("--to-datetime %q: %v", f.toDatetime, err)
+				}
+			}
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			plan, err := resetOffsets(cmd.Context(), c, args[0], cmd, f, at)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.stdout, plan)
+			}
+			t := newTable(a.stdout, "TOPIC", "PARTITION", "PREVIOUS-OFFSET", "NEW-OFFSET")
+			for _, p := range plan {
+				prev := "-"
+				if p.Previous >= 0 {
+					prev = strconv.FormatInt(p.Previous, 10)
+				}
+				t.row(p.Topic, p.Partition, prev, p.New)
+			}
+			if err := t.flush(); err != nil {
+				return err
+			}
+			if f.dryRun {
+				fmt.Fprintln(a.stdout, "dry run: nothing committed")
+			}
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringArrayVar(&f.topics, "topic", nil, "topic, or topic:p,p,... for some partitions (repeatable)")
+	fs.BoolVar(&f.toEarliest, "to-earliest", false, "reset to the log start")
+	fs.BoolVar(&f.toLatest, "to-latest", false, "reset to the log end")
+	fs.Int64Var(&f.toOffset, "to-offset", 0, "reset to this offset")
+	fs.StringVar(&f.toDatetime, "to-datetime", "", "reset to the first record at or after this time (RFC 3339, e.g. 2026-01-02T15:04:05Z)")
+	fs.Int64Var(&f.shiftBy, "shift-by", 0, "move the committed offsets by this many records (negative: back)")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan without committing it")
+	return cmd
+}
+
+// parseDatetime accepts RFC 3339 with or without seconds' fraction or zone
+// (a missing zone means UTC).
+func parseDatetime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("want RFC 3339, e.g. 2026-01-02T15:04:05Z")
+}
+
+func resetOffsets(ctx context.Context, c *client.Client, group string, cmd *cobra.Command, f resetFlags, at time.Time) ([]resetPlan, error) {
+	d, err := c.DescribeGroup(ctx, group)
+	if err != nil {
+		return nil, err
+	}
+	if d.State != "Empty" && d.State != "Dead" {
+		return nil, fmt.Errorf("group %s is %s with %d members: stop its consumers before resetting offsets", group, d.State, len(d.Members))
+	}
+	tps, err := resetPartitions(ctx, c, f.topics)
+	if err != nil {
+		return nil, err
+	}
+	committed, err := c.CommittedOffsets(ctx, group, tps...)
+	if err != nil {
+		return nil, err
+	}
+	plan := make([]resetPlan, 0, len(tps))
+	offsets := make(map[client.TopicPartition]int64, len(tps))
+	for _, tp := range tps {
+		start, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.EarliestTimestamp)
+		if err != nil {
+			return nil, err
+		}
+		end, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.LatestTimestamp)
+		if err != nil {
+			return nil, err
+		}
+		prev := int64(-1)
+		if o, ok := committed[tp]; ok {
+			prev = o.Offset
+		}
+		var target int64
+		switch {
+		case f.toEarliest:
+			target = start
+		case f.toLatest:
+			target = end
+		case cmd.Flags().Changed("to-offset"):
+			target = f.toOffset
+		case !at.IsZero():
+			off, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, at.UnixMilli())
+			if err != nil {
+				return nil, err
+			}
+			target = off
+			if off < 0 {
+				target = end
+			}
+		default: // --shift-by
+			base := prev
+			if base < 0 {
+				base = end
+			}
+			target = base + f.shiftBy
+		}
+		target = min(max(target, start), end)
+		plan = append(plan, resetPlan{Topic: tp.Topic, Partition: tp.Partition, Previous: prev, New: target})
+		offsets[tp] = target
+	}
+	if f.dryRun {
+		return plan, nil
+	}
+	if err := c.CommitGroupOffsets(ctx, group, offsets); err != nil {
+		return nil, err
+	}
+	return plan, nil
+}
+
+// resetPartitions expands --topic values: "t" is every partition of t,
+// "t:0,2" those partitions.
+func resetPartitions(ctx context.Context, c *client.Client, specs []string) ([]client.TopicPartition, error) {
+	var out []client.TopicPartition
+	for _, spec := range specs {
+		topic, list, hasList := strings.Cut(spec, ":")
+		all, err := partitionsOf(ctx, c, topic, -1)
+		if err != nil {
+			return nil, err
+		}
+		if !hasList {
+			out = append(out, all...)
+			continue
+		}
+		for _, s := range strings.Split(list, ",") {
+			p, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+			if err != nil || p < 0 || int(p) >= len(all) {
+				return nil, usagef("--topic %q: partition %q is not one of the topic's %d", spec, s, len(all))
+			}
+			out = append(out, client.TopicPartition{Topic: topic, Partition: int32(p)})
+		}
+	}
+	return out, nil
+}
+
+func (a *app) groupDelete() *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete GROUP",
+		Short: "Delete a group without members and its committed offsets",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if err := c.DeleteGroup(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.stdout, map[string]string{"deleted": args[0]})
+			}
+			fmt.Fprintf(a.stdout, "deleted group %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
