@@ -23,6 +23,9 @@ const (
 	readyTimeout = 60 * time.Second
 	// stopTimeout bounds a graceful stop before the agent is killed.
 	stopTimeout = 15 * time.Second
+	// interruptInterval is how long a graceful stop may take before the
+	// agent is interrupted again.
+	interruptInterval = 3 * time.Second
 	// startAttempts is how many fresh port sets Start tries: another
 	// process may take a probed port before the agent binds it.
 	startAttempts = 3
@@ -118,15 +121,26 @@ func (a *Agent) Stop() {
 		return
 	}
 	a.wake()
-	if err := a.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		a.t.Errorf("consultest: interrupt consul agent: %v", err)
+	deadline := time.After(stopTimeout)
+	// The agent drops a signal that arrives while it switches from its
+	// startup handler to its main loop, so interrupt it again until it
+	// exits; a second interrupt during its graceful shutdown just makes it
+	// exit at once.
+	for {
+		if err := a.cmd.Process.Signal(os.Interrupt); err != nil && !errors.Is(err, os.ErrProcessDone) {
+			a.t.Errorf("consultest: interrupt consul agent: %v", err)
+		}
+		select {
+		case <-a.exited:
+			a.Kill()
+			return
+		case <-time.After(interruptInterval):
+		case <-deadline:
+			a.t.Errorf("consultest: consul agent did not stop within %v; killing it", stopTimeout)
+			a.Kill()
+			return
+		}
 	}
-	select {
-	case <-a.exited:
-	case <-time.After(stopTimeout):
-		a.t.Errorf("consultest: consul agent did not stop within %v; killing it", stopTimeout)
-	}
-	a.Kill()
 }
 
 // Kill kills the agent without letting it leave. Killing a stopped agent
