@@ -1,0 +1,193 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+)
+
+// loop is the controller's blocking side, run by one goroutine that the
+// actor owns; it reports through post and touches no actor state.
+type loop struct {
+	cfg    Config
+	logger *slog.Logger
+	post   func(msg any)
+}
+
+// run campaigns for the lock and leads while it holds it, until ctx is
+// done.
+func (l *loop) run(ctx context.Context) {
+	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	for {
+		lost, err := l.cfg.Membership.Campaign(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			// The membership is closed or cannot reach Consul yet.
+			if !errors.Is(err, cluster.ErrClosed) {
+				l.logger.Warn("controller campaign failed", "error", err, "retry_in", retry.peek())
+			}
+			if !sleep(ctx, retry.next()) {
+				return
+			}
+			continue
+		}
+		retry.reset()
+		l.post(&lockWon{})
+		l.lead(ctx, lost)
+		l.post(&lockLost{})
+	}
+}
+
+// lead runs elections until the lock is lost or ctx is done: at once (a
+// new controller catches up on what happened without one), after every
+// change of the members or the metadata, and every RecheckInterval.
+func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	trigger := make(chan struct{}, 1)
+	poke := func() {
+		select {
+		case trigger <- struct{}{}:
+		default: // a pass is already due
+		}
+	}
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-lost:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		l.watchMembers(ctx, poke)
+	}()
+	go func() {
+		defer wg.Done()
+		l.watchMetadata(ctx, poke)
+	}()
+
+	recheck := time.NewTicker(l.cfg.RecheckInterval)
+	defer recheck.Stop()
+	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	for {
+		changed, err := l.cfg.Controller.ElectLeaders(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		l.post(&electionDone{changed: changed, err: err})
+		var again <-chan time.Time
+		if err != nil {
+			d := retry.next()
+			l.logger.Warn("leader election failed", "error", err, "retry_in", d)
+			again = time.After(d)
+		} else {
+			retry.reset()
+		}
+		select {
+		case <-ctx.Done(): // lock lost, or the actor stops
+			return
+		case <-trigger: // members or metadata changed
+		case <-recheck.C: // periodic safety net
+		case <-again: // the last pass failed
+		}
+	}
+}
+
+// watchMembers pokes whenever the set of live members changes.
+func (l *loop) watchMembers(ctx context.Context, poke func()) {
+	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	var index uint64
+	var last []cluster.Member
+	for {
+		var members []cluster.Member
+		var err error
+		if index == 0 {
+			members, index, err = l.cfg.Membership.Members(ctx)
+		} else {
+			members, index, err = l.cfg.Membership.WatchMembers(ctx, index)
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			l.logger.Warn("controller member watch", "error", err, "retry_in", retry.peek())
+			index = 0
+			if !sleep(ctx, retry.next()) {
+				return
+			}
+			continue
+		}
+		retry.reset()
+		if last != nil && !slices.Equal(last, members) {
+			poke()
+		}
+		last = members
+	}
+}
+
+// watchMetadata pokes whenever the metadata changes: a partition whose
+// state was written after the last pass (a topic created while a replica
+// died) is looked at again.
+func (l *loop) watchMetadata(ctx context.Context, poke func()) {
+	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	var index uint64
+	for {
+		snap, err := metadata.WatchSnapshot(ctx, l.cfg.Store, index)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			l.logger.Warn("controller metadata watch", "error", err, "retry_in", retry.peek())
+			index = 0
+			if !sleep(ctx, retry.next()) {
+				return
+			}
+			continue
+		}
+		retry.reset()
+		if index != 0 && snap.Index != index {
+			poke()
+		}
+		index = snap.Index
+	}
+}
+
+// backoff doubles from min to max.
+type backoff struct{ min, max, cur time.Duration }
+
+func newBackoff(min, max time.Duration) *backoff { return &backoff{min: min, max: max, cur: min} }
+
+func (b *backoff) peek() time.Duration { return b.cur }
+
+func (b *backoff) next() time.Duration {
+	d := b.cur
+	b.cur = min(2*b.cur, b.max)
+	return d
+}
+
+func (b *backoff) reset() { b.cur = b.min }
+
+// sleep waits d or until ctx is done; false means ctx is done.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
