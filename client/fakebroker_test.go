@@ -32,6 +32,10 @@ type fakeBroker struct {
 	produced, producedBatches int
 	maxRequestBytes           int
 	noReplicas                bool // create topics without spawning replicas
+	// holdProduce delays produce answers; outstanding counts requests
+	// not answered yet and maxOutstanding its peak.
+	holdProduce                 time.Duration
+	outstanding, maxOutstanding int
 }
 
 type fakeTopic struct {
@@ -81,7 +85,17 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 		ctx.Respond(fb.createTopic(m))
 	case *messages.ProduceRequest:
 		res := fb.produce(m)
-		if m.GetAcks() != 0 {
+		switch {
+		case m.GetAcks() == 0:
+		case fb.hold() > 0:
+			to := ctx.Sender()
+			time.AfterFunc(fb.hold(), func() {
+				fb.mu.Lock()
+				fb.outstanding--
+				fb.mu.Unlock()
+				fb.c.system.Root.Send(to, res)
+			})
+		default:
 			ctx.Respond(res)
 		}
 	case *messages.FetchRequest:
@@ -96,6 +110,12 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 		fb.mu.Unlock()
 		ctx.Respond(&messages.PartitionStatusResponse{LogEndOffset: l.next, HighWatermark: l.next, Leader: true, NodeId: fb.nodeID})
 	}
+}
+
+func (fb *fakeBroker) hold() time.Duration {
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	return fb.holdProduce
 }
 
 func (fb *fakeBroker) metadata() *messages.MetadataResponse {
@@ -157,6 +177,10 @@ func (fb *fakeBroker) produce(m *messages.ProduceRequest) *messages.ProduceRespo
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
 	fb.produced++
+	if fb.holdProduce > 0 {
+		fb.outstanding++
+		fb.maxOutstanding = max(fb.maxOutstanding, fb.outstanding)
+	}
 	if len(m.GetRecords()) > fb.maxRequestBytes {
 		fb.maxRequestBytes = len(m.GetRecords())
 	}

@@ -285,3 +285,41 @@ func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestProducerCreditBoundsRequestsInFlight(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	fb.holdProduce = 20 * time.Millisecond
+	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, MaxInFlight: 2, Linger: -1})
+	const n = 200
+	var mu sync.Mutex
+	var offsets []int64
+	for i := 0; i < n; i++ {
+		p.ProduceAsync(&Record{Topic: "t", Value: []byte(fmt.Sprint(i))}, func(md RecordMetadata, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			offsets = append(offsets, md.Offset)
+			mu.Unlock()
+		})
+	}
+	if err := p.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	if fb.maxOutstanding > 2 {
+		t.Fatalf("%d requests in flight at once, MaxInFlight 2", fb.maxOutstanding)
+	}
+	// Without linger every record is its own batch; batches queued
+	// behind the credit travel together.
+	if fb.producedBatches != n || fb.produced >= n {
+		t.Fatalf("%d batches in %d requests; want %d batches in fewer requests", fb.producedBatches, fb.produced, n)
+	}
+	for i, off := range offsets {
+		if off != int64(i) {
+			t.Fatalf("callback %d: offset %d", i, off)
+		}
+	}
+}
