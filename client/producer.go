@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -11,123 +10,6 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/batch"
 )
-
-// Acks is how many replicas must have a batch before the leader answers.
-// The zero value is AcksAll, Kafka's default.
-type Acks int8
-
-// Acknowledgement levels.
-const (
-	AcksAll    Acks = iota // every in-sync replica (-1 on the wire)
-	AcksLeader             // the leader's own append (1)
-	AcksNone               // no answer at all (0): records may be lost silently
-)
-
-// ParseAcks parses "all", "-1", "1" or "0".
-func ParseAcks(s string) (Acks, error) {
-	switch s {
-	case "all", "-1":
-		return AcksAll, nil
-	case "1", "leader":
-		return AcksLeader, nil
-	case "0", "none":
-		return AcksNone, nil
-	}
-	return 0, fmt.Errorf("client: acks %q: want all, -1, 1 or 0", s)
-}
-
-// Wire is the acks value of a ProduceRequest.
-func (a Acks) Wire() int32 {
-	switch a {
-	case AcksLeader:
-		return 1
-	case AcksNone:
-		return 0
-	}
-	return -1
-}
-
-func (a Acks) String() string { return strconv.Itoa(int(a.Wire())) }
-
-// Producer defaults.
-const (
-	DefaultLinger           = 5 * time.Millisecond
-	DefaultBatchBytes       = 64 << 10
-	DefaultMaxInFlight      = 5
-	DefaultMaxBufferedBytes = 32 << 20
-)
-
-// ProducerConfig configures a Producer. Zero fields take their defaults.
-type ProducerConfig struct {
-	Acks Acks
-	// Linger is how long a partition's batch waits for more records
-	// before it is sent. 0 means 5 ms; negative means no wait (batches
-	// still form while earlier requests are in flight).
-	Linger time.Duration
-	// BatchBytes caps a batch's uncompressed size; a record that does not
-	// fit an empty batch is refused with MESSAGE_TOO_LARGE. 0 means 64 KiB.
-	BatchBytes int
-	// Compression is the codec of produced batches.
-	Compression batch.Codec
-	// Partitioner chooses partitions for records with AnyPartition. nil
-	// means partitioner.Default(): murmur2 of the key, sticky without one.
-	Partitioner partitioner.Partitioner
-	// MaxInFlight bounds unanswered requests per partition. 0 means 5.
-	// Set it to 1 for strict ordering across retries: with more, a
-	// request that fails and is retried can land after a later one that
-	// succeeded (Kafka without idempotence behaves the same).
-	MaxInFlight int
-	// Retries is how often a retriable failure of a request is retried. 0
-	// means the client's MaxRetries; negative means never.
-	Retries int
-	// RequestTimeout bounds each produce request, including the leader's
-	// wait for replicas with AcksAll. 0 means the client's RequestTimeout.
-	RequestTimeout time.Duration
-	// MaxBufferedBytes bounds the bytes of records accepted and not yet
-	// acknowledged; ProduceAsync blocks while it is reached. 0 means 32 MiB.
-	MaxBufferedBytes int
-}
-
-func (cfg *ProducerConfig) applyDefaults(c *Client) error {
-	if cfg.Acks < AcksAll || cfg.Acks > AcksNone {
-		return fmt.Errorf("client: invalid acks %d", cfg.Acks)
-	}
-	if cfg.Linger == 0 {
-		cfg.Linger = DefaultLinger
-	}
-	if cfg.BatchBytes == 0 {
-		cfg.BatchBytes = DefaultBatchBytes
-	}
-	if cfg.BatchBytes < batch.HeaderSize+64 || cfg.BatchBytes > c.cfg.MaxRequestBytes {
-		return fmt.Errorf("client: batch bytes %d outside [%d, MaxRequestBytes %d]",
-			cfg.BatchBytes, batch.HeaderSize+64, c.cfg.MaxRequestBytes)
-	}
-	if _, err := batch.ParseCodec(cfg.Compression.String()); err != nil {
-		return err
-	}
-	if cfg.Partitioner == nil {
-		cfg.Partitioner = partitioner.Default()
-	}
-	if cfg.MaxInFlight == 0 {
-		cfg.MaxInFlight = DefaultMaxInFlight
-	}
-	switch {
-	case cfg.Retries == 0:
-		cfg.Retries = c.cfg.MaxRetries
-	case cfg.Retries < 0:
-		cfg.Retries = 0
-	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = c.cfg.RequestTimeout
-	}
-	if cfg.MaxBufferedBytes == 0 {
-		cfg.MaxBufferedBytes = DefaultMaxBufferedBytes
-	}
-	if cfg.MaxInFlight < 0 || cfg.RequestTimeout < 0 || cfg.MaxBufferedBytes < 0 {
-		return fmt.Errorf("client: negative producer setting")
-	}
-	return nil
-}
 
 // Producer batches records per partition and sends each batch to the
 // partition's leader as one actor message.
