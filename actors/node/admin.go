@@ -18,23 +18,16 @@ type adminDone struct {
 	loaded   bool
 }
 
-// handleAdmin runs an admin request on the controller. On the controller
-// node the call runs in a goroutine and the answer comes back through
-// ReenterAfter, so the mailbox keeps moving; elsewhere the request is
-// forwarded, sender kept, to the controller node's guardian.
+// handleAdmin runs an admin request on the node that received it, whether
+// or not it holds the controller lock: cluster/controller writes only by
+// check-and-set, so admin requests on several nodes and the controller's
+// elections never overwrite each other, and admin keeps working while the
+// controller role moves. The call runs in a goroutine and the answer comes
+// back through ReenterAfter, so the mailbox keeps moving.
 func (n *node) handleAdmin(ctx actor.Context, call func(context.Context) any) {
-	switch {
-	case n.closing:
+	if n.closing {
 		ctx.Respond(errorResponse(ctx.Message(), messages.Wrap(messages.ErrorCode_BROKER_NOT_AVAILABLE,
 			"node %d is shutting down", n.cfg.Self.NodeID)))
-		return
-	case n.view.ControllerID != n.cfg.Self.NodeID:
-		if pid := n.controllerPID(); pid != nil {
-			ctx.Forward(pid)
-			return
-		}
-		ctx.Respond(errorResponse(ctx.Message(), messages.Wrap(messages.ErrorCode_NOT_CONTROLLER,
-			"no controller known to node %d", n.cfg.Self.NodeID)))
 		return
 	}
 	timeout := n.cfg.adminTimeout()
@@ -64,16 +57,6 @@ func (n *node) handleAdmin(ctx actor.Context, call func(context.Context) any) {
 		}
 		ctx.Respond(done.response)
 	})
-}
-
-// controllerPID is the guardian of the controller node, nil when unknown.
-func (n *node) controllerPID() *actor.PID {
-	for _, m := range n.view.Members {
-		if m.NodeID == n.view.ControllerID && m.NodeID != n.cfg.Self.NodeID {
-			return actor.NewPID(m.Address, messages.NodeActorID)
-		}
-	}
-	return nil
 }
 
 // errorResponse builds the response paired with req carrying err.

@@ -50,6 +50,16 @@ type Config struct {
 	// Groups configures the consumer group coordinators the node hosts
 	// (actors/group); the zero value means their defaults.
 	Groups group.Config
+	// Directory receives the live members' addresses, for replicas to
+	// reach their peers and for the caller to report them; nil makes the
+	// node keep its own.
+	Directory *Directory
+	// ControllerPollInterval is how often the holder of the controller
+	// lock is read (0 means DefaultControllerPollInterval);
+	// ControllerRecheckInterval is the controller loop's periodic election
+	// pass (0 means actors/controller's default).
+	ControllerPollInterval    time.Duration
+	ControllerRecheckInterval time.Duration
 	// Logger defaults to slog.Default(); Metrics may be nil.
 	Logger  *slog.Logger
 	Metrics *partition.Metrics

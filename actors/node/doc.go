@@ -20,11 +20,26 @@
 //
 // Admin requests (messages/admin.proto): Metadata is answered from the
 // current view; CreateTopic, DeleteTopic, CreatePartitions and
-// AlterConfigs run on the controller node through cluster/controller in a
-// goroutine and are answered via ReenterAfter, after the node applied the
-// snapshot that contains its own write (so a created topic's replicas exist
-// when the response arrives). A node that is not the controller forwards
-// them, sender kept, to the controller's guardian.
+// AlterConfigs run on the node that receives them, through
+// cluster/controller in a goroutine, and are answered via ReenterAfter,
+// after the node applied the snapshot that contains its own write (so a
+// created topic's replicas exist here when the response arrives). They
+// are not forwarded to the controller: every metadata write is a
+// check-and-set, so concurrent admin requests on several nodes and the
+// controller's elections cannot overwrite each other, and admin requests
+// keep working while the controller role moves between nodes.
+//
+// # Cluster
+//
+// The guardian spawns the controller loop (actors/controller) as its child
+// "controller": it competes for the controller lock and, while it holds
+// it, elects leaders when members leave or return. The guardian learns
+// the controller from that child (RoleChanged, at once) and by reading the
+// lock's holder every ControllerPollInterval. Its watches of the metadata,
+// the members and the controller retry with backoff while the store or
+// Consul is unavailable; replicas keep serving their current roles
+// meanwhile. Live members' addresses are published in a Directory, which
+// replicas use to reach their peers (Directory.Peer).
 //
 // Consumer group requests (messages/group.proto) go to the group Host
 // (actors/group), which answers FindCoordinator and forwards the rest to

@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	ctlactor "github.com/sluice-mq/sluice/actors/controller"
 	"github.com/sluice-mq/sluice/actors/group"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster"
@@ -28,10 +29,7 @@ const (
 // these. They never leave the process.
 type (
 	snapshotLoaded struct{ snapshot metadata.Snapshot }
-	membersChanged struct {
-		members    []cluster.Member
-		controller int32
-	}
+	membersChanged struct{ members []cluster.Member }
 	// drainRequest stops every replica (each answers what it holds and
 	// closes its log); the answer is drained once all have stopped.
 	drainRequest struct{}
@@ -56,6 +54,10 @@ type node struct {
 
 	view     controller.ClusterView
 	replicas map[metadata.TopicPartition]*hostedReplica
+	// directory publishes the live members' addresses to the replicas.
+	directory *Directory
+	// controller is the controller loop child (actors/controller).
+	controller *actor.PID
 	// stopping holds replicas told to stop or delete whose Terminated has
 	// not arrived; a partition is not respawned while its old actor lives.
 	stopping map[metadata.TopicPartition]*actor.PID
@@ -97,14 +99,20 @@ func newNode(cfg Config) *node {
 	if groupCfg.Logger == nil {
 		groupCfg.Logger = logger
 	}
+	directory := cfg.Directory
+	if directory == nil {
+		directory = NewDirectory(nil)
+	}
+	directory.set([]cluster.Member{cfg.Self})
 	return &node{
-		cfg:      cfg,
-		ctl:      ctl,
-		groups:   group.NewHost(cfg.Self.NodeID, ctl.CreateInternalTopic, groupCfg),
-		logger:   logger,
-		view:     controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
-		replicas: make(map[metadata.TopicPartition]*hostedReplica),
-		stopping: make(map[metadata.TopicPartition]*actor.PID),
+		cfg:       cfg,
+		ctl:       ctl,
+		groups:    group.NewHost(cfg.Self.NodeID, ctl.CreateInternalTopic, groupCfg),
+		logger:    logger,
+		view:      controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
+		directory: directory,
+		replicas:  make(map[metadata.TopicPartition]*hostedReplica),
+		stopping:  make(map[metadata.TopicPartition]*actor.PID),
 	}
 }
 
@@ -121,7 +129,11 @@ func (n *node) Receive(ctx actor.Context) {
 	case *snapshotLoaded:
 		n.apply(ctx, m.snapshot)
 	case *membersChanged:
-		n.view.Members, n.view.ControllerID = m.members, m.controller
+		n.handleMembersChanged(m)
+	case *controllerChanged:
+		n.view.ControllerID = m.id
+	case *ctlactor.RoleChanged:
+		n.handleRoleChanged(m)
 	case *drainRequest:
 		n.handleDrain(ctx)
 
@@ -158,6 +170,7 @@ func (n *node) handleStarted(ctx actor.Context) {
 		n.apply(ctx, n.cfg.Initial)
 	}
 	n.startWatches(ctx)
+	n.spawnController(ctx)
 }
 
 // handleStopping ends the goroutines; children are stopped by the actor

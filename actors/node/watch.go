@@ -22,7 +22,7 @@ const (
 func (n *node) startWatches(ctx actor.Context) {
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	post := func(msg any) { root.Send(self, msg) }
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go func() {
 		defer n.wg.Done()
 		n.watchMetadata(n.runCtx, n.view.Snapshot.Index, post)
@@ -30,6 +30,10 @@ func (n *node) startWatches(ctx actor.Context) {
 	go func() {
 		defer n.wg.Done()
 		n.watchMembers(n.runCtx, post)
+	}()
+	go func() {
+		defer n.wg.Done()
+		n.watchController(n.runCtx, post)
 	}()
 }
 
@@ -58,7 +62,7 @@ func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) 
 	}
 }
 
-// watchMembers posts the live members and the controller on every change.
+// watchMembers posts the live members on every change.
 func (n *node) watchMembers(ctx context.Context, post func(any)) {
 	backoff := watchBackoffMin
 	var index uint64
@@ -69,10 +73,6 @@ func (n *node) watchMembers(ctx context.Context, post func(any)) {
 			members, index, err = n.cfg.Membership.Members(ctx)
 		} else {
 			members, index, err = n.cfg.Membership.WatchMembers(ctx, index)
-		}
-		var controller int32 = -1
-		if err == nil {
-			controller, err = n.cfg.Membership.Controller(ctx)
 		}
 		if ctx.Err() != nil {
 			return
@@ -87,7 +87,7 @@ func (n *node) watchMembers(ctx context.Context, post func(any)) {
 			continue
 		}
 		backoff = watchBackoffMin
-		post(&membersChanged{members: members, controller: controller})
+		post(&membersChanged{members: members})
 	}
 }
 

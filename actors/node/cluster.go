@@ -1,0 +1,171 @@
+package node
+
+import (
+	"context"
+	"maps"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	ctlactor "github.com/sluice-mq/sluice/actors/controller"
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// ControllerActorName is the name of the guardian's controller child
+// (actors/controller).
+const ControllerActorName = "controller"
+
+// DefaultControllerPollInterval is how often the node reads the controller
+// lock's holder when Config.ControllerPollInterval is 0.
+const DefaultControllerPollInterval = time.Second
+
+// controllerChanged reports the holder of the controller lock as read
+// from the membership (-1 when nobody holds it).
+type controllerChanged struct{ id int32 }
+
+// Directory maps node ids to the remote addresses of the live members.
+// The guardian replaces its contents on every membership change; replica
+// actors read it (through Peer) from their own goroutines, so it is an
+// atomic snapshot rather than actor state.
+type Directory struct {
+	addrs atomic.Pointer[map[int32]string]
+}
+
+// NewDirectory returns a directory knowing the given members.
+func NewDirectory(members []cluster.Member) *Directory {
+	d := &Directory{}
+	d.set(members)
+	return d
+}
+
+func (d *Directory) set(members []cluster.Member) {
+	m := make(map[int32]string, len(members))
+	for _, mb := range members {
+		m[mb.NodeID] = mb.Address
+	}
+	d.addrs.Store(&m)
+}
+
+// Address returns the remote address of live member id.
+func (d *Directory) Address(id int32) (string, bool) {
+	m := d.addrs.Load()
+	if m == nil {
+		return "", false
+	}
+	addr, ok := (*m)[id]
+	return addr, ok
+}
+
+// Addresses returns a copy of the id → address map.
+func (d *Directory) Addresses() map[int32]string {
+	m := d.addrs.Load()
+	if m == nil {
+		return map[int32]string{}
+	}
+	return maps.Clone(*m)
+}
+
+// ReplicaPID returns the PID of the replica of topic/partition on live
+// member id, nil when id is not a live member.
+func (d *Directory) ReplicaPID(id int32, topic string, partition int32) *actor.PID {
+	addr, ok := d.Address(id)
+	if !ok {
+		return nil
+	}
+	return actor.NewPID(addr, messages.ReplicaActorID(topic, partition))
+}
+
+// Peer returns the resolver a replica of topic/partition uses to reach
+// the same partition's replica on another node (partition.Config.Peer):
+// the PID {member address, messages.ReplicaActorID(topic, partition)}, nil
+// for a node that is not a live member. The returned func caches PIDs and
+// is meant for the one replica actor that calls it from its Receive.
+func (d *Directory) Peer(topic string, partition int32) func(nodeID int32) *actor.PID {
+	id := messages.ReplicaActorID(topic, partition)
+	cache := make(map[int32]*actor.PID)
+	return func(node int32) *actor.PID {
+		addr, ok := d.Address(node)
+		if !ok {
+			return nil
+		}
+		if pid := cache[node]; pid != nil && pid.Address == addr {
+			return pid
+		}
+		pid := actor.NewPID(addr, id)
+		cache[node] = pid
+		return pid
+	}
+}
+
+// spawnController starts the controller loop as a child of the guardian.
+func (n *node) spawnController(ctx actor.Context) {
+	props := ctlactor.Props(ctlactor.Config{
+		NodeID:          n.cfg.Self.NodeID,
+		Store:           n.cfg.Store,
+		Membership:      n.cfg.Membership,
+		Controller:      n.ctl,
+		RecheckInterval: n.cfg.ControllerRecheckInterval,
+		Logger:          n.logger,
+	})
+	pid, err := ctx.SpawnNamed(props, ControllerActorName)
+	if err != nil {
+		n.logger.Error("spawn controller", "error", err)
+		return
+	}
+	n.controller = pid
+}
+
+// handleRoleChanged records what the local controller loop reports: it
+// knows first that this node won or lost the lock.
+func (n *node) handleRoleChanged(m *ctlactor.RoleChanged) {
+	switch {
+	case m.Active:
+		n.view.ControllerID = n.cfg.Self.NodeID
+	case n.view.ControllerID == n.cfg.Self.NodeID:
+		n.view.ControllerID = -1 // until the poll reads the new holder
+	}
+}
+
+// handleMembersChanged records the live members and publishes their
+// addresses to the replicas.
+func (n *node) handleMembersChanged(m *membersChanged) {
+	n.view.Members = m.members
+	n.directory.set(m.members)
+}
+
+// watchController posts the holder of the controller lock whenever it
+// changes, polling every ControllerPollInterval: the lock can move without
+// any membership change (a controller that lost its session but came
+// back).
+func (n *node) watchController(ctx context.Context, post func(any)) {
+	interval := n.cfg.ControllerPollInterval
+	if interval <= 0 {
+		interval = DefaultControllerPollInterval
+	}
+	last, failing := int32(-2), false
+	for {
+		id, err := n.cfg.Membership.Controller(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		switch {
+		case err != nil && !failing:
+			failing = true
+			n.logger.Warn("reading the controller lock", "error", err)
+		case err == nil:
+			if failing {
+				n.logger.Info("controller lock readable again", "controller", id)
+			}
+			failing = false
+			if id != last {
+				last = id
+				post(&controllerChanged{id: id})
+			}
+		}
+		if !sleep(ctx, interval) {
+			return
+		}
+	}
+}
