@@ -167,29 +167,42 @@ func (m *Membership) Leave(ctx context.Context) error {
 	m.mu.Lock()
 	session, self := m.session, m.self
 	m.mu.Unlock()
-	var errs []error
+	var steps []func() error
 	if session != "" {
-		errs = append(errs, m.release(ctx, session))
-		errs = append(errs, m.conn.do(ctx, "destroy session", m.conn.cfg.Timeout, func(ctx context.Context) error {
-			_, err := m.conn.client.Session().Destroy(session, (&api.WriteOptions{}).WithContext(ctx))
-			return err
-		}))
+		steps = append(steps,
+			func() error { return m.release(ctx, session) },
+			func() error {
+				return m.conn.do(ctx, "destroy session", m.conn.cfg.Timeout, func(ctx context.Context) error {
+					_, err := m.conn.client.Session().Destroy(session, (&api.WriteOptions{}).WithContext(ctx))
+					return err
+				})
+			})
 	}
-	errs = append(errs, m.conn.do(ctx, "deregister service", m.conn.cfg.Timeout, func(ctx context.Context) error {
-		err := m.conn.client.Agent().ServiceDeregisterOpts(serviceID(m.conn.cfg, self.NodeID), (&api.QueryOptions{}).WithContext(ctx))
-		var status api.StatusError
-		if errors.As(err, &status) && status.Code == http.StatusNotFound {
-			return nil // already gone: the agent lost it, or it was never registered
+	steps = append(steps, func() error {
+		return m.conn.do(ctx, "deregister service", m.conn.cfg.Timeout, func(ctx context.Context) error {
+			err := m.conn.client.Agent().ServiceDeregisterOpts(serviceID(m.conn.cfg, self.NodeID), (&api.QueryOptions{}).WithContext(ctx))
+			var status api.StatusError
+			if errors.As(err, &status) && status.Code == http.StatusNotFound {
+				return nil // already gone: the agent lost it, or it was never registered
+			}
+			return err
+		})
+	})
+	var err error
+	for _, step := range steps {
+		// Once Consul is unreachable the later steps would only wait out
+		// their timeouts too; the session then ends with its check.
+		if err = errors.Join(err, step()); errors.Is(err, cluster.ErrUnavailable) || ctx.Err() != nil {
+			break
 		}
-		return err
-	}))
+	}
 	m.setSession("")
 	m.mu.Lock()
 	m.status = Status{LastError: cluster.ErrClosed, Since: time.Now()}
 	m.mu.Unlock()
 	m.log.Info("consul: node left", "node_id", self.NodeID)
 	m.conn.shutdown()
-	return errors.Join(errs...)
+	return err
 }
 
 // Close is Leave bounded by the configured Timeout; closing a Membership
