@@ -5,7 +5,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -35,7 +39,33 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics may be nil.
 	Metrics *Metrics
+
+	// Peer resolves the replica actor of the same partition on another
+	// node: {node's remote address, messages.ReplicaActorID(topic,
+	// partition)}; nil when the node is not known (not a live member).
+	// It is called only from the replica's Receive. A nil Peer makes
+	// every other replica unreachable (replication factor 1).
+	Peer func(nodeID int32) *actor.PID
+	// Store is the metadata store a leader writes ISR changes to, by
+	// check-and-set of the partition state. Nil applies ISR changes in
+	// memory only (single-process tests).
+	Store cluster.Store
+	// Replication tunes the leader's replication; MinInsyncReplicas is
+	// taken from TopicConfig and MaxPushBytes is capped at
+	// MaxRequestBytes.
+	Replication replication.Config
+	// ReplicationTick is how often the leader runs replication.Leader.OnTick
+	// (lag checks, lost pushes, heartbeats); 0 means a quarter of the
+	// replication retry interval.
+	ReplicationTick time.Duration
+	// MetadataTimeout bounds one ISR write to Store; 0 means
+	// DefaultMetadataTimeout.
+	MetadataTimeout time.Duration
 }
+
+// DefaultMetadataTimeout bounds an ISR write when Config.MetadataTimeout
+// is 0.
+const DefaultMetadataTimeout = 10 * time.Second
 
 // DefaultRetentionCheckInterval is the retention and roll period when
 // Config.RetentionCheckInterval is 0.
@@ -48,6 +78,9 @@ type State struct {
 	LeaderEpoch int32
 	Replicas    []int32
 	ISR         []int32
+	// Version is the metadata store version the state was read at (0 when
+	// unknown); a state older than one the replica has seen is ignored.
+	Version uint64
 }
 
 // logConfig maps the topic configuration onto the commitlog's.
@@ -107,4 +140,50 @@ func (c *Config) retentionCheckInterval() time.Duration {
 		return c.RetentionCheckInterval
 	}
 	return DefaultRetentionCheckInterval
+}
+
+// replicationConfig is the leader's replication tuning for the current
+// topic configuration.
+func (c *Config) replicationConfig() replication.Config {
+	rc := c.Replication
+	rc.MinInsyncReplicas = c.TopicConfig.MinInsyncReplicas
+	if rc.MaxPushBytes <= 0 {
+		rc.MaxPushBytes = replication.DefaultMaxPushBytes
+	}
+	if c.MaxRequestBytes > 0 && rc.MaxPushBytes > c.MaxRequestBytes {
+		// A push carries at least one whole batch, which is at most
+		// max.message.bytes <= MaxRequestBytes: it fits the transport.
+		rc.MaxPushBytes = c.MaxRequestBytes
+	}
+	return rc
+}
+
+// retryInterval is the replication retry interval in effect.
+func (c *Config) retryInterval() time.Duration {
+	if c.Replication.RetryInterval > 0 {
+		return c.Replication.RetryInterval
+	}
+	return replication.DefaultRetryInterval
+}
+
+func (c *Config) replicationTick() time.Duration {
+	if c.ReplicationTick > 0 {
+		return c.ReplicationTick
+	}
+	return max(c.retryInterval()/4, time.Millisecond)
+}
+
+func (c *Config) metadataTimeout() time.Duration {
+	if c.MetadataTimeout > 0 {
+		return c.MetadataTimeout
+	}
+	return DefaultMetadataTimeout
+}
+
+// peer resolves nodeID's replica, nil when unknown.
+func (c *Config) peer(nodeID int32) *actor.PID {
+	if c.Peer == nil {
+		return nil
+	}
+	return c.Peer(nodeID)
 }

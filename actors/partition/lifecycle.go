@@ -31,12 +31,14 @@ func (r *replica) openLog() error {
 	}
 	r.log = l
 	r.progress.reset(l.HighWatermark())
+	r.durableEnd = l.LogEndOffset()
 	return nil
 }
 
 // closeLog answers everything waiting on the log and closes it: pending
-// produces are committed by a final flush, parked fetches get what is
-// there now.
+// acks=1 produces (and acks=all ones the ISR already has) are committed by
+// a final flush, acks=all produces still waiting for followers fail with
+// NOT_LEADER_OR_FOLLOWER, parked fetches get what is there now.
 func (r *replica) closeLog(ctx actor.Context) {
 	r.waitMaintenance()
 	if r.log == nil {
@@ -45,9 +47,10 @@ func (r *replica) closeLog(ctx actor.Context) {
 	if err := r.log.Flush(); err != nil {
 		r.logger.Error("flush", "error", err)
 		r.failPending(ctx, messages.Wrap(messages.ErrorCode_KAFKA_STORAGE_ERROR, "%v", err))
-	} else if r.state.Leader == r.cfg.NodeID {
-		r.commitThrough(ctx, r.log.LogEndOffset())
+	} else {
+		r.markDurable(ctx, r.log.LogEndOffset())
 	}
+	r.stopReplication(ctx)
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "partition %s/%d is closing", r.cfg.Topic, r.cfg.Partition))
 	if err := r.log.Close(); err != nil {
 		r.logger.Error("close log", "error", err)
@@ -58,7 +61,7 @@ func (r *replica) closeLog(ctx actor.Context) {
 // failPending answers the pending produces with err and the parked fetches
 // with what the log holds now (or err when it is gone).
 func (r *replica) failPending(ctx actor.Context, err error) {
-	for _, p := range r.acks.drain() {
+	for _, p := range append(r.acks.drain(), r.allAcks.drain()...) {
 		p.resp.ErrorCode = messages.CodeFor(err)
 		p.resp.ErrorMessage = err.Error()
 		ctx.Send(p.sender, p.resp)
@@ -93,6 +96,7 @@ func (r *replica) deleteLog(ctx actor.Context) {
 		r.maintenanceTimer = nil
 	}
 	r.waitMaintenance()
+	r.stopReplication(ctx)
 	r.deleted = true
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "partition %s/%d was deleted", r.cfg.Topic, r.cfg.Partition))
 	if r.log != nil {
@@ -188,4 +192,12 @@ func (r *replica) waitMaintenance() {
 		<-r.maintenanceDone
 		r.maintenanceDone = nil
 	}
+}
+
+// stopReplication ends the replica's role: a leader resigns, a follower
+// stops following, an ISR write in flight is cancelled and waited for.
+func (r *replica) stopReplication(ctx actor.Context) {
+	r.stopLeader(ctx)
+	r.stopFollower()
+	r.stopISRWrites()
 }

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -16,12 +17,20 @@ type pendingProduce struct {
 	resp   *messages.ProduceResponse
 }
 
-// handleProduce appends the request's batches. The response goes out once
-// the records are committed: at once with the never and always flush
-// policies (always has fsynced inside Append), after the node's group
-// commit with interval. With replication factor 1 acks=1 and acks=all are
-// the same. A request sent without a sender (acks=0 over Send) gets no
-// response, errors included.
+// DefaultProduceTimeout bounds an acks=all produce whose request carries
+// no timeout_ms.
+const DefaultProduceTimeout = 30 * time.Second
+
+// handleProduce appends the request's batches and pushes them to the
+// followers. An acks=1 response goes out once the leader's log is written
+// as its flush policy requires: at once with never and always (always has
+// fsynced inside Append), after the node's group commit with interval. An
+// acks=all response also waits for every in-sync replica (the high
+// watermark passing its records); it is refused with NOT_ENOUGH_REPLICAS
+// before the append while the ISR is smaller than min.insync.replicas.
+// With replication factor 1 acks=1 and acks=all are the same. A request
+// sent without a sender (acks=0 over Send) gets no response, errors
+// included.
 func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest) {
 	switch req.Acks {
 	case 0, 1, -1:
@@ -38,6 +47,10 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 			len(req.Records), r.cfg.maxMessageBytes()))
 		return
 	}
+	if err := r.lead.CheckProduce(req.Acks); err != nil {
+		r.refuse(ctx, err)
+		return
+	}
 	info, err := r.log.Append(req.Records, r.state.LeaderEpoch)
 	if err != nil {
 		err = appendError(err)
@@ -49,20 +62,27 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	}
 	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
-	resp := &messages.ProduceResponse{
-		BaseOffset:     info.FirstOffset,
-		LogStartOffset: info.LogStartOffset,
-		LeaderEpoch:    r.state.LeaderEpoch,
+	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, req.Records)
+	if ctx.Sender() != nil {
+		p := pendingProduce{sender: ctx.Sender(), resp: &messages.ProduceResponse{
+			BaseOffset:     info.FirstOffset,
+			LogStartOffset: info.LogStartOffset,
+			LeaderEpoch:    r.state.LeaderEpoch,
+		}}
+		if req.Acks == -1 {
+			id := r.allAcks.push(info.LastOffset, p)
+			timeout := DefaultProduceTimeout
+			if req.TimeoutMs > 0 {
+				timeout = time.Duration(req.TimeoutMs) * time.Millisecond
+			}
+			r.applyLeader(ctx, r.lead.AddPendingProduce(id, info.LastOffset, -1, time.Now().Add(timeout)))
+		} else {
+			r.acks.push(info.LastOffset, p)
+		}
 	}
 	if r.log.Config().FlushPolicy != commitlog.FlushInterval {
-		r.commitThrough(ctx, info.LastOffset+1)
-		if ctx.Sender() != nil {
-			ctx.Respond(resp)
-		}
+		r.markDurable(ctx, info.LastOffset+1)
 		return
-	}
-	if ctx.Sender() != nil {
-		r.acks.push(info.LastOffset, pendingProduce{sender: ctx.Sender(), resp: resp})
 	}
 	system, self, last := ctx.ActorSystem(), ctx.Self(), info.LastOffset
 	r.log.AwaitDurable(last, func(err error) {
@@ -70,35 +90,33 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	})
 }
 
-// handleDurable commits what the group commit made durable, or fails the
+// handleDurable records what the group commit made durable, or fails the
 // waiting producers when the fsync failed.
 func (r *replica) handleDurable(ctx actor.Context, m *durable) {
 	if m.err != nil {
 		if !errors.Is(m.err, commitlog.ErrClosed) { // a reopen or stop already answered them
 			r.logger.Error("fsync", "offset", m.offset, "error", m.err)
 		}
-		for _, p := range r.acks.through(m.offset) {
+		failed := append(r.acks.through(m.offset), r.allAcks.through(m.offset)...)
+		for _, p := range failed {
 			p.resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
 			p.resp.ErrorMessage = m.err.Error()
 			ctx.Send(p.sender, p.resp)
 		}
 		return
 	}
-	if r.log != nil && r.state.Leader == r.cfg.NodeID {
-		r.commitThrough(ctx, m.offset+1)
+	if r.log != nil {
+		r.markDurable(ctx, m.offset+1)
 	}
 }
 
-// commitThrough advances the high watermark to hw, answers the produce
-// requests it commits and wakes the fetches that now have enough data.
+// commitThrough advances the high watermark to hw and wakes the fetches
+// that now have enough data.
 func (r *replica) commitThrough(ctx actor.Context, hw int64) {
 	if !r.progress.advance(hw) {
 		return
 	}
 	r.log.SetHighWatermark(hw)
-	for _, p := range r.acks.committed(hw) {
-		ctx.Send(p.sender, p.resp)
-	}
 	r.wakeParked(ctx)
 }
 

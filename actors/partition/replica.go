@@ -1,13 +1,16 @@
 package partition
 
 import (
+	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -56,9 +59,35 @@ type replica struct {
 	logger *slog.Logger
 
 	progress progress
-	acks     ackQueue[pendingProduce]
-	parked   fetchWaitList[parkedRequest]
-	timers   map[uint64]*time.Timer // fetch expiry timers by parked id
+	// acks holds acks=1 responses waiting for the flush policy, allAcks
+	// acks=all responses waiting for the ISR and the flush policy.
+	acks    ackQueue[pendingProduce]
+	allAcks allAckList[pendingProduce]
+	// durableEnd is the offset below which the log is written as its
+	// flush policy requires; the leader's high watermark never passes it.
+	durableEnd int64
+	parked     fetchWaitList[parkedRequest]
+	timers     map[uint64]*time.Timer // fetch expiry timers by parked id
+
+	// Replication. lead is set in the leader behaviour, follow in the
+	// follower behaviour once a leader is known; leadGen and followGen
+	// tell timer messages of an earlier one apart.
+	lead       *replication.Leader
+	leadGen    uint64
+	tickTimer  *time.Timer
+	hot        hotAppend
+	follow     *replication.Follower
+	followGen  uint64
+	queryTimer *time.Timer
+	// isrWrite is the id of the ISR write in flight (0: none); isrCtx
+	// cancels the write goroutines, isrWG waits for them.
+	isrSeq, isrWrite uint64
+	isrCtx           context.Context
+	isrCancel        context.CancelFunc
+	isrWG            sync.WaitGroup
+	// stateVersion is the newest metadata version of the partition state
+	// seen; older UpdateStates are ignored.
+	stateVersion uint64
 
 	maintenanceTimer *time.Timer
 	maintenanceDone  chan struct{} // non-nil while a maintenance run is in flight
@@ -86,11 +115,12 @@ func newReplica(l *latest) *replica {
 		logger = slog.Default()
 	}
 	r := &replica{
-		cfg:    l.cfg,
-		state:  l.state,
-		latest: l,
-		logger: logger.With("topic", l.cfg.Topic, "partition", l.cfg.Partition),
-		timers: make(map[uint64]*time.Timer),
+		cfg:          l.cfg,
+		state:        l.state,
+		latest:       l,
+		logger:       logger.With("topic", l.cfg.Topic, "partition", l.cfg.Partition),
+		timers:       make(map[uint64]*time.Timer),
+		stateVersion: l.state.Version,
 	}
 	r.behavior.Become(r.initializing)
 	return r
@@ -130,8 +160,11 @@ func (r *replica) failed(ctx actor.Context) {
 		r.scheduleMaintenance(ctx)
 		r.takeRole(ctx)
 	case *UpdateState:
-		r.state = m.State
-		r.latest.state = m.State
+		if m.State.Version == 0 || m.State.Version >= r.stateVersion {
+			r.state = m.State
+			r.latest.state = m.State
+			r.stateVersion = max(r.stateVersion, m.State.Version)
+		}
 	case *DeleteLog:
 		r.deleteLog(ctx)
 	default:
@@ -148,27 +181,45 @@ func (r *replica) takeRole(ctx actor.Context) {
 	r.becomeFollower(ctx)
 }
 
+// becomeLeader starts a leader epoch: the epoch is recorded at the log
+// end, then the replication core takes over (see startLeader). Alone in
+// the ISR, the leader's log end is committed at once: what the log holds
+// after open survived the previous run.
 func (r *replica) becomeLeader(ctx actor.Context) {
+	r.stopFollower()
 	if r.state.LeaderEpoch > r.log.LatestEpoch() {
 		if err := r.log.AssignEpoch(r.state.LeaderEpoch, r.log.LogEndOffset()); err != nil {
 			r.logger.Error("assign leader epoch", "epoch", r.state.LeaderEpoch, "error", err)
 		}
 	}
-	// Alone in the ISR, the leader's log end is committed: what the log
-	// holds after open survived the previous run.
-	r.commitThrough(ctx, r.log.LogEndOffset())
 	r.behavior.Become(r.leader)
+	r.startLeader(ctx)
 }
 
+// becomeFollower ends a leader epoch (waiting produces fail, parked
+// fetches are refused) and follows the leader the metadata names.
 func (r *replica) becomeFollower(ctx actor.Context) {
+	r.stopLeader(ctx)
 	for _, p := range r.parked.drain() {
 		r.stopTimer(p.id)
 		r.answerFetchError(ctx, p, messages.ErrNotLeaderOrFollower)
 	}
 	r.behavior.Become(r.follower)
+	r.startFollower(ctx)
 }
 
-// leader serves produce, fetch and offset requests.
+// stopFollower forgets the Follower and its retry timer.
+func (r *replica) stopFollower() {
+	r.follow = nil
+	r.followGen++
+	if r.queryTimer != nil {
+		r.queryTimer.Stop()
+		r.queryTimer = nil
+	}
+}
+
+// leader serves produce, fetch and offset requests and drives the
+// replication to its followers.
 func (r *replica) leader(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *messages.ProduceRequest:
@@ -179,18 +230,32 @@ func (r *replica) leader(ctx actor.Context) {
 		r.handleListOffsets(ctx, m)
 	case *fetchExpired:
 		r.handleFetchExpired(ctx, m)
+	case *messages.ReplicateResponse:
+		r.handleReplicateResponse(ctx, m)
+	case *messages.OffsetsForLeaderEpochRequest:
+		r.handleEpochQuery(ctx, m)
+	case *messages.ReplicateRequest:
+		r.refusePush(ctx, m)
+	case *replicationTick:
+		r.handleReplicationTick(ctx, m)
+	case *isrWritten:
+		r.handleISRWritten(ctx, m)
 	default:
 		r.common(ctx)
 	}
 }
 
-// follower refuses client requests; replication from the leader arrives
-// with clustering.
+// follower appends the leader's pushes and refuses client requests
+// (fetching from followers is not supported).
 func (r *replica) follower(ctx actor.Context) {
-	switch ctx.Message().(type) {
-	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest:
+	switch m := ctx.Message().(type) {
+	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest:
 		r.refuse(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
 			"node %d does not lead %s/%d (leader %d)", r.cfg.NodeID, r.cfg.Topic, r.cfg.Partition, r.state.Leader))
+	case *messages.ReplicateRequest:
+		r.handlePush(ctx, m)
+	case *queryRetry:
+		r.handleQueryRetry(ctx, m)
 	default:
 		r.common(ctx)
 	}
@@ -220,16 +285,30 @@ func (r *replica) common(ctx actor.Context) {
 	}
 }
 
+// handleUpdateState adopts a newer metadata state: a new leader or epoch
+// starts the role over (a leader resigns first), an ISR the controller
+// changed under a leader is applied to its replication core. States
+// older than one already seen (by version) are ignored.
 func (r *replica) handleUpdateState(ctx actor.Context, m *UpdateState) {
+	if m.State.Version != 0 && m.State.Version < r.stateVersion {
+		return
+	}
 	old := r.state
 	r.state = m.State
 	r.latest.state = m.State
+	r.stateVersion = max(r.stateVersion, m.State.Version)
 	wasLeader := old.Leader == r.cfg.NodeID
 	isLeader := m.State.Leader == r.cfg.NodeID
+	newEpoch := m.State.LeaderEpoch != old.LeaderEpoch || m.State.Leader != old.Leader
 	switch {
-	case isLeader && (!wasLeader || m.State.LeaderEpoch != old.LeaderEpoch):
+	case isLeader && (!wasLeader || newEpoch || r.lead == nil):
 		r.becomeLeader(ctx)
-	case !isLeader && wasLeader:
+	case isLeader:
+		if !sameMembers(m.State.ISR, r.lead.ISR()) {
+			r.isrWrite = 0
+			r.applyLeader(ctx, r.lead.OnISRChangeApplied(m.State.ISR))
+		}
+	case wasLeader || newEpoch:
 		r.becomeFollower(ctx)
 	}
 }
@@ -241,7 +320,7 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 		return
 	}
 	code, text := messages.CodeFor(err), err.Error()
-	switch ctx.Message().(type) {
+	switch m := ctx.Message().(type) {
 	case *messages.ProduceRequest:
 		r.cfg.Metrics.produce(code.String(), 0, 0)
 		ctx.Respond(&messages.ProduceResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
@@ -252,6 +331,11 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 		ctx.Respond(&messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.PartitionStatusRequest:
 		ctx.Respond(&messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text, NodeId: r.cfg.NodeID})
+	case *messages.OffsetsForLeaderEpochRequest:
+		ctx.Respond(&messages.OffsetsForLeaderEpochResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: -1, EndOffset: -1})
+	case *messages.ReplicateRequest:
+		ctx.Respond(&messages.ReplicateResponse{ErrorCode: code, ErrorMessage: text, FollowerId: r.cfg.NodeID,
+			LeaderEpoch: r.state.LeaderEpoch, Seq: m.Seq, Leo: -1, Hw: -1})
 	}
 }
 
