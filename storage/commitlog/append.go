@@ -60,7 +60,9 @@ func (l *Log) validate(data []byte) ([]batch.Header, AppendInfo, error) {
 // anything is written, so a bad batch anywhere appends nothing. Offsets
 // are assigned from the log end offset and leaderEpoch is stamped by
 // patching the batch headers in data in place; the CRC does not cover
-// them. With FlushAlways it returns after the data is fsynced.
+// them. With FlushAlways it returns after the data is fsynced; if that
+// fsync fails the batches are in the log but not durable, and the error
+// wraps ErrLogFailed.
 func (l *Log) Append(data []byte, leaderEpoch int32) (AppendInfo, error) {
 	headers, info, err := l.validate(data)
 	if err != nil {
@@ -146,6 +148,9 @@ func (l *Log) appendLocked(data []byte, headers []batch.Header, info *AppendInfo
 			info.MaxTimestamp, info.OffsetOfMaxTimestamp = h.MaxTimestamp, h.BaseOffset
 		}
 		if err := l.noteEpochLocked(h); err != nil {
+			// The batches are in the log but the epoch cache is not
+			// durable: stop writing until a reopen rebuilds it.
+			l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
 			return err
 		}
 	}
