@@ -11,9 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// serveHTTP serves /healthz (200 "ok" while the node serves requests, 503
-// before and during shutdown), /metrics (Prometheus text format) and
-// /debug/pprof/ (Go profiles) on ln.
+// serveHTTP serves /healthz (200 "ok" while the node serves requests, with
+// a warning line while it is not registered in the cluster; 503 before and
+// during shutdown), /cluster (ClusterStatus as JSON), /metrics (Prometheus
+// text format) and /debug/pprof/ (Go profiles) on ln.
 func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -23,8 +24,9 @@ func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 			_, _ = w.Write([]byte("unavailable\n"))
 			return
 		}
-		_, _ = w.Write([]byte("ok\n"))
+		_, _ = w.Write([]byte(s.healthText()))
 	})
+	mux.HandleFunc("/cluster", s.handleCluster)
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
