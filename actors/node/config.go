@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	// Flusher is the node's group commit shared by every log; nil lets
 	// each interval-policy log run its own.
 	Flusher *commitlog.Flusher
+	// Replication tunes the leaders' replication to their followers (see
+	// partition.Config.Replication); the zero value means its defaults.
+	Replication replication.Config
 	// Groups configures the consumer group coordinators the node hosts
 	// (actors/group); the zero value means their defaults.
 	Groups group.Config

@@ -42,7 +42,7 @@ func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.Topic
 			tp := metadata.TopicPartition{Topic: t.Name, Partition: int32(p)}
 			st := partition.State{Leader: -1, Replicas: slices.Clone(replicas)}
 			if s, ok := snap.States[tp]; ok {
-				st.Leader, st.LeaderEpoch, st.ISR = s.Leader, s.LeaderEpoch, slices.Clone(s.ISR)
+				st.Leader, st.LeaderEpoch, st.ISR, st.Version = s.Leader, s.LeaderEpoch, slices.Clone(s.ISR), s.Version
 			}
 			out[tp] = desiredReplica{topicID: t.ID, config: cfg, state: st}
 		}
@@ -108,6 +108,9 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		Flusher:                n.cfg.Flusher,
 		Logger:                 n.logger,
 		Metrics:                n.cfg.Metrics,
+		Peer:                   n.directory.Peer(tp.Topic, tp.Partition),
+		Store:                  n.cfg.Store,
+		Replication:            n.cfg.Replication,
 	}
 	pid, err := ctx.SpawnNamed(partition.Props(cfg, d.state), messages.ReplicaActorName(tp.Topic, tp.Partition))
 	if err != nil {
@@ -173,6 +176,6 @@ func isLogDir(dir string) bool {
 }
 
 func sameState(a, b partition.State) bool {
-	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch &&
+	return a.Leader == b.Leader && a.LeaderEpoch == b.LeaderEpoch && a.Version == b.Version &&
 		slices.Equal(a.Replicas, b.Replicas) && slices.Equal(a.ISR, b.ISR)
 }
