@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/replication"
 )
 
 // ErrInvalidConfig is wrapped by every error Validate returns.
@@ -47,6 +48,8 @@ type Config struct {
 	// Log holds the defaults of every topic's log; topic configs override
 	// them per topic.
 	Log LogConfig `yaml:"log"`
+	// Replication tunes leaders' replication to followers.
+	Replication ReplicationConfig `yaml:"replication"`
 	// Consul puts the node in a cluster (see ConsulConfig); an empty
 	// address runs it alone.
 	Consul ConsulConfig `yaml:"consul"`
@@ -135,6 +138,10 @@ func DefaultConfig() Config {
 			FlushPolicy:            "never",
 			FlushInterval:          2 * time.Millisecond,
 			RetentionCheckInterval: 30 * time.Second,
+		},
+		Replication: ReplicationConfig{
+			ReplicaLagTime: replication.DefaultReplicaLagTime,
+			RetryInterval:  replication.DefaultRetryInterval,
 		},
 		Consul: ConsulConfig{
 			Prefix:      DefaultConsulPrefix,
@@ -237,11 +244,19 @@ func (c *Config) Validate() error {
 	case l.RetentionCheckInterval <= 0:
 		return bad("log.retention_check_interval %s: must be > 0", l.RetentionCheckInterval)
 	}
+	if err := c.Replication.validate(); err != nil {
+		return err
+	}
 	if err := c.Consul.validate(); err != nil {
 		return err
 	}
 	_, err := c.TopicDefaults()
 	return err
+}
+
+// badConfig is an ErrInvalidConfig error with a formatted detail.
+func badConfig(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
 }
 
 // requestFraming is a generous allowance for the protobuf and remote

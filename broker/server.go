@@ -181,6 +181,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		IndexIntervalBytes:     int32(cfg.Log.IndexIntervalBytes),
 		RetentionCheckInterval: cfg.Log.RetentionCheckInterval,
 		Flusher:                s.flusher,
+		Replication:            cfg.Replication.replicationConfig(),
 		Logger:                 logger,
 		Metrics:                metrics,
 	})

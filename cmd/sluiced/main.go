@@ -45,6 +45,7 @@ type flags struct {
 	logLevel  string
 	consul    string
 	checkTTL  time.Duration
+	lagTime   time.Duration
 }
 
 func newCommand() *cobra.Command {
@@ -75,6 +76,7 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&f.http, "http", def.HTTP, "host:port of the admin HTTP server (/healthz, /metrics); empty disables it")
 	fs.Int32Var(&f.nodeID, "node-id", def.NodeID, "node id, unique in the cluster")
 	fs.StringVar(&f.logLevel, "log-level", def.LogLevel, "log level: debug, info, warn or error")
+	fs.DurationVar(&f.lagTime, "replica-lag-time", def.Replication.ReplicaLagTime, "a follower behind the leader this long leaves the ISR")
 	fs.StringVar(&f.consul, "consul", "", "host:port of the Consul agent: join that cluster (empty: run alone)")
 	fs.DurationVar(&f.checkTTL, "consul-check-ttl", def.Consul.CheckTTL, "health check TTL: a node silent this long leaves the cluster")
 	return cmd
@@ -113,6 +115,10 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	}
 	if fs.Changed("log-level") {
 		cfg.LogLevel = f.logLevel
+	}
+	if fs.Changed("replica-lag-time") {
+		cfg.Replication.ReplicaLagTime = f.lagTime
+		cfg.Replication.RetryInterval = min(cfg.Replication.RetryInterval, f.lagTime)
 	}
 	if fs.Changed("consul") {
 		cfg.Consul.Address = f.consul

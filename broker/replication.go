@@ -1,0 +1,34 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/sluice-mq/sluice/replication"
+)
+
+// ReplicationConfig tunes how partition leaders replicate to their
+// followers.
+type ReplicationConfig struct {
+	// ReplicaLagTime is replica.lag.time.max: an in-sync follower that has
+	// not caught up with the leader for this long leaves the ISR.
+	ReplicaLagTime time.Duration `yaml:"replica_lag_time"`
+	// RetryInterval is how long a push may stay unacknowledged before the
+	// leader resends, and how often a silent follower is probed.
+	RetryInterval time.Duration `yaml:"retry_interval"`
+}
+
+func (rc *ReplicationConfig) validate() error {
+	if rc.ReplicaLagTime <= 0 || rc.RetryInterval <= 0 {
+		return badConfig("replication.replica_lag_time and replication.retry_interval must be > 0")
+	}
+	if rc.RetryInterval > rc.ReplicaLagTime {
+		return badConfig("replication.retry_interval %s must not exceed replication.replica_lag_time %s",
+			rc.RetryInterval, rc.ReplicaLagTime)
+	}
+	return nil
+}
+
+// replicationConfig is the leaders' replication tuning.
+func (rc *ReplicationConfig) replicationConfig() replication.Config {
+	return replication.Config{ReplicaLagTime: rc.ReplicaLagTime, RetryInterval: rc.RetryInterval}
+}
