@@ -14,18 +14,57 @@
 // PartitionStatusRequest (messages/partition.proto) and always answers with
 // the paired response, errors carried in its error_code. A produce sent
 // with Send (acks=0, no sender) gets no response. The follower refuses
-// client requests with NOT_LEADER_OR_FOLLOWER; replication from the leader
-// is added there.
+// client requests with NOT_LEADER_OR_FOLLOWER (fetching from followers is
+// not supported) and appends what its leader pushes.
+//
+// # Replication
+//
+// The replica drives the pure replication core (package replication) and
+// carries out its effects; see that package for the protocol. Replicas of
+// other nodes are reached through Config.Peer (the node's member
+// directory: {address, messages.ReplicaActorID}), so the same code runs
+// across processes over protoactor remote.
+//
+// Leader: every append calls Leader.OnAppend; each Push is read from the
+// log (or, on the hot path, taken from the appended bytes) and sent as a
+// ReplicateRequest with Request, so the follower's ReplicateResponse comes
+// back to the leader and is matched by seq. A tick (Config.ReplicationTick)
+// runs OnTick: ISR shrink by lag, lost pushes, probes and heartbeats. ISR
+// changes are written to Config.Store by check-and-set in a goroutine
+// (read the state, check leader, epoch and ISR are the ones the proposal
+// was made from, CAS), the outcome posted back as a message. The leader
+// answers OffsetsForLeaderEpochRequest from its log.
+//
+// Follower: on taking up an epoch it asks the leader where its latest
+// epoch ends (RequestFuture + ReenterAfter, never blocking the mailbox),
+// truncates as the core decides, announces its log end offset (a seq 0
+// ReplicateResponse), then appends pushes with AppendReplicated (batch
+// epochs enter the leader-epoch cache as they are appended) and answers
+// each with its log end offset and high watermark. Pushes of an older
+// epoch are refused with FENCED_LEADER_EPOCH.
+//
+// A new leader epoch in UpdateState restarts the role: a leader resigns
+// (waiting acks=all produces fail with NOT_LEADER_OR_FOLLOWER), a new
+// leader records the epoch at its log end and starts a core with the
+// metadata's ISR and the checkpointed high watermark. An ISR change in the
+// same epoch (the controller dropping a dead follower) is applied to the
+// running core. States older (by store version) than one seen are ignored.
 //
 // # Commit and acknowledgement
 //
 // The high watermark (HW) is the first uncommitted offset; fetches return
-// data only below it. With replication factor 1 an append is committed as
-// soon as the topic's flush policy considers it written: at once with
-// never, after the fsync inside Append with always, and after the node's
-// group commit (commitlog.Flusher, AwaitDurable → a durable message to the
-// actor) with interval. Produce responses go out when their records are
-// committed, in offset order; the mailbox never waits for an fsync of the
+// data only below it. It is the smaller of the core's HW (the smallest log
+// end offset over the ISR) and the leader's durable end: the offset below
+// which its log is written as the topic's flush policy requires, at once
+// with never, after the fsync inside Append with always, and after the
+// node's group commit (commitlog.Flusher, AwaitDurable → a durable message
+// to the actor) with interval. With replication factor 1 the HW is the
+// durable end. An acks=1 response goes out at the durable end; an acks=all
+// response when the core completes it (HW past its records, or an error:
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT after timeout_ms)
+// and the durable end passed it too. acks=all is refused with
+// NOT_ENOUGH_REPLICAS before the append while the ISR is smaller than
+// min.insync.replicas. The mailbox never waits for an fsync of the
 // interval policy.
 //
 // # Long-poll fetches
@@ -47,6 +86,6 @@
 // Stopping (and Restarting after a panic) flushes the log, answers pending
 // produces and parked fetches, and closes the log, leaving the
 // clean-shutdown marker; a restarted replica reopens it. The pure
-// bookkeeping, progress (HW and byte counts), fetchWaitList and ackQueue,
-// has no goroutines or I/O and is tested by tables.
+// bookkeeping, progress (HW and byte counts), fetchWaitList, ackQueue and
+// allAckList, has no goroutines or I/O and is tested by tables.
 package partition

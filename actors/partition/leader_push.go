@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -33,10 +34,22 @@ func (r *replica) startLeader(ctx actor.Context) {
 	r.lead.SetLogStart(r.log.LogStartOffset())
 	r.leadGen++
 	r.isrWrite = 0
+	r.fenced = false
 	r.durableEnd = max(r.durableEnd, leo)
 	r.applyLeader(ctx, r.lead.OnTick(time.Now()))
 	r.publishHW(ctx)
-	r.scheduleReplicationTick(ctx)
+	if r.hasFollowers() {
+		// Alone, the core has nothing to time: every append commits at
+		// once.
+		r.scheduleReplicationTick(ctx)
+	}
+}
+
+// hasFollowers reports whether the metadata names a replica besides this
+// one.
+func (r *replica) hasFollowers() bool {
+	other := func(id int32) bool { return id != r.cfg.NodeID }
+	return slices.ContainsFunc(r.state.Replicas, other) || slices.ContainsFunc(r.state.ISR, other)
 }
 
 // stopLeader ends the leader epoch: produces waiting for followers fail
@@ -96,8 +109,10 @@ func (r *replica) applyLeader(ctx actor.Context, e replication.Effects) {
 	if e.HWChanged {
 		r.publishHW(ctx)
 	}
-	if e.Fenced {
-		r.logger.Warn("a follower knows a newer leader epoch", "epoch", r.state.LeaderEpoch)
+	if e.Fenced && !r.fenced {
+		// The metadata watch brings the new epoch; say it once.
+		r.fenced = true
+		r.logger.Warn("a follower knows a newer leader epoch than this leader", "epoch", r.state.LeaderEpoch)
 	}
 }
 

@@ -118,6 +118,7 @@ func (r *replica) stopped(ctx actor.Context) {
 // setting reopens the log (a clean close makes the reopen cheap).
 func (r *replica) handleUpdateConfig(ctx actor.Context, m *UpdateConfig) {
 	before, errBefore := r.cfg.logConfig()
+	minInsync := r.cfg.TopicConfig.MinInsyncReplicas
 	r.cfg.TopicConfig = m.TopicConfig
 	r.latest.cfg.TopicConfig = m.TopicConfig
 	after, err := r.cfg.logConfig()
@@ -126,6 +127,11 @@ func (r *replica) handleUpdateConfig(ctx actor.Context, m *UpdateConfig) {
 		return
 	}
 	if errBefore == nil && before == after {
+		if r.lead != nil && m.TopicConfig.MinInsyncReplicas != minInsync {
+			// The core takes min.insync.replicas at its start: start it
+			// over (waiting acks=all produces fail and are retried).
+			r.startLeader(ctx)
+		}
 		return
 	}
 	r.closeLog(ctx)

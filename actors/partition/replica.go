@@ -74,6 +74,7 @@ type replica struct {
 	// tell timer messages of an earlier one apart.
 	lead       *replication.Leader
 	leadGen    uint64
+	fenced     bool // a follower reported a newer epoch (logged once)
 	tickTimer  *time.Timer
 	hot        hotAppend
 	follow     *replication.Follower

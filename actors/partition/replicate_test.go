@@ -222,7 +222,13 @@ func storedISR(t *testing.T, store cluster.Store) []int32 {
 }
 
 func TestReplicaReplicatesToFollowers(t *testing.T) {
-	g := newReplicaGroup(t, []int32{1, 2, 3}, nil, nil)
+	for _, policy := range []metadata.FlushPolicy{metadata.FlushNever, metadata.FlushInterval, metadata.FlushAlways} {
+		t.Run(string(policy), func(t *testing.T) { testReplicaReplicates(t, policy) })
+	}
+}
+
+func testReplicaReplicates(t *testing.T, policy metadata.FlushPolicy) {
+	g := newReplicaGroup(t, []int32{1, 2, 3}, nil, func(c *Config) { c.TopicConfig.FlushPolicy = policy })
 	g.startAll(State{Leader: 1, LeaderEpoch: 0, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}})
 
 	for i := range 20 {
@@ -408,8 +414,17 @@ func TestReplicaStaleLeaderCannotCommit(t *testing.T) {
 		t.Fatalf("stale leader hw %d, %d bytes readable", f.HighWatermark, len(f.Records))
 	}
 
-	// Told about epoch 1, node 1 follows node 2 and drops its stale tail.
+	// Told about epoch 1, node 1 resigns: its waiting acks=all produce
+	// fails; it follows node 2 and drops its stale tail.
+	waiting := g.system.Root.RequestFuture(g.pids[1], &messages.ProduceRequest{
+		Topic: "orders", Acks: -1, TimeoutMs: 600_000, Records: encode(t, 3, "stale2"), LeaderEpoch: -1,
+	}, requestTimeout)
 	g.update(1, next)
+	res, err := waiting.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, res.(*messages.ProduceResponse).ErrorCode, messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "")
 	resp := g.produce(2, encode(t, 3, "b"), -1, 0)
 	wantCode(t, resp.ErrorCode, messages.ErrorCode_NONE, resp.ErrorMessage)
 	g.waitCaughtUp(2)
