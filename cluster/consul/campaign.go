@@ -18,9 +18,8 @@ import (
 //
 // The returned channel is closed when the lock is lost: the key changed
 // hands or vanished (the session ended, the agent lost its state), Consul
-// stayed unreachable for CheckTTL (ownership can no longer be proven, and
-// the session may have ended), or Leave or the Join context stopped the
-// membership. Campaign again to compete for the lock anew.
+// has not confirmed the ownership for CheckTTL (the session may have ended
+// with its check), or Leave or the Join context stopped the membership. Campaign again to compete for the lock anew.
 func (m *Membership) Campaign(ctx context.Context) (<-chan struct{}, error) {
 	m.mu.Lock()
 	joined, left, running, self := m.joined, m.left, m.running, m.self
@@ -66,6 +65,7 @@ func (m *Membership) Campaign(ctx context.Context) (<-chan struct{}, error) {
 			backoff()
 			continue
 		}
+		read := time.Now()
 		pair, index, err := m.conn.get(cctx, key)
 		switch {
 		case cctx.Err() != nil:
@@ -73,7 +73,7 @@ func (m *Membership) Campaign(ctx context.Context) (<-chan struct{}, error) {
 		case err != nil:
 			backoff()
 		case acquired && pair != nil && pair.Session == session:
-			if lost, ok := m.startLockWatch(running, key, session, index); ok {
+			if lost, ok := m.startLockWatch(running, key, session, index, read); ok {
 				return lost, nil
 			}
 			return nil, stopped()
@@ -149,7 +149,7 @@ func (m *Membership) release(ctx context.Context, session string) error {
 // startLockWatch starts the goroutine that closes lost when session no
 // longer holds key. It fails when the membership is stopping: Leave is
 // waiting for the goroutines and no new one may start.
-func (m *Membership) startLockWatch(running context.Context, key, session string, index uint64) (<-chan struct{}, bool) {
+func (m *Membership) startLockWatch(running context.Context, key, session string, index uint64, confirmed time.Time) (<-chan struct{}, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.left || running.Err() != nil {
@@ -157,42 +157,46 @@ func (m *Membership) startLockWatch(running context.Context, key, session string
 	}
 	lost := make(chan struct{})
 	m.wg.Add(1)
-	go m.watchLock(running, key, session, index, lost)
+	go m.watchLock(running, key, session, index, confirmed, lost)
 	return lost, true
 }
 
 // watchLock follows key with short blocking queries and closes lost when
-// session no longer holds it, when Consul has been unreachable for
-// CheckTTL, or when running is done.
-func (m *Membership) watchLock(running context.Context, key, session string, index uint64, lost chan struct{}) {
+// session no longer holds it, when running is done, or when ownership has
+// not been confirmed for CheckTTL: by then the session may have ended with
+// its check (an agent that stopped answering cannot keep it alive either),
+// and another node may be about to take the lock. confirmed is when the
+// read that last saw session holding the key was sent.
+func (m *Membership) watchLock(running context.Context, key, session string, index uint64, confirmed time.Time, lost chan struct{}) {
 	defer m.wg.Done()
 	defer close(lost)
 	ttl := m.conn.cfg.CheckTTL
-	// Waits no longer than the TTL, so that a Consul that stops answering
-	// is noticed in time.
-	wait := min(ttl, m.conn.cfg.WaitTime)
+	// A quarter of the TTL (plus Consul's jitter of up to 1/16): an idle
+	// key is confirmed again well before the deadline of the previous
+	// confirmation cuts the query short.
+	wait := min(ttl/4, m.conn.cfg.WaitTime)
 	retry := ttl / 12
-	var failingSince time.Time
 	for {
-		pair, next, err := m.conn.blockingGet(running, key, index, wait)
-		if running.Err() != nil {
+		deadline := confirmed.Add(ttl)
+		if !time.Now().Before(deadline) {
 			return
 		}
-		if err != nil {
-			if failingSince.IsZero() {
-				failingSince = time.Now()
-			} else if time.Since(failingSince) >= ttl {
-				return
-			}
+		ctx, cancel := context.WithDeadline(running, deadline)
+		sent := time.Now()
+		pair, next, err := m.conn.blockingGet(ctx, key, index, wait)
+		cancel()
+		switch {
+		case running.Err() != nil:
+			return
+		case err != nil:
 			// The agent may come back empty; start over with a plain read.
 			index = 0
 			sleep(running, retry)
 			continue
-		}
-		failingSince = time.Time{}
-		if pair == nil || pair.Session != session {
+		case pair == nil || pair.Session != session:
 			return
 		}
+		confirmed = sent
 		if next < index {
 			next = 0 // the index went back: read afresh
 		}

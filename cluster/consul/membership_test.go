@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/consul"
@@ -247,6 +248,8 @@ func TestMembershipCampaign(t *testing.T) {
 	if id, err := ms[loser].Controller(context.Background()); err != nil || id != loser {
 		t.Fatalf("Controller = %d, %v; want %d", id, err, loser)
 	}
+	// An undisturbed lock stays held across several TTLs of confirmations.
+	time.Sleep(2 * cfg.CheckTTL)
 	select {
 	case <-r.lost:
 		t.Fatalf("new controller lost the lock")
