@@ -19,7 +19,10 @@ import (
 // The returned channel is closed when the lock is lost: the key changed
 // hands or vanished (the session ended, the agent lost its state), Consul
 // has not confirmed the ownership for CheckTTL (the session may have ended
-// with its check), or Leave or the Join context stopped the membership. Campaign again to compete for the lock anew.
+// with its check), or Leave or the Join context stopped the membership.
+// Campaign again to compete for the lock anew. Fence the work done as
+// controller (leader epochs, CAS on metadata): a lost lock is noticed late,
+// never early.
 func (m *Membership) Campaign(ctx context.Context) (<-chan struct{}, error) {
 	m.mu.Lock()
 	joined, left, running, self := m.joined, m.left, m.running, m.self
