@@ -21,8 +21,8 @@ import (
 // has not confirmed the ownership for CheckTTL (the session may have ended
 // with its check), or Leave or the Join context stopped the membership.
 // Campaign again to compete for the lock anew. Fence the work done as
-// controller (leader epochs, CAS on metadata): a lost lock is noticed late,
-// never early.
+// controller (leader epochs, CAS on metadata): a lost lock can be noticed
+// only after another node has taken it.
 func (m *Membership) Campaign(ctx context.Context) (<-chan struct{}, error) {
 	m.mu.Lock()
 	joined, left, running, self := m.joined, m.left, m.running, m.self
