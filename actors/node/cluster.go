@@ -8,6 +8,8 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/sluice-mq/sluice/cluster/metadata"
+
 	ctlactor "github.com/sluice-mq/sluice/actors/controller"
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/messages"
@@ -168,4 +170,30 @@ func (n *node) watchController(ctx context.Context, post func(any)) {
 			return
 		}
 	}
+}
+
+// sameCluster reports whether snap belongs to the cluster the node runs
+// in. A snapshot without the cluster id (or with another one) means the
+// store lost its contents, as a Consul agent in dev mode does when it
+// restarts, or the node was pointed at another cluster: reconciling with
+// it would delete every partition's data, so the node keeps its current
+// metadata, serves its current roles and says so loudly. restored is true
+// for the first snapshot of this cluster after such a loss.
+func (n *node) sameCluster(snap metadata.Snapshot) (same, restored bool) {
+	known := n.view.Snapshot.ClusterID
+	if known == "" || snap.ClusterID == known {
+		if n.storeLost {
+			n.storeLost = false
+			n.logger.Warn("metadata store holds this cluster's metadata again", "cluster_id", known)
+			return true, true
+		}
+		return true, false
+	}
+	if !n.storeLost {
+		n.storeLost = true
+		n.logger.Error("metadata store lost this cluster's metadata (cluster id gone or changed); "+
+			"keeping the current metadata and ignoring the store until it is restored",
+			"cluster_id", known, "store_cluster_id", snap.ClusterID, "topics_in_store", len(snap.Topics))
+	}
+	return false, false
 }

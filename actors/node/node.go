@@ -58,6 +58,8 @@ type node struct {
 	directory *Directory
 	// controller is the controller loop child (actors/controller).
 	controller *actor.PID
+	// storeLost is set while the store's snapshots lack this cluster's id.
+	storeLost bool
 	// stopping holds replicas told to stop or delete whose Terminated has
 	// not arrived; a partition is not respawned while its old actor lives.
 	stopping map[metadata.TopicPartition]*actor.PID

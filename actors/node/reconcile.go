@@ -55,7 +55,12 @@ func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.Topic
 // new partitions get a replica, config and state changes are pushed.
 // Older snapshots than the current one are ignored.
 func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
-	if n.closing || snap.Index < n.view.Snapshot.Index {
+	if n.closing {
+		return
+	}
+	// A store restored after losing its contents starts its indexes over.
+	same, restored := n.sameCluster(snap)
+	if !same || snap.Index < n.view.Snapshot.Index && !restored {
 		return
 	}
 	n.view.Snapshot = snap
