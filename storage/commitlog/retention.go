@@ -172,6 +172,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	doomed := append([]*segment.Segment(nil), l.segments[i+1:]...)
 	l.segments = l.segments[:i+1]
 	a := l.active()
+	hw, logStart := l.hw, l.logStart
 	err := l.truncateSegmentLocked(a, offset)
 	if err == nil {
 		err = deleteSegments(doomed)
@@ -179,7 +180,13 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err == nil {
 		err = syncDir(l.dir)
 	}
+	// A lowered high watermark or log start must not come back from a
+	// stale checkpoint after a crash.
+	changed := l.hw != hw || l.logStart != logStart
 	l.mu.Unlock()
+	if err == nil && changed {
+		err = l.writeCheckpoint()
+	}
 	return err
 }
 
