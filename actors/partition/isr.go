@@ -31,7 +31,18 @@ type isrWritten struct {
 // in a goroutine owned by the replica (stopped and waited for on
 // shutdown) and reports with isrWritten, so the mailbox never waits for
 // the metadata store. Without a Store the change applies at once.
+//
+// A change that adds a node which is not a live member (Peer resolves it
+// to nil) is refused here: the core's view of that follower is from before
+// it went away, and the controller has just dropped it from the ISR.
 func (r *replica) proposeISR(ctx actor.Context, change replication.ISRChange) {
+	for _, id := range change.ISR {
+		if id != r.cfg.NodeID && r.cfg.peer(id) == nil && !slices.Contains(r.lead.ISR(), id) {
+			r.logger.Debug("not adding a node that is not a live member to the ISR", "node", id)
+			r.applyLeader(ctx, r.lead.OnISRChangeFailed())
+			return
+		}
+	}
 	r.isrSeq++
 	r.isrWrite = r.isrSeq
 	if r.cfg.Store == nil {

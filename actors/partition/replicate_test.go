@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,6 +35,9 @@ type replicaGroup struct {
 	ids    []int32
 	dirs   map[int32]string
 	pids   map[int32]*actor.PID // running replicas
+
+	mu   sync.Mutex
+	gone map[int32]bool // nodes Peer reports as not live members
 }
 
 func newReplicaGroup(t *testing.T, ids []int32, store cluster.Store, mutate func(*Config)) *replicaGroup {
@@ -76,7 +80,10 @@ func (g *replicaGroup) name(id int32) string {
 }
 
 func (g *replicaGroup) peer(id int32) *actor.PID {
-	if _, ok := g.dirs[id]; !ok {
+	g.mu.Lock()
+	gone := g.gone[id]
+	g.mu.Unlock()
+	if _, ok := g.dirs[id]; !ok || gone {
 		return nil
 	}
 	return actor.NewPID(g.system.Address(), g.name(id))
@@ -109,6 +116,16 @@ func (g *replicaGroup) stop(id int32) {
 		}
 		delete(g.pids, id)
 	}
+}
+
+// setGone makes Peer report node id as a live member or not.
+func (g *replicaGroup) setGone(id int32, gone bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.gone == nil {
+		g.gone = make(map[int32]bool)
+	}
+	g.gone[id] = gone
 }
 
 func (g *replicaGroup) update(id int32, state State) {
@@ -431,4 +448,50 @@ func TestReplicaStaleLeaderCannotCommit(t *testing.T) {
 	if got := fmt.Sprint(values(t, g.sameLogs())); got != "[0:a 1:b]" {
 		t.Fatalf("logs hold %s", got)
 	}
+}
+
+func TestReplicaLeaderKeepsDeadFollowerOutOfISR(t *testing.T) {
+	store := local.OpenMemory()
+	t.Cleanup(func() { store.Close() })
+	ctx := context.Background()
+	version, err := metadata.CASPartitionState(ctx, store, "orders", 0,
+		metadata.PartitionState{Leader: 1, LeaderEpoch: 0, ISR: []int32{1, 2, 3}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := newReplicaGroup(t, []int32{1, 2, 3}, store, nil)
+	state := State{Leader: 1, LeaderEpoch: 0, Replicas: []int32{1, 2, 3}, ISR: []int32{1, 2, 3}, Version: version}
+	g.startAll(state)
+	wantCode(t, g.produce(1, encode(t, 1, "a"), -1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	g.waitCaughtUp(1)
+
+	// Node 3 dies; the controller drops it from the ISR. The leader last
+	// saw it caught up, but must not add it back while it is gone.
+	g.stop(3)
+	g.setGone(3, true)
+	version, err = metadata.CASPartitionState(ctx, store, "orders", 0,
+		metadata.PartitionState{Leader: 1, LeaderEpoch: 0, ISR: []int32{1, 2}}, version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shrunk := state
+	shrunk.ISR, shrunk.Version = []int32{1, 2}, version
+	g.update(1, shrunk)
+	time.Sleep(20 * g.base.Replication.RetryInterval) // many ticks
+	if isr := storedISR(t, store); !slices.Equal(isr, []int32{1, 2}) {
+		t.Fatalf("stored ISR %v while node 3 is gone, want [1 2]", isr)
+	}
+	wantCode(t, g.produce(1, encode(t, 2, "b"), -1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+
+	// Back, it catches up and rejoins.
+	g.setGone(3, false)
+	g.start(3, shrunk)
+	waitFor(t, waitTimeout, func() error {
+		if isr := storedISR(t, store); !slices.Equal(isr, []int32{1, 2, 3}) {
+			return fmt.Errorf("stored ISR %v", isr)
+		}
+		return nil
+	})
+	g.waitCaughtUp(1)
+	g.sameLogs()
 }
