@@ -28,8 +28,8 @@ type AppendInfo struct {
 }
 
 // validate checks every batch in data (framing, magic, CRC, size limit)
-// and returns their headers. It touches no log state.
-func (l *Log) validate(data []byte) ([]batch.Header, AppendInfo, error) {
+// and returns their headers, appended to headers. It touches no log state.
+func (l *Log) validate(data []byte, headers []batch.Header) ([]batch.Header, AppendInfo, error) {
 	info := AppendInfo{MaxTimestamp: -1, OffsetOfMaxTimestamp: -1, Bytes: len(data)}
 	if len(data) == 0 {
 		return nil, info, ErrEmptyAppend
@@ -37,7 +37,6 @@ func (l *Log) validate(data []byte) ([]batch.Header, AppendInfo, error) {
 	if len(data) > math.MaxInt32 {
 		return nil, info, fmt.Errorf("%w: append of %d bytes", ErrBatchTooLarge, len(data))
 	}
-	headers := make([]batch.Header, 0, 4)
 	for pos, rest := 0, data; len(rest) > 0; {
 		h, b, next, err := batch.Next(rest)
 		if err != nil {
@@ -64,7 +63,8 @@ func (l *Log) validate(data []byte) ([]batch.Header, AppendInfo, error) {
 // fsync fails the batches are in the log but not durable, and the error
 // wraps ErrLogFailed.
 func (l *Log) Append(data []byte, leaderEpoch int32) (AppendInfo, error) {
-	headers, info, err := l.validate(data)
+	var small [4]batch.Header // most appends carry few batches
+	headers, info, err := l.validate(data, small[:0])
 	if err != nil {
 		return info, err
 	}
@@ -97,7 +97,8 @@ func (l *Log) Append(data []byte, leaderEpoch int32) (AppendInfo, error) {
 // at the log end offset and each batch after the last offset of the one
 // before; otherwise it returns a *NonMonotonicError and appends nothing.
 func (l *Log) AppendReplicated(data []byte) (AppendInfo, error) {
-	headers, info, err := l.validate(data)
+	var small [4]batch.Header // most appends carry few batches
+	headers, info, err := l.validate(data, small[:0])
 	if err != nil {
 		return info, err
 	}
