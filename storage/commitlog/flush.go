@@ -19,9 +19,10 @@ type waiter struct {
 // AwaitDurable calls done once every record up to and including offset is
 // fsynced: at once (in the caller's goroutine) if it already is, else from
 // the goroutine that completes the fsync — the Flusher's with
-// FlushInterval, the next Flush or Close otherwise. done gets ErrClosed if
-// the log closes first and the fsync error if one fails. done must not
-// block.
+// FlushInterval, the next Flush or Close otherwise — with no lock of the
+// log held. done gets ErrClosed if the log closes first and the fsync
+// error if one fails. done should not block: with a shared Flusher it
+// delays other logs' completions.
 func (l *Log) AwaitDurable(offset int64, done func(error)) {
 	l.mu.Lock()
 	if l.recoveryPoint > offset {
@@ -61,32 +62,45 @@ func (l *Log) queueFlush() {
 // covers. Appends and reads proceed during the fsync.
 func (l *Log) syncData() error {
 	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
-	return l.syncDataLocked()
+	c, err := l.syncDataLocked()
+	l.flushMu.Unlock()
+	c.run()
+	return err
 }
 
-// syncDataLocked is syncData for callers holding flushMu.
-func (l *Log) syncDataLocked() error {
+// completion is a set of AwaitDurable callbacks to run once no lock is
+// held, so that they may call back into the log.
+type completion struct {
+	waiters []waiter
+	err     error
+}
+
+func (c completion) run() {
+	for _, w := range c.waiters {
+		w.done(c.err)
+	}
+}
+
+// syncDataLocked is syncData for callers holding flushMu; the caller runs
+// the returned completion after releasing flushMu.
+func (l *Log) syncDataLocked() (completion, error) {
 	l.flushQueued.Store(false)
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return ErrClosed
+		return completion{}, ErrClosed
 	}
 	if err := l.failed; err != nil {
 		// After a failed write or fsync a later fsync proves nothing.
-		waiters := l.waiters
+		c := completion{waiters: l.waiters, err: err}
 		l.waiters = nil
 		l.mu.Unlock()
-		for _, w := range waiters {
-			w.done(err)
-		}
-		return err
+		return c, err
 	}
 	target := l.leo()
 	if target <= l.recoveryPoint && !l.dirDirty && !l.anyDirtyLocked() {
 		l.mu.Unlock()
-		return nil
+		return completion{}, nil
 	}
 	var tokens []segment.SyncToken
 	var err error
@@ -139,10 +153,7 @@ func (l *Log) syncDataLocked() error {
 		l.waiters = keep
 	}
 	l.mu.Unlock()
-	for _, w := range done {
-		w.done(err)
-	}
-	return err
+	return completion{waiters: done, err: err}, err
 }
 
 func (l *Log) anyDirtyLocked() bool {
@@ -177,11 +188,13 @@ func (l *Log) syncAllLocked() error {
 // offset).
 func (l *Log) Flush() error {
 	l.flushMu.Lock()
-	defer l.flushMu.Unlock()
-	if err := l.syncDataLocked(); err != nil {
-		return err
+	c, err := l.syncDataLocked()
+	if err == nil {
+		err = l.writeCheckpoint()
 	}
-	return l.writeCheckpoint()
+	l.flushMu.Unlock()
+	c.run()
+	return err
 }
 
 // writeCheckpoint writes the offsets checkpoint; callers hold flushMu.
@@ -204,26 +217,31 @@ func (l *Log) writeCheckpoint() error {
 // AwaitDurable calls complete; later calls to the log return ErrClosed.
 func (l *Log) Close() error {
 	l.flushMu.Lock()
-	err := l.closeLocked()
+	cs, err := l.closeLocked()
 	l.flushMu.Unlock()
+	for _, c := range cs {
+		c.run()
+	}
 	if l.ownFlusher {
 		l.opts.flusher.Close()
 	}
 	return err
 }
 
-func (l *Log) closeLocked() error {
+func (l *Log) closeLocked() ([]completion, error) {
 	l.mu.Lock()
 	closed, failed := l.closed, l.failed
 	// From here on appends fail, so the final sync covers everything.
 	l.closing = true
 	l.mu.Unlock()
 	if closed {
-		return nil
+		return nil, nil
 	}
 	var errs []error
+	var synced completion
 	if failed == nil {
-		if err := l.syncDataLocked(); err != nil {
+		var err error
+		if synced, err = l.syncDataLocked(); err != nil {
 			errs = append(errs, err)
 		} else if err := l.writeCheckpoint(); err != nil {
 			errs = append(errs, err)
@@ -236,18 +254,15 @@ func (l *Log) closeLocked() error {
 			errs = append(errs, err)
 		}
 	}
-	waiters := l.waiters
+	rest := completion{waiters: l.waiters, err: ErrClosed}
 	l.waiters = nil
 	l.mu.Unlock()
-	for _, w := range waiters {
-		w.done(ErrClosed)
-	}
 	if len(errs) == 0 && failed == nil {
 		if err := writeMarker(l.dir); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return errors.Join(errs...)
+	return []completion{synced, rest}, errors.Join(errs...)
 }
 
 // writeMarker creates the clean-shutdown marker durably.

@@ -218,3 +218,47 @@ func TestLogDelete(t *testing.T) {
 		t.Fatalf("directory left after Delete: %v", err)
 	}
 }
+
+// TestLogAwaitDurableCallbackReenters checks that done runs without the
+// log's locks: it may append and flush, on its own log or another.
+func TestLogAwaitDurableCallbackReenters(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), Config{FlushPolicy: FlushAlways})
+	k := mustOpen(t, t.TempDir(), Config{})
+	info, err := k.Append(makeBatch(0, 1, 10, tsBase), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	k.AwaitDurable(info.LastOffset, func(err error) {
+		if err == nil {
+			_, err = k.Append(makeBatch(0, 1, 10, tsBase), 0)
+		}
+		if err == nil {
+			err = k.Flush() // the Flush that runs this callback is over
+		}
+		if err == nil {
+			_, err = l.Append(makeBatch(0, 1, 10, tsBase), 0)
+		}
+		if err == nil {
+			err = l.Flush()
+		}
+		done <- err
+	})
+	if err := k.Flush(); err != nil { // completes the waiter
+		t.Fatal(err)
+	}
+	if err := awaitDone(t, done); err != nil {
+		t.Fatal(err)
+	}
+	// And from Close, re-entering the closing log fails cleanly.
+	k.AwaitDurable(k.LogEndOffset(), func(error) {
+		_, err := k.Append(makeBatch(0, 1, 10, tsBase), 0)
+		done <- err
+	})
+	if err := k.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := awaitDone(t, done); !errors.Is(err, ErrClosed) {
+		t.Fatalf("append from a callback during Close: %v", err)
+	}
+}
