@@ -32,8 +32,10 @@
 // Flusher, one per node (WithFlusher), which fsyncs every queued log in
 // rounds, at most one per window of Config.FlushInterval (an append on an
 // idle node is fsynced at once); AwaitDurable(offset, done) is told when
-// an offset is durable. The recovery point is the offset
-// below which everything is fsynced; it advances with every fsync.
+// an offset is durable. The recovery point is the offset below which
+// everything is fsynced; it advances with every fsync. After a failed
+// write or fsync the log refuses writes (ErrLogFailed) until reopened,
+// which recovers it from its files.
 //
 // # Files in a log directory
 //
@@ -48,9 +50,10 @@
 //	leader-epoch.checkpoint         leader-epoch cache (package epochcache)
 //	.clean-shutdown                 empty; present only after a clean Close
 //
-// offsets.checkpoint is written by Flush and Close (and by
-// DeleteRecordsBefore and TruncateFullyAndStartAt); a stale one only makes
-// recovery scan more. leader-epoch.checkpoint is written whenever the
+// offsets.checkpoint is written by Flush and Close, and by
+// DeleteRecordsBefore, TruncateFullyAndStartAt and a TruncateTo that lowers
+// the high watermark or log start; a stale one only makes recovery scan
+// more. leader-epoch.checkpoint is written whenever the
 // cache changes. Both are replaced atomically (temporary file, fsync,
 // rename, directory fsync).
 //
