@@ -61,9 +61,10 @@ type Node struct {
 	DataDir string
 	LogPath string
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	err  error         // exit status, valid after done
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when the process has exited
+	err    error         // exit status, valid after done
+	paused bool          // stopped by Pause (SIGSTOP) and not resumed
 }
 
 // Start starts n nodes and waits until every one answers /healthz. They
@@ -153,7 +154,7 @@ func (c *Cluster) launch(i int) {
 		_ = logFile.Close()
 		c.t.Fatalf("clustertest: start node %d: %v", n.ID, err)
 	}
-	n.cmd, n.done, n.err = cmd, make(chan struct{}), nil
+	n.cmd, n.done, n.err, n.paused = cmd, make(chan struct{}), nil, false
 	go func() {
 		n.err = cmd.Wait()
 		_ = logFile.Close()
@@ -206,6 +207,7 @@ func (c *Cluster) Stop(i int) error {
 	if !n.running() {
 		return n.err
 	}
+	n.resume()
 	_ = n.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-n.done:

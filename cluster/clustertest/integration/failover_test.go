@@ -1,0 +1,283 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/client"
+)
+
+const (
+	topic      = "orders"
+	partitions = 6
+)
+
+// TestClusterFailover runs the failure scenarios in order on one
+// three-node cluster; each leaves every node up and in sync.
+func TestClusterFailover(t *testing.T) {
+	e := startEnv(t)
+	_, err := e.cl.CreateTopic(e.ctx(), topic, partitions, 3, map[string]string{"min.insync.replicas": "2"})
+	if err != nil {
+		t.Fatalf("create topic: %v", err)
+	}
+	e.waitInSync(topic)
+	var acks []acked
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T, e *env) []acked
+	}{
+		{"LeaderKilledTwiceUnderAcksAll", leaderKilledTwice},
+		{"ControllerKilled", controllerKilled},
+		{"TwoOfThreeDown", twoOfThreeDown},
+		{"StaleLeaderCannotAcknowledge", staleLeader},
+		{"ConsulAgentRestart", consulRestart},
+	}
+	for _, s := range steps {
+		ok := t.Run(s.name, func(t *testing.T) {
+			e.t = t
+			acks = append(acks, s.run(t, e)...)
+		})
+		e.t = t
+		if !ok {
+			return // the cluster may not be in shape for the next step
+		}
+	}
+	// Everything acknowledged over all steps is still there.
+	e.verify(topic, partitions, acks)
+}
+
+// leaderKilledTwice produces with acks=all while the leader of partition 0
+// is SIGKILLed and restarted, then the leader of partition 1: every
+// acknowledged record is afterwards at its partition and offset, in
+// order, and the killed nodes are back in every ISR.
+func leaderKilledTwice(t *testing.T, e *env) []acked {
+	l := startLoad(t, e.cl, topic, partitions, "kill")
+	l.waitProgress(e, 100)
+	for round, p := range []int32{0, 1} {
+		leader := e.leaderOf(topic, p)
+		i := e.index(leader.Leader)
+		t.Logf("round %d: killing node %d, leader of %s/%d in epoch %d", round, leader.Leader, topic, p, leader.LeaderEpoch)
+		e.c.Kill(i)
+		e.waitLeadersOff(topic, leader.Leader)
+		if now := e.leaderOf(topic, p); now.LeaderEpoch <= leader.LeaderEpoch {
+			t.Fatalf("%s/%d: new leader %d in epoch %d, not after %d", topic, p, now.Leader, now.LeaderEpoch, leader.LeaderEpoch)
+		}
+		l.waitProgress(e, 100) // acks=all keeps working with two of three
+		e.c.StartNode(i)
+		e.waitInSync(topic)
+		l.waitProgress(e, 50)
+	}
+	acks, failed := l.finish(t)
+	t.Logf("%d records acknowledged, %d failed", len(acks), len(failed))
+	e.verify(topic, partitions, acks)
+	return acks
+}
+
+// controllerKilled SIGKILLs the controller's node: another node takes the
+// lock, and it moves the dead node's partitions to new leaders.
+func controllerKilled(t *testing.T, e *env) []acked {
+	md, err := e.metadata()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := md.ControllerID
+	i := e.index(old)
+	e.c.Kill(i)
+	e.waitFor("a new controller", func() error {
+		md, err := e.metadata()
+		if err != nil {
+			return err
+		}
+		if md.ControllerID < 0 || md.ControllerID == old {
+			return fmt.Errorf("controller %d", md.ControllerID)
+		}
+		return nil
+	})
+	e.waitLeadersOff(topic, old)
+	acks := produceEach(t, e, "after-controller-loss")
+	e.c.StartNode(i)
+	e.waitInSync(topic)
+	return acks
+}
+
+// produceEach produces one acks=all record to every partition and returns
+// the acknowledgements; every one must succeed.
+func produceEach(t *testing.T, e *env, prefix string) []acked {
+	t.Helper()
+	p, err := client.NewProducer(e.cl, client.ProducerConfig{Acks: client.AcksAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	var out []acked
+	for part := range int32(partitions) {
+		value := fmt.Sprintf("%s-%d", prefix, part)
+		_, off, err := p.Produce(e.ctx(), &client.Record{Topic: topic, Partition: part, Value: []byte(value)})
+		if err != nil {
+			t.Fatalf("produce %q to %s/%d: %v", value, topic, part, err)
+		}
+		out = append(out, acked{stream: prefix, seq: int(part), partition: part, offset: off, value: value})
+	}
+	return out
+}
+
+// twoOfThreeDown kills two nodes: the survivor leads every partition with
+// itself alone in the ISR, refuses acks=all with NOT_ENOUGH_REPLICAS, and
+// still serves everything committed before.
+func twoOfThreeDown(t *testing.T, e *env) []acked {
+	before := make(map[int32]map[int64]string)
+	for p := range int32(partitions) {
+		before[p] = e.readAll(topic, p)
+	}
+	e.c.Kill(1)
+	e.c.Kill(2)
+	survivor := e.c.Node(0).ID
+	e.waitFor("the survivor leads everything alone", func() error {
+		for p := range int32(partitions) {
+			info, err := e.partition(topic, p)
+			if err != nil {
+				return err
+			}
+			if info.Leader != survivor || len(info.ISR) != 1 {
+				return fmt.Errorf("partition %d: leader %d isr %v", p, info.Leader, info.ISR)
+			}
+		}
+		return nil
+	})
+	p, err := client.NewProducer(e.cl, client.ProducerConfig{Acks: client.AcksAll, Retries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for part := range int32(partitions) {
+		_, _, err := p.Produce(e.ctx(), &client.Record{Topic: topic, Partition: part, Value: []byte("refused")})
+		if !isNotEnoughReplicas(err) {
+			t.Errorf("acks=all to %s/%d with one replica in sync: %v, want NOT_ENOUGH_REPLICAS", topic, part, err)
+		}
+	}
+	if err := p.Close(e.ctx()); err != nil {
+		t.Errorf("close producer: %v", err)
+	}
+	for part := range int32(partitions) {
+		after := e.readAll(topic, part)
+		for off, v := range before[part] {
+			if after[off] != v {
+				t.Errorf("%s/%d offset %d: %q before, %q with two nodes down", topic, part, off, v, after[off])
+			}
+		}
+	}
+	e.c.StartNode(1)
+	e.c.StartNode(2)
+	e.waitInSync(topic)
+	return nil
+}
+
+// staleLeader pauses the leader of partition 3 (SIGSTOP) with an acks=all
+// produce on its way to it; the cluster elects a new leader, which takes
+// more acks=all records. The old leader, continued, must not acknowledge
+// the queued produce: whatever the client got acknowledged is in the
+// final log at its offset (verified by the caller), and the old leader
+// rejoins as a follower.
+func staleLeader(t *testing.T, e *env) []acked {
+	const p = 3
+	old := e.leaderOf(topic, p)
+	i := e.index(old.Leader)
+	probe, err := client.NewProducer(e.cl, client.ProducerConfig{Acks: client.AcksAll, RequestTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close(context.Background())
+	e.c.Pause(i)
+	type result struct {
+		offset int64
+		err    error
+	}
+	probeDone := make(chan result, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*waitTimeout)
+		defer cancel()
+		_, off, err := probe.Produce(ctx, &client.Record{Topic: topic, Partition: p, Value: []byte("stale-probe")})
+		probeDone <- result{off, err}
+	}()
+	e.waitFor("a new leader for the paused node's partition", func() error {
+		info, err := e.partition(topic, p)
+		if err != nil {
+			return err
+		}
+		if info.Leader < 0 || info.Leader == old.Leader || info.LeaderEpoch <= old.LeaderEpoch {
+			return fmt.Errorf("leader %d epoch %d", info.Leader, info.LeaderEpoch)
+		}
+		return nil
+	})
+	acks := produceEach(t, e, "while-stale")
+	e.c.Resume(i)
+	var out []acked
+	select {
+	case r := <-probeDone:
+		if r.err == nil {
+			out = append(out, acked{stream: "probe", partition: p, offset: r.offset, value: "stale-probe"})
+		} else {
+			t.Logf("probe produce failed (allowed): %v", r.err)
+		}
+	case <-time.After(2 * waitTimeout):
+		t.Fatal("probe produce never completed")
+	}
+	e.waitInSync(topic)
+	out = append(out, acks...)
+	e.verify(topic, partitions, out)
+	return out
+}
+
+// consulRestart stops the Consul agent (its dev-mode state is lost), checks
+// that nodes report the lost registration and keep serving, then starts it
+// again: nodes register again, one takes the controller lock, and acks=all
+// produces keep working on the current leaders.
+func consulRestart(t *testing.T, e *env) []acked {
+	e.agent.Stop()
+	e.waitFor("nodes report the lost registration", func() error {
+		code, body, err := e.healthz(0)
+		if err != nil {
+			return err
+		}
+		if code != 200 || !strings.Contains(body, "warning") {
+			return fmt.Errorf("healthz %d %q", code, body)
+		}
+		return nil
+	})
+	acks := produceEach(t, e, "consul-down")
+	e.agent.Restart()
+	e.waitFor("every node registered again", func() error {
+		for i := range e.c.Len() {
+			code, body, err := e.healthz(i)
+			if err != nil {
+				return err
+			}
+			if code != 200 || body != "ok\n" {
+				return fmt.Errorf("node %d healthz %d %q", e.c.Node(i).ID, code, body)
+			}
+		}
+		pairs, _, err := e.agent.Client().KV().List("sluice/nodes/", nil)
+		if err != nil {
+			return err
+		}
+		if len(pairs) != 3 {
+			return fmt.Errorf("%d node keys in Consul", len(pairs))
+		}
+		return nil
+	})
+	e.waitFor("a controller again", func() error {
+		md, err := e.metadata()
+		if err != nil {
+			return err
+		}
+		if md.ControllerID < 0 {
+			return fmt.Errorf("controller %d", md.ControllerID)
+		}
+		return nil
+	})
+	acks = append(acks, produceEach(t, e, "consul-back")...)
+	return acks
+}

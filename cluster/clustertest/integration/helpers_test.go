@@ -1,0 +1,383 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/cluster/clustertest"
+	"github.com/sluice-mq/sluice/cluster/consul/consultest"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// Timing of the test cluster: short enough that a dead node is noticed in
+// about a second, long enough for a shared 2-CPU machine under -race.
+const (
+	checkTTL       = "1s"
+	replicaLagTime = "3s"
+	// waitTimeout bounds every wait for the cluster to converge.
+	waitTimeout = 60 * time.Second
+	// requestTimeout bounds one client request (produce with acks=all
+	// included).
+	requestTimeout = 5 * time.Second
+)
+
+// env is the cluster under test: three nodes, their Consul agent and the
+// test process's one client.
+type env struct {
+	t     *testing.T
+	agent *consultest.Agent
+	c     *clustertest.Cluster
+	cl    *client.Client
+}
+
+func startEnv(t *testing.T) *env {
+	t.Helper()
+	agent := consultest.Start(t)
+	c := clustertest.Start(t, 3, clustertest.WithFlags(func(int) []string {
+		return []string{
+			"--consul", agent.Addr(),
+			"--consul-check-ttl", checkTTL,
+			"--replica-lag-time", replicaLagTime,
+		}
+	}))
+	seeds := make([]string, c.Len())
+	for i := range seeds {
+		seeds[i] = c.Addr(i)
+	}
+	cl, err := client.New(context.Background(), client.Config{
+		Seeds:          seeds,
+		RequestTimeout: requestTimeout,
+		MaxRetries:     30,
+	})
+	if err != nil {
+		t.Fatalf("client: %v", err)
+	}
+	t.Cleanup(cl.Close)
+	e := &env{t: t, agent: agent, c: c, cl: cl}
+	e.waitFor("three brokers and a controller", func() error {
+		md, err := e.metadata()
+		if err != nil {
+			return err
+		}
+		if len(md.Brokers) != 3 || md.ControllerID < 0 {
+			return fmt.Errorf("brokers %v, controller %d", md.Brokers, md.ControllerID)
+		}
+		return nil
+	})
+	return e
+}
+
+func (e *env) ctx() context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	e.t.Cleanup(cancel)
+	return ctx
+}
+
+// waitFor polls cond until it returns nil, failing the test after
+// waitTimeout.
+func (e *env) waitFor(what string, cond func() error) {
+	e.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: not reached after %s: %v", what, waitTimeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (e *env) metadata() (client.Metadata, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
+	defer cancel()
+	return e.cl.Metadata(ctx)
+}
+
+// index returns the harness index of node id.
+func (e *env) index(id int32) int {
+	e.t.Helper()
+	for i := range e.c.Len() {
+		if e.c.Node(i).ID == id {
+			return i
+		}
+	}
+	e.t.Fatalf("no node %d", id)
+	return -1
+}
+
+// partition returns the current metadata of topic/p.
+func (e *env) partition(topic string, p int32) (client.PartitionInfo, error) {
+	md, err := e.metadata()
+	if err != nil {
+		return client.PartitionInfo{}, err
+	}
+	for _, t := range md.Topics {
+		if t.Name == topic && int(p) < len(t.Partitions) {
+			return t.Partitions[p], nil
+		}
+	}
+	return client.PartitionInfo{}, fmt.Errorf("no partition %s/%d in metadata", topic, p)
+}
+
+// leaderOf waits until topic/p has a live leader and returns it.
+func (e *env) leaderOf(topic string, p int32) client.PartitionInfo {
+	e.t.Helper()
+	var info client.PartitionInfo
+	e.waitFor(fmt.Sprintf("a leader for %s/%d", topic, p), func() error {
+		var err error
+		info, err = e.partition(topic, p)
+		if err == nil && info.Leader < 0 {
+			err = fmt.Errorf("no leader (epoch %d, isr %v)", info.LeaderEpoch, info.ISR)
+		}
+		return err
+	})
+	return info
+}
+
+// waitNoLeader waits until no partition of topic is led by node id and
+// every one has a leader.
+func (e *env) waitLeadersOff(topic string, dead ...int32) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("leaders of %s off nodes %v", topic, dead), func() error {
+		md, err := e.metadata()
+		if err != nil {
+			return err
+		}
+		for _, t := range md.Topics {
+			if t.Name != topic {
+				continue
+			}
+			for _, p := range t.Partitions {
+				if p.Leader < 0 || slices.Contains(dead, p.Leader) {
+					return fmt.Errorf("partition %d led by %d (epoch %d, isr %v)", p.Partition, p.Leader, p.LeaderEpoch, p.ISR)
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("no topic %s", topic)
+	})
+}
+
+// waitInSync waits until every partition of topic has its whole replica
+// set in the ISR and a leader: restarted nodes have caught up.
+func (e *env) waitInSync(topic string) {
+	e.t.Helper()
+	e.waitFor(fmt.Sprintf("every replica of %s in sync", topic), func() error {
+		md, err := e.metadata()
+		if err != nil {
+			return err
+		}
+		for _, t := range md.Topics {
+			if t.Name != topic {
+				continue
+			}
+			for _, p := range t.Partitions {
+				if p.Leader < 0 || len(p.ISR) != len(p.Replicas) {
+					return fmt.Errorf("partition %d: leader %d isr %v replicas %v", p.Partition, p.Leader, p.ISR, p.Replicas)
+				}
+			}
+			return nil
+		}
+		return fmt.Errorf("no topic %s", topic)
+	})
+}
+
+// healthz returns node i's /healthz status and body.
+func (e *env) healthz(i int) (int, string, error) {
+	hc := &http.Client{Timeout: 2 * time.Second}
+	resp, err := hc.Get("http://" + e.c.HTTP(i) + "/healthz")
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// acked is one acknowledged record.
+type acked struct {
+	// stream and seq order the records one producer sent; order is
+	// checked within a stream only.
+	stream    string
+	seq       int
+	partition int32
+	offset    int64
+	value     string
+}
+
+// load produces numbered records round-robin over partitions with
+// acks=all until stopped, recording every acknowledgement.
+type load struct {
+	p       *client.Producer
+	topic   string
+	parts   int32
+	stop    chan struct{}
+	done    chan struct{}
+	mu      sync.Mutex // guards the following
+	acks    []acked
+	failed  []error
+	pending sync.WaitGroup
+}
+
+func startLoad(t *testing.T, cl *client.Client, topic string, parts int32, prefix string) *load {
+	t.Helper()
+	p, err := client.NewProducer(cl, client.ProducerConfig{
+		Acks:        client.AcksAll,
+		MaxInFlight: 1, // strict order within a partition across retries
+		Linger:      time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &load{p: p, topic: topic, parts: parts, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(l.done)
+		for seq := 0; ; seq++ {
+			select {
+			case <-l.stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			part := int32(seq) % parts
+			value := prefix + "-" + strconv.Itoa(seq)
+			l.pending.Add(1)
+			rec := &client.Record{Topic: topic, Partition: part, Value: []byte(value)}
+			p.ProduceAsync(rec, func(md client.RecordMetadata, err error) {
+				defer l.pending.Done()
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				if err != nil {
+					l.failed = append(l.failed, err)
+					return
+				}
+				l.acks = append(l.acks, acked{stream: prefix, seq: seq, partition: md.Partition, offset: md.Offset, value: value})
+			})
+		}
+	}()
+	return l
+}
+
+// count is the number of acknowledged records so far.
+func (l *load) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acks)
+}
+
+// waitProgress waits until n more records are acknowledged.
+func (l *load) waitProgress(e *env, n int) {
+	e.t.Helper()
+	start := l.count()
+	e.waitFor(fmt.Sprintf("%d more acknowledged records", n), func() error {
+		if got := l.count() - start; got < n {
+			return fmt.Errorf("%d acknowledged since", got)
+		}
+		return nil
+	})
+}
+
+// finish stops producing, waits for every callback and closes the
+// producer; it returns the acknowledged records and the failures.
+func (l *load) finish(t *testing.T) ([]acked, []error) {
+	t.Helper()
+	close(l.stop)
+	<-l.done
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := l.p.Close(ctx); err != nil {
+		t.Errorf("close producer: %v", err)
+	}
+	l.pending.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.acks), slices.Clone(l.failed)
+}
+
+// readAll consumes topic/p from the log start up to its current end and
+// returns value by offset.
+func (e *env) readAll(topic string, p int32) map[int64]string {
+	e.t.Helper()
+	ctx := e.ctx()
+	var end int64
+	e.waitFor(fmt.Sprintf("end offset of %s/%d", topic, p), func() error {
+		var err error
+		end, _, err = e.cl.ListOffsets(ctx, topic, p, client.LatestTimestamp)
+		return err
+	})
+	out := make(map[int64]string, end)
+	if end == 0 {
+		return out
+	}
+	cs, err := client.NewConsumer(e.cl, client.ConsumerConfig{AutoOffsetReset: client.ResetEarliest})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer cs.Close()
+	tp := client.TopicPartition{Topic: topic, Partition: p}
+	cs.Assign(tp)
+	if err := cs.SeekToBeginning(tp); err != nil {
+		e.t.Fatal(err)
+	}
+	var next int64
+	for next < end {
+		records, err := cs.Poll(ctx)
+		if err != nil {
+			e.t.Fatalf("consume %s/%d at %d (end %d): %v", topic, p, next, end, err)
+		}
+		for _, r := range records {
+			if r.Offset < next {
+				e.t.Fatalf("consume %s/%d: offset %d after %d", topic, p, r.Offset, next)
+			}
+			out[r.Offset] = string(r.Value)
+			next = r.Offset + 1
+		}
+	}
+	return out
+}
+
+// verify checks that every acknowledged record is in the log of its
+// partition at its offset, and that within a partition the records of one
+// stream got increasing offsets in the order they were produced.
+func (e *env) verify(topic string, parts int32, acks []acked) {
+	e.t.Helper()
+	byPart := make(map[int32][]acked)
+	for _, a := range acks {
+		byPart[a.partition] = append(byPart[a.partition], a)
+	}
+	for p := range parts {
+		log := e.readAll(topic, p)
+		list := byPart[p]
+		slices.SortFunc(list, func(a, b acked) int {
+			if c := strings.Compare(a.stream, b.stream); c != 0 {
+				return c
+			}
+			return a.seq - b.seq
+		})
+		for i, a := range list {
+			if got, ok := log[a.offset]; !ok || got != a.value {
+				e.t.Errorf("%s/%d: acknowledged %q at offset %d, log has %q (present %v)", topic, p, a.value, a.offset, got, ok)
+			}
+			if prev := i - 1; prev >= 0 && list[prev].stream == a.stream && a.offset <= list[prev].offset {
+				e.t.Errorf("%s/%d: %q (seq %d) at offset %d, not after %q at %d", topic, p, a.value, a.seq, a.offset, list[prev].value, list[prev].offset)
+			}
+		}
+	}
+}
+
+// isNotEnoughReplicas reports a refusal for too small an ISR.
+func isNotEnoughReplicas(err error) bool {
+	return err != nil && errors.Is(err, messages.ErrNotEnoughReplicas)
+}

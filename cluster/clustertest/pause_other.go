@@ -1,0 +1,5 @@
+//go:build !unix
+
+package clustertest
+
+func (n *Node) resume() {}
