@@ -119,7 +119,12 @@ type consumerPartition struct {
 	gen      uint64
 	paused   bool
 	fetching bool
-	result   *fetchResult // answered fetch, not yet decoded
+	// results are answered fetches not yet decoded, oldest first. A fetch
+	// is issued as soon as the previous one is answered, from the offset
+	// after its last batch (fetchOffset), so transfer and decoding overlap.
+	// Invariant: len(results) <= maxBufferedFetches.
+	results     []*fetchResult
+	fetchOffset int64
 	// failures counts consecutive retriable fetch failures; retryAt holds
 	// the next fetch back after one.
 	failures int
@@ -203,8 +208,9 @@ func (cs *Consumer) with(tps []TopicPartition, fn func(*consumerPartition)) erro
 // seek discards cp's fetch and buffered answer. Called with cs.mu held.
 func (cp *consumerPartition) seek(kind resetKind, position, ts int64) {
 	cp.gen++
-	cp.result = nil
+	cp.results = nil
 	cp.reset, cp.position, cp.timestamp = kind, position, ts
+	cp.fetchOffset = position
 	cp.failures, cp.retryAt = 0, time.Time{}
 }
 

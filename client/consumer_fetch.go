@@ -10,12 +10,35 @@ import (
 	"github.com/sluice-mq/sluice/storage/batch"
 )
 
+// maxBufferedFetches bounds the answered fetches a partition keeps before
+// Poll decodes them; with FetchMaxBytes it bounds the consumer's memory.
+const maxBufferedFetches = 2
+
 // fetchResult is the outcome of one fetch.
 type fetchResult struct {
 	gen    uint64
 	offset int64 // the fetched position
 	res    *messages.FetchResponse
 	err    error
+	// next is the offset after the last whole batch of res, where the
+	// next fetch starts; -1 when res is an error.
+	next int64
+}
+
+// nextFetchOffset returns the offset after the last whole batch in
+// records, or from when there is none. Only headers are read: checking
+// CRCs and decoding is Poll's work.
+func nextFetchOffset(records []byte, from int64) int64 {
+	next := from
+	for len(records) >= batch.HeaderSize {
+		h, err := batch.ParseHeader(records)
+		if err != nil || h.Size() > len(records) {
+			break
+		}
+		next = max(next, h.NextOffset())
+		records = records[h.Size():]
+	}
+	return next
 }
 
 // Poll returns the next records of the assigned partitions, waiting until
@@ -121,11 +144,14 @@ func (cs *Consumer) drain() ([]*Record, error) {
 	cs.mu.Lock()
 	for _, tp := range cs.order {
 		cp := cs.parts[tp]
-		if cp.result != nil && !cp.paused {
-			ready = append(ready, cp)
-			results = append(results, cp.result)
-			cp.result = nil
+		if cp.paused {
+			continue
 		}
+		for _, r := range cp.results {
+			ready = append(ready, cp)
+			results = append(results, r)
+		}
+		cp.results = nil
 	}
 	cs.mu.Unlock()
 
@@ -201,16 +227,19 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult) ([]*Record, int64,
 	}
 	data := res.GetRecords()
 	next := r.offset
-	// One slab for the records and one arena for their bytes: batches may
-	// alias a pooled decompression buffer, so the bytes are copied.
+	// One slab for the records. Uncompressed batches are used in place:
+	// the response buffer belongs to this fetch alone. Records of
+	// compressed batches alias a pooled decompression buffer, so their
+	// bytes are copied into an arena.
 	slab := make([]Record, 0, 16)
-	arena := make([]byte, 0, len(data))
+	var arena []byte
+	copyBytes := anyCompressed(data)
 	keep := func(b []byte) []byte {
-		if b == nil {
-			return nil
+		if b == nil || !copyBytes {
+			return b
 		}
 		if cap(arena)-len(arena) < len(b) {
-			arena = make([]byte, 0, max(len(b), 2*cap(arena)))
+			arena = make([]byte, 0, max(len(b), 2*cap(arena), 64<<10))
 		}
 		start := len(arena)
 		arena = append(arena, b...)
@@ -245,6 +274,25 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult) ([]*Record, int64,
 	return recs, next, nil
 }
 
+// anyCompressed reports whether a batch in records has a codec, from the
+// headers alone.
+func anyCompressed(records []byte) bool {
+	for len(records) >= batch.HeaderSize {
+		h, err := batch.ParseHeader(records)
+		if err != nil {
+			return true // let the copying path meet the error
+		}
+		if h.Attributes.Codec() != batch.CodecNone {
+			return true
+		}
+		if h.Size() > len(records) {
+			break
+		}
+		records = records[h.Size():]
+	}
+	return false
+}
+
 // startFetches issues a fetch for every partition ready for one and
 // returns how long until the earliest partition in backoff is due (0 if
 // none).
@@ -264,8 +312,11 @@ func (cs *Consumer) startFetches() time.Duration {
 	}
 	for _, tp := range cs.order {
 		cp := cs.parts[tp]
-		if cp.paused || cp.fetching || cp.result != nil || cp.reset != resetNone || cp.position < 0 {
+		if cp.paused || cp.fetching || cp.reset != resetNone || cp.position < 0 {
 			continue
+		}
+		if n := len(cp.results); n >= maxBufferedFetches || (n > 0 && cp.results[n-1].next < 0) {
+			continue // buffer full, or an error waits for Poll to handle it
 		}
 		if d := cp.retryAt.Sub(now); d > 0 {
 			if wait == 0 || d < wait {
@@ -274,7 +325,11 @@ func (cs *Consumer) startFetches() time.Duration {
 			continue
 		}
 		cp.fetching = true
-		starts = append(starts, start{cp, cp.gen, cp.position})
+		offset := cp.position
+		if len(cp.results) > 0 {
+			offset = cp.fetchOffset
+		}
+		starts = append(starts, start{cp, cp.gen, offset})
 	}
 	cs.mu.Unlock()
 	for _, s := range starts {
@@ -283,13 +338,21 @@ func (cs *Consumer) startFetches() time.Duration {
 	return wait
 }
 
-// fetch sends one long-poll fetch; its answer lands in cp.result.
+// fetch sends one long-poll fetch; its answer is queued in cp.results and
+// the next fetch starts right away when there is room.
 func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 	finish := func(res *messages.FetchResponse, err error) {
+		r := &fetchResult{gen: gen, offset: offset, res: res, err: err, next: -1}
+		if err == nil && res.GetErrorCode() == messages.ErrorCode_NONE {
+			r.next = nextFetchOffset(res.GetRecords(), offset)
+		}
 		cs.mu.Lock()
 		cp.fetching = false
 		if cp.gen == gen {
-			cp.result = &fetchResult{gen: gen, offset: offset, res: res, err: err}
+			cp.results = append(cp.results, r)
+			if r.next >= 0 {
+				cp.fetchOffset = r.next
+			}
 		}
 		cs.mu.Unlock()
 		cs.notify()
@@ -322,5 +385,6 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 			err = nil // an error code in the response is decoded with it
 		}
 		finish(res, err)
+		cs.startFetches() // prefetch while Poll decodes this answer
 	}()
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/sluice-mq/sluice/storage/batch"
 )
 
 func newTestConsumer(t *testing.T, c *Client, cfg ConsumerConfig) *Consumer {
@@ -212,5 +214,58 @@ func TestConsumerPauseResume(t *testing.T) {
 		if r.Partition != 1 {
 			t.Fatalf("after resume got %+v", r)
 		}
+	}
+}
+
+func TestConsumerDecodesCompressedBatches(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, Compression: batch.CodecZstd, BatchBytes: 2 << 10})
+	const n = 400
+	for i := 0; i < n; i++ {
+		p.ProduceAsync(&Record{Topic: "t", Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("value ", i))}, nil)
+	}
+	if err := p.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	cs := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetEarliest, FetchMaxBytes: 4 << 10})
+	cs.Assign(TopicPartition{"t", 0})
+	recs := pollN(t, cs, n)
+	for i, r := range recs {
+		// Records must own their bytes: the decompression buffer is
+		// reused by later batches.
+		if string(r.Key) != fmt.Sprint("k", i) || string(r.Value) != fmt.Sprint("value ", i) {
+			t.Fatalf("record %d: %q=%q", i, r.Key, r.Value)
+		}
+	}
+}
+
+func TestConsumerNextFetchOffset(t *testing.T) {
+	b1, err := batch.Encode([]batch.Record{{Value: []byte("a")}, {Value: []byte("b")}}, batch.DefaultEncodeOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b2 := append([]byte(nil), b1...)
+	batch.SetBaseOffset(b2, 2)
+	both := append(append([]byte(nil), b1...), b2...)
+	cases := []struct {
+		name string
+		buf  []byte
+		from int64
+		want int64
+	}{
+		{"empty", nil, 5, 5},
+		{"one batch", b1, 0, 2},
+		{"two batches", both, 0, 4},
+		{"torn second batch", both[:len(both)-3], 0, 2},
+		{"batch before the position", b1, 7, 7},
+	}
+	for _, c := range cases {
+		if got := nextFetchOffset(c.buf, c.from); got != c.want {
+			t.Errorf("%s: %d, want %d", c.name, got, c.want)
+		}
+	}
+	if anyCompressed(both) {
+		t.Error("uncompressed batches reported compressed")
 	}
 }

@@ -55,3 +55,47 @@ func BenchmarkProduce(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConsume measures catch-up reads of 1 KiB records from one
+// sluiced process: b.N records are produced first, untimed.
+func BenchmarkConsume(b *testing.B) {
+	const size = 1024
+	c := clustertest.Start(b, 1, clustertest.WithLogLevel("warn"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cl, err := client.New(ctx, client.Config{Seeds: []string{c.Addr(0)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := cl.CreateTopic(ctx, "bench", 1, 1, nil); err != nil {
+		b.Fatal(err)
+	}
+	p, err := client.NewProducer(cl, client.ProducerConfig{Acks: client.AcksLeader, BatchBytes: 256 << 10})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := client.NewRecord("bench", nil, make([]byte, size))
+	for i := 0; i < b.N; i++ {
+		p.ProduceAsync(rec, nil)
+	}
+	if err := p.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	cs, err := client.NewConsumer(cl, client.ConsumerConfig{AutoOffsetReset: client.ResetEarliest, FetchMaxBytes: 4 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cs.Close()
+	cs.Assign(client.TopicPartition{Topic: "bench", Partition: 0})
+	b.SetBytes(size)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := 0; n < b.N; {
+		recs, err := cs.Poll(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n += len(recs)
+	}
+}
