@@ -80,9 +80,9 @@ func (cfg *ConsumerConfig) applyDefaults(c *Client) error {
 }
 
 // Consumer reads assigned partitions (no consumer group). Every assigned,
-// unpaused partition has one long-poll fetch in flight at a time; a fetch
-// is issued again as soon as its answer has been decoded, so the next
-// records are on their way while the application handles the last ones.
+// unpaused partition has one long-poll fetch in flight at a time; the next
+// is issued as soon as one is answered, so the next records are on their
+// way while Poll decodes and the application handles the last ones.
 //
 // A Consumer is safe for concurrent use, but Poll is meant for one
 // goroutine at a time.

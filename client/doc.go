@@ -56,10 +56,13 @@
 //
 // # Consumer
 //
-// Each assigned partition has one long-poll fetch in flight; it is issued
-// again as soon as its answer is decoded, so the next records are on the
-// way while the application handles the last. A fetch returns whole
-// batches; records before the position are skipped.
+// Each assigned partition has one long-poll fetch in flight. When it is
+// answered, the next one starts at once from the offset after the last
+// batch received (up to two answers wait for Poll), so transfer and
+// decoding overlap. A fetch returns whole batches; records before the
+// position are skipped. Records of uncompressed batches share the fetch's
+// buffer (keeping one record keeps that buffer alive); those of compressed
+// batches are copied out of the decompression buffer.
 //
 // # Transport limits
 //
