@@ -141,13 +141,15 @@ func (r *replica) sendPushes(ctx actor.Context, push replication.Push) {
 // could be read, and the records' size.
 func (r *replica) buildPush(push replication.Push) (*messages.ReplicateRequest, int) {
 	req := &messages.ReplicateRequest{
-		Topic:          r.cfg.Topic,
-		Partition:      r.cfg.Partition,
-		LeaderEpoch:    r.lead.Epoch(),
-		LeaderId:       r.cfg.NodeID,
-		BaseOffset:     push.From,
-		EndOffset:      push.From,
-		LeaderHw:       r.progress.hw,
+		Topic:       r.cfg.Topic,
+		Partition:   r.cfg.Partition,
+		LeaderEpoch: r.lead.Epoch(),
+		LeaderId:    r.cfg.NodeID,
+		BaseOffset:  push.From,
+		EndOffset:   push.From,
+		// The core's HW, not the durability-gated one clients see: the
+		// core decides when followers need a heartbeat by what it sent.
+		LeaderHw:       r.lead.HW(),
 		LeaderLogStart: r.log.LogStartOffset(),
 		Seq:            push.Seq,
 	}
