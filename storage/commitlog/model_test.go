@@ -28,10 +28,11 @@ func (m *logModel) truncate(offset int64) {
 	m.logStart = min(m.logStart, m.end)
 }
 
-// TestLogRandomOperations runs random appends, truncations, rolls,
-// log-start advances, retention, flushes, clean reopens and crashes
-// against a model and checks after each step that reads return exactly the
-// model's batches. (Raise the seed count to search harder.)
+// TestLogRandomOperations runs random leader and follower appends,
+// truncations, rolls, log-start advances, retention, flushes, clean
+// reopens and crashes against a model and checks after each step that
+// reads return exactly the model's batches. (Raise the seed count to
+// search harder.)
 func TestLogRandomOperations(t *testing.T) {
 	for seed := uint64(1); seed <= 6; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -49,9 +50,22 @@ func TestLogRandomOperations(t *testing.T) {
 					sizes = append(sizes, len(b))
 					data = append(data, b...)
 				}
-				info, err := l.Append(data, int32(step/40))
+				var info AppendInfo
+				var err error
+				if rng.IntN(2) == 0 {
+					info, err = l.Append(data, int32(step/40))
+				} else { // as a follower: offsets assigned by the leader
+					next := m.leo()
+					for rest := data; len(rest) > 0; {
+						h, _ := batch.ParseHeader(rest)
+						batch.SetBaseOffset(rest, next)
+						next += int64(h.LastOffsetDelta) + 1
+						rest = rest[h.Size():]
+					}
+					info, err = l.AppendReplicated(data)
+				}
 				if err != nil {
-					t.Fatalf("seed %d step %d: Append: %v", seed, step, err)
+					t.Fatalf("seed %d step %d: append: %v", seed, step, err)
 				}
 				if info.FirstOffset != m.leo() {
 					t.Fatalf("seed %d step %d: appended at %d, model LEO %d", seed, step, info.FirstOffset, m.leo())
