@@ -25,8 +25,12 @@ func (a *app) clusterCommand() *cobra.Command {
 				return err
 			}
 			st := clusterStatus(m)
+			detail := clusterDetails(cmd.Context(), m)
 			if a.json() {
-				return writeJSON(a.stdout, st)
+				return writeJSON(a.stdout, struct {
+					status
+					clusterDetail
+				}{st, detail})
 			}
 			fmt.Fprintf(a.stdout, "Cluster: %s  Controller: %d  Topics: %d  Partitions: %d  Under-replicated: %d  Offline: %d\n",
 				st.ClusterID, st.ControllerID, st.Topics, st.Partitions, st.UnderReplicated, st.Offline)
@@ -38,7 +42,10 @@ func (a *app) clusterCommand() *cobra.Command {
 				}
 				t.row(b.NodeID, b.Address, b.HTTPAddress, b.Leaders, b.Replicas, role)
 			}
-			return t.flush()
+			if err := t.flush(); err != nil {
+				return err
+			}
+			return writeClusterDetail(a.stdout, detail)
 		},
 	})
 	return cmd
