@@ -30,6 +30,7 @@ func (s *Segment) findPos(offset int64) (pos int64, h batch.Header, found bool, 
 		}
 	}
 	sc := newScanner(s.logFile, start, s.size)
+	defer sc.release()
 	for first := true; ; first = false {
 		pos, h, err := sc.next()
 		if errors.Is(err, errEnd) {
@@ -135,6 +136,7 @@ func (s *Segment) FindTimestamp(ts int64) (offset, timestamp int64, found bool, 
 		}
 	}
 	sc := newScanner(s.logFile, start, s.size)
+	defer sc.release()
 	for first := true; ; first = false {
 		pos, h, err := sc.next()
 		if errors.Is(err, errEnd) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/sluice-mq/sluice/storage/batch"
 )
@@ -23,14 +24,30 @@ const (
 type scanner struct {
 	r      io.ReaderAt
 	buf    []byte
-	bufPos int64 // file position of buf[0]
-	n      int   // valid bytes in buf
-	pos    int64 // position of the next batch
+	pooled *[]byte // buf's pool entry while buf came from scanBuffers
+	bufPos int64   // file position of buf[0]
+	n      int     // valid bytes in buf
+	pos    int64   // position of the next batch
 	end    int64
 }
 
 func newScanner(r io.ReaderAt, start, end int64) *scanner {
 	return &scanner{r: r, pos: start, end: end, bufPos: -1}
+}
+
+// scanBuffers holds first-read buffers, so a lookup allocates nothing.
+var scanBuffers = sync.Pool{New: func() any {
+	b := make([]byte, scanFirstRead)
+	return &b
+}}
+
+// release returns a pooled buffer; the scanner must not be used after.
+func (sc *scanner) release() {
+	if sc.pooled != nil {
+		scanBuffers.Put(sc.pooled)
+		sc.pooled = nil
+	}
+	sc.buf = nil
 }
 
 // next returns the position and header of the next batch, errEnd at the
@@ -46,8 +63,10 @@ func (sc *scanner) next() (int64, batch.Header, error) {
 	if sc.bufPos < 0 || sc.pos < sc.bufPos || sc.pos+batch.HeaderSize > sc.bufPos+int64(sc.n) {
 		switch {
 		case sc.buf == nil:
-			sc.buf = make([]byte, scanFirstRead)
+			sc.pooled = scanBuffers.Get().(*[]byte)
+			sc.buf = *sc.pooled
 		case len(sc.buf) < scanMaxRead:
+			sc.release()
 			sc.buf = make([]byte, 2*len(sc.buf))
 		}
 		want := min(int64(len(sc.buf)), sc.end-sc.pos)
@@ -92,6 +111,7 @@ func (s *Segment) ForEachBatch(fn func(pos int64, h batch.Header) error) error {
 		return ErrClosed
 	}
 	sc := newScanner(s.logFile, 0, s.size)
+	defer sc.release()
 	for {
 		pos, h, err := sc.next()
 		if errors.Is(err, errEnd) {

@@ -191,6 +191,7 @@ func (s *Segment) loadIndexes(lazy bool) error {
 		s.maxTimestamp, s.maxTimestampRel = t.ts, t.rel
 	}
 	sc := newScanner(s.logFile, start, s.size)
+	defer sc.release()
 	first := true
 	lastSize := int64(0)
 	for {

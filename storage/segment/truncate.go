@@ -64,6 +64,7 @@ func (s *Segment) rescanTail() error {
 	}
 	next := s.nextOffset
 	sc := newScanner(s.logFile, start, s.size)
+	defer sc.release()
 	for {
 		pos, h, err := sc.next()
 		if errors.Is(err, errEnd) {
