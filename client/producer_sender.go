@@ -255,10 +255,16 @@ func (s *sender) scheduleRetry(req *produceRequest, err error) {
 	}
 }
 
-// finish runs the callbacks of req's records in order, then releases
-// their buffer space.
+// finish runs the callbacks of req's records in order. Their buffer
+// space is released first, so a callback may produce again even when the
+// buffer was full; they count as pending (for Flush) until after.
 func (s *sender) finish(req *produceRequest, err error) {
 	records, bytes := 0, 0
+	for _, o := range req.batches {
+		records += len(o.records)
+		bytes += o.bytes
+	}
+	s.p.release(0, bytes)
 	offset := req.base
 	for _, o := range req.batches {
 		for _, r := range o.records {
@@ -269,10 +275,8 @@ func (s *sender) finish(req *produceRequest, err error) {
 			}
 			r.callback(md, err)
 		}
-		records += len(o.records)
-		bytes += o.bytes
 	}
-	s.p.release(records, bytes)
+	s.p.release(records, 0)
 }
 
 // stop fails everything the sender still holds.

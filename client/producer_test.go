@@ -323,3 +323,25 @@ func TestProducerCreditBoundsRequestsInFlight(t *testing.T) {
 		}
 	}
 }
+
+func TestProducerCallbackMayProduceWithFullBuffer(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	// The buffer holds about one record: the callback's record only fits
+	// once the acknowledged one's space is given back.
+	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, MaxBufferedBytes: 200})
+	done := make(chan error, 1)
+	p.ProduceAsync(&Record{Topic: "t", Value: make([]byte, 100)}, func(_ RecordMetadata, err error) {
+		if err != nil {
+			done <- err
+			return
+		}
+		p.ProduceAsync(&Record{Topic: "t", Value: make([]byte, 100)}, func(_ RecordMetadata, err error) { done <- err })
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fb.records("t", 0)); n != 2 {
+		t.Fatalf("%d records stored, want 2", n)
+	}
+}
