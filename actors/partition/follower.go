@@ -65,6 +65,10 @@ func (r *replica) applyFollower(ctx actor.Context, eff replication.FollowerEffec
 // truncateTo cuts the log at offset (below the log start it restarts the
 // log there) and restarts the high-watermark bookkeeping.
 func (r *replica) truncateTo(offset int64) error {
+	leo := r.log.LogEndOffset()
+	if offset >= leo {
+		return nil
+	}
 	err := r.log.TruncateTo(offset)
 	var oor *commitlog.OffsetOutOfRangeError
 	if errors.As(err, &oor) {
@@ -73,6 +77,9 @@ func (r *replica) truncateTo(offset int64) error {
 	if err != nil {
 		return err
 	}
+	r.logger.Info("truncated log to the leader's", "from", leo, "to", r.log.LogEndOffset(),
+		"leader", r.state.Leader, "epoch", r.state.LeaderEpoch)
+	r.cfg.Metrics.truncated()
 	r.afterTruncate()
 	return nil
 }
@@ -162,6 +169,7 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 		r.logger.Error("append replicated batches", "offset", m.BaseOffset, "error", err)
 	} else {
 		r.progress.appended(info.LastOffset+1, info.Bytes)
+		r.cfg.Metrics.replicated(info.Bytes)
 	}
 	resp, hwChanged := f.Appended(m, r.log.LogEndOffset())
 	if hwChanged {

@@ -100,6 +100,7 @@ func (r *replica) handleISRWritten(ctx actor.Context, m *isrWritten) {
 		return
 	}
 	r.logger.Info("ISR changed", "epoch", r.lead.Epoch(), "isr", m.isr)
+	r.cfg.Metrics.isrChanged(len(m.isr) < len(r.lead.ISR()))
 	r.stateVersion = max(r.stateVersion, m.version)
 	r.state.ISR = slices.Clone(m.isr)
 	r.state.Version = r.stateVersion

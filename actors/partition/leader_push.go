@@ -131,6 +131,7 @@ func (r *replica) sendPushes(ctx actor.Context, push replication.Push) {
 			return
 		}
 		ctx.Request(pid, req)
+		r.cfg.Metrics.pushed(n)
 		push, ok = r.lead.Sent(push, req.BaseOffset, req.EndOffset, n)
 	}
 }

@@ -12,6 +12,12 @@ type Metrics struct {
 	FetchedBytes    prometheus.Counter
 	ParkedFetches   prometheus.Gauge
 	SegmentsDeleted prometheus.Counter
+	// Replication: bytes leaders pushed and followers appended, ISR
+	// changes leaders wrote (by direction), follower truncations.
+	PushedBytes     prometheus.Counter
+	ReplicatedBytes prometheus.Counter
+	ISRChanges      *prometheus.CounterVec // by change: shrink, expand
+	Truncations     prometheus.Counter
 }
 
 // NewMetrics creates the replica metrics (not yet registered).
@@ -45,13 +51,30 @@ func NewMetrics() *Metrics {
 			Namespace: "sluice", Name: "segments_deleted_total",
 			Help: "Log segments deleted by retention.",
 		}),
+		PushedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "replication_pushed_bytes_total",
+			Help: "Record batch bytes partition leaders pushed to followers (resends included).",
+		}),
+		ReplicatedBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "replication_appended_bytes_total",
+			Help: "Record batch bytes followers appended from their leaders.",
+		}),
+		ISRChanges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "isr_changes_total",
+			Help: "ISR changes partition leaders wrote to the metadata store, by change (shrink, expand).",
+		}, []string{"change"}),
+		Truncations: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "replica_truncations_total",
+			Help: "Follower logs truncated to where they diverge from their leader's.",
+		}),
 	}
 }
 
 // Register adds every metric to r.
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.ProduceRequests, m.ProducedBytes, m.ProducedRecords,
-		m.FetchRequests, m.FetchedBytes, m.ParkedFetches, m.SegmentsDeleted} {
+		m.FetchRequests, m.FetchedBytes, m.ParkedFetches, m.SegmentsDeleted,
+		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -90,5 +113,34 @@ func (m *Metrics) parked(delta int) {
 func (m *Metrics) segmentsDeleted(n int) {
 	if m != nil && n > 0 {
 		m.SegmentsDeleted.Add(float64(n))
+	}
+}
+
+func (m *Metrics) pushed(bytes int) {
+	if m != nil && bytes > 0 {
+		m.PushedBytes.Add(float64(bytes))
+	}
+}
+
+func (m *Metrics) replicated(bytes int) {
+	if m != nil {
+		m.ReplicatedBytes.Add(float64(bytes))
+	}
+}
+
+func (m *Metrics) isrChanged(shrink bool) {
+	if m == nil {
+		return
+	}
+	change := "expand"
+	if shrink {
+		change = "shrink"
+	}
+	m.ISRChanges.WithLabelValues(change).Inc()
+}
+
+func (m *Metrics) truncated() {
+	if m != nil {
+		m.Truncations.Inc()
 	}
 }
