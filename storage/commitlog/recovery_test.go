@@ -250,3 +250,30 @@ func TestLogRecoverCorruptIndexAfterCleanClose(t *testing.T) {
 	}
 	checkReads(t, r, batches)
 }
+
+func TestLogRebuildEpochsAfterCleanClose(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, recoveryConfig)
+	for ep := int32(0); ep < 3; ep++ {
+		for i := 0; i < 15; i++ { // 15 small batches per epoch, several segments
+			if _, err := l.Append(makeBatch(0, 2, 100, tsBase), ep); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := l.EpochEntries()
+	if len(want) != 3 {
+		t.Fatalf("epochs %+v", want)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, LeaderEpochCheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	r := mustOpen(t, dir, recoveryConfig)
+	if st := r.OpenStats(); !st.Clean {
+		t.Fatalf("stats %+v: a missing epoch file needs no segment scan", st)
+	}
+	checkEpochs(t, r, want)
+}

@@ -66,8 +66,9 @@ func (sc *scanner) next() (int64, batch.Header, error) {
 			sc.pooled = scanBuffers.Get().(*[]byte)
 			sc.buf = *sc.pooled
 		case len(sc.buf) < scanMaxRead:
+			n := 2 * len(sc.buf)
 			sc.release()
-			sc.buf = make([]byte, 2*len(sc.buf))
+			sc.buf = make([]byte, n)
 		}
 		want := min(int64(len(sc.buf)), sc.end-sc.pos)
 		n, err := sc.r.ReadAt(sc.buf[:want], sc.pos)

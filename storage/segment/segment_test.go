@@ -363,3 +363,34 @@ func TestSegmentLazyIndex(t *testing.T) {
 	}
 	checkLookups(t, r, ws[:60])
 }
+
+func TestSegmentForEachBatchLongScan(t *testing.T) {
+	// Many small batches: the header scan refills and grows its buffer.
+	s := mustCreate(t, t.TempDir(), 0, Options{IndexIntervalBytes: 1 << 20})
+	var ws []written
+	for i := 0; i < 2000; i++ {
+		b := makeBatch(s.NextOffset(), 1, 10+i%50, int64(i))
+		ws = append(ws, written{base: s.NextOffset(), pos: s.Size()})
+		if err := s.Append(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	err := s.ForEachBatch(func(pos int64, h batch.Header) error {
+		if pos != ws[i].pos || h.BaseOffset != ws[i].base {
+			t.Fatalf("batch %d at %d offset %d, want %d, %d", i, pos, h.BaseOffset, ws[i].pos, ws[i].base)
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(ws) {
+		t.Fatalf("ForEachBatch: %d batches, %v", i, err)
+	}
+	// Without index entries a lookup of the last batch scans everything.
+	if pos, found, err := s.Lookup(ws[len(ws)-1].base); err != nil || !found || pos != ws[len(ws)-1].pos {
+		t.Fatalf("Lookup(last) = %d, %v, %v", pos, found, err)
+	}
+	if off, _, found, err := s.FindTimestamp(1999); err != nil || !found || off != ws[1999].base {
+		t.Fatalf("FindTimestamp(1999) = %d, %v, %v", off, found, err)
+	}
+}
