@@ -495,3 +495,20 @@ func TestReplicaLeaderKeepsDeadFollowerOutOfISR(t *testing.T) {
 	g.waitCaughtUp(1)
 	g.sameLogs()
 }
+
+func TestReplicaMinInsyncFollowsTopicConfig(t *testing.T) {
+	g := newReplicaGroup(t, []int32{1}, nil, func(c *Config) { c.TopicConfig.MinInsyncReplicas = 2 })
+	g.startAll(State{Leader: 1, Replicas: []int32{1}, ISR: []int32{1}})
+	r := g.produce(1, encode(t, 1, "a"), -1, 0)
+	wantCode(t, r.ErrorCode, messages.ErrorCode_NOT_ENOUGH_REPLICAS, r.ErrorMessage)
+	wantCode(t, g.produce(1, encode(t, 1, "b"), 1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+
+	cfg := g.base.TopicConfig
+	cfg.MinInsyncReplicas = 1
+	g.system.Root.Send(g.pids[1], &UpdateConfig{TopicConfig: cfg})
+	r = g.produce(1, encode(t, 1, "c"), -1, 0)
+	wantCode(t, r.ErrorCode, messages.ErrorCode_NONE, r.ErrorMessage)
+	if got := fmt.Sprint(values(t, g.fetch(1, 0, 0, 0).Records)); got != "[0:b 1:c]" {
+		t.Fatalf("fetched %s", got)
+	}
+}
