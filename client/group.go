@@ -150,12 +150,19 @@ type GroupConsumer struct {
 	// Owned by the Poll goroutine.
 	owned      []TopicPartition // the current assignment, sorted
 	lastCommit time.Time
+	// pending delivers the outcome of the join round in progress; nil
+	// when none runs.
+	pending chan roundResult
 
 	mu sync.Mutex // guards the following
 	// coord is the coordinator's guardian, nil when unknown.
 	coord      *actor.PID
 	memberID   string
 	generation int32 // -1 when not a member of a generation
+	// round counts join rounds. Heartbeats and commits carry the round
+	// they were sent in; what they report about an earlier round is
+	// stale and ignored.
+	round uint64
 	// joined: the member has an assignment for generation and heartbeats.
 	joined bool
 	// rejoin: the coordinator asked for a rebalance. lost: the membership

@@ -36,7 +36,7 @@ func (g *GroupConsumer) commitPositions(ctx context.Context, tps []TopicPartitio
 // CommitOffsets commits the given next offsets to consume as this member.
 func (g *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPartition]int64) error {
 	g.mu.Lock()
-	memberID, generation, joined := g.memberID, g.generation, g.joined
+	memberID, generation, joined, round := g.memberID, g.generation, g.joined, g.round
 	g.mu.Unlock()
 	if !joined {
 		return fmt.Errorf("client: commit for group %q: %w", g.cfg.GroupID,
@@ -61,12 +61,12 @@ func (g *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPart
 	case messages.ErrorCode_NONE:
 		return nil
 	case messages.ErrorCode_REBALANCE_IN_PROGRESS:
-		g.needRejoin()
+		g.needRejoin(round)
 	case messages.ErrorCode_UNKNOWN_MEMBER_ID:
-		g.resetMembership(true, generation)
+		g.resetMembership(true, round)
 		g.interrupt()
 	case messages.ErrorCode_ILLEGAL_GENERATION:
-		g.resetMembership(false, generation)
+		g.resetMembership(false, round)
 		g.interrupt()
 	}
 	return fmt.Errorf("client: commit for group %q: %w", g.cfg.GroupID, err)
@@ -114,12 +114,19 @@ func (g *GroupConsumer) maybeAutoCommit(ctx context.Context) {
 	}
 }
 
-// needRejoin flags a rebalance and interrupts a waiting Poll.
-func (g *GroupConsumer) needRejoin() {
+// needRejoin flags a rebalance, if the answer asking for it belongs to the
+// current round (a heartbeat sent before the member rejoined must not make
+// it rejoin again), and interrupts a waiting Poll.
+func (g *GroupConsumer) needRejoin(round uint64) {
 	g.mu.Lock()
-	g.rejoin = true
+	current := round == g.round && g.joined
+	if current {
+		g.rejoin = true
+	}
 	g.mu.Unlock()
-	g.interrupt()
+	if current {
+		g.interrupt()
+	}
 }
 
 // interrupt wakes a Poll waiting for records.

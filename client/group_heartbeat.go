@@ -24,16 +24,16 @@ func (g *GroupConsumer) heartbeatLoop() {
 		case <-ticker.C:
 		}
 		g.mu.Lock()
-		joined, memberID, generation := g.joined, g.memberID, g.generation
+		joined, memberID, generation, round := g.joined, g.memberID, g.generation, g.round
 		g.mu.Unlock()
 		if !joined {
 			continue
 		}
-		g.heartbeat(memberID, generation)
+		g.heartbeat(memberID, generation, round)
 	}
 }
 
-func (g *GroupConsumer) heartbeat(memberID string, generation int32) {
+func (g *GroupConsumer) heartbeat(memberID string, generation int32, round uint64) {
 	ctx, cancel := context.WithTimeout(g.runCtx, g.cfg.SessionTimeout)
 	defer cancel()
 	coord, err := g.coordinator(ctx)
@@ -46,12 +46,12 @@ func (g *GroupConsumer) heartbeat(memberID string, generation int32) {
 	switch code := messages.CodeFor(err); {
 	case err == nil:
 	case code == messages.ErrorCode_REBALANCE_IN_PROGRESS:
-		g.needRejoin()
+		g.needRejoin(round)
 	case code == messages.ErrorCode_UNKNOWN_MEMBER_ID:
-		g.resetMembership(true, generation)
+		g.resetMembership(true, round)
 		g.interrupt()
 	case code == messages.ErrorCode_ILLEGAL_GENERATION:
-		g.resetMembership(false, generation)
+		g.resetMembership(false, round)
 		g.interrupt()
 	case code == messages.ErrorCode_FENCED_INSTANCE_ID:
 		g.mu.Lock()

@@ -12,10 +12,25 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 )
 
+// roundResult is the outcome of a join round run in the background.
+type roundResult struct {
+	memberID   string
+	generation int32
+	assigned   []TopicPartition
+	// retry: the round failed in a way that calls for another after a
+	// pause; again: another round at once (a new member id, a rebalance
+	// that moved on). err: the consumer cannot go on.
+	retry, again bool
+	err          error
+}
+
 // ensureActive (re)joins until the consumer holds an assignment of the
-// current generation, handling lost partitions first.
+// current generation, handling lost partitions first. A round runs in a
+// goroutine: when ctx ends first, Poll returns and the next Poll picks
+// the round up where it is, as Kafka's poll does, so a short poll timeout
+// never abandons a JoinGroup the coordinator is holding.
 func (g *GroupConsumer) ensureActive(ctx context.Context) error {
-	for attempt := 0; ; attempt++ {
+	for attempt := 0; ; {
 		g.mu.Lock()
 		fatal, closed := g.fatal, g.closed
 		lost, rejoin, joined := g.lost, g.rejoin, g.joined
@@ -30,29 +45,42 @@ func (g *GroupConsumer) ensureActive(ctx context.Context) error {
 		if lost && len(g.owned) > 0 {
 			g.revoke(ctx, g.owned, true)
 		}
-		if joined && !rejoin && !lost {
-			return nil
+		if g.pending == nil {
+			if joined && !rejoin && !lost {
+				return nil
+			}
+			g.startRound(ctx)
 		}
-		retry, err := g.joinAndSync(ctx)
-		if err != nil {
-			return err
+		var res roundResult
+		select {
+		case res = <-g.pending:
+			g.pending = nil
+		case <-ctx.Done():
+			return ctxError(ctx, "joining group "+g.cfg.GroupID)
 		}
-		if retry {
-			if err := g.c.sleep(ctx, g.c.cfg.backoff(min(attempt+1, 5))); err != nil {
+		switch {
+		case res.err != nil:
+			return res.err
+		case res.retry:
+			attempt++
+			if err := g.c.sleep(ctx, g.c.cfg.backoff(min(attempt, 5))); err != nil {
 				return err
 			}
-		} else {
+		case res.again:
+		default:
 			attempt = 0
+			if err := g.install(ctx, res.memberID, res.generation, res.assigned); err != nil {
+				return err
+			}
 		}
 	}
 }
 
-// joinAndSync runs one JoinGroup + SyncGroup round. It returns retry=true
-// when the round failed in a way that calls for another after a pause,
-// and an error only for what the consumer cannot recover from.
-func (g *GroupConsumer) joinAndSync(ctx context.Context) (retry bool, err error) {
+// startRound gives up the partitions the eager protocol requires to give
+// up (committing them first with AutoCommit) and starts a JoinGroup +
+// SyncGroup round in a goroutine that reports to g.pending.
+func (g *GroupConsumer) startRound(ctx context.Context) {
 	if !g.cooperative && len(g.owned) > 0 {
-		// Eager protocol: everything is given up before rejoining.
 		if g.cfg.AutoCommit {
 			if err := g.Commit(ctx); err != nil {
 				g.log.Warn("commit before rebalance failed", slog.Any("error", err))
@@ -62,12 +90,26 @@ func (g *GroupConsumer) joinAndSync(ctx context.Context) (retry bool, err error)
 	}
 	g.mu.Lock()
 	g.joined, g.rejoin = false, false
-	memberID, generation := g.memberID, g.generation
+	g.round++
+	memberID, generation, round := g.memberID, g.generation, g.round
 	g.mu.Unlock()
+	protocols := g.protocols(generation)
+	ch := make(chan roundResult, 1)
+	g.pending = ch
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		ch <- g.runRound(g.runCtx, memberID, round, protocols)
+	}()
+}
 
+// runRound runs one JoinGroup + SyncGroup round under ctx (the consumer's
+// life); the rebalance timeout bounds each request.
+func (g *GroupConsumer) runRound(ctx context.Context, memberID string, round uint64, protocols []*messages.GroupProtocol) roundResult {
+	timeout := g.cfg.RebalanceTimeout + g.c.cfg.RequestTimeout
 	coord, err := g.coordinator(ctx)
 	if err != nil {
-		return g.roundError(ctx, err, generation)
+		return g.roundError(ctx, err, round)
 	}
 	join := &messages.JoinGroupRequest{
 		GroupId:            g.cfg.GroupID,
@@ -76,20 +118,20 @@ func (g *GroupConsumer) joinAndSync(ctx context.Context) (retry bool, err error)
 		MemberId:           memberID,
 		GroupInstanceId:    g.cfg.InstanceID,
 		ProtocolType:       ConsumerProtocolType,
-		Protocols:          g.protocols(generation),
+		Protocols:          protocols,
 		ClientId:           "sluice",
 	}
-	res, err := call[*messages.JoinGroupResponse](ctx, g.c, coord, join, g.cfg.RebalanceTimeout+g.c.cfg.RequestTimeout)
+	res, err := call[*messages.JoinGroupResponse](ctx, g.c, coord, join, timeout)
 	if messages.CodeFor(err) == messages.ErrorCode_MEMBER_ID_REQUIRED {
 		g.mu.Lock()
 		g.memberID = res.GetMemberId()
 		g.mu.Unlock()
-		return false, nil
+		return roundResult{again: true}
 	}
 	if err != nil {
-		return g.roundError(ctx, err, generation)
+		return g.roundError(ctx, err, round)
 	}
-	memberID, generation = res.GetMemberId(), res.GetGenerationId()
+	memberID, generation := res.GetMemberId(), res.GetGenerationId()
 	g.mu.Lock()
 	g.memberID = memberID
 	g.mu.Unlock()
@@ -97,7 +139,7 @@ func (g *GroupConsumer) joinAndSync(ctx context.Context) (retry bool, err error)
 	var assignments []*messages.SyncGroupAssignment
 	if res.GetLeader() == memberID {
 		if assignments, err = g.assign(ctx, res); err != nil {
-			return false, err
+			return roundResult{err: err}
 		}
 	}
 	sync := &messages.SyncGroupRequest{
@@ -109,55 +151,55 @@ func (g *GroupConsumer) joinAndSync(ctx context.Context) (retry bool, err error)
 		ProtocolName:    res.GetProtocolName(),
 		Assignments:     assignments,
 	}
-	sres, err := call[*messages.SyncGroupResponse](ctx, g.c, coord, sync, g.cfg.RebalanceTimeout+g.c.cfg.RequestTimeout)
+	sres, err := call[*messages.SyncGroupResponse](ctx, g.c, coord, sync, timeout)
 	if err != nil {
-		return g.roundError(ctx, err, generation)
+		return g.roundError(ctx, err, round)
 	}
-	var assigned []TopicPartition
+	out := roundResult{memberID: memberID, generation: generation}
 	if len(sres.GetAssignment()) > 0 {
 		a, err := assign.DecodeAssignment(sres.GetAssignment())
 		if err != nil {
-			return false, fmt.Errorf("client: group %q: decode assignment: %w", g.cfg.GroupID, err)
+			return roundResult{err: fmt.Errorf("client: group %q: decode assignment: %w", g.cfg.GroupID, err)}
 		}
-		assigned = topicPartitions(a.Partitions)
+		out.assigned = topicPartitions(a.Partitions)
 	}
-	return false, g.install(ctx, memberID, generation, assigned)
+	return out
 }
 
 // roundError decides what a failed join or sync means.
-func (g *GroupConsumer) roundError(ctx context.Context, err error, generation int32) (bool, error) {
+func (g *GroupConsumer) roundError(ctx context.Context, err error, round uint64) roundResult {
 	if ctx.Err() != nil {
-		return false, ctxError(ctx, "joining group "+g.cfg.GroupID)
+		return roundResult{err: ErrClosed}
 	}
 	switch code := messages.CodeFor(err); {
 	case code == messages.ErrorCode_REBALANCE_IN_PROGRESS:
-		return false, nil
+		return roundResult{again: true}
 	case code == messages.ErrorCode_UNKNOWN_MEMBER_ID, code == messages.ErrorCode_ILLEGAL_GENERATION:
-		g.resetMembership(code == messages.ErrorCode_UNKNOWN_MEMBER_ID, generation)
-		return false, nil
+		g.resetMembership(code == messages.ErrorCode_UNKNOWN_MEMBER_ID, round)
+		return roundResult{again: true}
 	case code == messages.ErrorCode_FENCED_INSTANCE_ID:
 		g.mu.Lock()
+		defer g.mu.Unlock()
 		g.fatal = fmt.Errorf("%w: group %q instance %q", ErrFenced, g.cfg.GroupID, g.cfg.InstanceID)
-		g.mu.Unlock()
-		return false, g.fatal
+		return roundResult{err: g.fatal}
 	case coordinatorError(err), code == messages.ErrorCode_COORDINATOR_LOAD_IN_PROGRESS:
 		g.forgetCoordinator()
 		g.log.Debug("group coordinator unavailable; retrying", slog.Any("error", err))
-		return true, nil
+		return roundResult{retry: true}
 	case messages.IsRetriable(err):
-		return true, nil
+		return roundResult{retry: true}
 	}
-	return false, fmt.Errorf("client: join group %q: %w", g.cfg.GroupID, err)
+	return roundResult{err: fmt.Errorf("client: join group %q: %w", g.cfg.GroupID, err)}
 }
 
 // resetMembership forgets the generation (and the member id on
-// UNKNOWN_MEMBER_ID) when it is still generation; owned partitions are
-// lost.
-func (g *GroupConsumer) resetMembership(forgetID bool, generation int32) {
+// UNKNOWN_MEMBER_ID) if the answer saying so belongs to the current
+// round; owned partitions are lost.
+func (g *GroupConsumer) resetMembership(forgetID bool, round uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if generation != g.generation && g.generation >= 0 {
-		return // already moved on
+	if round != g.round {
+		return // an answer about an earlier round
 	}
 	if forgetID {
 		g.memberID = ""
