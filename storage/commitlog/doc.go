@@ -76,8 +76,17 @@
 // and max timestamp; closed segments never change, so a compactor can read
 // them while the log keeps appending. To replace a run of closed segments
 // it calls CreateCleanedSegment(firstBase), appends the batches it keeps
-// (offsets unchanged) and calls ReplaceSegments(oldBases, cleaned), which
-// follows Kafka's swap protocol:
+// (offsets unchanged) and calls ReplaceSegments(oldBases, cleaned). With
+// package compaction, per closed segment s:
+//
+//	c, err := l.CreateCleanedSegment(s.BaseOffset)
+//	out := compaction.WriterFunc(func(_ int, b []byte) error { return c.Append(b) })
+//	_, err = compaction.Compact([]compaction.Input{compaction.FileInput(s.Path)}, out, opts)
+//	err = l.ReplaceSegments([]int64{s.BaseOffset}, c)
+//
+// (Compact takes all closed segments at once to share one offset map, one
+// cleaned segment per input.) ReplaceSegments follows Kafka's swap
+// protocol:
 //
 //  1. the cleaned segment ("<base>.log.cleaned", ".index.cleaned",
 //     ".timeindex.cleaned") is fsynced and renamed to ".swap", and the
