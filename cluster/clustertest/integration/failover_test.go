@@ -34,6 +34,7 @@ func TestClusterFailover(t *testing.T) {
 		{"ControllerKilled", controllerKilled},
 		{"TwoOfThreeDown", twoOfThreeDown},
 		{"StaleLeaderCannotAcknowledge", staleLeader},
+		{"ConsulUnavailable", consulPaused},
 		{"ConsulAgentRestart", consulRestart},
 	}
 	for _, s := range steps {
@@ -231,6 +232,67 @@ func staleLeader(t *testing.T, e *env) []acked {
 	return out
 }
 
+// consulPaused pauses the Consul agent (SIGSTOP) for longer than the check
+// TTL: nodes report the lost registration and keep serving acks=all
+// produces with the leaders they have; once Consul continues, every
+// node's session has expired, they register again, and the partitions end
+// up led and fully in sync again.
+func consulPaused(t *testing.T, e *env) []acked {
+	e.agent.Pause()
+	resumed := false
+	defer func() {
+		if !resumed {
+			e.agent.Resume()
+		}
+	}()
+	e.waitFor("nodes report the lost registration", func() error {
+		for i := range e.c.Len() {
+			code, body, err := e.healthz(i)
+			if err != nil {
+				return err
+			}
+			if code != 200 || !strings.Contains(body, "warning") {
+				return fmt.Errorf("node %d healthz %d %q", e.c.Node(i).ID, code, body)
+			}
+		}
+		return nil
+	})
+	acks := produceEach(t, e, "consul-paused")
+	e.agent.Resume()
+	resumed = true
+	e.waitFor("every node registered again", func() error { return e.allRegistered() })
+	e.waitInSync(topic)
+	return append(acks, produceEach(t, e, "consul-resumed")...)
+}
+
+// allRegistered checks that every node reports a healthy registration and
+// holds its node key.
+func (e *env) allRegistered() error {
+	for i := range e.c.Len() {
+		code, body, err := e.healthz(i)
+		if err != nil {
+			return err
+		}
+		if code != 200 || body != "ok\n" {
+			return fmt.Errorf("node %d healthz %d %q", e.c.Node(i).ID, code, body)
+		}
+	}
+	pairs, _, err := e.agent.Client().KV().List("sluice/nodes/", nil)
+	if err != nil {
+		return err
+	}
+	held := 0
+	for _, p := range pairs {
+		if p.Session != "" {
+			held++
+		}
+	}
+	if held != e.c.Len() {
+		return fmt.Errorf("%d node keys held in Consul", held)
+	}
+	return nil
+}
+
 // consulRestart stops the Consul agent (its dev-mode state is lost), checks
 // that nodes report the lost registration and keep serving, then starts it
 // again: nodes register again, one takes the controller lock, and acks=all
@@ -249,25 +311,7 @@ func consulRestart(t *testing.T, e *env) []acked {
 	})
 	acks := produceEach(t, e, "consul-down")
 	e.agent.Restart()
-	e.waitFor("every node registered again", func() error {
-		for i := range e.c.Len() {
-			code, body, err := e.healthz(i)
-			if err != nil {
-				return err
-			}
-			if code != 200 || body != "ok\n" {
-				return fmt.Errorf("node %d healthz %d %q", e.c.Node(i).ID, code, body)
-			}
-		}
-		pairs, _, err := e.agent.Client().KV().List("sluice/nodes/", nil)
-		if err != nil {
-			return err
-		}
-		if len(pairs) != 3 {
-			return fmt.Errorf("%d node keys in Consul", len(pairs))
-		}
-		return nil
-	})
+	e.waitFor("every node registered again", func() error { return e.allRegistered() })
 	e.waitFor("a controller again", func() error {
 		md, err := e.metadata()
 		if err != nil {
