@@ -17,7 +17,10 @@ type Acks int8
 const (
 	AcksAll    Acks = iota // every in-sync replica (-1 on the wire)
 	AcksLeader             // the leader's own append (1)
-	AcksNone               // no answer at all (0): records may be lost silently
+	// AcksNone (0): the broker sends no answer. Records may be lost
+	// silently, and nothing slows the producer down: a producer faster
+	// than the broker queues memory in the transport without bound.
+	AcksNone
 )
 
 // ParseAcks parses "all", "-1", "1" or "0".
