@@ -118,6 +118,24 @@ func (g *replicaGroup) stop(id int32) {
 	}
 }
 
+// writeLog appends batches in leader epoch to node id's log before its
+// replica starts.
+func (g *replicaGroup) writeLog(id, epoch int32, batches ...[]byte) {
+	g.t.Helper()
+	l, err := commitlog.Open(g.dirs[id], commitlog.DefaultConfig())
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	for _, b := range batches {
+		if _, err := l.Append(bytes.Clone(b), epoch); err != nil {
+			g.t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		g.t.Fatal(err)
+	}
+}
+
 // setGone makes Peer report node id as a live member or not.
 func (g *replicaGroup) setGone(id int32, gone bool) {
 	g.mu.Lock()
@@ -376,23 +394,9 @@ func TestReplicaISRShrinkExpandAndMinInsync(t *testing.T) {
 func TestReplicaDivergentFollowerTruncates(t *testing.T) {
 	g := newReplicaGroup(t, []int32{1, 2}, nil, nil)
 	common := [][]byte{encode(t, 1, "a", "b"), encode(t, 2, "c")}
-	writeLog := func(id int32, batches ...[]byte) {
-		l, err := commitlog.Open(g.dirs[id], commitlog.DefaultConfig())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range batches {
-			if _, err := l.Append(bytes.Clone(b), 0); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := l.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	writeLog(1, common...)
+	g.writeLog(1, 0, common...)
 	// Node 2 led epoch 0 a little longer: its tail never reached node 1.
-	writeLog(2, append(common, encode(t, 3, "x"), encode(t, 4, "y", "z"))...)
+	g.writeLog(2, 0, append(common, encode(t, 3, "x"), encode(t, 4, "y", "z"))...)
 
 	g.startAll(State{Leader: 1, LeaderEpoch: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}})
 	resp := g.produce(1, encode(t, 5, "d"), -1, 0)
@@ -510,5 +514,47 @@ func TestReplicaMinInsyncFollowsTopicConfig(t *testing.T) {
 	wantCode(t, r.ErrorCode, messages.ErrorCode_NONE, r.ErrorMessage)
 	if got := fmt.Sprint(values(t, g.fetch(1, 0, 0, 0).Records)); got != "[0:b 1:c]" {
 		t.Fatalf("fetched %s", got)
+	}
+}
+
+func TestReplicaRefusesForeignReplication(t *testing.T) {
+	g := newReplicaGroup(t, []int32{1, 2}, nil, nil)
+	// Node 2 has a log from epoch 3 and cannot reach its leader: it stays
+	// in the truncation handshake.
+	g.writeLog(2, 3, encode(t, 1, "a"))
+	g.setGone(1, true)
+	g.start(1, State{Leader: 1, LeaderEpoch: 5, Replicas: []int32{1, 2}, ISR: []int32{1, 2}})
+	g.start(2, State{Leader: 1, LeaderEpoch: 5, Replicas: []int32{1, 2}, ISR: []int32{1, 2}})
+	push := func(to, epoch, leader int32) *messages.ReplicateResponse {
+		return groupRequest[*messages.ReplicateResponse](g, to, &messages.ReplicateRequest{
+			Topic: "orders", LeaderEpoch: epoch, LeaderId: leader, Seq: 7,
+		})
+	}
+	for _, c := range []struct {
+		name              string
+		to, epoch, leader int32
+		want              messages.ErrorCode
+	}{
+		{"follower, older epoch", 2, 4, 1, messages.ErrorCode_FENCED_LEADER_EPOCH},
+		{"follower, newer epoch", 2, 6, 1, messages.ErrorCode_UNKNOWN_LEADER_EPOCH},
+		{"follower, another leader", 2, 5, 3, messages.ErrorCode_NOT_LEADER_OR_FOLLOWER},
+		{"follower, before truncation", 2, 5, 1, messages.ErrorCode_REPLICA_NOT_AVAILABLE},
+		{"leader, older epoch", 1, 4, 2, messages.ErrorCode_FENCED_LEADER_EPOCH},
+		{"leader, same epoch", 1, 5, 2, messages.ErrorCode_NOT_LEADER_OR_FOLLOWER},
+	} {
+		resp := push(c.to, c.epoch, c.leader)
+		if resp.ErrorCode != c.want || resp.Seq != 7 || resp.FollowerId != c.to {
+			t.Fatalf("%s: %v seq %d follower %d, want %v seq 7 follower %d", c.name, resp.ErrorCode, resp.Seq, resp.FollowerId, c.want, c.to)
+		}
+	}
+	query := func(to, epoch int32) *messages.OffsetsForLeaderEpochResponse {
+		return groupRequest[*messages.OffsetsForLeaderEpochResponse](g, to, &messages.OffsetsForLeaderEpochRequest{
+			Topic: "orders", LeaderEpoch: epoch, RequestedEpoch: epoch, ReplicaId: 2,
+		})
+	}
+	wantCode(t, query(2, 5).ErrorCode, messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "follower answering an epoch query")
+	wantCode(t, query(1, 4).ErrorCode, messages.ErrorCode_FENCED_LEADER_EPOCH, "query with an older epoch")
+	if r := query(1, 5); r.ErrorCode != messages.ErrorCode_NONE || r.LeaderEpoch != 5 || r.EndOffset != 0 {
+		t.Fatalf("epoch query: %v epoch %d end %d, want epoch 5 ending at 0", r.ErrorCode, r.LeaderEpoch, r.EndOffset)
 	}
 }
