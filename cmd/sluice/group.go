@@ -86,7 +86,7 @@ func (a *app) groupDescribe() *cobra.Command {
 			if a.json() {
 				return writeJSON(a.stdout, r)
 			}
-			fmt.Fprintf(a.stdout, "group %s: %s, protocol %s, generation %d, %d members\n\n",
+			fmt.Fprintf(a.stdout, "group %s: %s, protocol %s, generation %d, members %d\n\n",
 				r.GroupID, r.State, dash(r.Protocol), r.Generation, len(r.Members))
 			t := newTable(a.stdout, "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "MEMBER-ID", "CLIENT-ID", "HOST")
 			for _, p := range r.Partitions {
