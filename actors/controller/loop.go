@@ -24,6 +24,7 @@ type loop struct {
 // done.
 func (l *loop) run(ctx context.Context) {
 	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	problems := retryLog{logger: l.logger, what: "controller campaign"}
 	for {
 		lost, err := l.cfg.Membership.Campaign(ctx)
 		if ctx.Err() != nil {
@@ -32,7 +33,7 @@ func (l *loop) run(ctx context.Context) {
 		if err != nil {
 			// The membership is closed or cannot reach Consul yet.
 			if !errors.Is(err, cluster.ErrClosed) {
-				l.logger.Warn("controller campaign failed", "error", err, "retry_in", retry.peek())
+				problems.failed(err, retry.peek())
 			}
 			if !sleep(ctx, retry.next()) {
 				return
@@ -40,6 +41,7 @@ func (l *loop) run(ctx context.Context) {
 			continue
 		}
 		retry.reset()
+		problems.ok()
 		l.post(&lockWon{})
 		l.lead(ctx, lost)
 		l.post(&lockLost{})
@@ -82,6 +84,7 @@ func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
 	recheck := time.NewTicker(l.cfg.RecheckInterval)
 	defer recheck.Stop()
 	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	problems := retryLog{logger: l.logger, what: "leader election"}
 	for {
 		changed, err := l.cfg.Controller.ElectLeaders(ctx)
 		if ctx.Err() != nil {
@@ -91,10 +94,11 @@ func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
 		var again <-chan time.Time
 		if err != nil {
 			d := retry.next()
-			l.logger.Warn("leader election failed", "error", err, "retry_in", d)
+			problems.failed(err, d)
 			again = time.After(d)
 		} else {
 			retry.reset()
+			problems.ok()
 		}
 		select {
 		case <-ctx.Done(): // lock lost, or the actor stops
@@ -109,6 +113,7 @@ func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
 // watchMembers pokes whenever the set of live members changes.
 func (l *loop) watchMembers(ctx context.Context, poke func()) {
 	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	problems := retryLog{logger: l.logger, what: "controller member watch"}
 	var index uint64
 	var last []cluster.Member
 	for {
@@ -123,7 +128,7 @@ func (l *loop) watchMembers(ctx context.Context, poke func()) {
 			return
 		}
 		if err != nil {
-			l.logger.Warn("controller member watch", "error", err, "retry_in", retry.peek())
+			problems.failed(err, retry.peek())
 			index = 0
 			if !sleep(ctx, retry.next()) {
 				return
@@ -131,6 +136,7 @@ func (l *loop) watchMembers(ctx context.Context, poke func()) {
 			continue
 		}
 		retry.reset()
+		problems.ok()
 		if last != nil && !slices.Equal(last, members) {
 			poke()
 		}
@@ -143,6 +149,7 @@ func (l *loop) watchMembers(ctx context.Context, poke func()) {
 // died) is looked at again.
 func (l *loop) watchMetadata(ctx context.Context, poke func()) {
 	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
+	problems := retryLog{logger: l.logger, what: "controller metadata watch"}
 	var index uint64
 	for {
 		snap, err := metadata.WatchSnapshot(ctx, l.cfg.Store, index)
@@ -150,7 +157,7 @@ func (l *loop) watchMetadata(ctx context.Context, poke func()) {
 			return
 		}
 		if err != nil {
-			l.logger.Warn("controller metadata watch", "error", err, "retry_in", retry.peek())
+			problems.failed(err, retry.peek())
 			index = 0
 			if !sleep(ctx, retry.next()) {
 				return
@@ -158,10 +165,36 @@ func (l *loop) watchMetadata(ctx context.Context, poke func()) {
 			continue
 		}
 		retry.reset()
+		problems.ok()
 		if index != 0 && snap.Index != index {
 			poke()
 		}
 		index = snap.Index
+	}
+}
+
+// retryLog reports a retried operation's failures without flooding the
+// log during a long outage: the first failure at warn, repeats at debug,
+// the recovery at info.
+type retryLog struct {
+	logger  *slog.Logger
+	what    string
+	failing bool
+}
+
+func (r *retryLog) failed(err error, retryIn time.Duration) {
+	if r.failing {
+		r.logger.Debug(r.what+" still failing", "error", err, "retry_in", retryIn)
+		return
+	}
+	r.failing = true
+	r.logger.Warn(r.what+" failing; retrying with backoff", "error", err, "retry_in", retryIn)
+}
+
+func (r *retryLog) ok() {
+	if r.failing {
+		r.failing = false
+		r.logger.Info(r.what + " recovered")
 	}
 }
 

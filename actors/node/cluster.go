@@ -67,21 +67,17 @@ func (n *node) watchController(ctx context.Context, post func(any)) {
 	if interval <= 0 {
 		interval = DefaultControllerPollInterval
 	}
-	last, failing := int32(-2), false
+	last := int32(-2)
+	problems := retryLog{logger: n.logger, what: "controller lock read"}
 	for {
 		id, err := n.cfg.Membership.Controller(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		switch {
-		case err != nil && !failing:
-			failing = true
-			n.logger.Warn("reading the controller lock", "error", err)
-		case err == nil:
-			if failing {
-				n.logger.Info("controller lock readable again", "controller", id)
-			}
-			failing = false
+		if err != nil {
+			problems.failed(err, interval)
+		} else {
+			problems.ok()
 			if id != last {
 				last = id
 				post(&controllerChanged{id: id})

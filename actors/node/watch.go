@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -41,13 +42,14 @@ func (n *node) startWatches(ctx actor.Context) {
 // current snapshot at once, so a node started without one gets it first.
 func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) {
 	backoff := watchBackoffMin
+	problems := retryLog{logger: n.logger, what: "metadata watch"}
 	for {
 		snap, err := metadata.WatchSnapshot(ctx, n.cfg.Store, index)
 		if ctx.Err() != nil {
 			return
 		}
 		if err != nil {
-			n.logger.Warn("metadata watch", "error", err, "retry_in", backoff)
+			problems.failed(err, backoff)
 			if !sleep(ctx, backoff) {
 				return
 			}
@@ -55,6 +57,7 @@ func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) 
 			continue
 		}
 		backoff = watchBackoffMin
+		problems.ok()
 		if snap.Index != index || index == 0 {
 			index = snap.Index
 			post(&snapshotLoaded{snapshot: snap})
@@ -65,6 +68,7 @@ func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) 
 // watchMembers posts the live members on every change.
 func (n *node) watchMembers(ctx context.Context, post func(any)) {
 	backoff := watchBackoffMin
+	problems := retryLog{logger: n.logger, what: "membership watch"}
 	var index uint64
 	for {
 		var members []cluster.Member
@@ -78,7 +82,7 @@ func (n *node) watchMembers(ctx context.Context, post func(any)) {
 			return
 		}
 		if err != nil {
-			n.logger.Warn("membership watch", "error", err, "retry_in", backoff)
+			problems.failed(err, backoff)
 			index = 0
 			if !sleep(ctx, backoff) {
 				return
@@ -87,6 +91,7 @@ func (n *node) watchMembers(ctx context.Context, post func(any)) {
 			continue
 		}
 		backoff = watchBackoffMin
+		problems.ok()
 		post(&membersChanged{members: members})
 	}
 }
@@ -100,5 +105,30 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
+	}
+}
+
+// retryLog reports a retried operation's failures without flooding the
+// log during a long outage: the first failure at warn, repeats at debug,
+// the recovery at info.
+type retryLog struct {
+	logger  *slog.Logger
+	what    string
+	failing bool
+}
+
+func (r *retryLog) failed(err error, retryIn time.Duration) {
+	if r.failing {
+		r.logger.Debug(r.what+" still failing", "error", err, "retry_in", retryIn)
+		return
+	}
+	r.failing = true
+	r.logger.Warn(r.what+" failing; retrying with backoff", "error", err, "retry_in", retryIn)
+}
+
+func (r *retryLog) ok() {
+	if r.failing {
+		r.failing = false
+		r.logger.Info(r.what + " recovered")
 	}
 }
