@@ -28,6 +28,9 @@ type Producer struct {
 	cfg  ProducerConfig
 	opts batch.EncodeOptions
 	pool sync.Pool // *batch.Builder, reset between batches
+	// recordLists recycles openBatch.records slices (*[]pendingRecord),
+	// so a batch's bookkeeping does not regrow from empty every time.
+	recordLists sync.Pool
 
 	quit chan struct{}  // closed by Close: senders stop
 	wg   sync.WaitGroup // sender goroutines
@@ -249,7 +252,19 @@ func (p *Producer) newBatch() *openBatch {
 	b := p.pool.Get().(*batch.Builder)
 	b.Reset(p.opts)
 	p.batches++
-	return &openBatch{seq: p.batches, builder: b}
+	o := &openBatch{seq: p.batches, builder: b}
+	if l, ok := p.recordLists.Get().(*[]pendingRecord); ok {
+		o.records = (*l)[:0]
+	}
+	return o
+}
+
+// recycle returns o's record list once its callbacks have run.
+func (p *Producer) recycle(o *openBatch) {
+	clear(o.records) // drop the callbacks
+	l := o.records[:0]
+	o.records = nil
+	p.recordLists.Put(&l)
 }
 
 // seal hands pb's open batch to its sender. Called with p.mu held.

@@ -275,6 +275,7 @@ func (s *sender) finish(req *produceRequest, err error) {
 			}
 			r.callback(md, err)
 		}
+		s.p.recycle(o)
 	}
 	s.p.release(records, 0)
 }
