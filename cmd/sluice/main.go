@@ -73,10 +73,12 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	brokers  string
-	output   string
-	timeout  time.Duration
-	logLevel string
+	brokers   string
+	listen    string
+	advertise string
+	output    string
+	timeout   time.Duration
+	logLevel  string
 	// parsed is set once flags parsed: errors after it are runtime
 	// errors, not usage errors.
 	parsed bool
@@ -105,6 +107,8 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.brokers, "brokers", brokers, "seed brokers, host:port[,host:port...] (env SLUICE_BROKERS)")
+	pf.StringVar(&a.listen, "client-listen", client.DefaultListenHost, "interface the client's own remote listens on; brokers send answers there")
+	pf.StringVar(&a.advertise, "client-advertise", "", "host:port brokers reach the client at, when not the listen address (NAT, containers)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format of listings: text or json")
 	pf.DurationVar(&a.timeout, "request-timeout", 10*time.Second, "timeout of each request to a broker")
 	pf.StringVar(&a.logLevel, "log-level", "error", "client log level on stderr: debug, info, warn or error")
@@ -127,7 +131,8 @@ func (a *app) client(ctx context.Context) (*client.Client, error) {
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	bootCtx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	c, err := client.New(bootCtx, client.Config{Seeds: seeds, RequestTimeout: a.timeout, Logger: logger})
+	c, err := client.New(bootCtx, client.Config{Seeds: seeds, ListenHost: a.listen, AdvertiseAddr: a.advertise,
+		RequestTimeout: a.timeout, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", a.brokers, err)
 	}
