@@ -90,8 +90,10 @@ func (r *replica) afterTruncate() {
 }
 
 // sendEpochQuery asks the leader where an epoch ends. The answer comes
-// back through ReenterAfter, so the mailbox keeps running; a lost answer
-// or an error is retried after the retry interval.
+// back through ReenterAfter, so the mailbox keeps running; an error
+// answer (the leader has not taken up the epoch yet) or an unreachable
+// leader is retried after a replication tick, a lost answer after its
+// timeout.
 func (r *replica) sendEpochQuery(ctx actor.Context, q replication.Query) {
 	f := r.follow
 	pid := r.cfg.peer(f.Leader())
@@ -125,7 +127,7 @@ func (r *replica) scheduleQueryRetry(ctx actor.Context) {
 		r.queryTimer.Stop()
 	}
 	system, self, gen := ctx.ActorSystem(), ctx.Self(), r.followGen
-	r.queryTimer = time.AfterFunc(r.cfg.retryInterval(), func() {
+	r.queryTimer = time.AfterFunc(r.cfg.replicationTick(), func() {
 		system.Root.Send(self, &queryRetry{gen: gen})
 	})
 }

@@ -1,6 +1,7 @@
 package partition
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/batch"
+	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
 // replicationTick runs replication.Leader.OnTick; gen tells ticks of an
@@ -162,7 +164,13 @@ func (r *replica) buildPush(push replication.Push) (*messages.ReplicateRequest, 
 		var err error
 		data, err = r.log.Read(push.From, push.MaxBytes, r.lead.LEO())
 		if err != nil {
-			r.logger.Warn("read for replication", "offset", push.From, "to", push.To, "error", err)
+			if errors.Is(err, commitlog.ErrOffsetOutOfRange) {
+				// Retention moved the log start: the core starts the
+				// follower's pushes there once it learns it.
+				r.lead.SetLogStart(r.log.LogStartOffset())
+			} else {
+				r.logger.Warn("read for replication", "offset", push.From, "to", push.To, "error", err)
+			}
 			return nil, 0
 		}
 	}

@@ -182,6 +182,10 @@ func (r *replica) handleMaintenanceDone(ctx actor.Context, m *maintenanceDone) {
 	if m.deleted > 0 {
 		r.cfg.Metrics.segmentsDeleted(m.deleted)
 		r.logger.Debug("retention deleted segments", "segments", m.deleted)
+		if r.lead != nil && r.log != nil {
+			// Pushes must not start below the new log start.
+			r.lead.SetLogStart(r.log.LogStartOffset())
+		}
 	}
 	if m.rolled {
 		r.logger.Debug("rolled aged segment")

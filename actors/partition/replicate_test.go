@@ -2,7 +2,9 @@ package partition
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
@@ -179,4 +181,42 @@ func TestReplicaRefusesForeignReplication(t *testing.T) {
 	if r := query(1, 5); r.ErrorCode != messages.ErrorCode_NONE || r.LeaderEpoch != 5 || r.EndOffset != 0 {
 		t.Fatalf("epoch query: %v epoch %d end %d, want epoch 5 ending at 0", r.ErrorCode, r.LeaderEpoch, r.EndOffset)
 	}
+}
+
+func TestReplicaFollowerBehindLogStartRestartsThere(t *testing.T) {
+	g := newReplicaGroup(t, []int32{1, 2}, nil, func(c *Config) {
+		c.TopicConfig.SegmentBytes = metadata.MinSegmentBytes
+		c.TopicConfig.RetentionBytes = 3 * metadata.MinSegmentBytes
+		c.RetentionCheckInterval = 10 * time.Millisecond
+	})
+	// Node 2 is a replica but not in the ISR: the leader commits alone
+	// while node 2 is away.
+	state := State{Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1}}
+	g.start(1, state)
+	for i := range 40 {
+		wantCode(t, g.produce(1, encode(t, int64(i), strings.Repeat("v", 200)), 1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	}
+	waitFor(t, waitTimeout, func() error {
+		if st := g.status(1); st.LogStartOffset == 0 {
+			return fmt.Errorf("log start %d", st.LogStartOffset)
+		}
+		return nil
+	})
+
+	// Node 2 starts empty, far below the leader's log start: it restarts
+	// its log there and catches up.
+	g.start(2, state)
+	waitFor(t, waitTimeout, func() error {
+		leader, follower := g.status(1), g.status(2)
+		if follower.LogEndOffset != leader.LogEndOffset {
+			return fmt.Errorf("follower log [%d, %d), leader [%d, %d)", follower.LogStartOffset, follower.LogEndOffset,
+				leader.LogStartOffset, leader.LogEndOffset)
+		}
+		if follower.LogStartOffset == 0 {
+			return fmt.Errorf("follower log starts at 0")
+		}
+		return nil
+	})
+	wantCode(t, g.produce(1, encode(t, 99, "after"), -1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	g.waitCaughtUp(1)
 }
