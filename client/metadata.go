@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -51,7 +50,6 @@ type Metadata struct {
 
 // snapshot is the client's immutable metadata cache; a refresh replaces it.
 type snapshot struct {
-	fetched    time.Time
 	clusterID  string
 	controller int32
 	brokers    map[int32]Broker
@@ -74,7 +72,6 @@ type partitionState struct {
 
 func newSnapshot(res *messages.MetadataResponse) *snapshot {
 	s := &snapshot{
-		fetched:    time.Now(),
 		clusterID:  res.GetClusterId(),
 		controller: res.GetControllerId(),
 		brokers:    make(map[int32]Broker, len(res.GetBrokers())),
