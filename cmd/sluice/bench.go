@@ -23,6 +23,7 @@ type benchFlags struct {
 	recordSize int
 	duration   time.Duration
 	records    int64
+	rate       float64
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -132,6 +133,7 @@ func (a *app) benchProduce() *cobra.Command {
 	f.producerFlags.register(cmd, "1")
 	f.register(cmd)
 	cmd.Flags().IntVar(&f.recordSize, "record-size", 1024, "value size of each record in bytes")
+	cmd.Flags().Float64Var(&f.rate, "rate", 0, "records per second to offer (0: as fast as possible), for latency at a given load")
 	return cmd
 }
 
@@ -153,6 +155,13 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) (be
 	for ; f.records == 0 || sent < f.records; sent++ {
 		if sent%1024 == 0 && (ctx.Err() != nil || (f.records == 0 && time.Now().After(deadline))) {
 			break
+		}
+		if f.rate > 0 && sent%16 == 0 {
+			// Pace in steps of 16 records: sleep until the schedule.
+			due := start.Add(time.Duration(float64(sent) / f.rate * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
 		}
 		t0 := time.Now()
 		p.ProduceAsync(rec, func(_ client.RecordMetadata, err error) {
