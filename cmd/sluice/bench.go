@@ -120,13 +120,12 @@ func (a *app) benchProduce() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, h := runProduceBench(ctx, p, &f)
+			r := runProduceBench(ctx, p, &f)
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.timeout)
 			defer cancel()
 			if err := p.Close(closeCtx); err != nil {
 				return err
 			}
-			_ = h
 			return a.printBench(r, true)
 		},
 	}
@@ -140,7 +139,7 @@ func (a *app) benchProduce() *cobra.Command {
 // runProduceBench produces until the duration or record count is reached
 // and waits for every acknowledgement. Latency is from ProduceAsync to the
 // delivery callback, in microseconds.
-func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) (benchResult, *hdrhistogram.Histogram) {
+func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) benchResult {
 	h := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	var mu sync.Mutex // guards h
 	var acked, failed atomic.Int64
@@ -179,7 +178,7 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) (be
 	_ = p.Flush(context.WithoutCancel(ctx))
 	r := benchResult{Records: acked.Load(), Bytes: acked.Load() * int64(f.recordSize), Errors: failed.Load()}
 	r.finish(time.Since(start), h)
-	return r, h
+	return r
 }
 
 func (a *app) benchConsume() *cobra.Command {
