@@ -345,3 +345,27 @@ func TestProducerCallbackMayProduceWithFullBuffer(t *testing.T) {
 		t.Fatalf("%d records stored, want 2", n)
 	}
 }
+
+func TestProducerRetriesDeadLetterUntilReplicaExists(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.mu.Lock()
+	fb.noReplicas = true
+	fb.addTopicLocked("late", 1, nil)
+	fb.mu.Unlock()
+	time.AfterFunc(100*time.Millisecond, func() { fb.spawnReplica("late", 0) })
+	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader})
+	if _, off, err := p.Produce(testCtx(t), &Record{Topic: "late", Value: []byte("v")}); err != nil || off != 0 {
+		t.Fatalf("Produce = %d, %v", off, err)
+	}
+}
+
+func TestProducerTimeoutIsTyped(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	fb.holdProduce = time.Hour // never answers in time
+	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, RequestTimeout: 100 * time.Millisecond, Retries: -1})
+	_, _, err := p.Produce(testCtx(t), &Record{Topic: "t", Value: []byte("v")})
+	if !errors.Is(err, messages.ErrRequestTimedOut) {
+		t.Fatalf("Produce = %v, want REQUEST_TIMED_OUT", err)
+	}
+}
