@@ -154,10 +154,19 @@ func twoOfThreeDown(t *testing.T, e *env) []acked {
 		t.Fatal(err)
 	}
 	for part := range int32(partitions) {
-		_, _, err := p.Produce(e.ctx(), &client.Record{Topic: topic, Partition: part, Value: []byte("refused")})
-		if !isNotEnoughReplicas(err) {
-			t.Errorf("acks=all to %s/%d with one replica in sync: %v, want NOT_ENOUGH_REPLICAS", topic, part, err)
-		}
+		// Every attempt must fail; until the leader's replica has applied
+		// the shrunken ISR an attempt may fail otherwise (not leader yet,
+		// NOT_ENOUGH_REPLICAS_AFTER_APPEND), then it is refused up front.
+		e.waitFor(fmt.Sprintf("acks=all to %s/%d refused with NOT_ENOUGH_REPLICAS", topic, part), func() error {
+			_, off, err := p.Produce(e.ctx(), &client.Record{Topic: topic, Partition: part, Value: []byte("refused")})
+			switch {
+			case err == nil:
+				t.Fatalf("acks=all to %s/%d acknowledged at offset %d with one replica in sync", topic, part, off)
+			case !isNotEnoughReplicas(err):
+				return err
+			}
+			return nil
+		})
 	}
 	if err := p.Close(e.ctx()); err != nil {
 		t.Errorf("close producer: %v", err)
@@ -259,11 +268,29 @@ func consulPaused(t *testing.T, e *env) []acked {
 		}
 		return nil
 	})
+	st, err := e.clusterStatus(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Membership.Registered || st.Membership.Problem == "" || !st.Clustered || len(st.Partitions) != partitions {
+		t.Errorf("/cluster while Consul is paused: membership %+v, clustered %v, %d partitions",
+			st.Membership, st.Clustered, len(st.Partitions))
+	}
 	acks := produceEach(t, e, "consul-paused")
 	e.agent.Resume()
 	resumed = true
 	e.waitFor("every node registered again", func() error { return e.allRegistered() })
 	e.waitInSync(topic)
+	e.waitFor("/cluster reports a healthy cluster", func() error {
+		st, err := e.clusterStatus(1)
+		if err != nil {
+			return err
+		}
+		if !st.Membership.Registered || st.ControllerID < 0 || len(st.Brokers) != 3 || st.UnderReplicated != 0 || st.Offline != 0 {
+			return fmt.Errorf("status %+v", st)
+		}
+		return nil
+	})
 	return append(acks, produceEach(t, e, "consul-resumed")...)
 }
 

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-mq/sluice/broker"
 	"github.com/sluice-mq/sluice/client"
 	"github.com/sluice-mq/sluice/cluster/clustertest"
 	"github.com/sluice-mq/sluice/cluster/consul/consultest"
@@ -208,6 +210,21 @@ func (e *env) healthz(i int) (int, string, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(body), err
+}
+
+// clusterStatus returns node i's GET /cluster.
+func (e *env) clusterStatus(i int) (broker.ClusterStatus, error) {
+	var st broker.ClusterStatus
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + e.c.HTTP(i) + "/cluster")
+	if err != nil {
+		return st, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return st, fmt.Errorf("GET /cluster: HTTP %d", resp.StatusCode)
+	}
+	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
 // acked is one acknowledged record.
