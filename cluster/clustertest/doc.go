@@ -11,7 +11,14 @@
 //		resp, err := client.Request(c.NodePID(0), &messages.MetadataRequest{})
 //		...
 //		c.Restart(0) // same ports and data dir
+//		c.Kill(1)      // SIGKILL; c.StartNode(1) brings it back
+//		c.Pause(2)     // SIGSTOP: a hung node; c.Resume(2) continues it
 //	}
+//
+// Nodes join a Consul cluster with extra flags, e.g.
+// WithFlags(func(int) []string { return []string{"--consul", agent.Addr()} })
+// with an agent from cluster/consul/consultest; cluster/clustertest/integration
+// runs the failure scenarios that way.
 //
 // The sluiced binary is built once per test binary (BuildBinaries) into a
 // temporary directory that Main removes. Each node's stdout and stderr go
