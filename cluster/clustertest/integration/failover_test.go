@@ -276,6 +276,10 @@ func consulPaused(t *testing.T, e *env) []acked {
 		t.Errorf("/cluster while Consul is paused: membership %+v, clustered %v, %d partitions",
 			st.Membership, st.Clustered, len(st.Partitions))
 	}
+	out, err := e.sluice("cluster", "status")
+	if err != nil || !strings.Contains(out, "is not registered in the cluster") || !strings.Contains(out, "orders") {
+		t.Errorf("sluice cluster status while Consul is paused: %v\n%s", err, out)
+	}
 	acks := produceEach(t, e, "consul-paused")
 	e.agent.Resume()
 	resumed = true

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -225,6 +227,21 @@ func (e *env) clusterStatus(i int) (broker.ClusterStatus, error) {
 		return st, fmt.Errorf("GET /cluster: HTTP %d", resp.StatusCode)
 	}
 	return st, json.NewDecoder(resp.Body).Decode(&st)
+}
+
+// sluice builds the sluice CLI into the test's temporary directory, runs
+// it against the cluster and returns its combined output.
+func (e *env) sluice(args ...string) (string, error) {
+	e.t.Helper()
+	path := filepath.Join(e.t.TempDir(), "sluice")
+	if out, err := exec.Command("go", "build", "-o", path, "github.com/sluice-mq/sluice/cmd/sluice").CombinedOutput(); err != nil {
+		e.t.Fatalf("build sluice: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	full := append([]string{"--brokers", e.c.Addr(0) + "," + e.c.Addr(1) + "," + e.c.Addr(2)}, args...)
+	out, err := exec.CommandContext(ctx, path, full...).CombinedOutput()
+	return string(out), err
 }
 
 // acked is one acknowledged record.
