@@ -123,7 +123,9 @@ type consumerPartition struct {
 	// is issued as soon as the previous one is answered, from the offset
 	// after its last batch (fetchOffset), so transfer and decoding overlap.
 	// Invariant: len(results) <= maxBufferedFetches.
-	results     []*fetchResult
+	results []*fetchResult
+	// fetchOffset is where the next fetch starts: the position, or past
+	// the batches of answers not decoded yet.
 	fetchOffset int64
 	// failures counts consecutive retriable fetch failures; retryAt holds
 	// the next fetch back after one.

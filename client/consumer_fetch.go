@@ -139,37 +139,42 @@ func (cs *Consumer) resolve(ctx context.Context, tps []TopicPartition) error {
 
 // drain decodes the answered fetches of unpaused partitions.
 func (cs *Consumer) drain() ([]*Record, error) {
-	var ready []*consumerPartition
-	var results []*fetchResult
+	type work struct {
+		cp       *consumerPartition
+		results  []*fetchResult
+		position int64
+	}
+	var todo []work
 	cs.mu.Lock()
 	for _, tp := range cs.order {
 		cp := cs.parts[tp]
-		if cp.paused {
+		if cp.paused || len(cp.results) == 0 {
 			continue
 		}
-		for _, r := range cp.results {
-			ready = append(ready, cp)
-			results = append(results, r)
-		}
+		todo = append(todo, work{cp, cp.results, cp.position})
 		cp.results = nil
 	}
 	cs.mu.Unlock()
 
 	var out []*Record
 	var firstErr error
-	for i, cp := range ready {
-		recs, next, err := cs.decode(cp.tp, results[i])
-		cs.mu.Lock()
-		if cp.gen != results[i].gen || cs.parts[cp.tp] != cp {
+	for _, w := range todo {
+		position := w.position
+		for _, r := range w.results {
+			recs, next, err := cs.decode(w.cp.tp, r, max(r.offset, position))
+			cs.mu.Lock()
+			if w.cp.gen != r.gen || cs.parts[w.cp.tp] != w.cp {
+				cs.mu.Unlock()
+				break // sought or unassigned meanwhile
+			}
+			err = cs.settle(w.cp, r, next, err)
+			position = w.cp.position
 			cs.mu.Unlock()
-			continue // sought or unassigned meanwhile
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			out = append(out, recs...)
 		}
-		err = cs.settle(cp, results[i], next, err)
-		cs.mu.Unlock()
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
-		out = append(out, recs...)
 	}
 	if firstErr != nil && len(out) == 0 {
 		return nil, firstErr
@@ -182,11 +187,21 @@ func (cs *Consumer) drain() ([]*Record, error) {
 // It returns the error Poll reports, nil for handled ones. Called with
 // cs.mu held.
 func (cs *Consumer) settle(cp *consumerPartition, r *fetchResult, next int64, err error) error {
+	// realign restarts fetching at offset when the fetches queued or in
+	// flight assumed r ended elsewhere (a batch that failed to decode).
+	realign := func(offset int64) {
+		if r.next != offset {
+			cp.gen++
+			cp.results = nil
+			cp.fetchOffset = offset
+		}
+	}
 	var oor *OffsetOutOfRangeError
 	switch {
 	case err == nil:
 		cp.position = next
 		cp.failures = 0
+		realign(next)
 		return nil
 	case errors.As(err, &oor) && cs.cfg.AutoOffsetReset != ResetNone:
 		kind := resetLatest
@@ -196,37 +211,44 @@ func (cs *Consumer) settle(cp *consumerPartition, r *fetchResult, next int64, er
 		cp.seek(kind, -1, 0)
 		cs.notify() // Poll resolves the new position before waiting
 		return nil
-	case retriable(err):
-		cp.failures++
-		cp.retryAt = time.Now().Add(cs.c.cfg.backoff(cp.failures))
-		if staleMetadata(err) || errors.Is(err, messages.ErrRequestTimedOut) {
-			cs.c.refreshAsync()
-		}
-		if cp.failures <= cs.c.cfg.MaxRetries {
-			return nil
-		}
-		// Persistent: tell the caller, and keep trying afterwards.
-		cp.failures = 0
 	}
+	if r.next >= 0 {
+		realign(cp.position) // the answer was fine, its batches were not
+	}
+	if !retriable(err) {
+		return err
+	}
+	cp.failures++
+	cp.retryAt = time.Now().Add(cs.c.cfg.backoff(cp.failures))
+	if staleMetadata(err) || errors.Is(err, messages.ErrRequestTimedOut) {
+		cs.c.refreshAsync()
+	}
+	if cp.failures <= cs.c.cfg.MaxRetries {
+		return nil
+	}
+	// Persistent: tell the caller, and keep trying afterwards.
+	cp.failures = 0
 	return err
 }
 
-// decode turns a fetch answer into records at or after the fetched
-// position, and returns the position after them.
-func (cs *Consumer) decode(tp TopicPartition, r *fetchResult) ([]*Record, int64, error) {
+// decode turns a fetch answer into records at or after from, and returns
+// the position after them: after the last whole batch when every batch
+// decoded (a compacted batch may end after its last record), after the
+// last good record otherwise.
+func (cs *Consumer) decode(tp TopicPartition, r *fetchResult, from int64) ([]*Record, int64, error) {
 	if r.err != nil {
-		return nil, r.offset, r.err
+		return nil, from, r.err
 	}
 	res := r.res
 	if errors.Is(messages.ErrorForCode(res.GetErrorCode(), ""), messages.ErrOffsetOutOfRange) {
-		return nil, r.offset, &OffsetOutOfRangeError{Topic: tp.Topic, Partition: tp.Partition, Offset: r.offset,
+		return nil, from, &OffsetOutOfRangeError{Topic: tp.Topic, Partition: tp.Partition, Offset: r.offset,
 			LogStartOffset: res.GetLogStartOffset(), HighWatermark: res.GetHighWatermark()}
 	}
 	if err := messages.ErrorForCode(res.GetErrorCode(), res.GetErrorMessage()); err != nil {
-		return nil, r.offset, fmt.Errorf("fetch %s/%d at %d: %w", tp.Topic, tp.Partition, r.offset, err)
+		return nil, from, fmt.Errorf("fetch %s/%d at %d: %w", tp.Topic, tp.Partition, r.offset, err)
 	}
 	data := res.GetRecords()
-	next := r.offset
+	next := from
 	// One slab for the records. Uncompressed batches are used in place:
 	// the response buffer belongs to this fetch alone. Records of
 	// compressed batches alias a pooled decompression buffer, so their
@@ -262,8 +284,11 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult) ([]*Record, int64,
 		return nil
 	})
 	if err != nil && len(slab) == 0 {
-		return nil, r.offset, fmt.Errorf("fetch %s/%d at %d: %w: %w", tp.Topic, tp.Partition, r.offset,
+		return nil, from, fmt.Errorf("fetch %s/%d at %d: %w: %w", tp.Topic, tp.Partition, r.offset,
 			messages.ErrorForCode(messages.ErrorCode_CORRUPT_MESSAGE, "undecodable batch"), err)
+	}
+	if err == nil {
+		next = nextFetchOffset(data, next)
 	}
 	// A corrupt batch after good ones: return the good records; the next
 	// fetch starts at the bad batch and reports it.
@@ -325,11 +350,7 @@ func (cs *Consumer) startFetches() time.Duration {
 			continue
 		}
 		cp.fetching = true
-		offset := cp.position
-		if len(cp.results) > 0 {
-			offset = cp.fetchOffset
-		}
-		starts = append(starts, start{cp, cp.gen, offset})
+		starts = append(starts, start{cp, cp.gen, cp.fetchOffset})
 	}
 	cs.mu.Unlock()
 	for _, s := range starts {
