@@ -200,3 +200,23 @@ func TestControllerActorElectsOnMemberLossAndHandsOverTheLock(t *testing.T) {
 		return nil
 	}))
 }
+
+func TestControllerActorFixesPartitionsWrittenWithADeadLeader(t *testing.T) {
+	agent := consultest.Start(t)
+	cfg := testConfig(t, agent)
+	n1 := startNode(t, cfg, 1)
+	n1.waitRole(t, true)
+	// Written behind the controller's back (a creation that raced with
+	// node 9's death): the metadata watch brings it in line.
+	topic := metadata.Topic{Name: "late", Replicas: [][]int32{{9, 1}}}
+	states := []metadata.PartitionState{{Leader: 9, LeaderEpoch: 3, ISR: []int32{9, 1}}}
+	if err := metadata.CreateTopic(context.Background(), n1.store, topic, states); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, stateIs(n1.store, "late", 0, func(s metadata.PartitionState) error {
+		if s.Leader != 1 || s.LeaderEpoch != 4 || fmt.Sprint(s.ISR) != "[1]" {
+			return fmt.Errorf("state %+v", s)
+		}
+		return nil
+	}))
+}
