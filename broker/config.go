@@ -247,7 +247,7 @@ func (c *Config) Validate() error {
 	if err := c.Replication.validate(); err != nil {
 		return err
 	}
-	if err := c.Consul.validate(); err != nil {
+	if err := c.validateCluster(); err != nil {
 		return err
 	}
 	_, err := c.TopicDefaults()

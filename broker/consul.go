@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"time"
 
@@ -47,9 +48,19 @@ const (
 // Clustered reports whether the node runs in a Consul cluster.
 func (c *Config) Clustered() bool { return c.Consul.Address != "" }
 
-func (cc *ConsulConfig) validate() error {
+// validateCluster checks the settings cluster mode needs: a Consul
+// address Consul accepts, and an address other nodes can reach this one
+// at (a listener on every interface needs an explicit advertise address).
+func (c *Config) validateCluster() error {
+	cc := &c.Consul
 	if cc.Address == "" {
 		return nil
+	}
+	if c.Advertise == "" {
+		host, _, err := net.SplitHostPort(c.Listen)
+		if ip := net.ParseIP(host); err == nil && (host == "" || ip != nil && ip.IsUnspecified()) {
+			return badConfig("cluster mode: listen %q is not an address other nodes can reach; set advertise", c.Listen)
+		}
 	}
 	if !strings.Contains(cc.Address, "://") {
 		if err := checkHostPort("consul.address", cc.Address, false); err != nil {

@@ -33,6 +33,10 @@ func parse(t *testing.T, args ...string) (broker.Config, error) {
 	get(err)
 	f.checkTTL, err = fs.GetDuration("consul-check-ttl")
 	get(err)
+	f.listen, err = fs.GetString("listen")
+	get(err)
+	f.advertise, err = fs.GetString("advertise")
+	get(err)
 	return loadConfig(cmd, f)
 }
 
@@ -70,5 +74,14 @@ func TestSluicedRejectsBadConsulSettings(t *testing.T) {
 		if _, err := parse(t, args...); !errors.Is(err, broker.ErrInvalidConfig) {
 			t.Errorf("%v: %v, want ErrInvalidConfig", args, err)
 		}
+	}
+}
+
+func TestSluicedClusterModeNeedsAReachableAddress(t *testing.T) {
+	if _, err := parse(t, "--node-id", "1", "--consul", "127.0.0.1:8500", "--listen", "0.0.0.0:9650"); !errors.Is(err, broker.ErrInvalidConfig) {
+		t.Fatalf("listen on every interface without advertise: %v, want ErrInvalidConfig", err)
+	}
+	if _, err := parse(t, "--node-id", "1", "--consul", "127.0.0.1:8500", "--listen", "0.0.0.0:9650", "--advertise", "10.0.0.1:9650"); err != nil {
+		t.Fatalf("with advertise: %v", err)
 	}
 }
