@@ -29,6 +29,11 @@ type (
 	retentionTick struct{}
 	// retryLoad: load again after a failed step of load incarnation inc.
 	retryLoad struct{ inc uint64 }
+	// awaitBounds: ask again whether the high watermark reached target.
+	awaitBounds struct {
+		inc    uint64
+		target int64
+	}
 )
 
 // Timeouts and backoff of the actor's requests to the local replica.
@@ -105,6 +110,10 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case *retryLoad:
 		if m.inc == c.incarnation && c.loading {
 			c.startLoad(ctx)
+		}
+	case *awaitBounds:
+		if m.inc == c.incarnation && c.loading {
+			c.loadBounds(ctx, m.inc, m.target)
 		}
 	default:
 		if !c.ready(ctx) {

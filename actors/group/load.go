@@ -11,15 +11,24 @@ import (
 )
 
 // startLoad rebuilds the group from its __consumer_offsets partition: it
-// asks the local replica for the partition's bounds, then fetches from
-// the log start to the high watermark, one step per continuation, so the
-// mailbox keeps moving (requests meanwhile get
+// asks the local replica for the partition's bounds, waits until the high
+// watermark covers the log as it was (a new leader's may lag behind), then
+// fetches from the log start to the high watermark, one step per
+// continuation, so the mailbox keeps moving (requests meanwhile get
 // COORDINATOR_LOAD_IN_PROGRESS). A failed step retries the whole load
 // after loadRetryDelay.
 func (c *coordinator) startLoad(ctx actor.Context) {
 	c.incarnation++
 	c.loading, c.loaded = true, false
-	inc := c.incarnation
+	c.loadBounds(ctx, c.incarnation, -1)
+}
+
+// loadBounds asks for the partition's bounds and starts reading once the
+// high watermark reaches target, the log end seen first (-1: not seen
+// yet). A new leader commits what its log holds only once its followers
+// confirm it, and the last writes of the previous coordinator may be
+// among those records; later writes (of other groups) are not waited for.
+func (c *coordinator) loadBounds(ctx actor.Context, inc uint64, target int64) {
 	req := &messages.PartitionStatusRequest{Topic: messages.ConsumerOffsetsTopic, Partition: c.partition}
 	ctx.ReenterAfter(ctx.RequestFuture(c.replica, req, loadStepTimeout), func(res any, err error) {
 		if inc != c.incarnation {
@@ -36,6 +45,15 @@ func (c *coordinator) startLoad(ctx actor.Context) {
 		case !status.Leader:
 			c.loadFailed(ctx, inc, fmt.Errorf("replica of %s/%d is not the leader", messages.ConsumerOffsetsTopic, c.partition))
 		default:
+			if target < 0 {
+				target = status.LogEndOffset
+			}
+			if status.HighWatermark < target {
+				c.logger.Debug("group load waits for the high watermark", "high_watermark", status.HighWatermark, "target", target)
+				system, self := ctx.ActorSystem(), ctx.Self()
+				time.AfterFunc(loadRetryDelay, func() { system.Root.Send(self, &awaitBounds{inc: inc, target: target}) })
+				return
+			}
 			c.loadStep(ctx, inc, core.NewReplay(), status.LogStartOffset, status.HighWatermark)
 		}
 	})
