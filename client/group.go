@@ -121,6 +121,12 @@ func (cfg *GroupConfig) applyDefaults() error {
 	return nil
 }
 
+// cooperative reports whether a consumer offering assignors rebalances
+// incrementally: only when every one of them does, as in Kafka.
+func cooperative(assignors []string) bool {
+	return !slices.ContainsFunc(assignors, func(n string) bool { return n != "cooperative-sticky" })
+}
+
 func assignorByName(name string) assign.Assignor {
 	switch name {
 	case "range":
@@ -194,7 +200,7 @@ func NewGroupConsumer(c *Client, cfg GroupConfig) (*GroupConsumer, error) {
 	g := &GroupConsumer{
 		c:           c,
 		cfg:         cfg,
-		cooperative: !slices.ContainsFunc(cfg.Assignors, func(n string) bool { return n != "cooperative-sticky" }),
+		cooperative: cooperative(cfg.Assignors),
 		consumer:    cs,
 		log:         c.log.With(slog.String("group", cfg.GroupID)),
 		generation:  -1,
