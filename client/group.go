@@ -19,12 +19,14 @@ const ConsumerProtocolType = "consumer"
 
 // Group consumer defaults, Kafka's (Kafka 3.x: session.timeout.ms 45 s,
 // heartbeat.interval.ms 3 s, max.poll.interval.ms 5 min,
-// auto.commit.interval.ms 5 s, assignors [range, cooperative-sticky]).
+// auto.commit.interval.ms 5 s, assignors [range, cooperative-sticky])
+// except the metadata age, 5 min in Kafka.
 const (
 	DefaultSessionTimeout     = 45 * time.Second
 	DefaultRebalanceTimeout   = 5 * time.Minute
 	DefaultHeartbeatInterval  = 3 * time.Second
 	DefaultAutoCommitInterval = 5 * time.Second
+	DefaultMetadataMaxAge     = 5 * time.Second
 )
 
 // DefaultAssignors are the assignor names a group consumer offers when
@@ -58,6 +60,10 @@ type GroupConfig struct {
 	// and on Close.
 	AutoCommit         bool
 	AutoCommitInterval time.Duration
+	// MetadataMaxAge is how often the group leader looks for partitions
+	// added to the subscribed topics (or a subscribed topic created),
+	// which calls for a new assignment.
+	MetadataMaxAge time.Duration
 	// AutoOffsetReset says where a partition without a committed offset
 	// starts.
 	AutoOffsetReset OffsetReset
@@ -108,7 +114,10 @@ func (cfg *GroupConfig) applyDefaults() error {
 	if cfg.AutoCommitInterval == 0 {
 		cfg.AutoCommitInterval = DefaultAutoCommitInterval
 	}
-	if cfg.SessionTimeout < 0 || cfg.RebalanceTimeout < 0 || cfg.HeartbeatInterval <= 0 || cfg.AutoCommitInterval < 0 {
+	if cfg.MetadataMaxAge == 0 {
+		cfg.MetadataMaxAge = DefaultMetadataMaxAge
+	}
+	if cfg.SessionTimeout < 0 || cfg.RebalanceTimeout < 0 || cfg.HeartbeatInterval <= 0 || cfg.AutoCommitInterval < 0 || cfg.MetadataMaxAge < 0 {
 		return errors.New("client: negative group consumer timeout")
 	}
 	if cfg.HeartbeatInterval >= cfg.SessionTimeout {
@@ -169,6 +178,10 @@ type GroupConsumer struct {
 	// they were sent in; what they report about an earlier round is
 	// stale and ignored.
 	round uint64
+	// assignedCounts are the partition counts of the subscribed topics
+	// the leader assigned, nil unless this member led the last round; the
+	// heartbeat goroutine compares them with fresh metadata.
+	assignedCounts map[string]int32
 	// joined: the member has an assignment for generation and heartbeats.
 	joined bool
 	// rejoin: the coordinator asked for a rebalance. lost: the membership

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sluice-mq/sluice/messages"
@@ -17,6 +18,7 @@ func (g *GroupConsumer) heartbeatLoop() {
 	defer g.wg.Done()
 	ticker := time.NewTicker(g.cfg.HeartbeatInterval)
 	defer ticker.Stop()
+	lastCheck := time.Now()
 	for {
 		select {
 		case <-g.runCtx.Done():
@@ -24,13 +26,46 @@ func (g *GroupConsumer) heartbeatLoop() {
 		case <-ticker.C:
 		}
 		g.mu.Lock()
-		joined, memberID, generation, round := g.joined, g.memberID, g.generation, g.round
+		joined, memberID, generation, round, counts := g.joined, g.memberID, g.generation, g.round, g.assignedCounts
 		g.mu.Unlock()
 		if !joined {
 			continue
 		}
 		g.heartbeat(memberID, generation, round)
+		if counts != nil && time.Since(lastCheck) >= g.cfg.MetadataMaxAge {
+			lastCheck = time.Now()
+			if g.partitionsChanged(counts) {
+				g.log.Info("subscribed topics changed; rebalancing")
+				g.needRejoin(round)
+			}
+		}
 	}
+}
+
+// partitionsChanged reports whether fresh metadata gives a subscribed
+// topic another partition count than the leader assigned (a topic
+// created since counts as changed from zero).
+func (g *GroupConsumer) partitionsChanged(counts map[string]int32) bool {
+	ctx, cancel := context.WithTimeout(g.runCtx, g.c.cfg.RequestTimeout)
+	defer cancel()
+	snap, err := g.c.refreshMetadata(ctx)
+	if err != nil {
+		return false
+	}
+	topics := slices.Clone(g.cfg.Topics)
+	for t := range counts {
+		topics = append(topics, t)
+	}
+	for _, topic := range topics {
+		var n int32
+		if ts, ok := snap.topics[topic]; ok && ts.info.Err == nil {
+			n = int32(len(ts.partitions))
+		}
+		if n != counts[topic] {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *GroupConsumer) heartbeat(memberID string, generation int32, round uint64) {

@@ -90,6 +90,7 @@ func (g *GroupConsumer) startRound(ctx context.Context) {
 	}
 	g.mu.Lock()
 	g.joined, g.rejoin = false, false
+	g.assignedCounts = nil
 	g.round++
 	memberID, generation, round := g.memberID, g.generation, g.round
 	g.mu.Unlock()
@@ -257,6 +258,9 @@ func (g *GroupConsumer) assign(ctx context.Context, res *messages.JoinGroupRespo
 			}
 		}
 	}
+	g.mu.Lock()
+	g.assignedCounts = counts
+	g.mu.Unlock()
 	plan := assignor.Assign(members, counts)
 	out := make([]*messages.SyncGroupAssignment, 0, len(plan))
 	for id, a := range assign.Encode(plan) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -186,4 +187,34 @@ func TestGroupAdmin(t *testing.T) {
 	if err := c.DeleteGroup(ctx, "app"); !errors.Is(err, messages.ErrGroupIDNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
+}
+
+func TestGroupConsumerPicksUpNewPartitions(t *testing.T) {
+	c := newNodeClient(t)
+	ctx := context.Background()
+	if _, err := c.CreateTopic(ctx, "orders", 2, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg := groupConfig("app", "orders", "later")
+	cfg.MetadataMaxAge = 100 * time.Millisecond
+	m := startMember(t, c, cfg)
+	waitUntil(t, func() error { return ownedOnce("orders", 2, m) })
+	// Partitions added to a subscribed topic, and a subscribed topic
+	// created, are assigned without any member joining or leaving.
+	if err := c.CreatePartitions(ctx, "orders", 4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateTopic(ctx, "later", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := map[TopicPartition]bool{{Topic: "later", Partition: 0}: true}
+	for p := range int32(4) {
+		want[TopicPartition{Topic: "orders", Partition: p}] = true
+	}
+	waitUntil(t, func() error {
+		if got := m.assignment(); !maps.Equal(got, want) {
+			return fmt.Errorf("owns %v, want %v", got, want)
+		}
+		return nil
+	})
 }
