@@ -40,6 +40,11 @@ type (
 const (
 	loadStepTimeout = 10 * time.Second
 	loadRetryDelay  = 200 * time.Millisecond
+	// idleTimeout: an actor whose group does not exist (a describe of an
+	// unknown id, a deleted group) stops after this long without
+	// requests, checked with the offset expiry; the Host spawns it again
+	// on demand.
+	idleTimeout = time.Minute
 )
 
 // coordinator is the actor of one consumer group: a shell over
@@ -70,6 +75,10 @@ type coordinator struct {
 	nextRequest core.RequestID
 	joins       map[core.RequestID]*actor.PID
 	syncs       map[core.RequestID]*actor.PID
+
+	// lastRequest is when the last group request was served; an actor of
+	// a group that does not exist stops after idleTimeout without one.
+	lastRequest time.Time
 
 	timer          *time.Timer
 	timerSeq       uint64
@@ -125,6 +134,7 @@ func (c *coordinator) Receive(ctx actor.Context) {
 
 // serve dispatches a group request to its handler.
 func (c *coordinator) serve(ctx actor.Context) {
+	c.lastRequest = c.cfg.Now()
 	switch m := ctx.Message().(type) {
 	case *messages.JoinGroupRequest:
 		c.handleJoin(ctx, m)
@@ -253,7 +263,7 @@ func (c *coordinator) schedule(ctx actor.Context, deadline time.Time) {
 	c.timerSeq++
 	c.timerAt = deadline
 	system, self, seq := ctx.ActorSystem(), ctx.Self(), c.timerSeq
-	c.timer = time.AfterFunc(max(time.Until(deadline), 0), func() {
+	c.timer = time.AfterFunc(max(deadline.Sub(c.cfg.Now()), 0), func() {
 		system.Root.Send(self, &tick{seq: seq})
 	})
 }

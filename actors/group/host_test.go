@@ -3,6 +3,7 @@ package group
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -163,4 +164,37 @@ func TestHostRebalanceTenMembers(t *testing.T) {
 		}
 	}
 	t.Logf("10-member group formed (join+sync, assignment persisted) in %v", time.Since(start))
+}
+
+func TestHostRespawnsStoppedIdleActors(t *testing.T) {
+	now := time.Now()
+	var mu sync.Mutex
+	h := newHarness(t, func(c *Config) {
+		c.OffsetsRetentionCheckInterval = 20 * time.Millisecond
+		c.Now = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			return now
+		}
+	})
+	h.loaded("probe")
+	if d := h.describe("probe"); d.GroupState != "Dead" {
+		t.Fatalf("unknown group: %s", d.GroupState)
+	}
+	// An hour without requests: the actor of the group that does not
+	// exist stops.
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	waitFor(t, requestTimeout, func() error {
+		if _, alive := h.system.ProcessRegistry.GetLocal(messages.GroupActorID("probe")); alive {
+			return fmt.Errorf("actor of %q still runs", "probe")
+		}
+		return nil
+	})
+	// The next request starts it again.
+	h.loaded("probe")
+	if c := h.commit("probe", "", -1, "logs", map[int32]int64{0: 4}); c.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("commit after respawn: %s", c.ErrorCode)
+	}
 }

@@ -133,10 +133,16 @@ func (c *coordinator) scheduleRetention(ctx actor.Context) {
 // empty for OffsetsRetention (for a group that never had members: offsets
 // committed more than OffsetsRetention ago), as Kafka's
 // offsets.retention.minutes does. A group left with neither members nor
-// offsets is deleted.
+// offsets is deleted. The actor of a group that does not exist stops once
+// idle for idleTimeout.
 func (c *coordinator) handleRetention(ctx actor.Context) {
 	c.scheduleRetention(ctx)
 	if !c.loaded || c.g.State() != core.StateEmpty {
+		return
+	}
+	if !c.exists() && len(c.joins) == 0 && len(c.syncs) == 0 && c.cfg.Now().Sub(c.lastRequest) >= idleTimeout {
+		c.logger.Debug("stopping the idle actor of a group that does not exist")
+		ctx.Stop(ctx.Self())
 		return
 	}
 	now := c.cfg.Now()
