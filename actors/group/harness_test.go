@@ -49,7 +49,7 @@ func (n *testNode) Receive(ctx actor.Context) {
 }
 
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	system *actor.ActorSystem
 	dir    string
 	cfg    Config
@@ -62,7 +62,7 @@ type harness struct {
 // newHarness starts a node leading a one-partition __consumer_offsets.
 // Sessions may be as short as 50 ms and the first rebalance has no delay,
 // so tests run fast; mutate adjusts the config.
-func newHarness(t *testing.T, mutate func(*Config)) *harness {
+func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	gc := core.DefaultConfig()
@@ -192,7 +192,7 @@ func async[T any](h *harness, req any) func() T {
 }
 
 // waitFor polls fn until it returns nil or timeout passes.
-func waitFor(t *testing.T, timeout time.Duration, fn func() error) {
+func waitFor(t testing.TB, timeout time.Duration, fn func() error) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
@@ -237,11 +237,10 @@ func joinRequest(group, member string, session time.Duration, protocols ...strin
 	return req
 }
 
-// newMemberID joins without an id and returns the id the coordinator
-// hands out with MEMBER_ID_REQUIRED.
+// newMemberID joins a loaded group without an id and returns the id the
+// coordinator hands out with MEMBER_ID_REQUIRED.
 func (h *harness) newMemberID(group string, session time.Duration) string {
 	h.t.Helper()
-	h.loaded(group)
 	r := call[*messages.JoinGroupResponse](h, joinRequest(group, "", session, "range"))
 	if r.ErrorCode != messages.ErrorCode_MEMBER_ID_REQUIRED || r.MemberId == "" {
 		h.t.Fatalf("first join: %s %q, want MEMBER_ID_REQUIRED with an id", r.ErrorCode, r.MemberId)
@@ -253,6 +252,7 @@ func (h *harness) newMemberID(group string, session time.Duration) string {
 // generation.
 func (h *harness) joinAlone(group string, session time.Duration) (string, int32) {
 	h.t.Helper()
+	h.loaded(group)
 	id := h.newMemberID(group, session)
 	r := call[*messages.JoinGroupResponse](h, joinRequest(group, id, session, "range"))
 	if r.ErrorCode != messages.ErrorCode_NONE || r.Leader != id {

@@ -117,42 +117,39 @@ func TestHostListGroups(t *testing.T) {
 	}
 }
 
-// TestHostRebalanceTenMembers records how long a ten-member group takes
-// to form (join, sync, every member assigned). It logs the time and
-// asserts only the outcome.
-func TestHostRebalanceTenMembers(t *testing.T) {
-	h := newHarness(t, nil)
-	const n = 10
-	h.loaded("big")
-	start := time.Now()
+// formGroup makes n new members join a loaded group and sync the
+// leader's assignment, as consumers do, and fails unless every member
+// gets its own assignment.
+func formGroup(h *harness, group string, n int) {
+	h.t.Helper()
 	ids := make([]string, n)
 	for i := range ids {
-		ids[i] = h.newMemberID("big", session)
+		ids[i] = h.newMemberID(group, session)
 	}
 	joins := make([]func() *messages.JoinGroupResponse, n)
 	for i, id := range ids {
-		joins[i] = async[*messages.JoinGroupResponse](h, joinRequest("big", id, session, "range"))
+		joins[i] = async[*messages.JoinGroupResponse](h, joinRequest(group, id, session, "range"))
 	}
 	var leader *messages.JoinGroupResponse
 	for i := range joins {
 		r := joins[i]()
 		if r.ErrorCode != messages.ErrorCode_NONE {
-			t.Fatalf("join %d: %s", i, r.ErrorCode)
+			h.t.Fatalf("join %d: %s", i, r.ErrorCode)
 		}
 		if r.Leader == r.MemberId {
 			leader = r
 		}
 	}
 	if leader == nil || len(leader.Members) != n {
-		t.Fatalf("leader missing or sees the wrong members")
+		h.t.Fatalf("leader missing or sees the wrong members")
 	}
-	syncs := make([]func() *messages.SyncGroupResponse, 0, n)
 	var assignments []*messages.SyncGroupAssignment
 	for _, m := range leader.Members {
 		assignments = append(assignments, &messages.SyncGroupAssignment{MemberId: m.MemberId, Assignment: []byte(m.MemberId)})
 	}
+	syncs := make([]func() *messages.SyncGroupResponse, 0, n)
 	for _, id := range ids {
-		req := &messages.SyncGroupRequest{GroupId: "big", GenerationId: leader.GenerationId, MemberId: id}
+		req := &messages.SyncGroupRequest{GroupId: group, GenerationId: leader.GenerationId, MemberId: id}
 		if id == leader.MemberId {
 			req.Assignments = assignments
 		}
@@ -160,10 +157,64 @@ func TestHostRebalanceTenMembers(t *testing.T) {
 	}
 	for i, wait := range syncs {
 		if r := wait(); r.ErrorCode != messages.ErrorCode_NONE || string(r.Assignment) != ids[i] {
-			t.Fatalf("sync %d: %s %q", i, r.ErrorCode, r.Assignment)
+			h.t.Fatalf("sync %d: %s %q", i, r.ErrorCode, r.Assignment)
 		}
 	}
+}
+
+// TestHostRebalanceTenMembers records how long a ten-member group takes
+// to form (join, sync, assignment persisted). It logs the time and
+// asserts only the outcome.
+func TestHostRebalanceTenMembers(t *testing.T) {
+	h := newHarness(t, nil)
+	h.loaded("big")
+	start := time.Now()
+	formGroup(h, "big", 10)
 	t.Logf("10-member group formed (join+sync, assignment persisted) in %v", time.Since(start))
+}
+
+// BenchmarkCoordinatorRebalance10 measures a rebalance of a ten-member
+// group over a real replica: every member rejoins (10 joins), the leader's
+// assignment is appended to the log, and all 10 syncs are answered.
+func BenchmarkCoordinatorRebalance10(b *testing.B) {
+	h := newHarness(b, nil)
+	h.loaded("bench")
+	formGroup(h, "bench", 10)
+	d := h.describe("bench")
+	ids := make([]string, len(d.Members))
+	for i, m := range d.Members {
+		ids[i] = m.MemberId
+	}
+	for b.Loop() {
+		joins := make([]func() *messages.JoinGroupResponse, len(ids))
+		for i, id := range ids {
+			joins[i] = async[*messages.JoinGroupResponse](h, joinRequest("bench", id, session, "range"))
+		}
+		var gen int32
+		var leader string
+		for _, wait := range joins {
+			r := wait()
+			if r.ErrorCode != messages.ErrorCode_NONE {
+				b.Fatalf("rejoin: %s", r.ErrorCode)
+			}
+			gen, leader = r.GenerationId, r.Leader
+		}
+		syncs := make([]func() *messages.SyncGroupResponse, len(ids))
+		for i, id := range ids {
+			req := &messages.SyncGroupRequest{GroupId: "bench", GenerationId: gen, MemberId: id}
+			if id == leader {
+				for _, o := range ids {
+					req.Assignments = append(req.Assignments, &messages.SyncGroupAssignment{MemberId: o, Assignment: []byte(o)})
+				}
+			}
+			syncs[i] = async[*messages.SyncGroupResponse](h, req)
+		}
+		for _, wait := range syncs {
+			if r := wait(); r.ErrorCode != messages.ErrorCode_NONE {
+				b.Fatalf("sync: %s", r.ErrorCode)
+			}
+		}
+	}
 }
 
 func TestHostRespawnsStoppedIdleActors(t *testing.T) {
