@@ -73,6 +73,10 @@ func errorResponse(req any, err error) any {
 		return &messages.CreatePartitionsResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.AlterConfigsRequest:
 		return &messages.AlterConfigsResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.ReassignPartitionRequest:
+		return &messages.ReassignPartitionResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.ListReassignmentsRequest:
+		return &messages.ListReassignmentsResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ProduceRequest:
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.FetchRequest:

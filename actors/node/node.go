@@ -149,6 +149,10 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.CreatePartitions(c, m) })
 	case *messages.AlterConfigsRequest:
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.AlterConfigs(c, m) })
+	case *messages.ReassignPartitionRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.ReassignPartition(c, m) })
+	case *messages.ListReassignmentsRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.ListReassignments(c, m) })
 
 	case *messages.ProduceRequest:
 		n.route(ctx, m.Topic, m.Partition)

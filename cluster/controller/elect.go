@@ -20,7 +20,8 @@ import (
 //     partition is offline (leader -1, epoch bumped once, ISR kept so that a
 //     returning ISR member is elected);
 //   - a dead follower is dropped from the ISR of a live leader, without an
-//     epoch change.
+//     epoch change;
+//   - reassignments in progress advance (AdvanceReassignments).
 //
 // It returns the partitions it changed. With no live members at all it
 // changes nothing: a node that sees no members (itself included) does not
@@ -64,7 +65,8 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 			}
 		}
 	}
-	return changed, nil
+	moved, err := c.AdvanceReassignments(ctx)
+	return append(changed, moved...), err
 }
 
 // electOne applies electLeader to one partition, retrying lost races.
