@@ -107,6 +107,7 @@ func Props(groupID string, cfg Config) *actor.Props {
 func (c *coordinator) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		c.lastRequest = c.cfg.Now()
 		c.scheduleRetention(ctx)
 	case *actor.Stopping, *actor.Restarting:
 		c.shutdown(ctx)
