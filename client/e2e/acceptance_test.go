@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -183,6 +184,7 @@ func TestAcceptanceKillMidStream(t *testing.T) {
 	var mu sync.Mutex
 	acked := map[ack]int{} // acknowledged position -> sequence number
 	failed := 0
+	var conflicts []string
 	stop := make(chan struct{})
 	producing := make(chan struct{})
 	go func() {
@@ -201,7 +203,11 @@ func TestAcceptanceKillMidStream(t *testing.T) {
 					failed++
 					return
 				}
-				acked[ack{md.Partition, md.Offset}] = seq
+				a := ack{md.Partition, md.Offset}
+				if prev, dup := acked[a]; dup {
+					conflicts = append(conflicts, fmt.Sprintf("records %d and %d both acknowledged at %d/%d", prev, seq, a.partition, a.offset))
+				}
+				acked[a] = seq
 			})
 		}
 	}()
@@ -232,8 +238,12 @@ func TestAcceptanceKillMidStream(t *testing.T) {
 	for a, seq := range acked {
 		want[a] = seq
 	}
-	mu.Unlock()
+	conflicting := slices.Clone(conflicts)
 	t.Logf("%d records acknowledged, %d failed", len(want), failed)
+	mu.Unlock()
+	if len(conflicting) > 0 {
+		t.Fatalf("%d offsets acknowledged twice, first: %s", len(conflicting), conflicting[0])
+	}
 
 	last := map[int32]int64{}
 	for a := range want {
