@@ -98,6 +98,10 @@ func (c *Client) startRemote() (err error) {
 		remote.WithEndpointWriterBatchSize(batch),
 		remote.WithServerOptions(
 			grpc.MaxRecvMsgSize(maxRecvMsgBytes),
+			grpc.InitialWindowSize(flowControlWindow),
+			grpc.InitialConnWindowSize(flowControlWindow),
+			grpc.WriteBufferSize(transportBufferSize),
+			grpc.ReadBufferSize(transportBufferSize),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 500 * time.Millisecond, PermitWithoutStream: true}),
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 5 * time.Second}),
 		),
@@ -105,6 +109,10 @@ func (c *Client) startRemote() (err error) {
 		// credentials must be given again.
 		remote.WithDialOptions(
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithInitialWindowSize(flowControlWindow),
+			grpc.WithInitialConnWindowSize(flowControlWindow),
+			grpc.WithWriteBufferSize(transportBufferSize),
+			grpc.WithReadBufferSize(transportBufferSize),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes)),
 		),
