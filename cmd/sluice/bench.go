@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,6 +26,7 @@ type benchFlags struct {
 	duration   time.Duration
 	records    int64
 	rate       float64
+	cpuProfile string
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -39,6 +42,27 @@ func (f *benchFlags) register(cmd *cobra.Command) {
 	fs.Int32Var(&f.rf, "replication-factor", 1, "replication factor of the topic when it is created")
 	fs.DurationVar(&f.duration, "duration", 10*time.Second, "how long to run (unless --records is set)")
 	fs.Int64Var(&f.records, "records", 0, "stop after this many records (0: run for --duration)")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run to this file")
+}
+
+// startProfile starts the CPU profile requested by --cpuprofile; the
+// returned function stops it.
+func (f *benchFlags) startProfile() (stop func(), err error) {
+	if f.cpuProfile == "" {
+		return func() {}, nil
+	}
+	out, err := os.Create(f.cpuProfile)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		out.Close()
+	}, nil
 }
 
 // benchResult is what a bench prints.
@@ -120,7 +144,12 @@ func (a *app) benchProduce() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			stop, err := f.startProfile()
+			if err != nil {
+				return err
+			}
 			r := runProduceBench(ctx, p, &f)
+			stop()
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.timeout)
 			defer cancel()
 			if err := p.Close(closeCtx); err != nil {
@@ -206,7 +235,12 @@ func (a *app) benchConsume() *cobra.Command {
 			}
 			defer cs.Close()
 			cs.Assign(tps...)
+			stop, err := f.startProfile()
+			if err != nil {
+				return err
+			}
 			r, err := runConsumeBench(ctx, cs, &f)
+			stop()
 			if err != nil {
 				return err
 			}
