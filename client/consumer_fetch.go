@@ -253,7 +253,7 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult, from int64) ([]*Re
 	// the response buffer belongs to this fetch alone. Records of
 	// compressed batches alias a pooled decompression buffer, so their
 	// bytes are copied into an arena.
-	slab := make([]Record, 0, 16)
+	slab := make([]Record, 0, recordCount(data))
 	var arena []byte
 	copyBytes := anyCompressed(data)
 	keep := func(b []byte) []byte {
@@ -297,6 +297,21 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult, from int64) ([]*Re
 		recs[i] = &slab[i]
 	}
 	return recs, next, nil
+}
+
+// recordCount is the number of records the whole batches in records
+// declare, from the headers alone: the size of the decoded slab.
+func recordCount(records []byte) int {
+	n := 0
+	for len(records) >= batch.HeaderSize {
+		h, err := batch.ParseHeader(records)
+		if err != nil || h.Size() > len(records) || h.RecordCount < 0 {
+			break
+		}
+		n += int(h.RecordCount)
+		records = records[h.Size():]
+	}
+	return n
 }
 
 // anyCompressed reports whether a batch in records has a codec, from the
