@@ -153,8 +153,8 @@ func assignorByName(name string) assign.Assignor {
 // background goroutine sends heartbeats. Positions start at the group's
 // committed offsets (AutoOffsetReset without one).
 //
-// Poll, Commit, CommitOffsets and Close are meant for one goroutine (the
-// callbacks run on it); CommitAsync may be called from any.
+// Like Kafka's consumer it is meant for one goroutine: Poll, Commit,
+// CommitAsync, CommitOffsets and Close (the callbacks run on it).
 type GroupConsumer struct {
 	c           *Client
 	cfg         GroupConfig
@@ -163,8 +163,11 @@ type GroupConsumer struct {
 	log         *slog.Logger
 
 	// Owned by the Poll goroutine.
-	owned      []TopicPartition // the current assignment, sorted
-	lastCommit time.Time
+	owned []TopicPartition // the current assignment, sorted
+	// unpositioned are owned partitions waiting (paused) for their
+	// committed offsets. Invariant: a subset of owned.
+	unpositioned []TopicPartition
+	lastCommit   time.Time
 	// pending delivers the outcome of the join round in progress; nil
 	// when none runs.
 	pending chan roundResult

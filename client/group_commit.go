@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/sluice-mq/sluice/messages"
@@ -19,18 +20,27 @@ func (g *GroupConsumer) Commit(ctx context.Context) error {
 }
 
 func (g *GroupConsumer) commitPositions(ctx context.Context, tps []TopicPartition) error {
+	offsets := g.positions(ctx, tps)
+	if len(offsets) == 0 {
+		return nil
+	}
+	return g.CommitOffsets(ctx, offsets)
+}
+
+// positions returns the positions of tps that were consumed from.
+func (g *GroupConsumer) positions(ctx context.Context, tps []TopicPartition) map[TopicPartition]int64 {
 	offsets := make(map[TopicPartition]int64, len(tps))
 	for _, tp := range tps {
+		if slices.Contains(g.unpositioned, tp) {
+			continue // not consumed yet: its committed offset stands
+		}
 		pos, err := g.consumer.Position(ctx, tp)
 		if err != nil {
 			continue // no position yet: nothing consumed to commit
 		}
 		offsets[tp] = pos
 	}
-	if len(offsets) == 0 {
-		return nil
-	}
-	return g.CommitOffsets(ctx, offsets)
+	return offsets
 }
 
 // CommitOffsets commits the given next offsets to consume as this member.
@@ -72,15 +82,11 @@ func (g *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPart
 	return fmt.Errorf("client: commit for group %q: %w", g.cfg.GroupID, err)
 }
 
-// CommitAsync commits the current positions in the background and calls
-// done (which may be nil) with the outcome, from another goroutine.
+// CommitAsync takes the current positions, as Commit does, and commits
+// them in the background; done (which may be nil) gets the outcome, from
+// another goroutine.
 func (g *GroupConsumer) CommitAsync(done func(map[TopicPartition]int64, error)) {
-	offsets := make(map[TopicPartition]int64)
-	for _, tp := range g.consumer.Assignment() {
-		if pos, err := g.consumer.Position(g.runCtx, tp); err == nil {
-			offsets[tp] = pos
-		}
-	}
+	offsets := g.positions(g.runCtx, g.owned)
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()

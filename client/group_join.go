@@ -47,7 +47,7 @@ func (g *GroupConsumer) ensureActive(ctx context.Context) error {
 		}
 		if g.pending == nil {
 			if joined && !rejoin && !lost {
-				return nil
+				return g.positionAssigned(ctx)
 			}
 			g.startRound(ctx)
 		}
@@ -291,24 +291,14 @@ func (g *GroupConsumer) install(ctx context.Context, memberID string, generation
 		g.revoke(ctx, revoked, false)
 	}
 	if len(added) > 0 {
-		committed, err := g.c.CommittedOffsets(ctx, g.cfg.GroupID, added...)
-		if err != nil {
-			// Start from nothing rather than from a wrong place: the next
-			// round tries again.
-			g.mu.Lock()
-			g.joined, g.rejoin = false, true
-			g.mu.Unlock()
-			return nil
-		}
+		// New partitions wait, paused, for their committed offsets, which
+		// positionAssigned looks up before Poll fetches.
 		g.owned = sortedPartitions(append(slices.Clone(g.owned), added...))
 		g.consumer.Assign(g.owned...)
-		for _, tp := range added {
-			if o, ok := committed[tp]; ok {
-				if err := g.consumer.Seek(tp, o.Offset); err != nil {
-					return err
-				}
-			}
+		if err := g.consumer.Pause(added...); err != nil {
+			return err
 		}
+		g.unpositioned = sortedPartitions(append(g.unpositioned, added...))
 		if g.cfg.OnAssigned != nil {
 			g.cfg.OnAssigned(ctx, added)
 		}
@@ -330,7 +320,33 @@ func (g *GroupConsumer) revoke(ctx context.Context, tps []TopicPartition, lost b
 		cb(ctx, tps)
 	}
 	g.owned = difference(g.owned, tps)
+	g.unpositioned = difference(g.unpositioned, tps)
 	g.consumer.Assign(g.owned...)
+}
+
+// positionAssigned starts the partitions assigned without a position at
+// the group's committed offsets (AutoOffsetReset without one) and resumes
+// them. A failure leaves them paused; the next Poll tries again.
+func (g *GroupConsumer) positionAssigned(ctx context.Context) error {
+	if len(g.unpositioned) == 0 {
+		return nil
+	}
+	committed, err := g.c.CommittedOffsets(ctx, g.cfg.GroupID, g.unpositioned...)
+	if err != nil {
+		return err
+	}
+	for _, tp := range g.unpositioned {
+		if o, ok := committed[tp]; ok {
+			if err := g.consumer.Seek(tp, o.Offset); err != nil {
+				return err
+			}
+		}
+	}
+	if err := g.consumer.Resume(g.unpositioned...); err != nil {
+		return err
+	}
+	g.unpositioned = nil
+	return nil
 }
 
 // leave sends LeaveGroup for this member.

@@ -125,7 +125,17 @@ func TestGroupConsumerResumesFromCommit(t *testing.T) {
 	if got[0] != "p0-7" || len(got) != 13 {
 		t.Fatalf("read %v, want p0-7.. and all of p1", got)
 	}
-	// Commit uses the positions: after the read, every partition's end.
+	// Commits use the positions: after the read, every partition's end.
+	done := make(chan error, 1)
+	gc.CommitAsync(func(offsets map[TopicPartition]int64, err error) {
+		if err == nil && len(offsets) != 2 {
+			err = fmt.Errorf("committed %v, want 2 partitions", offsets)
+		}
+		done <- err
+	})
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 	if err := gc.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
