@@ -35,10 +35,10 @@ func reassignmentKey(tp metadata.TopicPartition) string {
 	return ReassignmentsPrefix + tp.Topic + "/" + strconv.Itoa(int(tp.Partition))
 }
 
-// ReassignPartition starts moving a partition's replicas to req's list: the
-// new replicas are added as followers (not in the ISR) and the leader starts
-// a new epoch that pushes to them; the controller's passes
-// (AdvanceReassignments) finish the move once all of them are in the ISR.
+// ReassignPartition records that a partition's replicas move to req's
+// list. The controller's passes (AdvanceReassignments) then add the new
+// replicas as followers (not in the ISR), with a new leader epoch that
+// pushes to them, and finish the move once all of them are in the ISR.
 // The list must name distinct live members, as many as the topic's
 // replication factor. A list with the same nodes as now only reorders them
 // (the first is the preferred leader). A partition already moving fails
@@ -68,16 +68,10 @@ func (c *Controller) ReassignPartition(ctx context.Context, req *messages.Reassi
 			}
 			return writeReplicas(ctx, c.store, topic, tp.Partition, target)
 		}
-		rec := reassignment{TopicID: topic.ID, Target: target, tp: tp}
-		v, err := putReassignment(ctx, c.store, rec)
-		if err != nil {
-			return err
-		}
-		rec.version = v
-		// The record exists now: whatever stops this first step, the
-		// controller's next pass carries the move on.
-		_, _ = c.advance(ctx, rec)
-		return nil
+		// The controller's passes alone carry the move on: one writer per
+		// step, started at once by the controller's metadata watch.
+		_, err = putReassignment(ctx, c.store, reassignment{TopicID: topic.ID, Target: target, tp: tp})
+		return err
 	})
 	if err != nil {
 		return &messages.ReassignPartitionResponse{ErrorCode: codeOf(err), ErrorMessage: errorMessage(err)}

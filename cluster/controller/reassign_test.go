@@ -64,6 +64,12 @@ func TestControllerReassignPartitionSteps(t *testing.T) {
 	if res := f.reassign(t, "t", 0, 4, 2, 3); res.ErrorCode != messages.ErrorCode_NONE {
 		t.Fatalf("reassign: %v %s", res.ErrorCode, res.ErrorMessage)
 	}
+	if replicas, _ := f.partitionOf(t, "t", 0); !slices.Equal(replicas, []int32{1, 2, 3}) {
+		t.Fatalf("the request itself changed the replicas: %v", replicas)
+	}
+	if done, err := f.ctl.AdvanceReassignments(ctx); err != nil || len(done) != 0 {
+		t.Fatalf("AdvanceReassignments = %v, %v", done, err)
+	}
 	replicas, st := f.partitionOf(t, "t", 0)
 	if !slices.Equal(replicas, []int32{1, 2, 3, 4}) || st.Leader != 1 || st.LeaderEpoch != 1 || !slices.Equal(st.ISR, []int32{1, 2, 3}) {
 		t.Fatalf("after expand: replicas %v state %+v", replicas, st)
