@@ -2,13 +2,17 @@ package broker
 
 import (
 	"fmt"
+	"math/bits"
 	"net"
 	"strconv"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
+	"google.golang.org/grpc/mem"
 )
 
 // flowControlWindow is the HTTP/2 flow-control window of every remote
@@ -35,6 +39,7 @@ func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
 			grpc.MaxRecvMsgSize(rc.MaxRecvMsgBytes),
 			grpc.WriteBufferSize(transportBufferSize),
 			grpc.ReadBufferSize(transportBufferSize),
+			experimental.BufferPool(transportPool),
 			grpc.InitialWindowSize(flowControlWindow),
 			grpc.InitialConnWindowSize(flowControlWindow),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
@@ -50,6 +55,7 @@ func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
 			grpc.WithTransportCredentials(insecure.NewCredentials()),
 			grpc.WithWriteBufferSize(transportBufferSize),
 			grpc.WithReadBufferSize(transportBufferSize),
+			experimental.WithBufferPool(transportPool),
 			grpc.WithInitialWindowSize(flowControlWindow),
 			grpc.WithInitialConnWindowSize(flowControlWindow),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(rc.MaxRecvMsgBytes)),
@@ -92,4 +98,49 @@ func startRemote(r *remote.Remote) (err error) {
 	}()
 	r.Start()
 	return nil
+}
+
+// transportPool is the buffer pool of every remote connection.
+//
+// grpc's default pool clears every buffer it hands out, over the whole
+// capacity of its tier: a 40 KiB message takes a 1 MiB buffer and clears
+// all of it, and a message over 1 MiB (a fetch response, a full produce
+// request) gets a buffer of its own size, cleared. grpc overwrites the
+// bytes it asks for before reading them, so this pool does not clear,
+// and its tiers are powers of two, so a buffer is at most twice the
+// request.
+var transportPool mem.BufferPool = &pow2Pool{}
+
+const (
+	pow2PoolMinShift = 9  // 512 B: smaller buffers come from the smallest tier
+	pow2PoolMaxShift = 27 // 128 MiB: larger buffers are not pooled
+)
+
+type pow2Pool struct {
+	tiers [pow2PoolMaxShift + 1]sync.Pool // tiers[i] holds *[]byte of capacity 1<<i
+}
+
+// Get returns a buffer of length n, its bytes not cleared.
+func (p *pow2Pool) Get(n int) *[]byte {
+	shift := max(bits.Len(uint(max(n, 1)-1)), pow2PoolMinShift)
+	if shift > pow2PoolMaxShift {
+		b := make([]byte, n)
+		return &b
+	}
+	if b, ok := p.tiers[shift].Get().(*[]byte); ok {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<shift)
+	return &b
+}
+
+// Put returns a buffer from Get to its tier; others are dropped.
+func (p *pow2Pool) Put(b *[]byte) {
+	c := cap(*b)
+	shift := bits.Len(uint(c)) - 1
+	if c == 0 || c != 1<<shift || shift < pow2PoolMinShift || shift > pow2PoolMaxShift {
+		return
+	}
+	p.tiers[shift].Put(b)
 }

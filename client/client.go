@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/protobuf/proto"
 
@@ -102,6 +103,7 @@ func (c *Client) startRemote() (err error) {
 			grpc.InitialConnWindowSize(flowControlWindow),
 			grpc.WriteBufferSize(transportBufferSize),
 			grpc.ReadBufferSize(transportBufferSize),
+			experimental.BufferPool(transportPool),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 500 * time.Millisecond, PermitWithoutStream: true}),
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 5 * time.Second}),
 		),
@@ -113,6 +115,7 @@ func (c *Client) startRemote() (err error) {
 			grpc.WithInitialConnWindowSize(flowControlWindow),
 			grpc.WithWriteBufferSize(transportBufferSize),
 			grpc.WithReadBufferSize(transportBufferSize),
+			experimental.WithBufferPool(transportPool),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes)),
 		),

@@ -1,0 +1,55 @@
+package client
+
+import (
+	"math/bits"
+	"sync"
+
+	"google.golang.org/grpc/mem"
+)
+
+// transportPool is the buffer pool of the client's gRPC connections.
+//
+// grpc's default pool clears every buffer it hands out, over the whole
+// capacity of its tier: a 40 KiB message takes a 1 MiB buffer and clears
+// all of it, and a message over 1 MiB (a fetch response, a full produce
+// request) gets a buffer of its own size, cleared. grpc overwrites the
+// bytes it asks for before reading them, so this pool does not clear,
+// and its tiers are powers of two, so a buffer is at most twice the
+// request.
+var transportPool mem.BufferPool = newPow2Pool()
+
+const (
+	pow2PoolMinShift = 9  // 512 B: smaller buffers come from the smallest tier
+	pow2PoolMaxShift = 27 // 128 MiB: larger buffers are not pooled
+)
+
+type pow2Pool struct {
+	tiers [pow2PoolMaxShift + 1]sync.Pool // tiers[i] holds *[]byte of capacity 1<<i
+}
+
+func newPow2Pool() *pow2Pool { return &pow2Pool{} }
+
+// Get returns a buffer of length n, its bytes not cleared.
+func (p *pow2Pool) Get(n int) *[]byte {
+	shift := max(bits.Len(uint(max(n, 1)-1)), pow2PoolMinShift)
+	if shift > pow2PoolMaxShift {
+		b := make([]byte, n)
+		return &b
+	}
+	if b, ok := p.tiers[shift].Get().(*[]byte); ok {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]byte, n, 1<<shift)
+	return &b
+}
+
+// Put returns a buffer from Get to its tier; others are dropped.
+func (p *pow2Pool) Put(b *[]byte) {
+	c := cap(*b)
+	shift := bits.Len(uint(c)) - 1
+	if c == 0 || c != 1<<shift || shift < pow2PoolMinShift || shift > pow2PoolMaxShift {
+		return
+	}
+	p.tiers[shift].Put(b)
+}
