@@ -55,7 +55,9 @@ func (c *Controller) ReassignPartition(ctx context.Context, req *messages.Reassi
 		if err != nil {
 			return err
 		}
-		if _, ok := moving[tp.Partition]; ok {
+		// A record of an earlier topic of the same name is overwritten.
+		stale, ok := moving[tp.Partition]
+		if ok && stale.TopicID == topic.ID {
 			return messages.Wrap(messages.ErrorCode_REASSIGNMENT_IN_PROGRESS, "partition %s is already being reassigned", tp)
 		}
 		if err := c.validateTarget(ctx, topic, moving, tp, target); err != nil {
@@ -70,7 +72,7 @@ func (c *Controller) ReassignPartition(ctx context.Context, req *messages.Reassi
 		}
 		// The controller's passes alone carry the move on: one writer per
 		// step, started at once by the controller's metadata watch.
-		_, err = putReassignment(ctx, c.store, reassignment{TopicID: topic.ID, Target: target, tp: tp})
+		_, err = putReassignment(ctx, c.store, reassignment{TopicID: topic.ID, Target: target, tp: tp, version: stale.version})
 		return err
 	})
 	if err != nil {
@@ -112,7 +114,7 @@ func (c *Controller) validateTarget(ctx context.Context, topic metadata.Topic, m
 // counts with its target.
 func replicationFactor(t metadata.Topic, moving map[int32]reassignment) int {
 	for p, r := range t.Replicas {
-		if rec, ok := moving[int32(p)]; ok {
+		if rec, ok := moving[int32(p)]; ok && rec.TopicID == t.ID {
 			return len(rec.Target)
 		}
 		return len(r)

@@ -140,3 +140,27 @@ func TestControllerReassignmentOfDeletedTopic(t *testing.T) {
 		t.Errorf("records %v, %v", recs, err)
 	}
 }
+
+// TestControllerReassignmentOfRecreatedTopic: a record left by a deleted
+// topic does not block moving the partition of a new topic of that name.
+func TestControllerReassignmentOfRecreatedTopic(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 2, 3)
+	f.create(t, "t", 1, 2, nil)
+	if res := f.reassign(t, "t", 0, 3, 2); res.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("reassign: %v %s", res.ErrorCode, res.ErrorMessage)
+	}
+	if res := f.ctl.DeleteTopic(ctx, &messages.DeleteTopicRequest{Name: "t"}); res.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("delete: %v", res.ErrorCode)
+	}
+	f.create(t, "t", 1, 2, nil)
+	if res := f.reassign(t, "t", 0, 3, 2); res.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("reassign of the new topic: %v %s", res.ErrorCode, res.ErrorMessage)
+	}
+	if _, err := f.ctl.AdvanceReassignments(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if replicas, _ := f.partitionOf(t, "t", 0); !slices.Equal(replicas, []int32{1, 2, 3}) {
+		t.Errorf("replicas %v, want the new topic expanded", replicas)
+	}
+}

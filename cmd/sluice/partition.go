@@ -60,7 +60,7 @@ func (a *app) partitionReassign() *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.Int32Var(&f.partition, "partition", -1, "partition to move (with --replicas)")
+	fs.Int32Var(&f.partition, "partition", -1, "partition to move (required with --replicas; limits --all-from to it)")
 	fs.StringVar(&f.replicas, "replicas", "", "new replica node ids, the preferred leader first, e.g. 4,2,3")
 	fs.Int32Var(&f.allFrom, "all-from", -1, "node whose replicas of the topic move (with --to)")
 	fs.Int32Var(&f.to, "to", -1, "node they move to, taking the same place in each replica list")
