@@ -44,13 +44,19 @@ type sender struct {
 
 // produceRequest is one ProduceRequest: one or more batches.
 type produceRequest struct {
-	seq      uint64
-	batches  []*openBatch
-	records  []byte
-	attempts int
-	done     bool
-	base     int64
-	err      error
+	seq     uint64
+	batches []*openBatch
+	records []byte
+	// pooled is the requestBuffers buffer records lives in, returned
+	// when the request finishes unless an attempt may still be queued in
+	// the transport (unanswered): protoactor serializes a message after
+	// Send returns, so only an answer proves it is done with records.
+	pooled     *[]byte
+	unanswered bool
+	attempts   int
+	done       bool
+	base       int64
+	err        error
 }
 
 type produceResult struct {
@@ -153,7 +159,8 @@ func (s *sender) nextRequest() *produceRequest {
 	s.nextSeq++
 	clear(s.queue[:n])
 	s.queue = s.queue[n:]
-	buf := make([]byte, 0, size)
+	pooled := requestBuffers.Get(size)
+	buf := (*pooled)[:0]
 	for _, o := range req.batches {
 		var err error
 		if buf, err = o.builder.AppendTo(buf); err != nil {
@@ -163,7 +170,22 @@ func (s *sender) nextRequest() *produceRequest {
 		o.builder = nil
 	}
 	req.records = buf
+	if cap(buf) == cap(*pooled) {
+		req.pooled = pooled
+	}
 	return req
+}
+
+// requestBuffers recycles the buffers of answered produce requests.
+var requestBuffers = newPow2Pool()
+
+// releaseRecords returns req's buffer to requestBuffers when no attempt
+// of it can still be waiting in the transport.
+func (req *produceRequest) releaseRecords() {
+	if req.pooled != nil && !req.unanswered {
+		requestBuffers.Put(req.pooled)
+	}
+	req.pooled, req.records = nil, nil
 }
 
 // send issues req to the partition's leader as known now.
@@ -194,7 +216,7 @@ func (s *sender) send(req *produceRequest) {
 	root := s.p.c.system.Root
 	if s.p.cfg.Acks == AcksNone {
 		root.Send(part.leader, msg)
-		req.done, req.base = true, -1
+		req.done, req.base, req.unanswered = true, -1, true
 		s.complete()
 		return
 	}
@@ -216,6 +238,9 @@ func (s *sender) handle(r produceResult) {
 	if errors.Is(err, errNoActor) {
 		err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
 			"no replica at "+r.pid.Address), err)
+	}
+	if _, ok := r.res.(*messages.ProduceResponse); !ok || r.err != nil {
+		r.req.unanswered = true // timed out or dead-lettered: maybe still queued
 	}
 	r.req.done, r.req.err = true, err
 	if err == nil {
@@ -277,11 +302,15 @@ func (s *sender) finish(req *produceRequest, err error) {
 		}
 		s.p.recycle(o)
 	}
+	req.releaseRecords()
 	s.p.release(records, 0)
 }
 
 // stop fails everything the sender still holds.
 func (s *sender) stop() {
+	for _, req := range s.inflight {
+		req.unanswered = true
+	}
 	for _, req := range append(s.inflight, s.retries...) {
 		s.finish(req, ErrProducerClosed)
 	}
