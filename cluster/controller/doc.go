@@ -22,6 +22,15 @@
 // off nodes that are no longer members; the node actor calls it when
 // membership changes.
 //
+// ReassignPartition records that a partition moves to other nodes, under
+// reassignments/<topic>/<partition> in the store; AdvanceReassignments,
+// run by every ElectLeaders pass, carries each move out in repeatable
+// check-and-set steps: list old and new replicas with a new leader epoch,
+// wait until the new replicas are in the ISR, then keep only the new list
+// (electing a new leader when the old one leaves) in another new epoch.
+// The record is the only state, so a new controller finishes what the
+// old one started.
+//
 // Metadata builds a MetadataResponse from a node's current ClusterView, for
 // the node actor's Metadata handler.
 package controller
