@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/experimental"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/proto"
 )
 
 // flowControlWindow is the HTTP/2 flow-control window of every remote
@@ -40,6 +41,7 @@ func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
 			grpc.WriteBufferSize(transportBufferSize),
 			grpc.ReadBufferSize(transportBufferSize),
 			experimental.BufferPool(transportPool),
+			grpc.ForceServerCodecV2(pooledCodec{transportPool}),
 			grpc.InitialWindowSize(flowControlWindow),
 			grpc.InitialConnWindowSize(flowControlWindow),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
@@ -58,7 +60,7 @@ func RemoteOptions(rc RemoteConfig) []remote.ConfigOption {
 			experimental.WithBufferPool(transportPool),
 			grpc.WithInitialWindowSize(flowControlWindow),
 			grpc.WithInitialConnWindowSize(flowControlWindow),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(rc.MaxRecvMsgBytes)),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(rc.MaxRecvMsgBytes), grpc.ForceCodecV2(pooledCodec{transportPool})),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{
 				Time:                rc.KeepaliveTime,
 				Timeout:             rc.KeepaliveTimeout,
@@ -143,4 +145,46 @@ func (p *pow2Pool) Put(b *[]byte) {
 		return
 	}
 	p.tiers[shift].Put(b)
+}
+
+// pooledCodec is grpc's proto codec with its buffers from pool: grpc's own
+// takes them from the default pool whatever the connection's pool is,
+// and copies a message that arrived in one buffer into another before
+// unmarshalling it.
+type pooledCodec struct{ pool mem.BufferPool }
+
+func (pooledCodec) Name() string { return "proto" }
+
+func (c pooledCodec) Marshal(v any) (mem.BufferSlice, error) {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return nil, fmt.Errorf("broker: codec: %T is not a proto message", v)
+	}
+	size := proto.Size(m)
+	opts := proto.MarshalOptions{UseCachedSize: true} // Size just ran
+	if mem.IsBelowBufferPoolingThreshold(size) {
+		b, err := opts.Marshal(m)
+		return mem.BufferSlice{mem.SliceBuffer(b)}, err
+	}
+	buf := c.pool.Get(size)
+	out, err := opts.MarshalAppend((*buf)[:0], m)
+	if err != nil || cap(out) != cap(*buf) {
+		c.pool.Put(buf)
+		return mem.BufferSlice{mem.SliceBuffer(out)}, err
+	}
+	*buf = out
+	return mem.BufferSlice{mem.NewBuffer(buf, c.pool)}, nil
+}
+
+func (c pooledCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	m, ok := v.(proto.Message)
+	if !ok {
+		return fmt.Errorf("broker: codec: %T is not a proto message", v)
+	}
+	if len(data) == 1 { // unmarshalling copies what it keeps
+		return proto.Unmarshal(data[0].ReadOnlyData(), m)
+	}
+	buf := data.MaterializeToBuffer(c.pool)
+	defer buf.Free()
+	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }

@@ -104,6 +104,7 @@ func (c *Client) startRemote() (err error) {
 			grpc.WriteBufferSize(transportBufferSize),
 			grpc.ReadBufferSize(transportBufferSize),
 			experimental.BufferPool(transportPool),
+			grpc.ForceServerCodecV2(pooledCodec{transportPool}),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 500 * time.Millisecond, PermitWithoutStream: true}),
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 5 * time.Second}),
 		),
@@ -117,7 +118,7 @@ func (c *Client) startRemote() (err error) {
 			grpc.WithReadBufferSize(transportBufferSize),
 			experimental.WithBufferPool(transportPool),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes)),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes), grpc.ForceCodecV2(pooledCodec{transportPool})),
 		),
 	}
 	if c.cfg.AdvertiseAddr != "" {
