@@ -228,3 +228,43 @@ func TestGroupConsumerPicksUpNewPartitions(t *testing.T) {
 		return nil
 	})
 }
+
+func TestGroupConsumerStaticMemberKeepsItsPartitions(t *testing.T) {
+	c := newNodeClient(t)
+	ctx := context.Background()
+	if _, err := c.CreateTopic(ctx, "orders", 4, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := groupConfig("app", "orders")
+	a.InstanceID = "a"
+	b := groupConfig("app", "orders")
+	b.InstanceID = "b"
+	ma, mb := startMember(t, c, a), startMember(t, c, b)
+	waitUntil(t, func() error {
+		if err := ownedOnce("orders", 4, ma, mb); err != nil {
+			return err
+		}
+		if len(ma.assignment()) != 2 || ma.gc.Generation() != mb.gc.Generation() {
+			return fmt.Errorf("owned %d and %d", len(ma.assignment()), len(mb.assignment()))
+		}
+		return nil
+	})
+	before, gen := mb.assignment(), mb.gc.Generation()
+
+	// b restarts: a static member does not leave on close, and its
+	// successor takes over its identity without a rebalance.
+	mb.close()
+	mb = startMember(t, c, b)
+	waitUntil(t, func() error {
+		if got := mb.assignment(); !maps.Equal(got, before) {
+			return fmt.Errorf("restarted member owns %v, want %v", got, before)
+		}
+		return nil
+	})
+	if g := mb.gc.Generation(); g != gen {
+		t.Fatalf("generation %d after a static restart, want %d", g, gen)
+	}
+	if g := ma.gc.Generation(); g != gen {
+		t.Fatalf("the other member moved to generation %d, want %d", g, gen)
+	}
+}

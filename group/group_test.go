@@ -347,3 +347,37 @@ func TestGroupJoinMemberIDOptional(t *testing.T) {
 		t.Fatalf("legacy join %+v size %d", r, h.g.Size())
 	}
 }
+
+// A restarted static member's metadata differs (a consumer's owned
+// partitions and generation start empty); as in Kafka only a change of
+// the group's protocol choice makes its return a rebalance.
+func TestGroupStaticMemberRestartWithNewMetadata(t *testing.T) {
+	h := newHarness(t)
+	a := h.joinReq("a", "", "inst-a", "range", "roundrobin")
+	ra := joinFor(t, h.join(a), a.RequestID)
+	if ra.Err != nil || ra.Generation != 1 {
+		t.Fatalf("join: %v", ra.Err)
+	}
+	_, fx := h.sync(ra.MemberID, ra.Generation, map[string][]byte{ra.MemberID: []byte("A")})
+	h.persistDone(fx, nil)
+	gen := h.g.Generation()
+
+	// Same protocols, new metadata: the member comes back at once.
+	req := h.joinReq("a", "", "inst-a", "range", "roundrobin")
+	req.Protocols[0].Metadata = []byte("owned nothing yet")
+	r := joinFor(t, h.join(req), req.RequestID)
+	if r.Err != nil || r.Generation != gen || h.g.State() != StateStable {
+		t.Fatalf("restart with new metadata: %+v, state %v", r, h.g.State())
+	}
+	rid, fx := h.sync(r.MemberID, gen, nil)
+	if s := syncFor(t, fx, rid); string(s.Assignment) != "A" {
+		t.Fatalf("assignment after restart: %q", s.Assignment)
+	}
+
+	// A protocol list that changes the group's choice rebalances.
+	req = h.joinReq("a", "", "inst-a", "roundrobin")
+	h.join(req)
+	if h.g.State() == StateStable {
+		t.Fatalf("restart with another protocol choice did not rebalance")
+	}
+}

@@ -129,12 +129,13 @@ func (g *Group) replaceStatic(now time.Time, req JoinRequest, oldID, newID strin
 			g.assignments[newID] = a
 		}
 	}
-	sameProtocols := m.sameProtocols(req.Protocols)
 	m.update(req)
 	m.sessionDeadline = now.Add(m.sessionTimeout)
-	if g.state == StateStable && sameProtocols {
-		// Nothing about the assignment changes: persist the new id and let
-		// the member carry on with its current generation.
+	if g.state == StateStable && g.selectProtocol() == g.protocol {
+		// The group would choose the same protocol (Kafka's rule: the
+		// member's metadata may differ, as a restarted consumer's owned
+		// partitions do): persist the new id and let the member carry on
+		// with its current generation and assignment.
 		m.join = nil
 		g.persist(g.snapshot(nil))
 		r := g.joinResponse(m, req.RequestID)
