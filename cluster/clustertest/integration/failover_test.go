@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/cluster/clustertest/workload"
 )
 
 const (
@@ -56,8 +57,8 @@ func TestClusterFailover(t *testing.T) {
 // acknowledged record is afterwards at its partition and offset, in
 // order, and the killed nodes are back in every ISR.
 func leaderKilledTwice(t *testing.T, e *env) []acked {
-	l := startLoad(t, e.cl, topic, partitions, "kill")
-	l.waitProgress(e, 100)
+	l := workload.Start(t, e.cl, topic, partitions, "kill")
+	l.WaitProgress(t, 100, waitTimeout)
 	for round, p := range []int32{0, 1} {
 		leader := e.leaderOf(topic, p)
 		i := e.index(leader.Leader)
@@ -67,12 +68,12 @@ func leaderKilledTwice(t *testing.T, e *env) []acked {
 		if now := e.leaderOf(topic, p); now.LeaderEpoch <= leader.LeaderEpoch {
 			t.Fatalf("%s/%d: new leader %d in epoch %d, not after %d", topic, p, now.Leader, now.LeaderEpoch, leader.LeaderEpoch)
 		}
-		l.waitProgress(e, 100) // acks=all keeps working with two of three
+		l.WaitProgress(t, 100, waitTimeout) // acks=all keeps working with two of three
 		e.c.StartNode(i)
 		e.waitInSync(topic)
-		l.waitProgress(e, 50)
+		l.WaitProgress(t, 50, waitTimeout)
 	}
-	acks, failed := l.finish(t)
+	acks, failed := l.Finish(t)
 	t.Logf("%d records acknowledged, %d failed", len(acks), len(failed))
 	e.verify(topic, partitions, acks)
 	return acks
@@ -121,7 +122,7 @@ func produceEach(t *testing.T, e *env, prefix string) []acked {
 		if err != nil {
 			t.Fatalf("produce %q to %s/%d: %v", value, topic, part, err)
 		}
-		out = append(out, acked{stream: prefix, seq: int(part), partition: part, offset: off, value: value})
+		out = append(out, acked{Stream: prefix, Seq: int(part), Partition: part, Offset: off, Value: value})
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/sluice-mq/sluice/client"
 	"github.com/sluice-mq/sluice/cluster/clustertest"
+	"github.com/sluice-mq/sluice/cluster/clustertest/workload"
 	"github.com/sluice-mq/sluice/cluster/consul/consultest"
 	"github.com/sluice-mq/sluice/messages"
 )
@@ -49,8 +50,8 @@ func TestReassignOntoNewNode(t *testing.T) {
 	})
 	e.waitInSync(topic, 3)
 
-	l := startLoad(t, e.cl, topic, parts)
-	l.waitProgress(e, 150)
+	l := workload.Start(t, e.cl, topic, parts, "r")
+	l.WaitProgress(t, 150, waitTimeout)
 
 	added := clustertest.Start(t, 1, flags, clustertest.WithFirstNodeID(4))
 	e.waitFor("four brokers", func() error {
@@ -92,9 +93,9 @@ func TestReassignOntoNewNode(t *testing.T) {
 	if led == 0 {
 		t.Errorf("node 4 leads no partition: %+v", info.Partitions)
 	}
-	l.waitProgress(e, 150)
+	l.WaitProgress(t, 150, waitTimeout)
 
-	acks, failed := l.finish(t)
+	acks, failed := l.Finish(t)
 	t.Logf("%d records acknowledged, %d failed", len(acks), len(failed))
 	e.verify(topic, parts, acks)
 
