@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/transport"
 )
 
 // Client is a connection to a Sluice cluster: an actor system with its own
@@ -103,8 +104,8 @@ func (c *Client) startRemote() (err error) {
 			grpc.InitialConnWindowSize(flowControlWindow),
 			grpc.WriteBufferSize(transportBufferSize),
 			grpc.ReadBufferSize(transportBufferSize),
-			experimental.BufferPool(transportPool),
-			grpc.ForceServerCodecV2(pooledCodec{transportPool}),
+			experimental.BufferPool(transport.Shared),
+			grpc.ForceServerCodecV2(transport.Codec{Pool: transport.Shared}),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 500 * time.Millisecond, PermitWithoutStream: true}),
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 5 * time.Second}),
 		),
@@ -116,9 +117,9 @@ func (c *Client) startRemote() (err error) {
 			grpc.WithInitialConnWindowSize(flowControlWindow),
 			grpc.WithWriteBufferSize(transportBufferSize),
 			grpc.WithReadBufferSize(transportBufferSize),
-			experimental.WithBufferPool(transportPool),
+			experimental.WithBufferPool(transport.Shared),
 			grpc.WithKeepaliveParams(keepalive.ClientParameters{Time: 10 * time.Second, Timeout: 5 * time.Second, PermitWithoutStream: true}),
-			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes), grpc.ForceCodecV2(pooledCodec{transportPool})),
+			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxRecvMsgBytes), grpc.ForceCodecV2(transport.Codec{Pool: transport.Shared})),
 		),
 	}
 	if c.cfg.AdvertiseAddr != "" {

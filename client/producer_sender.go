@@ -11,6 +11,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/transport"
 )
 
 // sender sends one partition's sealed batches, in order, with at most
@@ -177,7 +178,7 @@ func (s *sender) nextRequest() *produceRequest {
 }
 
 // requestBuffers recycles the buffers of answered produce requests.
-var requestBuffers = newPow2Pool()
+var requestBuffers = transport.NewPool()
 
 // releaseRecords returns req's buffer to requestBuffers when no attempt
 // of it can still be waiting in the transport.

@@ -1,4 +1,4 @@
-package client
+package transport
 
 import (
 	"fmt"
@@ -9,7 +9,12 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// transportPool is the buffer pool of the client's gRPC connections.
+const (
+	pow2PoolMinShift = 9  // 512 B: smaller buffers come from the smallest tier
+	pow2PoolMaxShift = 27 // 128 MiB: larger buffers are not pooled
+)
+
+// Pool is a grpc buffer pool with power-of-two tiers that does not clear.
 //
 // grpc's default pool clears every buffer it hands out, over the whole
 // capacity of its tier: a 40 KiB message takes a 1 MiB buffer and clears
@@ -18,21 +23,15 @@ import (
 // bytes it asks for before reading them, so this pool does not clear,
 // and its tiers are powers of two, so a buffer is at most twice the
 // request.
-var transportPool mem.BufferPool = newPow2Pool()
-
-const (
-	pow2PoolMinShift = 9  // 512 B: smaller buffers come from the smallest tier
-	pow2PoolMaxShift = 27 // 128 MiB: larger buffers are not pooled
-)
-
-type pow2Pool struct {
+type Pool struct {
 	tiers [pow2PoolMaxShift + 1]sync.Pool // tiers[i] holds *[]byte of capacity 1<<i
 }
 
-func newPow2Pool() *pow2Pool { return &pow2Pool{} }
+// NewPool returns an empty pool; share one per process.
+func NewPool() *Pool { return &Pool{} }
 
 // Get returns a buffer of length n, its bytes not cleared.
-func (p *pow2Pool) Get(n int) *[]byte {
+func (p *Pool) Get(n int) *[]byte {
 	shift := max(bits.Len(uint(max(n, 1)-1)), pow2PoolMinShift)
 	if shift > pow2PoolMaxShift {
 		b := make([]byte, n)
@@ -47,7 +46,7 @@ func (p *pow2Pool) Get(n int) *[]byte {
 }
 
 // Put returns a buffer from Get to its tier; others are dropped.
-func (p *pow2Pool) Put(b *[]byte) {
+func (p *Pool) Put(b *[]byte) {
 	c := cap(*b)
 	shift := bits.Len(uint(c)) - 1
 	if c == 0 || c != 1<<shift || shift < pow2PoolMinShift || shift > pow2PoolMaxShift {
@@ -56,18 +55,18 @@ func (p *pow2Pool) Put(b *[]byte) {
 	p.tiers[shift].Put(b)
 }
 
-// pooledCodec is grpc's proto codec with its buffers from pool: grpc's own
+// Codec is grpc's proto codec with its buffers from Pool: grpc's own
 // takes them from the default pool whatever the connection's pool is,
 // and copies a message that arrived in one buffer into another before
 // unmarshalling it.
-type pooledCodec struct{ pool mem.BufferPool }
+type Codec struct{ Pool mem.BufferPool }
 
-func (pooledCodec) Name() string { return "proto" }
+func (Codec) Name() string { return "proto" }
 
-func (c pooledCodec) Marshal(v any) (mem.BufferSlice, error) {
+func (c Codec) Marshal(v any) (mem.BufferSlice, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return nil, fmt.Errorf("client: codec: %T is not a proto message", v)
+		return nil, fmt.Errorf("transport: codec: %T is not a proto message", v)
 	}
 	size := proto.Size(m)
 	opts := proto.MarshalOptions{UseCachedSize: true} // Size just ran
@@ -75,25 +74,29 @@ func (c pooledCodec) Marshal(v any) (mem.BufferSlice, error) {
 		b, err := opts.Marshal(m)
 		return mem.BufferSlice{mem.SliceBuffer(b)}, err
 	}
-	buf := c.pool.Get(size)
+	buf := c.Pool.Get(size)
 	out, err := opts.MarshalAppend((*buf)[:0], m)
 	if err != nil || cap(out) != cap(*buf) {
-		c.pool.Put(buf)
+		c.Pool.Put(buf)
 		return mem.BufferSlice{mem.SliceBuffer(out)}, err
 	}
 	*buf = out
-	return mem.BufferSlice{mem.NewBuffer(buf, c.pool)}, nil
+	return mem.BufferSlice{mem.NewBuffer(buf, c.Pool)}, nil
 }
 
-func (c pooledCodec) Unmarshal(data mem.BufferSlice, v any) error {
+func (c Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return fmt.Errorf("client: codec: %T is not a proto message", v)
+		return fmt.Errorf("transport: codec: %T is not a proto message", v)
 	}
 	if len(data) == 1 { // unmarshalling copies what it keeps
 		return proto.Unmarshal(data[0].ReadOnlyData(), m)
 	}
-	buf := data.MaterializeToBuffer(c.pool)
+	buf := data.MaterializeToBuffer(c.Pool)
 	defer buf.Free()
 	return proto.Unmarshal(buf.ReadOnlyData(), m)
 }
+
+// Shared is the pool of every remote in the process: buffers freed by one
+// connection serve the next.
+var Shared = NewPool()

@@ -1,9 +1,9 @@
-package client
+package transport
 
 import "testing"
 
-func TestPow2PoolSizes(t *testing.T) {
-	p := newPow2Pool()
+func TestPoolSizes(t *testing.T) {
+	p := NewPool()
 	for _, n := range []int{0, 1, 511, 512, 513, 16 << 10, 1<<20 + 7, 4 << 20} {
 		b := p.Get(n)
 		if len(*b) != n {
