@@ -1,6 +1,8 @@
 package group
 
 import (
+	"github.com/sluice-mq/sluice/internal/kbin"
+
 	"fmt"
 	"time"
 )
@@ -40,22 +42,22 @@ type MemberMetadata struct {
 //	client id string, client host string, rebalance timeout ms int32,
 //	session timeout ms int32, subscription bytes, assignment bytes}
 func (md *Metadata) AppendTo(b []byte) []byte {
-	b = appendInt16(b, metadataValueVersion)
-	b = appendString(b, md.ProtocolType)
-	b = appendInt32(b, md.Generation)
-	b = appendNullableString(b, md.Protocol)
-	b = appendNullableString(b, md.Leader)
-	b = appendInt64(b, md.StateTimestamp)
-	b = appendInt32(b, int32(len(md.Members)))
+	b = kbin.AppendInt16(b, metadataValueVersion)
+	b = kbin.AppendString(b, md.ProtocolType)
+	b = kbin.AppendInt32(b, md.Generation)
+	b = kbin.AppendNullableString(b, md.Protocol)
+	b = kbin.AppendNullableString(b, md.Leader)
+	b = kbin.AppendInt64(b, md.StateTimestamp)
+	b = kbin.AppendInt32(b, int32(len(md.Members)))
 	for _, m := range md.Members {
-		b = appendString(b, m.MemberID)
-		b = appendNullableString(b, m.InstanceID)
-		b = appendString(b, m.ClientID)
-		b = appendString(b, m.ClientHost)
-		b = appendInt32(b, int32(m.RebalanceTimeout.Milliseconds()))
-		b = appendInt32(b, int32(m.SessionTimeout.Milliseconds()))
-		b = appendBytes(b, nonNil(m.Subscription))
-		b = appendBytes(b, nonNil(m.Assignment))
+		b = kbin.AppendString(b, m.MemberID)
+		b = kbin.AppendNullableString(b, m.InstanceID)
+		b = kbin.AppendString(b, m.ClientID)
+		b = kbin.AppendString(b, m.ClientHost)
+		b = kbin.AppendInt32(b, int32(m.RebalanceTimeout.Milliseconds()))
+		b = kbin.AppendInt32(b, int32(m.SessionTimeout.Milliseconds()))
+		b = kbin.AppendNullableBytes(b, nonNil(m.Subscription))
+		b = kbin.AppendNullableBytes(b, nonNil(m.Assignment))
 	}
 	return b
 }
@@ -80,41 +82,41 @@ func DecodeMetadata(b []byte) (*Metadata, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	r := reader{b: b}
-	version := r.int16()
-	if r.err == nil && (version < 0 || version > metadataValueVersion) {
+	r := newReader(b)
+	version := r.Int16()
+	if r.Err() == nil && (version < 0 || version > metadataValueVersion) {
 		return nil, fmt.Errorf("%w: group metadata version %d", ErrUnknownVersion, version)
 	}
 	md := &Metadata{
-		ProtocolType:   r.string(),
-		Generation:     r.int32(),
-		Protocol:       r.nullableString(),
-		Leader:         r.nullableString(),
+		ProtocolType:   r.String(),
+		Generation:     r.Int32(),
+		Protocol:       r.NullableString(),
+		Leader:         r.NullableString(),
 		StateTimestamp: -1,
 	}
 	if version >= 2 {
-		md.StateTimestamp = r.int64()
+		md.StateTimestamp = r.Int64()
 	}
-	n := r.arrayLen(minMemberSize)
+	n := r.ArrayLen(minMemberSize, false)
 	if n > 0 {
 		md.Members = make([]MemberMetadata, 0, n)
 	}
 	for range n {
-		m := MemberMetadata{MemberID: r.string(), RebalanceTimeout: -time.Millisecond}
+		m := MemberMetadata{MemberID: r.String(), RebalanceTimeout: -time.Millisecond}
 		if version >= 3 {
-			m.InstanceID = r.nullableString()
+			m.InstanceID = r.NullableString()
 		}
-		m.ClientID = r.string()
-		m.ClientHost = r.string()
+		m.ClientID = r.String()
+		m.ClientHost = r.String()
 		if version >= 1 {
-			m.RebalanceTimeout = time.Duration(r.int32()) * time.Millisecond
+			m.RebalanceTimeout = time.Duration(r.Int32()) * time.Millisecond
 		}
-		m.SessionTimeout = time.Duration(r.int32()) * time.Millisecond
-		m.Subscription = nonNil(r.bytes())
-		m.Assignment = nonNil(r.bytes())
+		m.SessionTimeout = time.Duration(r.Int32()) * time.Millisecond
+		m.Subscription = nonNil(r.NullableBytes())
+		m.Assignment = nonNil(r.NullableBytes())
 		md.Members = append(md.Members, m)
 	}
-	if err := r.done(); err != nil {
+	if err := done(r); err != nil {
 		return nil, fmt.Errorf("decode group metadata: %w", err)
 	}
 	return md, nil

@@ -1,6 +1,8 @@
 package group
 
 import (
+	"github.com/sluice-mq/sluice/internal/kbin"
+
 	"fmt"
 	"time"
 )
@@ -51,10 +53,10 @@ func (v OffsetValue) CommitTime() time.Time { return time.UnixMilli(v.CommitTime
 
 // RecordKind reads the version at the start of a __consumer_offsets key.
 func RecordKind(key []byte) (KeyKind, error) {
-	r := reader{b: key}
-	v := r.int16()
-	if r.err != nil {
-		return 0, r.err
+	r := newReader(key)
+	v := r.Int16()
+	if r.Err() != nil {
+		return 0, r.Err()
 	}
 	switch v {
 	case offsetKeyVersion0, offsetKeyVersion:
@@ -68,10 +70,10 @@ func RecordKind(key []byte) (KeyKind, error) {
 // AppendTo appends the key's encoding: version int16 (1), group string,
 // topic string, partition int32.
 func (k OffsetKey) AppendTo(b []byte) []byte {
-	b = appendInt16(b, offsetKeyVersion)
-	b = appendString(b, k.Group)
-	b = appendString(b, k.Topic)
-	return appendInt32(b, k.Partition)
+	b = kbin.AppendInt16(b, offsetKeyVersion)
+	b = kbin.AppendString(b, k.Group)
+	b = kbin.AppendString(b, k.Topic)
+	return kbin.AppendInt32(b, k.Partition)
 }
 
 // Encode returns the key's encoding.
@@ -80,13 +82,13 @@ func (k OffsetKey) Encode() []byte { return k.AppendTo(nil) }
 // DecodeOffsetKey decodes an offset-commit key (versions 0 and 1, which
 // share a layout).
 func DecodeOffsetKey(b []byte) (OffsetKey, error) {
-	r := reader{b: b}
-	v := r.int16()
-	if r.err == nil && v != offsetKeyVersion0 && v != offsetKeyVersion {
+	r := newReader(b)
+	v := r.Int16()
+	if r.Err() == nil && v != offsetKeyVersion0 && v != offsetKeyVersion {
 		return OffsetKey{}, fmt.Errorf("%w: offset key version %d", ErrUnknownVersion, v)
 	}
-	k := OffsetKey{Group: r.string(), Topic: r.string(), Partition: r.int32()}
-	if err := r.done(); err != nil {
+	k := OffsetKey{Group: r.String(), Topic: r.String(), Partition: r.Int32()}
+	if err := done(r); err != nil {
 		return OffsetKey{}, fmt.Errorf("decode offset key: %w", err)
 	}
 	return k, nil
@@ -95,11 +97,11 @@ func DecodeOffsetKey(b []byte) (OffsetKey, error) {
 // AppendTo appends the value's encoding, version 3: version int16, offset
 // int64, leader epoch int32, metadata string, commit timestamp int64.
 func (v OffsetValue) AppendTo(b []byte) []byte {
-	b = appendInt16(b, offsetValueVersion)
-	b = appendInt64(b, v.Offset)
-	b = appendInt32(b, v.LeaderEpoch)
-	b = appendString(b, v.Metadata)
-	return appendInt64(b, v.CommitTimestamp)
+	b = kbin.AppendInt16(b, offsetValueVersion)
+	b = kbin.AppendInt64(b, v.Offset)
+	b = kbin.AppendInt32(b, v.LeaderEpoch)
+	b = kbin.AppendString(b, v.Metadata)
+	return kbin.AppendInt64(b, v.CommitTimestamp)
 }
 
 // Encode returns the value's encoding.
@@ -113,21 +115,21 @@ func DecodeOffsetValue(b []byte) (*OffsetValue, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	r := reader{b: b}
-	version := r.int16()
-	if r.err == nil && (version < 0 || version > offsetValueVersion) {
+	r := newReader(b)
+	version := r.Int16()
+	if r.Err() == nil && (version < 0 || version > offsetValueVersion) {
 		return nil, fmt.Errorf("%w: offset value version %d", ErrUnknownVersion, version)
 	}
-	v := &OffsetValue{Offset: r.int64(), LeaderEpoch: -1}
+	v := &OffsetValue{Offset: r.Int64(), LeaderEpoch: -1}
 	if version >= 3 {
-		v.LeaderEpoch = r.int32()
+		v.LeaderEpoch = r.Int32()
 	}
-	v.Metadata = r.string()
-	v.CommitTimestamp = r.int64()
+	v.Metadata = r.String()
+	v.CommitTimestamp = r.Int64()
 	if version == 1 {
-		r.int64() // expire timestamp
+		r.Int64() // expire timestamp
 	}
-	if err := r.done(); err != nil {
+	if err := done(r); err != nil {
 		return nil, fmt.Errorf("decode offset value: %w", err)
 	}
 	return v, nil
@@ -136,18 +138,18 @@ func DecodeOffsetValue(b []byte) (*OffsetValue, error) {
 // EncodeGroupKey returns the key of group's metadata record: version int16
 // (2), group string.
 func EncodeGroupKey(group string) []byte {
-	return appendString(appendInt16(nil, groupKeyVersion), group)
+	return kbin.AppendString(kbin.AppendInt16(nil, groupKeyVersion), group)
 }
 
 // DecodeGroupKey decodes a group metadata key.
 func DecodeGroupKey(b []byte) (string, error) {
-	r := reader{b: b}
-	v := r.int16()
-	if r.err == nil && v != groupKeyVersion {
+	r := newReader(b)
+	v := r.Int16()
+	if r.Err() == nil && v != groupKeyVersion {
 		return "", fmt.Errorf("%w: group key version %d", ErrUnknownVersion, v)
 	}
-	g := r.string()
-	if err := r.done(); err != nil {
+	g := r.String()
+	if err := done(r); err != nil {
 		return "", fmt.Errorf("decode group key: %w", err)
 	}
 	return g, nil

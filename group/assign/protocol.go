@@ -1,10 +1,10 @@
 package assign
 
 import (
-	"encoding/binary"
+	"github.com/sluice-mq/sluice/internal/kbin"
+
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 )
 
@@ -59,23 +59,23 @@ type Assignment struct {
 // [int32]{topic string, partitions [int32]int32}; v2+ generation int32;
 // v3+ rack nullable string.
 func (s *Subscription) AppendTo(b []byte) []byte {
-	b = appendInt16(b, s.Version)
-	b = appendInt32(b, int32(len(s.Topics)))
+	b = kbin.AppendInt16(b, s.Version)
+	b = kbin.AppendInt32(b, int32(len(s.Topics)))
 	for _, t := range s.Topics {
-		b = appendString(b, t)
+		b = kbin.AppendString(b, t)
 	}
-	b = appendNullableBytes(b, s.UserData)
+	b = kbin.AppendNullableBytes(b, s.UserData)
 	if s.Version >= 1 {
 		b = appendTopicPartitions(b, s.OwnedPartitions)
 	}
 	if s.Version >= 2 {
-		b = appendInt32(b, s.Generation)
+		b = kbin.AppendInt32(b, s.Generation)
 	}
 	if s.Version >= 3 {
 		if s.Rack == "" {
-			b = appendInt16(b, -1)
+			b = kbin.AppendInt16(b, -1)
 		} else {
-			b = appendString(b, s.Rack)
+			b = kbin.AppendString(b, s.Rack)
 		}
 	}
 	return b
@@ -88,28 +88,28 @@ func (s *Subscription) Encode() []byte { return s.AppendTo(nil) }
 // SubscriptionVersion are read as SubscriptionVersion and keep their
 // version number; bytes after the known fields are ignored.
 func DecodeSubscription(b []byte) (*Subscription, error) {
-	r := reader{b: b}
-	s := &Subscription{Version: r.int16(), Generation: -1}
-	if r.err == nil && s.Version < 0 {
+	r := newReader(b)
+	s := &Subscription{Version: r.Int16(), Generation: -1}
+	if r.Err() == nil && s.Version < 0 {
 		return nil, fmt.Errorf("%w: version %d", ErrInvalid, s.Version)
 	}
 	v := min(s.Version, SubscriptionVersion)
-	n := r.arrayLen(2)
+	n := r.ArrayLen(2, true)
 	for range n {
-		s.Topics = append(s.Topics, r.string())
+		s.Topics = append(s.Topics, r.String())
 	}
-	s.UserData = r.nullableBytes()
+	s.UserData = r.NullableBytes()
 	if v >= 1 {
-		s.OwnedPartitions = r.topicPartitions()
+		s.OwnedPartitions = topicPartitions(r)
 	}
 	if v >= 2 {
-		s.Generation = r.int32()
+		s.Generation = r.Int32()
 	}
 	if v >= 3 {
-		s.Rack = r.nullableString()
+		s.Rack = r.NullableString()
 	}
-	if r.err != nil {
-		return nil, fmt.Errorf("decode subscription: %w", r.err)
+	if r.Err() != nil {
+		return nil, fmt.Errorf("decode subscription: %w", r.Err())
 	}
 	return s, nil
 }
@@ -118,9 +118,9 @@ func DecodeSubscription(b []byte) (*Subscription, error) {
 // version int16, partitions [int32]{topic string, partitions [int32]int32},
 // user data nullable bytes.
 func (a *Assignment) AppendTo(b []byte) []byte {
-	b = appendInt16(b, a.Version)
+	b = kbin.AppendInt16(b, a.Version)
 	b = appendTopicPartitions(b, a.Partitions)
-	return appendNullableBytes(b, a.UserData)
+	return kbin.AppendNullableBytes(b, a.UserData)
 }
 
 // Encode returns a's encoding.
@@ -133,15 +133,15 @@ func DecodeAssignment(b []byte) (*Assignment, error) {
 	if len(b) == 0 {
 		return &Assignment{}, nil
 	}
-	r := reader{b: b}
-	a := &Assignment{Version: r.int16()}
-	if r.err == nil && a.Version < 0 {
+	r := newReader(b)
+	a := &Assignment{Version: r.Int16()}
+	if r.Err() == nil && a.Version < 0 {
 		return nil, fmt.Errorf("%w: version %d", ErrInvalid, a.Version)
 	}
-	a.Partitions = r.topicPartitions()
-	a.UserData = r.nullableBytes()
-	if r.err != nil {
-		return nil, fmt.Errorf("decode assignment: %w", r.err)
+	a.Partitions = topicPartitions(r)
+	a.UserData = r.NullableBytes()
+	if r.Err() != nil {
+		return nil, fmt.Errorf("decode assignment: %w", r.Err())
 	}
 	return a, nil
 }
@@ -180,136 +180,30 @@ func List(m map[string][]int32) []TopicPartitions {
 	return tps
 }
 
-func appendInt16(b []byte, v int16) []byte { return binary.BigEndian.AppendUint16(b, uint16(v)) }
-func appendInt32(b []byte, v int32) []byte { return binary.BigEndian.AppendUint32(b, uint32(v)) }
-
-func appendString(b []byte, s string) []byte {
-	if len(s) > math.MaxInt16 {
-		s = s[:math.MaxInt16]
-	}
-	b = appendInt16(b, int16(len(s)))
-	return append(b, s...)
-}
-
-func appendNullableBytes(b []byte, v []byte) []byte {
-	if v == nil {
-		return appendInt32(b, -1)
-	}
-	b = appendInt32(b, int32(len(v)))
-	return append(b, v...)
-}
-
 func appendTopicPartitions(b []byte, tps []TopicPartitions) []byte {
-	b = appendInt32(b, int32(len(tps)))
+	b = kbin.AppendInt32(b, int32(len(tps)))
 	for _, tp := range tps {
-		b = appendString(b, tp.Topic)
-		b = appendInt32(b, int32(len(tp.Partitions)))
+		b = kbin.AppendString(b, tp.Topic)
+		b = kbin.AppendInt32(b, int32(len(tp.Partitions)))
 		for _, p := range tp.Partitions {
-			b = appendInt32(b, p)
+			b = kbin.AppendInt32(b, p)
 		}
 	}
 	return b
 }
 
-// reader decodes Kafka's classic primitive types; the first error sticks.
-type reader struct {
-	b   []byte
-	err error
-}
+// newReader decodes a consumer protocol message, reporting errors with
+// this package's sentinels.
+func newReader(b []byte) *kbin.Reader { return kbin.NewReader(b, ErrTruncated, ErrInvalid) }
 
-func (r *reader) take(n int) []byte {
-	if r.err != nil {
-		return nil
-	}
-	if n > len(r.b) {
-		r.err = ErrTruncated
-		return nil
-	}
-	v := r.b[:n]
-	r.b = r.b[n:]
-	return v
-}
-
-func (r *reader) int16() int16 {
-	if v := r.take(2); v != nil {
-		return int16(binary.BigEndian.Uint16(v))
-	}
-	return 0
-}
-
-func (r *reader) int32() int32 {
-	if v := r.take(4); v != nil {
-		return int32(binary.BigEndian.Uint32(v))
-	}
-	return 0
-}
-
-func (r *reader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
-}
-
-func (r *reader) string() string {
-	n := r.int16()
-	if n < 0 {
-		r.fail(fmt.Errorf("%w: string length %d", ErrInvalid, n))
-		return ""
-	}
-	return string(r.take(int(n)))
-}
-
-func (r *reader) nullableString() string {
-	n := r.int16()
-	if n == -1 {
-		return ""
-	}
-	if n < 0 {
-		r.fail(fmt.Errorf("%w: string length %d", ErrInvalid, n))
-		return ""
-	}
-	return string(r.take(int(n)))
-}
-
-func (r *reader) nullableBytes() []byte {
-	n := r.int32()
-	if n == -1 {
-		return nil
-	}
-	if n < 0 {
-		r.fail(fmt.Errorf("%w: bytes length %d", ErrInvalid, n))
-		return nil
-	}
-	v := r.take(int(n))
-	if v == nil {
-		return nil
-	}
-	return append([]byte{}, v...)
-}
-
-// arrayLen reads a count and rejects one that cannot fit in the rest of the
-// input (each element takes at least minSize bytes), so corrupt input cannot
-// make the decoder allocate. A null array (-1) reads as empty.
-func (r *reader) arrayLen(minSize int) int {
-	n := r.int32()
-	if r.err != nil || n == -1 {
-		return 0
-	}
-	if n < 0 || int(n) > len(r.b)/minSize {
-		r.fail(fmt.Errorf("%w: array length %d", ErrInvalid, n))
-		return 0
-	}
-	return int(n)
-}
-
-func (r *reader) topicPartitions() []TopicPartitions {
-	n := r.arrayLen(6)
+func topicPartitions(r *kbin.Reader) []TopicPartitions {
+	n := r.ArrayLen(6, true)
 	var tps []TopicPartitions
 	for range n {
-		tp := TopicPartitions{Topic: r.string()}
-		m := r.arrayLen(4)
+		tp := TopicPartitions{Topic: r.String()}
+		m := r.ArrayLen(4, true)
 		for range m {
-			tp.Partitions = append(tp.Partitions, r.int32())
+			tp.Partitions = append(tp.Partitions, r.Int32())
 		}
 		tps = append(tps, tp)
 	}

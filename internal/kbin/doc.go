@@ -1,0 +1,10 @@
+// Package kbin reads and writes the primitive types of Kafka's classic
+// (non-flexible) binary formats, used by the __consumer_offsets records and
+// the consumer group protocol: big-endian integers, strings with an int16
+// length, bytes and arrays with an int32 length, -1 meaning null.
+//
+// A Reader keeps the first error and returns zero values after it, so a
+// decoder reads every field and checks Err once; callers choose the
+// sentinel errors for truncated and invalid input so that decoding errors
+// carry their own package's prefix.
+package kbin
