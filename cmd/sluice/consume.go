@@ -25,6 +25,7 @@ type consumeFlags struct {
 	keySep        string
 	format        string
 	idle          time.Duration
+	group         string
 }
 
 func (a *app) consumeCommand() *cobra.Command {
@@ -40,6 +41,9 @@ func (a *app) consumeCommand() *cobra.Command {
 			if f.format != "text" && f.format != "json" {
 				return usagef("--format %q: want text or json", f.format)
 			}
+			if f.group != "" && (f.offset >= 0 || f.partition >= 0) {
+				return usagef("--group takes its partitions and offsets from the group: no --offset or --partition")
+			}
 			if f.offset >= 0 && f.fromBeginning {
 				return usagef("--offset and --from-beginning exclude each other")
 			}
@@ -48,6 +52,9 @@ func (a *app) consumeCommand() *cobra.Command {
 				return err
 			}
 			defer c.Close()
+			if f.group != "" {
+				return consumeGroup(cmd.Context(), c, a.stdout, args[0], f.group, f)
+			}
 			return consume(cmd.Context(), c, a.stdout, args[0], f)
 		},
 	}
@@ -60,6 +67,7 @@ func (a *app) consumeCommand() *cobra.Command {
 	fs.StringVar(&f.keySep, "key-separator", "\t", "separator between key and value (text format)")
 	fs.StringVar(&f.format, "format", "text", "record format: text or json (one object per line)")
 	fs.DurationVar(&f.idle, "timeout", 0, "stop after this long without a record (0: wait forever)")
+	fs.StringVar(&f.group, "group", "", "consume as a member of this consumer group, committing what is printed")
 	return cmd
 }
 
