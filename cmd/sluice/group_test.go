@@ -8,9 +8,9 @@ import (
 
 func TestCLIGroupUsageErrorsExitTwo(t *testing.T) {
 	for _, args := range [][]string{
-		{"group", "describe"},                                       // missing group
-		{"group", "reset-offsets", "g", "--topic", "t"},             // no target
-		{"group", "reset-offsets", "g", "--to-earliest"},            // no topic
+		{"group", "describe"},                            // missing group
+		{"group", "reset-offsets", "g", "--topic", "t"},  // no target
+		{"group", "reset-offsets", "g", "--to-earliest"}, // no topic
 		{"group", "reset-offsets", "g", "--topic", "t", "--to-latest", "--to-earliest"},
 		{"group", "reset-offsets", "g", "--topic", "t", "--to-datetime", "yesterday"},
 		{"consume", "t", "--group", "g", "--offset", "3"},
