@@ -122,7 +122,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		s.httpAddr = httpLn.Addr().String()
 	}
 	defer func() {
-		if err != nil && httpLn != nil && s.httpServer == nil {
+		if err != nil && httpLn != nil && srv.httpServer == nil { // srv: s is nil once an error is returned
 			_ = httpLn.Close()
 		}
 	}()
