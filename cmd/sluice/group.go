@@ -24,28 +24,13 @@ func (a *app) groupList() *cobra.Command {
 		Use:   "list",
 		Short: "List consumer groups",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			groups, err := c.ListGroups(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				if groups == nil {
-					groups = []client.GroupListing{}
-				}
-				return writeJSON(a.stdout, groups)
-			}
+		RunE: runListing(a, (*client.Client).ListGroups, func(groups []client.GroupListing) error {
 			t := newTable(a.stdout, "GROUP", "STATE", "PROTOCOL-TYPE", "COORDINATOR")
 			for _, g := range groups {
 				t.row(g.GroupID, g.State, dash(g.ProtocolType), g.Coordinator)
 			}
 			return t.flush()
-		},
+		}),
 	}
 }
 

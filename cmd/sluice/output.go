@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluice-mq/sluice/client"
 )
 
 // table writes rows as aligned columns.
@@ -94,4 +99,28 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGT"[exp])
+}
+
+// runListing is the RunE of a listing command: it asks the cluster for the
+// items with fetch and writes them as JSON (an empty array, never null) or,
+// for people, with table.
+func runListing[T any](a *app, fetch func(*client.Client, context.Context) ([]T, error), table func([]T) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, _ []string) error {
+		c, err := a.client(cmd.Context())
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		items, err := fetch(c, cmd.Context())
+		if err != nil {
+			return err
+		}
+		if a.json() {
+			if items == nil {
+				items = []T{}
+			}
+			return writeJSON(a.stdout, items)
+		}
+		return table(items)
+	}
 }

@@ -142,24 +142,12 @@ func (a *app) partitionReassignments() *cobra.Command {
 		Use:   "reassignments",
 		Short: "List the partition reassignments in progress",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			list, err := c.ListReassignments(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				return writeJSON(a.stdout, list)
-			}
+		RunE: runListing(a, (*client.Client).ListReassignments, func(list []client.Reassignment) error {
 			t := newTable(a.stdout, "TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "TARGET", "ADDING", "REMOVING")
 			for _, r := range list {
 				t.row(r.Topic, r.Partition, r.Leader, ids(r.Replicas), ids(r.ISR), ids(r.Target), ids(r.Adding), ids(r.Removing))
 			}
 			return t.flush()
-		},
+		}),
 	}
 }

@@ -54,24 +54,9 @@ func (a *app) topicList() *cobra.Command {
 		Use:   "list",
 		Short: "List topics",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			topics, err := c.ListTopics(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if a.json() {
-				if topics == nil {
-					topics = []client.TopicInfo{}
-				}
-				return writeJSON(a.stdout, topics)
-			}
+		RunE: runListing(a, (*client.Client).ListTopics, func(topics []client.TopicInfo) error {
 			return topicsTable(a, topics)
-		},
+		}),
 	}
 }
 
