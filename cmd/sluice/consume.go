@@ -95,6 +95,15 @@ func consume(ctx context.Context, c *client.Client, out io.Writer, topic string,
 			return err
 		}
 	}
+	return printPolled(ctx, out, f, cs.Poll, nil, nil)
+}
+
+// printPolled prints what poll returns until --max-messages records are
+// printed, poll was idle for --timeout, or ctx is done (a normal way to
+// stop). It calls onPrinted, when set, for each printed record and
+// afterFlush, when set, each time a poll's records reached out.
+func printPolled(ctx context.Context, out io.Writer, f consumeFlags, poll func(context.Context) ([]*client.Record, error),
+	onPrinted func(*client.Record), afterFlush func()) error {
 	w := bufio.NewWriterSize(out, 64<<10)
 	defer w.Flush()
 	printed := 0
@@ -103,7 +112,7 @@ func consume(ctx context.Context, c *client.Client, out io.Writer, topic string,
 		if f.idle > 0 {
 			pollCtx, cancel = context.WithTimeout(ctx, f.idle)
 		}
-		recs, err := cs.Poll(pollCtx)
+		recs, err := poll(pollCtx)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {
@@ -121,10 +130,16 @@ func consume(ctx context.Context, c *client.Client, out io.Writer, topic string,
 			if err := printRecord(w, r, f); err != nil {
 				return err
 			}
+			if onPrinted != nil {
+				onPrinted(r)
+			}
 			printed++
 		}
 		if err := w.Flush(); err != nil {
 			return err
+		}
+		if afterFlush != nil {
+			afterFlush()
 		}
 	}
 	return nil

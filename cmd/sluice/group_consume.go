@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -71,43 +70,15 @@ func consumeGroup(ctx context.Context, c *client.Client, out io.Writer, topic, g
 		defer cancel()
 		err = errors.Join(err, commit(closeCtx), gc.Close(closeCtx))
 	}()
-	w := bufio.NewWriterSize(out, 64<<10)
-	defer w.Flush()
-	printed := 0
-	for f.maxMessages == 0 || printed < f.maxMessages {
-		pollCtx, cancel := ctx, context.CancelFunc(func() {})
-		if f.idle > 0 {
-			pollCtx, cancel = context.WithTimeout(ctx, f.idle)
-		}
-		recs, err := gc.Poll(pollCtx)
-		cancel()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil // interrupted: a normal way to stop
-			}
-			if f.idle > 0 && errors.Is(err, context.DeadlineExceeded) {
-				return nil // idle for --timeout
-			}
-			return err
-		}
-		for _, r := range recs {
-			if f.maxMessages > 0 && printed >= f.maxMessages {
-				break
-			}
-			if err := printRecord(w, r, f); err != nil {
-				return err
-			}
-			printedUpTo[client.TopicPartition{Topic: r.Topic, Partition: r.Partition}] = r.Offset + 1
-			printed++
-		}
-		if err := w.Flush(); err != nil {
-			return err
-		}
+	onPrinted := func(r *client.Record) {
+		printedUpTo[client.TopicPartition{Topic: r.Topic, Partition: r.Partition}] = r.Offset + 1
+	}
+	afterFlush := func() {
 		if time.Since(committed) >= groupCommitInterval {
 			// A failure (a rebalance under way) is retried next time; the
 			// revocation callback commits what a rebalance takes away.
 			_ = commit(ctx)
 		}
 	}
-	return nil
+	return printPolled(ctx, out, f, gc.Poll, onPrinted, afterFlush)
 }
