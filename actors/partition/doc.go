@@ -43,6 +43,16 @@
 // each with its log end offset and high watermark. Pushes of an older
 // epoch are refused with FENCED_LEADER_EPOCH.
 //
+// Client requests (produce, fetch, list-offsets) carry the leader epoch
+// the client's metadata names, -1 when it knows none (Kafka's KIP-320).
+// The replica compares it with its own first, leader or not: an older one
+// is refused with FENCED_LEADER_EPOCH (the client's metadata is stale), a
+// newer one with UNKNOWN_LEADER_EPOCH (this replica has not taken the
+// epoch up yet); both leave the log untouched, and the client refreshes
+// its metadata and retries. A follower answers a request that passes with
+// NOT_LEADER_OR_FOLLOWER. A fetch parked in an epoch that ends while the
+// replica stays leader is answered FENCED_LEADER_EPOCH at once.
+//
 // A new leader epoch in UpdateState restarts the role: a leader resigns
 // (waiting acks=all produces fail with NOT_LEADER_OR_FOLLOWER), a new
 // leader records the epoch at its log end and starts a core with the

@@ -91,12 +91,28 @@ func (r *replica) handleFetchExpired(ctx actor.Context, m *fetchExpired) {
 	}
 }
 
-// answerParked reads again at the current high watermark and answers.
+// answerParked reads again at the current high watermark and answers; a
+// fetch whose epoch is no longer current is fenced instead.
 func (r *replica) answerParked(ctx actor.Context, p parkedFetch[parkedRequest]) {
+	if err := r.checkEpoch(p.value.req.LeaderEpoch); err != nil {
+		r.answerFetchError(ctx, p, err)
+		return
+	}
 	r.cfg.Metrics.parked(-1)
 	resp := r.readFetch(p.value.req)
 	r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
 	ctx.Send(p.value.sender, resp)
+}
+
+// fenceParked answers at once, with FENCED_LEADER_EPOCH, the parked
+// fetches sent in an epoch that is no longer current (Kafka completes a
+// delayed fetch when the partition's epoch changes under it).
+func (r *replica) fenceParked(ctx actor.Context) {
+	stale := r.parked.takeIf(func(v parkedRequest) bool { return r.checkEpoch(v.req.LeaderEpoch) != nil })
+	for _, p := range stale {
+		r.stopTimer(p.id)
+		r.answerFetchError(ctx, p, r.checkEpoch(p.value.req.LeaderEpoch))
+	}
 }
 
 // answerFetchError answers a parked fetch with err.

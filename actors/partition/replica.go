@@ -195,6 +195,7 @@ func (r *replica) becomeLeader(ctx actor.Context) {
 	}
 	r.behavior.Become(r.leader)
 	r.startLeader(ctx)
+	r.fenceParked(ctx)
 }
 
 // becomeFollower ends a leader epoch (waiting produces fail, parked
@@ -251,8 +252,7 @@ func (r *replica) leader(ctx actor.Context) {
 func (r *replica) follower(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest:
-		r.refuse(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
-			"node %d does not lead %s/%d (leader %d)", r.cfg.NodeID, r.cfg.Topic, r.cfg.Partition, r.state.Leader))
+		r.refuse(ctx, r.notLeader(m.(epochRequest).GetLeaderEpoch()))
 	case *messages.ReplicateRequest:
 		r.handlePush(ctx, m)
 	case *queryRetry:
@@ -340,8 +340,27 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 	}
 }
 
-// checkEpoch compares a request's leader epoch with the current one; -1
-// (unknown) always passes.
+// epochRequest is a client request carrying the leader epoch its sender
+// believes current.
+type epochRequest interface{ GetLeaderEpoch() int32 }
+
+// notLeader is a follower's refusal of a client request. As in Kafka the
+// epoch is checked first: a sender whose metadata is older than the
+// follower's is fenced (FENCED_LEADER_EPOCH), one that knows a newer epoch
+// than the follower has taken up is told to retry (UNKNOWN_LEADER_EPOCH);
+// only a request in the follower's own epoch, or without one, hears
+// NOT_LEADER_OR_FOLLOWER.
+func (r *replica) notLeader(epoch int32) error {
+	if err := r.checkEpoch(epoch); err != nil {
+		return err
+	}
+	return messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
+		"node %d does not lead %s/%d (leader %d)", r.cfg.NodeID, r.cfg.Topic, r.cfg.Partition, r.state.Leader)
+}
+
+// checkEpoch compares a request's leader epoch with the current one
+// (Kafka's KIP-320 fencing): an older one is FENCED_LEADER_EPOCH, a newer
+// one UNKNOWN_LEADER_EPOCH; -1 (unknown) always passes.
 func (r *replica) checkEpoch(epoch int32) error {
 	switch {
 	case epoch < 0 || epoch == r.state.LeaderEpoch:

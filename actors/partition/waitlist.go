@@ -60,6 +60,18 @@ func (w *fetchWaitList[T]) drain() []parkedFetch[T] {
 	return w.take(ids)
 }
 
+// takeIf removes and returns, oldest first, the fetches whose value
+// matches.
+func (w *fetchWaitList[T]) takeIf(match func(T) bool) []parkedFetch[T] {
+	var ids []uint64
+	for id, f := range w.waiting {
+		if match(f.value) {
+			ids = append(ids, id)
+		}
+	}
+	return w.take(ids)
+}
+
 func (w *fetchWaitList[T]) len() int { return len(w.waiting) }
 
 func (w *fetchWaitList[T]) take(ids []uint64) []parkedFetch[T] {
