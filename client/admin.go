@@ -194,7 +194,8 @@ func (c *Client) partitionStatus(ctx context.Context, topic string, partition in
 	err := c.retry(ctx, func(int) error {
 		var err error
 		res, err = replicaCall[*messages.PartitionStatusResponse](ctx, c, topic, partition,
-			&messages.PartitionStatusRequest{Topic: topic, Partition: partition}, c.cfg.RequestTimeout)
+			func(int32) proto.Message { return &messages.PartitionStatusRequest{Topic: topic, Partition: partition} },
+			c.cfg.RequestTimeout)
 		return err
 	})
 	return res, err
@@ -214,8 +215,9 @@ const (
 func (c *Client) ListOffsets(ctx context.Context, topic string, partition int32, ts int64) (offset, timestamp int64, err error) {
 	err = c.retry(ctx, func(int) error {
 		res, err := replicaCall[*messages.ListOffsetsResponse](ctx, c, topic, partition,
-			&messages.ListOffsetsRequest{Topic: topic, Partition: partition, Timestamp: ts, LeaderEpoch: -1},
-			c.cfg.RequestTimeout)
+			func(epoch int32) proto.Message {
+				return &messages.ListOffsetsRequest{Topic: topic, Partition: partition, Timestamp: ts, LeaderEpoch: epoch}
+			}, c.cfg.RequestTimeout)
 		if err != nil {
 			return err
 		}
@@ -228,17 +230,18 @@ func (c *Client) ListOffsets(ctx context.Context, topic string, partition int32,
 	return offset, timestamp, nil
 }
 
-// replicaCall sends req to the leader of topic/partition. A dead letter
-// means the replica actor is not on that node (leadership moved, or the
-// partition is not started yet): NOT_LEADER_OR_FOLLOWER, so the retry
-// refreshes metadata.
-func replicaCall[T response](ctx context.Context, c *Client, topic string, partition int32, req proto.Message, timeout time.Duration) (T, error) {
+// replicaCall sends the request req builds for the leader epoch the
+// metadata names to the leader of topic/partition. A dead letter means the
+// replica actor is not on that node (leadership moved, or the partition is
+// not started yet): NOT_LEADER_OR_FOLLOWER, so the retry refreshes
+// metadata, as it does after FENCED_LEADER_EPOCH.
+func replicaCall[T response](ctx context.Context, c *Client, topic string, partition int32, req func(leaderEpoch int32) proto.Message, timeout time.Duration) (T, error) {
 	var zero T
 	p, err := c.partition(ctx, topic, partition)
 	if err != nil {
 		return zero, err
 	}
-	res, err := call[T](ctx, c, p.leader, req, timeout)
+	res, err := call[T](ctx, c, p.leader, req(p.epoch()), timeout)
 	if errors.Is(err, errNoActor) {
 		return res, fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
 			fmt.Sprintf("no replica of %s/%d on node %d", topic, partition, p.info.Leader)), err)

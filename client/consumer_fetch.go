@@ -406,7 +406,7 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 		MaxBytes:    cs.cfg.FetchMaxBytes,
 		MinBytes:    cs.cfg.FetchMinBytes,
 		MaxWaitMs:   int32(cs.cfg.FetchMaxWait / time.Millisecond),
-		LeaderEpoch: -1,
+		LeaderEpoch: part.epoch(),
 	}
 	timeout := cs.cfg.FetchMaxWait + cs.cfg.RequestTimeout
 	fut := cs.c.system.Root.RequestFuture(part.leader, req, timeout)

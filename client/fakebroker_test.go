@@ -36,6 +36,7 @@ type fakeBroker struct {
 	// not answered yet and maxOutstanding its peak.
 	holdProduce                 time.Duration
 	outstanding, maxOutstanding int
+	metadataRequests            int
 }
 
 type fakeTopic struct {
@@ -47,6 +48,7 @@ type fakeLog struct {
 	batches [][]byte
 	next    int64
 	parked  []parkedFetch
+	fakeEpoch
 }
 
 type parkedFetch struct {
@@ -121,13 +123,14 @@ func (fb *fakeBroker) hold() time.Duration {
 func (fb *fakeBroker) metadata() *messages.MetadataResponse {
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
+	fb.metadataRequests++
 	res := &messages.MetadataResponse{ClusterId: "fake", ControllerId: fb.nodeID,
 		Brokers: []*messages.Broker{{NodeId: fb.nodeID, Address: fb.c.Address()}}}
 	for name, t := range fb.topics {
 		tm := &messages.TopicMetadata{Name: name, Configs: t.configs}
 		for p := range t.parts {
 			tm.Partitions = append(tm.Partitions, &messages.PartitionMetadata{Partition: int32(p), Leader: fb.nodeID,
-				Replicas: []int32{fb.nodeID}, Isr: []int32{fb.nodeID}})
+				LeaderEpoch: t.parts[p].metaEpoch, Replicas: []int32{fb.nodeID}, Isr: []int32{fb.nodeID}})
 		}
 		res.Topics = append(res.Topics, tm)
 	}
@@ -190,6 +193,9 @@ func (fb *fakeBroker) produce(m *messages.ProduceRequest) *messages.ProduceRespo
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: "injected"}
 	}
 	l := fb.log(m.GetTopic(), m.GetPartition())
+	if code := l.checkEpoch("produce", m.GetLeaderEpoch()); code != messages.ErrorCode_NONE {
+		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: "epoch"}
+	}
 	base := l.next
 	buf := m.GetRecords()
 	for len(buf) > 0 {
@@ -232,6 +238,9 @@ func (fb *fakeBroker) fetch(m *messages.FetchRequest, from *actor.PID) *messages
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
 	l := fb.log(m.GetTopic(), m.GetPartition())
+	if code := l.checkEpoch("fetch", m.GetLeaderEpoch()); code != messages.ErrorCode_NONE {
+		return &messages.FetchResponse{ErrorCode: code, ErrorMessage: "epoch", HighWatermark: l.next}
+	}
 	if m.GetOffset() < 0 || m.GetOffset() > l.next {
 		return &messages.FetchResponse{ErrorCode: messages.ErrorCode_OFFSET_OUT_OF_RANGE, HighWatermark: l.next}
 	}
@@ -257,6 +266,9 @@ func (fb *fakeBroker) listOffsets(m *messages.ListOffsetsRequest) *messages.List
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
 	l := fb.log(m.GetTopic(), m.GetPartition())
+	if code := l.checkEpoch("list-offsets", m.GetLeaderEpoch()); code != messages.ErrorCode_NONE {
+		return &messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: "epoch", Offset: -1, Timestamp: -1}
+	}
 	switch m.GetTimestamp() {
 	case EarliestTimestamp:
 		return &messages.ListOffsetsResponse{Offset: 0}

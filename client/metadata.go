@@ -70,6 +70,19 @@ type partitionState struct {
 	leader *actor.PID
 }
 
+// epoch is the leader epoch requests to the partition's leader carry
+// (Kafka's KIP-320 current leader epoch): the one the metadata names with
+// the leader, -1 when there is no leader. A replica in another epoch
+// refuses the request with FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH
+// instead of serving it on a stale view, and the client refreshes its
+// metadata and retries.
+func (p partitionState) epoch() int32 {
+	if p.leader == nil {
+		return -1
+	}
+	return p.info.LeaderEpoch
+}
+
 func newSnapshot(res *messages.MetadataResponse) *snapshot {
 	s := &snapshot{
 		clusterID:  res.GetClusterId(),

@@ -212,7 +212,7 @@ func (s *sender) send(req *produceRequest) {
 		Acks:        s.p.cfg.Acks.Wire(),
 		TimeoutMs:   int32(s.p.cfg.RequestTimeout / time.Millisecond),
 		Records:     req.records,
-		LeaderEpoch: -1,
+		LeaderEpoch: part.epoch(),
 	}
 	root := s.p.c.system.Root
 	if s.p.cfg.Acks == AcksNone {
