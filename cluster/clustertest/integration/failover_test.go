@@ -35,6 +35,7 @@ func TestClusterFailover(t *testing.T) {
 		{"ControllerKilled", controllerKilled},
 		{"TwoOfThreeDown", twoOfThreeDown},
 		{"StaleLeaderCannotAcknowledge", staleLeader},
+		{"StaleClientFencedByLeaderEpoch", staleClientFenced},
 		{"ConsulUnavailable", consulPaused},
 		{"ConsulAgentRestart", consulRestart},
 	}
