@@ -131,6 +131,11 @@ type consumerPartition struct {
 	// the next fetch back after one.
 	failures int
 	retryAt  time.Time
+	// fetchEpoch is the leader epoch the last successful fetch was sent
+	// in, lastEpoch the leader epoch of the last batch fetched since the
+	// last seek (-1: none); a newer epoch in the metadata makes the next
+	// fetch validate the position first (consumer_validate.go).
+	fetchEpoch, lastEpoch int32
 }
 
 // NewConsumer returns a consumer with nothing assigned.
@@ -171,7 +176,7 @@ func (cs *Consumer) Assign(tps ...TopicPartition) {
 		}
 		cp := cs.parts[tp]
 		if cp == nil {
-			cp = &consumerPartition{tp: tp, position: -1, reset: cs.initialReset()}
+			cp = &consumerPartition{tp: tp, position: -1, reset: cs.initialReset(), fetchEpoch: -1, lastEpoch: -1}
 		}
 		parts[tp] = cp
 		cs.order = append(cs.order, tp)
@@ -214,6 +219,7 @@ func (cp *consumerPartition) seek(kind resetKind, position, ts int64) {
 	cp.reset, cp.position, cp.timestamp = kind, position, ts
 	cp.fetchOffset = position
 	cp.failures, cp.retryAt = 0, time.Time{}
+	cp.lastEpoch = -1
 }
 
 // Seek sets the next offset Poll returns for tp.

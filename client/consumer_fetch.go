@@ -377,6 +377,7 @@ func (cs *Consumer) startFetches() time.Duration {
 // fetch sends one long-poll fetch; its answer is queued in cp.results and
 // the next fetch starts right away when there is room.
 func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
+	epoch := int32(-1) // the leader epoch the fetch is sent in
 	finish := func(res *messages.FetchResponse, err error) {
 		r := &fetchResult{gen: gen, offset: offset, res: res, err: err, next: -1}
 		if err == nil && res.GetErrorCode() == messages.ErrorCode_NONE {
@@ -388,6 +389,10 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 			cp.results = append(cp.results, r)
 			if r.next >= 0 {
 				cp.fetchOffset = r.next
+				cp.fetchEpoch = epoch
+				if e := lastBatchEpoch(res.GetRecords()); e >= 0 {
+					cp.lastEpoch = e
+				}
 			}
 		}
 		cs.mu.Unlock()
@@ -399,6 +404,14 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 		finish(nil, err)
 		return
 	}
+	epoch = part.epoch()
+	cs.mu.Lock()
+	validate, lastEpoch := cp.needsValidation(part), cp.lastEpoch
+	cs.mu.Unlock()
+	if validate {
+		cs.validate(cp, gen, part, lastEpoch)
+		return
+	}
 	req := &messages.FetchRequest{
 		Topic:       cp.tp.Topic,
 		Partition:   cp.tp.Partition,
@@ -406,7 +419,7 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 		MaxBytes:    cs.cfg.FetchMaxBytes,
 		MinBytes:    cs.cfg.FetchMinBytes,
 		MaxWaitMs:   int32(cs.cfg.FetchMaxWait / time.Millisecond),
-		LeaderEpoch: part.epoch(),
+		LeaderEpoch: epoch,
 	}
 	timeout := cs.cfg.FetchMaxWait + cs.cfg.RequestTimeout
 	fut := cs.c.system.Root.RequestFuture(part.leader, req, timeout)

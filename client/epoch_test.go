@@ -22,6 +22,11 @@ type fakeEpoch struct {
 	// request kind.
 	seen    map[string][]int32
 	refused map[string]int
+	// epochEnds overrides where an epoch ends in the log (an unclean
+	// election truncated it); queries are the OffsetsForLeaderEpoch
+	// requests received.
+	epochEnds map[int32]int64
+	queries   []*messages.OffsetsForLeaderEpochRequest
 }
 
 // checkEpoch records a request's epoch and answers as a replica does.
@@ -52,7 +57,10 @@ func (e *fakeEpoch) checkEpoch(kind string, epoch int32) messages.ErrorCode {
 func (fb *fakeBroker) setEpoch(topic string, partition, epoch int32) {
 	fb.mu.Lock()
 	defer fb.mu.Unlock()
-	l := fb.log(topic, partition)
+	fb.setEpochLocked(fb.log(topic, partition), epoch)
+}
+
+func (fb *fakeBroker) setEpochLocked(l *fakeLog, epoch int32) {
 	l.epoch, l.metaEpoch = epoch, epoch
 	kept := l.parked[:0]
 	for _, p := range l.parked {

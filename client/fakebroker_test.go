@@ -106,6 +106,8 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 		}
 	case *messages.ListOffsetsRequest:
 		ctx.Respond(fb.listOffsets(m))
+	case *messages.OffsetsForLeaderEpochRequest:
+		ctx.Respond(fb.epochEnd(m))
 	case *messages.PartitionStatusRequest:
 		fb.mu.Lock()
 		l := fb.log(m.GetTopic(), m.GetPartition())
@@ -205,6 +207,7 @@ func (fb *fakeBroker) produce(m *messages.ProduceRequest) *messages.ProduceRespo
 		}
 		stored := append([]byte(nil), b...)
 		batch.SetBaseOffset(stored, l.next)
+		batch.SetPartitionLeaderEpoch(stored, l.epoch)
 		l.batches = append(l.batches, stored)
 		l.next += int64(h.RecordCount)
 		fb.producedBatches++

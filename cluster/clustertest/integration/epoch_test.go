@@ -33,8 +33,7 @@ const (
 func staleClientFenced(t *testing.T, e *env) []acked {
 	acks := produceEach(t, e, "before-stale-client") // something to read
 	acks = append(acks, staleProduceFenced(t, e, 2)...)
-	staleFetchFenced(t, e, 4)
-	return acks
+	return append(acks, staleFetchFenced(t, e, 4)...)
 }
 
 // moveLeaderUnseen SIGKILLs the leader of partition p, waits (over HTTP
@@ -117,8 +116,12 @@ func staleProduceFenced(t *testing.T, e *env, p int32) []acked {
 
 // staleFetchFenced: a consumer whose metadata predates the failover is
 // fenced by the old leader, refreshes, and reads everything the partition
-// held before, once and in order.
-func staleFetchFenced(t *testing.T, e *env, p int32) {
+// held before, once and in order. The leadership then moves again under
+// the same consumer: its next fetch first validates its position at the
+// new leader (OffsetsForLeaderEpoch for the epoch of the last batch it
+// fetched), and it must go on at the next offset with the records
+// produced since, neither rewinding nor skipping.
+func staleFetchFenced(t *testing.T, e *env, p int32) []acked {
 	want := e.readAll(topic, p)
 	if len(want) == 0 {
 		t.Fatalf("%s/%d is empty; the check needs records", topic, p)
@@ -128,7 +131,8 @@ func staleFetchFenced(t *testing.T, e *env, p int32) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := client.NewConsumer(e.cl, client.ConsumerConfig{})
+	// A fetch lost with its node costs FetchMaxWait + RequestTimeout.
+	cs, err := client.NewConsumer(e.cl, client.ConsumerConfig{FetchMaxWait: 200 * time.Millisecond, RequestTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,18 +144,21 @@ func staleFetchFenced(t *testing.T, e *env, p int32) {
 	}
 	ctx := e.ctx()
 	next := int64(0)
-	for next < int64(len(want)) {
-		recs, err := cs.Poll(ctx)
-		if err != nil {
-			t.Fatalf("poll at %d of %d: %v", next, len(want), err)
-		}
-		for _, r := range recs {
-			if r.Offset != next || string(r.Value) != want[r.Offset] {
-				t.Fatalf("consumed %q at offset %d, want %q at %d", r.Value, r.Offset, want[next], next)
+	consume := func(end int64) {
+		for next < end {
+			recs, err := cs.Poll(ctx)
+			if err != nil {
+				t.Fatalf("poll at %d of %d: %v", next, end, err)
 			}
-			next++
+			for _, r := range recs {
+				if r.Offset != next || string(r.Value) != want[r.Offset] {
+					t.Fatalf("consumed %q at offset %d, want %q at %d", r.Value, r.Offset, want[next], next)
+				}
+				next++
+			}
 		}
 	}
+	consume(int64(len(want)))
 	after, err := e.counter(i, fencedFetches)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +167,25 @@ func staleFetchFenced(t *testing.T, e *env, p int32) {
 		t.Fatalf("node %d (old leader, epoch %d) counted %v fenced fetches before and %v after the stale consumer's; want more",
 			old.Leader, old.LeaderEpoch, before, after)
 	}
+
+	moveLeaderUnseen(e, p)
+	prod, err := client.NewProducer(e.cl, client.ProducerConfig{Acks: client.AcksAll})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close(context.Background())
+	var acks []acked
+	for seq := range 3 {
+		value := fmt.Sprintf("after-second-move-%d", seq)
+		_, off, err := prod.Produce(ctx, &client.Record{Topic: topic, Partition: p, Value: []byte(value)})
+		if err != nil {
+			t.Fatalf("produce %q: %v", value, err)
+		}
+		want[off] = value
+		acks = append(acks, acked{Stream: "after-second-move", Seq: seq, Partition: p, Offset: off, Value: value})
+	}
+	consume(acks[len(acks)-1].Offset + 1)
+	return acks
 }
 
 // movedOn checks that node i's metadata view has partition p led by
