@@ -44,7 +44,8 @@ func nextFetchOffset(records []byte, from int64) int64 {
 // Poll returns the next records of the assigned partitions, waiting until
 // some arrive or ctx ends (then it returns ctx's error, a timeout error
 // matching context.DeadlineExceeded). Records of one partition come in
-// offset order. Errors: *OffsetOutOfRangeError under ResetNone,
+// offset order. Errors: *OffsetOutOfRangeError and *LogTruncationError
+// under ResetNone,
 // ErrNoOffset, and non-retriable broker errors; retriable ones (leader
 // moved, broker restarting) are retried inside with backoff.
 func (cs *Consumer) Poll(ctx context.Context) ([]*Record, error) {

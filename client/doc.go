@@ -36,9 +36,17 @@
 // client with exponential backoff, after refreshing metadata when the
 // error says the cached leaders are stale. A request that reaches no actor
 // (a dead letter: the replica is not on that node, or the node is down) is
-// treated as NOT_LEADER_OR_FOLLOWER and retried the same way. A
+// treated as NOT_LEADER_OR_FOLLOWER and retried the same way.
+// Produce, fetch and list-offsets requests carry the leader epoch of the
+// cached metadata (Kafka's KIP-320); a replica in another epoch answers
+// FENCED_LEADER_EPOCH (messages.ErrFencedLeaderEpoch: the cache is stale)
+// or UNKNOWN_LEADER_EPOCH (messages.ErrUnknownLeaderEpoch: the replica
+// has not caught up with the metadata), both retriable after a refresh. A
 // consumer's fetch beyond the log is an *OffsetOutOfRangeError unless the
-// reset policy repositions it.
+// reset policy repositions it; after a leader change the consumer checks
+// that the new leader's log still holds what it consumed, and a log
+// truncated below its position (an unclean election) is a
+// *LogTruncationError under ResetNone.
 //
 // # Producer
 //
