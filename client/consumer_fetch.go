@@ -300,8 +300,17 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult, from int64) ([]*Re
 	return recs, next, nil
 }
 
+// minRecordBytes is the size of the smallest encoded record: length,
+// attributes, timestamp delta, offset delta, key length, value length and
+// header count, one byte each.
+const minRecordBytes = 7
+
 // recordCount is the number of records the whole batches in records
-// declare, from the headers alone: the size of the decoded slab.
+// declare, from the headers alone: the capacity of the decoded slab. The
+// headers are not checked yet, so a batch counts for no more records than
+// its bytes could hold uncompressed: a corrupt count cannot make the
+// consumer allocate beyond its fetch size (a compressed batch holding
+// more records grows the slab as it decodes).
 func recordCount(records []byte) int {
 	n := 0
 	for len(records) >= batch.HeaderSize {
@@ -309,7 +318,7 @@ func recordCount(records []byte) int {
 		if err != nil || h.Size() > len(records) || h.RecordCount < 0 {
 			break
 		}
-		n += int(h.RecordCount)
+		n += min(int(h.RecordCount), (h.Size()-batch.HeaderSize)/minRecordBytes)
 		records = records[h.Size():]
 	}
 	return n

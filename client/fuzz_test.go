@@ -36,6 +36,9 @@ func FuzzConsumerDecode(f *testing.F) {
 			t.Fatalf("nextFetchOffset %d before %d", next, from)
 		}
 		_ = anyCompressed(data)
+		if e := lastBatchEpoch(data); e != -1 && len(data) < batch.HeaderSize {
+			t.Fatalf("epoch %d of a payload shorter than a batch header", e)
+		}
 		recs, next, err := cs.decode(tp, &fetchResult{offset: from, res: &messages.FetchResponse{Records: data}}, from)
 		if err != nil {
 			if len(recs) != 0 || next != from {
