@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/checkpoint"
 	"github.com/sluice-mq/sluice/storage/epochcache"
-	"github.com/sluice-mq/sluice/storage/segment"
 )
 
 // LeaderEpochCheckpointFile holds the leader-epoch cache (storage/epochcache
@@ -120,13 +119,13 @@ func (l *Log) loadEpochs() (rebuild bool, err error) {
 // epochRecorder collects epoch changes seen while recovering segments so
 // they can be applied after the cache is cut back to the scanned range.
 type epochRecorder struct {
-	from    int64 // base offset of the first scanned segment; -1 if none
+	from    int64 // base offset of the first scanned batch; -1 if none
 	entries []epochcache.Entry
 }
 
-func (r *epochRecorder) note(s *segment.Segment, h batch.Header) {
+func (r *epochRecorder) note(h batch.Header) {
 	if r.from < 0 {
-		r.from = s.BaseOffset()
+		r.from = h.BaseOffset
 	}
 	if n := len(r.entries); h.PartitionLeaderEpoch >= 0 && (n == 0 || h.PartitionLeaderEpoch > r.entries[n-1].Epoch) {
 		r.entries = append(r.entries, epochcache.Entry{Epoch: h.PartitionLeaderEpoch, StartOffset: h.BaseOffset})

@@ -197,7 +197,8 @@ func (l *Log) Flush() error {
 	return err
 }
 
-// writeCheckpoint writes the offsets checkpoint; callers hold flushMu.
+// writeCheckpoint writes the offsets checkpoint and remembers what it
+// wrote; callers hold flushMu.
 func (l *Log) writeCheckpoint() error {
 	l.mu.RLock()
 	offsets := map[string]int64{
@@ -205,10 +206,12 @@ func (l *Log) writeCheckpoint() error {
 		keyRecoveryPoint:  l.recoveryPoint,
 		keyLogStartOffset: l.logStart,
 	}
+	saved := savedOffsets{hw: l.hw, recoveryPoint: l.recoveryPoint, logStart: l.logStart}
 	l.mu.RUnlock()
 	if err := checkpoint.WriteOffsets(filepath.Join(l.dir, OffsetsCheckpointFile), offsets); err != nil {
 		return fmt.Errorf("commitlog: checkpoint: %w", err)
 	}
+	l.saved = saved
 	return nil
 }
 
@@ -216,6 +219,9 @@ func (l *Log) writeCheckpoint() error {
 // leaves a clean-shutdown marker so the next Open skips recovery. Pending
 // AwaitDurable calls complete; later calls to the log return ErrClosed.
 func (l *Log) Close() error {
+	if f := l.opts.flusher; f != nil {
+		f.unregister(l)
+	}
 	l.flushMu.Lock()
 	cs, err := l.closeLocked()
 	l.flushMu.Unlock()

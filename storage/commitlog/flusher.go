@@ -13,32 +13,48 @@ import (
 // running) before its fsync starts, and right away when the previous round
 // started longer than an interval ago, so a lone producer pays for the
 // fsync only while a busy node makes at most one round per interval. One
-// Flusher is shared by all logs of a node; its goroutine and the per-round
-// sync goroutines end by Close.
+// Flusher is shared by all logs of a node; its goroutines and the
+// per-round sync goroutines end by Close.
 type Flusher struct {
 	interval time.Duration
 	wake     chan struct{} // capacity 1: a pending wake-up
 	quit     chan struct{}
 	done     chan struct{}
 
+	// Periodic offsets checkpoints of every log using the Flusher (see
+	// checkpointer.go), in a goroutine of their own.
+	cpInterval time.Duration
+	cpDone     chan struct{}
+	cp         checkpointCounters
+
 	mu      sync.Mutex // guards the fields below
 	pending []*Log
+	logs    map[*Log]struct{} // open logs using the Flusher
 	closed  bool
 }
 
 // NewFlusher starts a Flusher whose rounds start at most once per
-// interval (0 means DefaultFlushInterval). Close stops it.
-func NewFlusher(interval time.Duration) *Flusher {
+// interval (0 means DefaultFlushInterval). Every checkpoint interval it
+// also writes the offsets checkpoint of each open log using it, so that
+// crash recovery starts from a recent recovery point. Close stops it.
+func NewFlusher(interval time.Duration, opts ...FlusherOption) *Flusher {
 	if interval <= 0 {
 		interval = DefaultFlushInterval
 	}
 	f := &Flusher{
-		interval: interval,
-		wake:     make(chan struct{}, 1),
-		quit:     make(chan struct{}),
-		done:     make(chan struct{}),
+		interval:   interval,
+		wake:       make(chan struct{}, 1),
+		quit:       make(chan struct{}),
+		done:       make(chan struct{}),
+		cpInterval: DefaultCheckpointInterval,
+		cpDone:     make(chan struct{}),
+		logs:       make(map[*Log]struct{}),
+	}
+	for _, o := range opts {
+		o(f)
 	}
 	go f.run()
+	go f.runCheckpoints()
 	return f
 }
 
@@ -135,7 +151,9 @@ func (f *Flusher) Close() {
 		return
 	}
 	f.closed = true
+	f.logs = nil
 	f.mu.Unlock()
 	close(f.quit)
 	<-f.done
+	<-f.cpDone
 }

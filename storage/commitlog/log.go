@@ -67,6 +67,9 @@ type Log struct {
 	ownFlusher  bool
 	flushQueued atomic.Bool
 	stats       OpenStats
+	// saved is what the offsets checkpoint on disk holds (guarded by
+	// flushMu, like every checkpoint write).
+	saved savedOffsets
 }
 
 // OpenStats says how Open found the log.
@@ -74,8 +77,12 @@ type OpenStats struct {
 	// Clean is true when the previous Close was clean and no segment was
 	// scanned.
 	Clean bool
-	// SegmentsScanned counts segments read in full and verified.
+	// SegmentsScanned counts segments verified, in full or (the one
+	// holding the recovery point) from the recovery point on.
 	SegmentsScanned int
+	// BytesScanned counts the log bytes read and verified: after a crash
+	// the bytes written since the last checkpointed recovery point.
+	BytesScanned int64
 	// BytesTruncated counts bytes cut from torn or corrupt tails,
 	// including deleted segments after the damage.
 	BytesTruncated int64
@@ -107,6 +114,9 @@ func Open(dir string, cfg Config, opts ...Option) (*Log, error) {
 	if l.cfg.FlushPolicy == FlushInterval && l.opts.flusher == nil {
 		l.opts.flusher = NewFlusher(l.cfg.FlushInterval)
 		l.ownFlusher = true
+	}
+	if l.opts.flusher != nil {
+		l.opts.flusher.register(l)
 	}
 	return l, nil
 }
@@ -154,6 +164,9 @@ func (l *Log) load() error {
 	if err != nil {
 		// A missing or unreadable checkpoint costs a full scan, not data.
 		offsets, clean = map[string]int64{}, false
+		l.saved = savedOffsets{hw: -1, recoveryPoint: -1, logStart: -1}
+	} else {
+		l.saved = savedOffsets{hw: offsets[keyHighWatermark], recoveryPoint: offsets[keyRecoveryPoint], logStart: offsets[keyLogStartOffset]}
 	}
 	for _, name := range []string{OffsetsCheckpointFile, LeaderEpochCheckpointFile} {
 		if err := checkpoint.CleanTemp(filepath.Join(l.dir, name)); err != nil {
@@ -263,12 +276,22 @@ func (l *Log) openSegments(bases []int64, clean bool, recoveryPoint int64, allEp
 		}
 		damaged := false
 		if !trusted || err != nil {
-			res, rerr := s.Recover(int64(l.cfg.MaxBatchBytes), func(h batch.Header) { rec.note(s, h) })
+			note := func(h batch.Header) { rec.note(h) }
+			var res segment.RecoverResult
+			var rerr error
+			if !clean && !allEpochs && base < recoveryPoint {
+				// The part below the recovery point was fsynced before it
+				// was checkpointed: verify only what follows.
+				res, rerr = s.RecoverFrom(recoveryPoint, int64(l.cfg.MaxBatchBytes), note)
+			} else {
+				res, rerr = s.Recover(int64(l.cfg.MaxBatchBytes), note)
+			}
 			if rerr != nil {
 				_ = s.Close()
 				return rerr
 			}
 			l.stats.SegmentsScanned++
+			l.stats.BytesScanned += res.ScannedBytes
 			l.stats.BytesTruncated += res.TruncatedBytes
 			damaged = res.Err != nil
 			if !last && !damaged {
@@ -278,7 +301,7 @@ func (l *Log) openSegments(bases []int64, clean bool, recoveryPoint int64, allEp
 				}
 			}
 		} else if allEpochs {
-			if err := s.ForEachBatch(func(_ int64, h batch.Header) error { rec.note(s, h); return nil }); err != nil {
+			if err := s.ForEachBatch(func(_ int64, h batch.Header) error { rec.note(h); return nil }); err != nil {
 				_ = s.Close()
 				return err
 			}

@@ -1,23 +1,35 @@
 package commitlog
 
 import (
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/sluice-mq/sluice/storage/batch"
+	"github.com/sluice-mq/sluice/storage/checkpoint"
 	"github.com/sluice-mq/sluice/storage/segment"
 )
 
 var recoveryConfig = Config{SegmentBytes: 4_000, IndexIntervalBytes: 300}
 
 // buildCrashed writes a log of several segments with varying batch sizes
-// and epochs, flushes after flushAfter batches (none if < 0), and crashes.
-func buildCrashed(t *testing.T, flushAfter int) (string, []stored) {
+// and epochs and crashes it. If checkpointAfter >= 0 the log runs with the
+// group commit and a running offsets checkpoint, and the appends after
+// batch checkpointAfter start once that checkpoint covers it.
+func buildCrashed(t *testing.T, checkpointAfter int) (string, []stored) {
 	t.Helper()
 	dir := t.TempDir()
-	l := mustOpen(t, dir, recoveryConfig)
+	cfg, opts := recoveryConfig, []Option(nil)
+	if checkpointAfter >= 0 {
+		f := NewFlusher(0, WithCheckpointInterval(2*time.Millisecond))
+		t.Cleanup(f.Close)
+		cfg.FlushPolicy = FlushInterval
+		opts = append(opts, WithFlusher(f))
+	}
+	l := mustOpen(t, dir, cfg, opts...)
 	var batches []stored
 	for i := 0; i < 40; i++ {
 		b := makeBatch(0, 1+i%4, 100+(i*53)%400, tsBase+int64(i))
@@ -26,10 +38,8 @@ func buildCrashed(t *testing.T, flushAfter int) (string, []stored) {
 			t.Fatal(err)
 		}
 		batches = append(batches, stored{first: info.FirstOffset, last: info.LastOffset, maxTs: tsBase + int64(i), bytes: b})
-		if i == flushAfter {
-			if err := l.Flush(); err != nil {
-				t.Fatal(err)
-			}
+		if i == checkpointAfter {
+			waitFor(t, func() bool { return checkpointedRecoveryPoint(t, dir) > info.LastOffset })
 		}
 	}
 	if l.NumSegments() < 4 {
@@ -37,6 +47,32 @@ func buildCrashed(t *testing.T, flushAfter int) (string, []stored) {
 	}
 	crash(t, l)
 	return dir, batches
+}
+
+// checkpointedRecoveryPoint reads the recovery point of the offsets
+// checkpoint in dir, -1 if there is none.
+func checkpointedRecoveryPoint(t *testing.T, dir string) int64 {
+	t.Helper()
+	offsets, err := checkpoint.ReadOffsets(filepath.Join(dir, OffsetsCheckpointFile))
+	if errors.Is(err, checkpoint.ErrNotExist) {
+		return -1
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return offsets[keyRecoveryPoint]
+}
+
+// waitFor polls cond until it holds or 10 seconds pass.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 // locate returns the segment file and position of a batch.
@@ -191,19 +227,80 @@ func flip(t *testing.T, path string, pos int64) {
 	}
 }
 
+// TestLogRecoverFromRecoveryPoint crashes a log whose recovery point was
+// checkpointed by the Flusher while it ran: recovery verifies exactly the
+// bytes after the checkpointed recovery point, a fraction of the log.
 func TestLogRecoverFromRecoveryPoint(t *testing.T) {
 	dir, batches := buildCrashed(t, 29)
+	rp := checkpointedRecoveryPoint(t, dir)
+	var after, total int64
+	for _, b := range batches {
+		total += int64(len(b.bytes))
+		if b.first >= rp {
+			after += int64(len(b.bytes))
+		}
+	}
+	if rp <= batches[29].last {
+		t.Fatalf("checkpointed recovery point %d, want above %d", rp, batches[29].last)
+	}
 	l := checkRecovered(t, dir, batches, len(batches))
 	st := l.OpenStats()
-	if st.Clean || st.SegmentsScanned == 0 || st.SegmentsScanned >= len(l.Segments()) {
-		t.Fatalf("stats %+v with %d segments: want only the tail scanned", st, len(l.Segments()))
+	if st.Clean || st.BytesScanned != after || st.SegmentsScanned >= len(l.Segments()) {
+		t.Fatalf("stats %+v with %d segments, %d bytes after recovery point %d: want only those scanned",
+			st, len(l.Segments()), after, rp)
 	}
+	if 4*st.BytesScanned > total {
+		t.Fatalf("scanned %d of %d bytes", st.BytesScanned, total)
+	}
+	t.Logf("recovery point %d: scanned %d of %d log bytes in %d of %d segments", rp, st.BytesScanned, total, st.SegmentsScanned, len(l.Segments()))
 	if l.RecoveryPoint() != batches[len(batches)-1].last+1 { // not yet covering the append of checkRecovered
 		t.Fatalf("recovery point %d", l.RecoveryPoint())
 	}
-	// The leader-epoch cache was rebuilt for the scanned range.
+	// The leader-epoch cache is intact for the trusted and the scanned range.
 	if e, end := l.EndOffsetForEpoch(2); e != 2 || end != batches[30].first {
 		t.Fatalf("EndOffsetForEpoch(2) = %d, %d; want 2, %d", e, end, batches[30].first)
+	}
+}
+
+// TestLogRecoverInsideActiveSegment crashes a log whose recovery point
+// lies inside its only segment: the bytes below it are not verified again,
+// the rest is, and a torn tail is still cut.
+func TestLogRecoverInsideActiveSegment(t *testing.T) {
+	dir := t.TempDir()
+	f := NewFlusher(0, WithCheckpointInterval(2*time.Millisecond))
+	t.Cleanup(f.Close)
+	cfg := Config{IndexIntervalBytes: 300, FlushPolicy: FlushInterval}
+	l := mustOpen(t, dir, cfg, WithFlusher(f))
+	batches := appendN(t, l, 50, 3, 200, 0)
+	last := batches[len(batches)-1]
+	waitFor(t, func() bool { return checkpointedRecoveryPoint(t, dir) > last.last })
+	tail := appendN(t, l, 5, 2, 150, 100)
+	crash(t, l)
+	rp := checkpointedRecoveryPoint(t, dir)
+	var after int64
+	for _, b := range append(batches, tail...) {
+		if b.first >= rp {
+			after += int64(len(b.bytes))
+		}
+	}
+	// Tear the last batch.
+	path := filepath.Join(dir, segment.FileName(0, segment.LogSuffix))
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, st.Size()-10); err != nil {
+		t.Fatal(err)
+	}
+	all := append(batches, tail...)
+	r := checkRecovered(t, dir, all, len(all)-1)
+	rs := r.OpenStats()
+	if rs.SegmentsScanned != 1 || rs.BytesScanned != after-10 || rs.BytesTruncated != int64(len(tail[len(tail)-1].bytes))-10 {
+		t.Fatalf("stats %+v; want %d bytes after recovery point %d scanned", rs, after-10, rp)
+	}
+	// Timestamps of the trusted part still index.
+	if off, _, err := r.OffsetForTimestamp(tsBase + 10); err != nil || off != batches[10].first {
+		t.Fatalf("OffsetForTimestamp = %d, %v; want %d", off, err, batches[10].first)
 	}
 }
 

@@ -180,9 +180,10 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err == nil {
 		err = syncDir(l.dir)
 	}
-	// A lowered high watermark or log start must not come back from a
-	// stale checkpoint after a crash.
-	changed := l.hw != hw || l.logStart != logStart
+	// A lowered high watermark, log start or recovery point must not come
+	// back from a stale checkpoint after a crash: a recovery point above
+	// the cut would let recovery trust what is appended there next.
+	changed := l.hw != hw || l.logStart != logStart || l.recoveryPoint < l.saved.recoveryPoint
 	l.mu.Unlock()
 	if err == nil && changed {
 		err = l.writeCheckpoint()

@@ -136,6 +136,8 @@ type RecoverResult struct {
 	Batches int
 	// TruncatedBytes is the number of bytes cut off the end of the log.
 	TruncatedBytes int64
+	// ScannedBytes is the number of log bytes read and verified.
+	ScannedBytes int64
 	// Err is the reason of the cut (wrapping batch.ErrShortBatch,
 	// batch.ErrCorruptBatch, batch.ErrInvalidMagic or ErrOutOfOrder), nil
 	// when nothing was cut.
@@ -157,9 +159,17 @@ func (s *Segment) Recover(maxBatchBytes int64, onBatch func(batch.Header)) (Reco
 	}
 	fileSize := st.Size()
 	s.resetState()
-	var res RecoverResult
-	buf := make([]byte, min(recoverChunkSize, max(fileSize, batch.HeaderSize)))
-	pos := int64(0)
+	return s.verifyFrom(0, fileSize, maxBatchBytes, onBatch)
+}
+
+// verifyFrom verifies the log from position start (a batch boundary up to
+// which the segment state is already set) to fileSize, cuts it at the
+// first invalid batch and rewrites both indexes.
+func (s *Segment) verifyFrom(start, fileSize, maxBatchBytes int64, onBatch func(batch.Header)) (RecoverResult, error) {
+	res := RecoverResult{ScannedBytes: fileSize - start}
+	s.size = start
+	buf := make([]byte, min(recoverChunkSize, max(fileSize-start, batch.HeaderSize)))
+	pos := start
 	for pos < fileSize && res.Err == nil {
 		n, err := s.logFile.ReadAt(buf, pos)
 		if err != nil && err != io.EOF {
