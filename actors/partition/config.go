@@ -61,6 +61,57 @@ type Config struct {
 	// MetadataTimeout bounds one ISR write to Store; 0 means
 	// DefaultMetadataTimeout.
 	MetadataTimeout time.Duration
+
+	// MaxFetchWait caps a fetch's max_wait_ms: a fetch waits at most this
+	// long for data. 0 means DefaultMaxFetchWait.
+	MaxFetchWait time.Duration
+	// MaxParkedFetches caps the long-poll fetches one replica holds; a
+	// fetch beyond it is answered at once with what there is (possibly
+	// nothing), as an expired wait would be. 0 means
+	// DefaultMaxParkedFetches.
+	MaxParkedFetches int
+	// MaxPendingProduceBytes caps the record bytes of produce requests a
+	// leader has appended but not yet answered (waiting for the fsync of
+	// its flush policy or for the ISR). A produce arriving beyond it is
+	// refused before the append with the retriable REQUEST_TIMED_OUT, so
+	// producers back off and retry instead of piling up. 0 means
+	// DefaultMaxPendingProduceBytes.
+	MaxPendingProduceBytes int64
+	// LogOptions are added to the options the log is opened with (tests:
+	// an injected slow or failing disk).
+	LogOptions []commitlog.Option
+
+	// diskOpStarted, if set, runs when a replica hands off disk work
+	// (tests).
+	diskOpStarted func()
+}
+
+// Defaults of the bounds on what a replica holds.
+const (
+	DefaultMaxFetchWait                 = 30 * time.Second
+	DefaultMaxParkedFetches             = 1000
+	DefaultMaxPendingProduceBytes int64 = 64 << 20
+)
+
+func (c *Config) maxFetchWait() time.Duration {
+	if c.MaxFetchWait > 0 {
+		return c.MaxFetchWait
+	}
+	return DefaultMaxFetchWait
+}
+
+func (c *Config) maxParkedFetches() int {
+	if c.MaxParkedFetches > 0 {
+		return c.MaxParkedFetches
+	}
+	return DefaultMaxParkedFetches
+}
+
+func (c *Config) maxPendingProduceBytes() int64 {
+	if c.MaxPendingProduceBytes > 0 {
+		return c.MaxPendingProduceBytes
+	}
+	return DefaultMaxPendingProduceBytes
 }
 
 // DefaultMetadataTimeout bounds an ISR write when Config.MetadataTimeout

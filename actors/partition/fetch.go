@@ -19,7 +19,10 @@ type parkedRequest struct {
 // handleFetch returns committed batches from the requested offset. When
 // fewer than min_bytes are available and max_wait_ms > 0 the request is
 // parked: it is answered as soon as enough bytes are committed (checked on
-// every high watermark advance) or when its expiry timer fires.
+// every high watermark advance) or when its expiry timer fires, after
+// max_wait_ms capped at Config.MaxFetchWait. At most
+// Config.MaxParkedFetches wait at once; a fetch beyond that is answered
+// with what there is.
 func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
 	if err := r.checkEpoch(req.LeaderEpoch); err != nil {
 		r.refuse(ctx, err)
@@ -29,7 +32,10 @@ func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
 	if ctx.Sender() == nil {
 		return
 	}
-	if resp.ErrorCode != messages.ErrorCode_NONE || len(resp.Records) >= int(req.MinBytes) || req.MaxWaitMs <= 0 {
+	// Beyond MaxParkedFetches a fetch gets what there is at once, as if
+	// its wait had expired: the client fetches again.
+	if resp.ErrorCode != messages.ErrorCode_NONE || len(resp.Records) >= int(req.MinBytes) || req.MaxWaitMs <= 0 ||
+		r.parked.len() >= r.cfg.maxParkedFetches() {
 		r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
 		ctx.Respond(resp)
 		return
@@ -38,7 +44,8 @@ func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
 	id := r.parked.park(r.progress.committedBytes, need, parkedRequest{sender: ctx.Sender(), req: req})
 	r.cfg.Metrics.parked(1)
 	system, self := ctx.ActorSystem(), ctx.Self()
-	r.timers[id] = time.AfterFunc(time.Duration(req.MaxWaitMs)*time.Millisecond, func() {
+	wait := min(time.Duration(req.MaxWaitMs)*time.Millisecond, r.cfg.maxFetchWait())
+	r.timers[id] = time.AfterFunc(wait, func() {
 		system.Root.Send(self, &fetchExpired{id: id})
 	})
 }

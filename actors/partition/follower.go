@@ -15,6 +15,21 @@ import (
 // question; gen tells retries of an earlier Follower apart.
 type queryRetry struct{ gen uint64 }
 
+// Completions of disk work a follower hands off; gen tells those of an
+// earlier Follower apart.
+type (
+	truncated struct {
+		gen  uint64
+		from int64 // log end offset before the cut
+		err  error
+	}
+	restarted struct {
+		gen  uint64
+		push *messages.ReplicateRequest // appended once the log restarted
+		err  error
+	}
+)
+
 // startFollower starts following the leader of r.state: it finds where
 // its log diverges from the leader's, truncates there, announces its log
 // end offset and then accepts pushes. Without a leader (-1) there is no
@@ -36,19 +51,15 @@ func (r *replica) startFollower(ctx actor.Context) {
 	r.applyFollower(ctx, eff)
 }
 
-// applyFollower carries out a Follower's effects: truncations right here
-// (each fsynced by the log), then the query, announcement or retry.
+// applyFollower carries out a Follower's effects: a truncation is handed
+// to a goroutine and continues in handleTruncated; the query,
+// announcement or retry happen right here.
 func (r *replica) applyFollower(ctx actor.Context, eff replication.FollowerEffects) {
 	f := r.follow
-	for eff.Truncate && f != nil {
-		if err := r.truncateTo(eff.TruncateTo); err != nil {
-			r.logger.Error("truncate to the leader's log", "offset", eff.TruncateTo, "error", err)
-			return
-		}
-		eff = f.Truncated(r.log.LogEndOffset(), r.log.LatestEpoch())
-	}
 	switch {
 	case f == nil:
+	case eff.Truncate:
+		r.startTruncate(ctx, eff.TruncateTo)
 	case eff.Query != nil:
 		r.sendEpochQuery(ctx, *eff.Query)
 	case eff.Announce != nil:
@@ -62,26 +73,44 @@ func (r *replica) applyFollower(ctx actor.Context, eff replication.FollowerEffec
 	}
 }
 
-// truncateTo cuts the log at offset (below the log start it restarts the
-// log there) and restarts the high-watermark bookkeeping.
-func (r *replica) truncateTo(offset int64) error {
-	leo := r.log.LogEndOffset()
-	if offset >= leo {
-		return nil
+// startTruncate cuts the log at offset (below the log start it restarts
+// the log there) in a goroutine: the cut and its fsync never block the
+// mailbox. The Follower refuses pushes until handleTruncated reports.
+func (r *replica) startTruncate(ctx actor.Context, offset int64) {
+	l, gen, from := r.log, r.followGen, r.log.LogEndOffset()
+	if offset >= from {
+		r.applyFollower(ctx, r.follow.Truncated(from, l.LatestEpoch()))
+		return
 	}
-	err := r.log.TruncateTo(offset)
-	var oor *commitlog.OffsetOutOfRangeError
-	if errors.As(err, &oor) {
-		err = r.log.TruncateFullyAndStartAt(offset)
-	}
-	if err != nil {
-		return err
-	}
-	r.logger.Info("truncated log to the leader's", "from", leo, "to", r.log.LogEndOffset(),
-		"leader", r.state.Leader, "epoch", r.state.LeaderEpoch)
-	r.cfg.Metrics.truncated()
-	r.afterTruncate()
-	return nil
+	r.runDiskOp(ctx, func() any {
+		err := l.TruncateTo(offset)
+		var oor *commitlog.OffsetOutOfRangeError
+		if errors.As(err, &oor) {
+			err = l.TruncateFullyAndStartAt(offset)
+		}
+		return &truncated{gen: gen, from: from, err: err}
+	})
+}
+
+// handleTruncated finishes a truncation: the bookkeeping restarts at the
+// new log end and the Follower goes on with its search.
+func (r *replica) handleTruncated(ctx actor.Context, m *truncated) {
+	r.diskOpDone(ctx, func() {
+		if r.log == nil {
+			return
+		}
+		if m.err != nil {
+			r.logger.Error("truncate to the leader's log", "from", m.from, "error", m.err)
+			return
+		}
+		r.logger.Info("truncated log to the leader's", "from", m.from, "to", r.log.LogEndOffset(),
+			"leader", r.state.Leader, "epoch", r.state.LeaderEpoch)
+		r.cfg.Metrics.truncated()
+		r.afterTruncate()
+		if r.follow != nil && m.gen == r.followGen {
+			r.applyFollower(ctx, r.follow.Truncated(r.log.LogEndOffset(), r.log.LatestEpoch()))
+		}
+	})
 }
 
 func (r *replica) afterTruncate() {
@@ -150,6 +179,11 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 		r.refusePush(ctx, m)
 		return
 	}
+	if r.diskOp != nil {
+		// A truncation or restart of the log is running: the leader
+		// resends once this push goes unanswered.
+		return
+	}
 	d := f.OnPush(m)
 	if !d.Append {
 		if d.HWChanged {
@@ -160,12 +194,34 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 		return
 	}
 	if d.StartAt >= 0 {
-		if err := r.log.TruncateFullyAndStartAt(d.StartAt); err != nil {
-			r.logger.Error("restart log at the leader's log start", "offset", d.StartAt, "error", err)
+		// Emptying the log deletes files: off the actor, then the append.
+		l, gen, start := r.log, r.followGen, d.StartAt
+		r.runDiskOp(ctx, func() any {
+			return &restarted{gen: gen, push: m, err: l.TruncateFullyAndStartAt(start)}
+		})
+		return
+	}
+	r.appendPush(ctx, f, m)
+}
+
+// handleRestarted finishes a push that started the log over at the
+// leader's log start: the push's records are appended now.
+func (r *replica) handleRestarted(ctx actor.Context, m *restarted) {
+	r.diskOpDone(ctx, func() {
+		if r.log == nil || r.follow == nil || m.gen != r.followGen {
+			return
+		}
+		if m.err != nil {
+			r.logger.Error("restart log at the leader's log start", "offset", m.push.BaseOffset, "error", m.err)
 		} else {
 			r.afterTruncate()
 		}
-	}
+		r.appendPush(ctx, r.follow, m.push)
+	})
+}
+
+// appendPush appends a push's records and answers the leader.
+func (r *replica) appendPush(ctx actor.Context, f *replication.Follower, m *messages.ReplicateRequest) {
 	info, err := r.log.AppendReplicated(m.Records)
 	if err != nil {
 		r.logger.Error("append replicated batches", "offset", m.BaseOffset, "error", err)

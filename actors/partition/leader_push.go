@@ -261,10 +261,10 @@ func (r *replica) markDurable(ctx actor.Context, end int64) {
 		r.durableEnd = end
 	}
 	for _, p := range r.acks.committed(r.durableEnd) {
-		ctx.Send(p.sender, p.resp)
+		r.answerProduce(ctx, p)
 	}
 	for _, p := range r.allAcks.ready(r.durableEnd) {
-		ctx.Send(p.sender, p.resp)
+		r.answerProduce(ctx, p)
 	}
 	r.publishHW(ctx)
 }
@@ -276,7 +276,7 @@ func (r *replica) completeAll(ctx actor.Context, d replication.ProduceDone) {
 	if d.Err == nil {
 		r.allAcks.complete(d.ID, false)
 		for _, p := range r.allAcks.ready(r.durableEnd) {
-			ctx.Send(p.sender, p.resp)
+			r.answerProduce(ctx, p)
 		}
 		return
 	}
@@ -286,5 +286,5 @@ func (r *replica) completeAll(ctx actor.Context, d replication.ProduceDone) {
 	}
 	p.resp.ErrorCode = messages.CodeFor(d.Err)
 	p.resp.ErrorMessage = d.Err.Error()
-	ctx.Send(p.sender, p.resp)
+	r.answerProduce(ctx, p)
 }

@@ -17,17 +17,22 @@ func (r *replica) openLog() error {
 	if err != nil {
 		return err
 	}
-	var opts []commitlog.Option
+	// WithSyncHandoff: with flush.policy=always the Flusher fsyncs, not
+	// Append, so the actor never waits for the disk.
+	opts := []commitlog.Option{commitlog.WithSyncHandoff()}
 	if r.cfg.Flusher != nil {
 		opts = append(opts, commitlog.WithFlusher(r.cfg.Flusher))
 	}
+	opts = append(opts, r.cfg.LogOptions...)
 	l, err := commitlog.Open(r.cfg.Dir, lc, opts...)
 	if err != nil {
 		return err
 	}
 	if st := l.OpenStats(); st.SegmentsScanned > 0 || st.BytesTruncated > 0 {
 		r.logger.Info("recovered partition log", "segments_scanned", st.SegmentsScanned,
-			"bytes_truncated", st.BytesTruncated, "segments_deleted", st.SegmentsDeleted)
+			"bytes_scanned", st.BytesScanned, "bytes_truncated", st.BytesTruncated,
+			"segments_deleted", st.SegmentsDeleted)
+		r.cfg.Metrics.recovered(st.BytesScanned)
 	}
 	r.log = l
 	r.progress.reset(l.HighWatermark())
@@ -40,6 +45,7 @@ func (r *replica) openLog() error {
 // a final flush, acks=all produces still waiting for followers fail with
 // NOT_LEADER_OR_FOLLOWER, parked fetches get what is there now.
 func (r *replica) closeLog(ctx actor.Context) {
+	r.waitDiskOp()
 	r.waitMaintenance()
 	if r.log == nil {
 		return
@@ -64,7 +70,7 @@ func (r *replica) failPending(ctx actor.Context, err error) {
 	for _, p := range append(r.acks.drain(), r.allAcks.drain()...) {
 		p.resp.ErrorCode = messages.CodeFor(err)
 		p.resp.ErrorMessage = err.Error()
-		ctx.Send(p.sender, p.resp)
+		r.answerProduce(ctx, p)
 	}
 	for _, p := range r.parked.drain() {
 		r.stopTimer(p.id)
@@ -95,6 +101,7 @@ func (r *replica) deleteLog(ctx actor.Context) {
 		r.maintenanceTimer.Stop()
 		r.maintenanceTimer = nil
 	}
+	r.waitDiskOp()
 	r.waitMaintenance()
 	r.stopReplication(ctx)
 	r.deleted = true

@@ -15,6 +15,14 @@ import (
 type pendingProduce struct {
 	sender *actor.PID
 	resp   *messages.ProduceResponse
+	bytes  int64 // record bytes, counted in replica.pendingBytes
+}
+
+// answerProduce sends a pending produce its response and releases its
+// bytes from the back-pressure budget.
+func (r *replica) answerProduce(ctx actor.Context, p pendingProduce) {
+	r.pendingBytes -= p.bytes
+	ctx.Send(p.sender, p.resp)
 }
 
 // DefaultProduceTimeout bounds an acks=all produce whose request carries
@@ -23,14 +31,18 @@ const DefaultProduceTimeout = 30 * time.Second
 
 // handleProduce appends the request's batches and pushes them to the
 // followers. An acks=1 response goes out once the leader's log is written
-// as its flush policy requires: at once with never and always (always has
-// fsynced inside Append), after the node's group commit with interval. An
+// as its flush policy requires: at once with never, after the node's
+// Flusher fsynced it with interval (group commit) and always (an fsync
+// started at once, shared by the appends queued meanwhile); the fsync
+// never runs in the actor. An
 // acks=all response also waits for every in-sync replica (the high
 // watermark passing its records); it is refused with NOT_ENOUGH_REPLICAS
 // before the append while the ISR is smaller than min.insync.replicas.
 // With replication factor 1 acks=1 and acks=all are the same. A request
 // sent without a sender (acks=0 over Send) gets no response, errors
-// included.
+// included. While the produces awaiting an answer hold more than
+// Config.MaxPendingProduceBytes, new ones are refused with the retriable
+// REQUEST_TIMED_OUT before the append.
 func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest) {
 	switch req.Acks {
 	case 0, 1, -1:
@@ -51,6 +63,14 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 		r.refuse(ctx, err)
 		return
 	}
+	if ctx.Sender() != nil && r.pendingBytes > 0 && r.pendingBytes+int64(len(req.Records)) > r.cfg.maxPendingProduceBytes() {
+		// Back-pressure: the disk or the ISR is behind; the producer
+		// retries after its backoff instead of queueing here.
+		r.refuse(ctx, messages.Wrap(messages.ErrorCode_REQUEST_TIMED_OUT,
+			"partition %s/%d: %d bytes of produce requests await fsync or replication (limit %d); retry",
+			r.cfg.Topic, r.cfg.Partition, r.pendingBytes, r.cfg.maxPendingProduceBytes()))
+		return
+	}
 	info, err := r.log.Append(req.Records, r.state.LeaderEpoch)
 	if err != nil {
 		err = appendError(err)
@@ -64,11 +84,12 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, req.Records)
 	if ctx.Sender() != nil {
-		p := pendingProduce{sender: ctx.Sender(), resp: &messages.ProduceResponse{
+		p := pendingProduce{sender: ctx.Sender(), bytes: int64(len(req.Records)), resp: &messages.ProduceResponse{
 			BaseOffset:     info.FirstOffset,
 			LogStartOffset: info.LogStartOffset,
 			LeaderEpoch:    r.state.LeaderEpoch,
 		}}
+		r.pendingBytes += p.bytes
 		if req.Acks == -1 {
 			id := r.allAcks.push(info.LastOffset, p)
 			timeout := DefaultProduceTimeout
@@ -80,10 +101,12 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 			r.acks.push(info.LastOffset, p)
 		}
 	}
-	if r.log.Config().FlushPolicy != commitlog.FlushInterval {
+	if r.log.Config().FlushPolicy == commitlog.FlushNever {
 		r.markDurable(ctx, info.LastOffset+1)
 		return
 	}
+	// interval and always: the node's Flusher fsyncs (always without a
+	// window) and a durable message completes the produce.
 	system, self, last := ctx.ActorSystem(), ctx.Self(), info.LastOffset
 	r.log.AwaitDurable(last, func(err error) {
 		system.Root.Send(self, &durable{offset: last, err: err})
@@ -101,7 +124,7 @@ func (r *replica) handleDurable(ctx actor.Context, m *durable) {
 		for _, p := range failed {
 			p.resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
 			p.resp.ErrorMessage = m.err.Error()
-			ctx.Send(p.sender, p.resp)
+			r.answerProduce(ctx, p)
 		}
 		return
 	}

@@ -63,6 +63,9 @@ type replica struct {
 	// acks=all responses waiting for the ISR and the flush policy.
 	acks    ackQueue[pendingProduce]
 	allAcks allAckList[pendingProduce]
+	// pendingBytes is the record bytes of acks and allAcks (bounded by
+	// Config.MaxPendingProduceBytes).
+	pendingBytes int64
 	// durableEnd is the offset below which the log is written as its
 	// flush policy requires; the leader's high watermark never passes it.
 	durableEnd int64
@@ -89,6 +92,11 @@ type replica struct {
 	// stateVersion is the newest metadata version of the partition state
 	// seen; older UpdateStates are ignored.
 	stateVersion uint64
+
+	// diskOp is closed when the handed-off disk operation in flight ends
+	// (nil: none); deferred holds what arrived meanwhile (diskop.go).
+	diskOp   chan struct{}
+	deferred deferredWork
 
 	maintenanceTimer *time.Timer
 	maintenanceDone  chan struct{} // non-nil while a maintenance run is in flight
@@ -257,6 +265,10 @@ func (r *replica) follower(ctx actor.Context) {
 		r.handlePush(ctx, m)
 	case *queryRetry:
 		r.handleQueryRetry(ctx, m)
+	case *truncated:
+		r.handleTruncated(ctx, m)
+	case *restarted:
+		r.handleRestarted(ctx, m)
 	default:
 		r.common(ctx)
 	}
@@ -264,6 +276,9 @@ func (r *replica) follower(ctx actor.Context) {
 
 // common handles what every open-log behaviour handles alike.
 func (r *replica) common(ctx actor.Context) {
+	if r.deferWhileBusy(ctx.Message()) {
+		return
+	}
 	switch m := ctx.Message().(type) {
 	case *messages.PartitionStatusRequest:
 		r.handlePartitionStatus(ctx, m)

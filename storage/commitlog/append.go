@@ -163,10 +163,10 @@ func (l *Log) appendLocked(data []byte, headers []batch.Header, info *AppendInfo
 // afterAppend applies the flush policy once the append is in the page
 // cache.
 func (l *Log) afterAppend() error {
-	switch l.cfg.FlushPolicy {
-	case FlushAlways:
+	switch {
+	case l.cfg.FlushPolicy == FlushAlways && !l.opts.handoff:
 		return l.syncData()
-	case FlushInterval:
+	case l.cfg.FlushPolicy != FlushNever:
 		l.queueFlush()
 	}
 	return nil

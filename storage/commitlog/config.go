@@ -134,9 +134,25 @@ func (c Config) Validate() error {
 type Option func(*options)
 
 type options struct {
-	flusher *Flusher
-	now     func() time.Time
+	flusher    *Flusher
+	now        func() time.Time
+	handoff    bool
+	beforeSync func()
 }
+
+// WithSyncHandoff makes a FlushAlways log hand its fsyncs to the Flusher
+// (the one of WithFlusher, else one of its own) instead of running them
+// in Append: Append returns once the data is written, the Flusher fsyncs
+// it at once, without waiting for a window, appends queued meanwhile
+// sharing the fsync, and AwaitDurable says when it is done. A caller that
+// must not block on disk (an actor) uses it and acknowledges writes from
+// AwaitDurable.
+func WithSyncHandoff() Option { return func(o *options) { o.handoff = true } }
+
+// WithBeforeSync runs fn before each fsync of segment data (group commit,
+// Flush, truncation), in the goroutine about to fsync. For tests and
+// fault injection: a slow fn is a slow disk.
+func WithBeforeSync(fn func()) Option { return func(o *options) { o.beforeSync = fn } }
 
 // WithFlusher makes the log hand its fsyncs to f (shared by every log of
 // a node) when its policy is FlushInterval. Without it such a log starts

@@ -119,6 +119,9 @@ func (l *Log) syncDataLocked() (completion, error) {
 	l.dirDirty = false
 	l.mu.Unlock()
 
+	if hook := l.opts.beforeSync; hook != nil && err == nil && len(tokens) > 0 {
+		hook()
+	}
 	if err == nil && syncDirNeeded {
 		err = syncDir(l.dir)
 	}

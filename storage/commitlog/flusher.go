@@ -29,6 +29,7 @@ type Flusher struct {
 
 	mu      sync.Mutex // guards the fields below
 	pending []*Log
+	urgent  bool              // a FlushAlways log is pending: no window
 	logs    map[*Log]struct{} // open logs using the Flusher
 	closed  bool
 }
@@ -66,6 +67,9 @@ func (f *Flusher) schedule(l *Log) bool {
 		return false
 	}
 	f.pending = append(f.pending, l)
+	if l.cfg.FlushPolicy == FlushAlways {
+		f.urgent = true
+	}
 	f.mu.Unlock()
 	select {
 	case f.wake <- struct{}{}:
@@ -86,8 +90,9 @@ func (f *Flusher) run() {
 			return
 		case <-f.wake: // appends are queued
 		}
-		if wait := time.Until(lastRound.Add(f.interval)); wait > 0 {
-			// The window of the previous round is still open: let it fill.
+		for wait := time.Until(lastRound.Add(f.interval)); wait > 0 && !f.isUrgent(); wait = time.Until(lastRound.Add(f.interval)) {
+			// The window of the previous round is still open: let it fill,
+			// unless a FlushAlways log asks for its fsync now.
 			timer.Reset(wait)
 			select {
 			case <-f.quit:
@@ -95,11 +100,19 @@ func (f *Flusher) run() {
 				f.flushPending()
 				return
 			case <-timer.C: // window over
+			case <-f.wake: // more queued: an urgent one ends the window
+				timer.Stop()
 			}
 		}
 		lastRound = time.Now()
 		f.flushPending()
 	}
+}
+
+func (f *Flusher) isUrgent() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.urgent
 }
 
 // maxConcurrentSyncs bounds the fsyncs one round runs at once: logs
@@ -113,7 +126,7 @@ const maxConcurrentSyncs = 8
 func (f *Flusher) flushPending() {
 	f.mu.Lock()
 	queued := f.pending
-	f.pending = nil
+	f.pending, f.urgent = nil, false
 	f.mu.Unlock()
 	logs := make([]*Log, 0, len(queued))
 	seen := make(map[*Log]bool, len(queued))

@@ -111,7 +111,8 @@ func Open(dir string, cfg Config, opts ...Option) (*Log, error) {
 		}
 		return nil, err
 	}
-	if l.cfg.FlushPolicy == FlushInterval && l.opts.flusher == nil {
+	needsFlusher := l.cfg.FlushPolicy == FlushInterval || (l.cfg.FlushPolicy == FlushAlways && l.opts.handoff)
+	if needsFlusher && l.opts.flusher == nil {
 		l.opts.flusher = NewFlusher(l.cfg.FlushInterval)
 		l.ownFlusher = true
 	}

@@ -173,41 +173,58 @@ func (l *Log) TruncateTo(offset int64) error {
 	l.segments = l.segments[:i+1]
 	a := l.active()
 	hw, logStart := l.hw, l.logStart
-	err := l.truncateSegmentLocked(a, offset)
+	token, err := l.cutSegmentLocked(a, offset)
+	// A lowered high watermark, log start or recovery point must not come
+	// back from a stale checkpoint after a crash: a recovery point above
+	// the cut would let recovery trust what is appended there next.
+	changed := l.hw != hw || l.logStart != logStart || l.recoveryPoint < l.saved.recoveryPoint
+	l.mu.Unlock()
+	// The fsyncs and deletes run under flushMu alone, so reads (and the
+	// log's other readers of mu) go on meanwhile.
+	if err == nil {
+		if hook := l.opts.beforeSync; hook != nil {
+			hook()
+		}
+		err = token.SyncFiles()
+		l.mu.Lock()
+		if err != nil {
+			l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		} else {
+			token.MarkSynced()
+		}
+		l.mu.Unlock()
+	}
 	if err == nil {
 		err = deleteSegments(doomed)
 	}
 	if err == nil {
 		err = syncDir(l.dir)
 	}
-	// A lowered high watermark, log start or recovery point must not come
-	// back from a stale checkpoint after a crash: a recovery point above
-	// the cut would let recovery trust what is appended there next.
-	changed := l.hw != hw || l.logStart != logStart || l.recoveryPoint < l.saved.recoveryPoint
-	l.mu.Unlock()
 	if err == nil && changed {
 		err = l.writeCheckpoint()
 	}
 	return err
 }
 
-// truncateSegmentLocked cuts s (now the active segment) at offset, syncs
-// it and fixes the offsets derived from the log end.
-func (l *Log) truncateSegmentLocked(s *segment.Segment, offset int64) error {
+// cutSegmentLocked cuts s (now the active segment) at offset, fixes the
+// offsets derived from the log end and returns the token to fsync the
+// cut with.
+func (l *Log) cutSegmentLocked(s *segment.Segment, offset int64) (segment.SyncToken, error) {
 	if _, err := s.TruncateTo(offset); err != nil {
 		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return err
+		return segment.SyncToken{}, err
 	}
-	if err := s.Sync(); err != nil {
+	token, err := s.PrepareSync()
+	if err != nil {
 		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return err
+		return segment.SyncToken{}, err
 	}
 	leo := l.leo()
 	l.logStart = min(l.logStart, leo)
 	l.hw = min(l.hw, leo)
 	l.recoveryPoint = min(l.recoveryPoint, leo)
 	l.activeSince = l.opts.now()
-	return l.truncateEpochsLocked()
+	return token, l.truncateEpochsLocked()
 }
 
 // TruncateFullyAndStartAt deletes every segment and restarts the log
