@@ -13,8 +13,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/replication"
+	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
 // ErrInvalidConfig is wrapped by every error Validate returns.
@@ -50,6 +52,8 @@ type Config struct {
 	Log LogConfig `yaml:"log"`
 	// Replication tunes leaders' replication to followers.
 	Replication ReplicationConfig `yaml:"replication"`
+	// Limits bound what each partition holds for its clients.
+	Limits LimitsConfig `yaml:"limits"`
 	// Consul puts the node in a cluster (see ConsulConfig); an empty
 	// address runs it alone.
 	Consul ConsulConfig `yaml:"consul"`
@@ -100,6 +104,27 @@ type LogConfig struct {
 	// RetentionCheckInterval is how often each partition applies retention
 	// and age-based segment roll.
 	RetentionCheckInterval time.Duration `yaml:"retention_check_interval"`
+	// CheckpointInterval is how often every log's recovery point (and
+	// high watermark and log start) is checkpointed while the node runs
+	// (Kafka's log.flush.offset.checkpoint.interval.ms): crash recovery
+	// verifies only what was written after the last checkpoint.
+	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+}
+
+// LimitsConfig bounds what one partition replica holds, so that clients
+// faster than the disk or thousands of long polls cannot grow the node's
+// memory without limit.
+type LimitsConfig struct {
+	// FetchMaxWait caps the max_wait_ms of a fetch.
+	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
+	// MaxParkedFetches caps the long-poll fetches waiting on one
+	// partition; more are answered at once with what there is.
+	MaxParkedFetches int `yaml:"max_parked_fetches"`
+	// MaxPendingProduceBytes caps the record bytes of produce requests a
+	// partition leader has appended but not answered yet (waiting for an
+	// fsync or the ISR); more are refused with the retriable
+	// REQUEST_TIMED_OUT until it drains.
+	MaxPendingProduceBytes int64 `yaml:"max_pending_produce_bytes"`
 }
 
 // Defaults of a node with no flags and no config file.
@@ -138,6 +163,12 @@ func DefaultConfig() Config {
 			FlushPolicy:            "never",
 			FlushInterval:          2 * time.Millisecond,
 			RetentionCheckInterval: 30 * time.Second,
+			CheckpointInterval:     commitlog.DefaultCheckpointInterval,
+		},
+		Limits: LimitsConfig{
+			FetchMaxWait:           partition.DefaultMaxFetchWait,
+			MaxParkedFetches:       partition.DefaultMaxParkedFetches,
+			MaxPendingProduceBytes: partition.DefaultMaxPendingProduceBytes,
 		},
 		Replication: ReplicationConfig{
 			ReplicaLagTime: replication.DefaultReplicaLagTime,
@@ -243,6 +274,14 @@ func (c *Config) Validate() error {
 		return bad("log.flush_interval %s: must be > 0", l.FlushInterval)
 	case l.RetentionCheckInterval <= 0:
 		return bad("log.retention_check_interval %s: must be > 0", l.RetentionCheckInterval)
+	case l.CheckpointInterval <= 0:
+		return bad("log.checkpoint_interval %s: must be > 0", l.CheckpointInterval)
+	case c.Limits.FetchMaxWait <= 0:
+		return bad("limits.fetch_max_wait %s: must be > 0", c.Limits.FetchMaxWait)
+	case c.Limits.MaxParkedFetches < 1:
+		return bad("limits.max_parked_fetches %d: must be >= 1", c.Limits.MaxParkedFetches)
+	case c.Limits.MaxPendingProduceBytes < int64(c.MaxRequestBytes):
+		return bad("limits.max_pending_produce_bytes %d: must be >= max_request_bytes %d", c.Limits.MaxPendingProduceBytes, c.MaxRequestBytes)
 	}
 	if err := c.Replication.validate(); err != nil {
 		return err

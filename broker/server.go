@@ -160,7 +160,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)
 	}
-	s.flusher = commitlog.NewFlusher(cfg.Log.FlushInterval)
+	s.flusher = commitlog.NewFlusher(cfg.Log.FlushInterval, commitlog.WithCheckpointInterval(cfg.Log.CheckpointInterval))
 
 	initial, err := metadata.Load(ctx, s.store)
 	if err != nil {
@@ -181,9 +181,14 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		IndexIntervalBytes:     int32(cfg.Log.IndexIntervalBytes),
 		RetentionCheckInterval: cfg.Log.RetentionCheckInterval,
 		Flusher:                s.flusher,
-		Replication:            cfg.Replication.replicationConfig(),
-		Logger:                 logger,
-		Metrics:                metrics,
+		Limits: partition.Limits{
+			MaxFetchWait:           cfg.Limits.FetchMaxWait,
+			MaxParkedFetches:       cfg.Limits.MaxParkedFetches,
+			MaxPendingProduceBytes: cfg.Limits.MaxPendingProduceBytes,
+		},
+		Replication: cfg.Replication.replicationConfig(),
+		Logger:      logger,
+		Metrics:     metrics,
 	})
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)

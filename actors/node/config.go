@@ -42,6 +42,8 @@ type Config struct {
 	// replica (0 means their defaults).
 	IndexIntervalBytes     int32
 	RetentionCheckInterval time.Duration
+	// Limits are passed to every replica (see partition.Limits).
+	Limits partition.Limits
 	// AdminTimeout bounds one admin request against the store; 0 means
 	// DefaultAdminTimeout.
 	AdminTimeout time.Duration

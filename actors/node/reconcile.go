@@ -111,6 +111,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		IndexIntervalBytes:     n.cfg.IndexIntervalBytes,
 		RetentionCheckInterval: n.cfg.RetentionCheckInterval,
 		Flusher:                n.cfg.Flusher,
+		Limits:                 n.cfg.Limits,
 		Logger:                 n.logger,
 		Metrics:                n.cfg.Metrics,
 		Peer:                   n.directory.Peer(tp.Topic, tp.Partition),

@@ -62,6 +62,16 @@ type Config struct {
 	// DefaultMetadataTimeout.
 	MetadataTimeout time.Duration
 
+	// Limits bound what a replica holds for its clients.
+	Limits
+	// LogOptions are added to the options the log is opened with (tests:
+	// an injected slow or failing disk).
+	LogOptions []commitlog.Option
+}
+
+// Limits bound what one replica holds for its clients; zero fields mean
+// the defaults below.
+type Limits struct {
 	// MaxFetchWait caps a fetch's max_wait_ms: a fetch waits at most this
 	// long for data. 0 means DefaultMaxFetchWait.
 	MaxFetchWait time.Duration
@@ -74,16 +84,10 @@ type Config struct {
 	// leader has appended but not yet answered (waiting for the fsync of
 	// its flush policy or for the ISR). A produce arriving beyond it is
 	// refused before the append with the retriable REQUEST_TIMED_OUT, so
-	// producers back off and retry instead of piling up. 0 means
+	// producers back off and retry instead of piling up. A request is
+	// always taken while nothing is pending. 0 means
 	// DefaultMaxPendingProduceBytes.
 	MaxPendingProduceBytes int64
-	// LogOptions are added to the options the log is opened with (tests:
-	// an injected slow or failing disk).
-	LogOptions []commitlog.Option
-
-	// diskOpStarted, if set, runs when a replica hands off disk work
-	// (tests).
-	diskOpStarted func()
 }
 
 // Defaults of the bounds on what a replica holds.

@@ -27,9 +27,6 @@ func (r *replica) runDiskOp(ctx actor.Context, op func() any) {
 		defer close(done)
 		system.Root.Send(self, op())
 	}()
-	if r.cfg.diskOpStarted != nil {
-		r.cfg.diskOpStarted()
-	}
 }
 
 // diskOpDone ends the running disk operation, runs finish and then
