@@ -272,6 +272,15 @@ func (n *Node) running() bool {
 	}
 }
 
+// PID is the operating-system process id of the node's current process,
+// 0 if it never started.
+func (n *Node) PID() int {
+	if n.cmd == nil || n.cmd.Process == nil {
+		return 0
+	}
+	return n.cmd.Process.Pid
+}
+
 // ExitCode is the exit code of the node's last process, -1 while it runs
 // or when it was killed by a signal.
 func (n *Node) ExitCode() int {
