@@ -65,25 +65,37 @@
 // The high watermark (HW) is the first uncommitted offset; fetches return
 // data only below it. It is the smaller of the core's HW (the smallest log
 // end offset over the ISR) and the leader's durable end: the offset below
-// which its log is written as the topic's flush policy requires, at once
-// with never, after the fsync inside Append with always, and after the
-// node's group commit (commitlog.Flusher, AwaitDurable → a durable message
-// to the actor) with interval. With replication factor 1 the HW is the
+// which its log is written as the topic's flush policy requires: at once
+// with never; with interval after the node's group commit, with always
+// after an fsync the Flusher starts at once (commitlog.WithSyncHandoff);
+// both report through AwaitDurable → a durable message to the actor. With replication factor 1 the HW is the
 // durable end. An acks=1 response goes out at the durable end; an acks=all
 // response when the core completes it (HW past its records, or an error:
 // NOT_ENOUGH_REPLICAS_AFTER_APPEND, REQUEST_TIMED_OUT after timeout_ms)
 // and the durable end passed it too. acks=all is refused with
 // NOT_ENOUGH_REPLICAS before the append while the ISR is smaller than
-// min.insync.replicas. The mailbox never waits for an fsync of the
-// interval policy.
+// min.insync.replicas. The mailbox never waits for an fsync. While the
+// produces awaiting an answer hold more than Limits.MaxPendingProduceBytes
+// of records, new ones are refused before the append with the retriable
+// REQUEST_TIMED_OUT (back-pressure).
 //
 // # Long-poll fetches
 //
 // A fetch with fewer than min_bytes available and max_wait_ms > 0 is
 // parked with its sender. Every HW advance wakes the parked fetches whose
 // byte need is met (progress counts committed bytes, so no log read is
-// needed to decide); a timer message answers the rest at max_wait_ms with
-// whatever is there.
+// needed to decide); a timer message answers the rest at max_wait_ms
+// (capped at Limits.MaxFetchWait) with whatever is there. At most
+// Limits.MaxParkedFetches are parked; a fetch beyond that is answered at
+// once with what there is.
+//
+// # Disk work off the mailbox
+//
+// A follower's truncation to its leader's log (cut, fsync, deleted
+// segments) and the restart of its log at the leader's log start run in a
+// goroutine (diskop.go); a truncated or restarted message finishes them.
+// Meanwhile pushes go unanswered (the leader resends) and UpdateState,
+// UpdateConfig and DeleteLog are held until it is done.
 //
 // # Maintenance
 //

@@ -28,14 +28,20 @@
 // Config.FlushPolicy picks when data is fsynced. FlushNever (the default)
 // leaves it to Flush, Close and the operating system; rolled segments are
 // fsynced by the next Flush. FlushAlways fsyncs before Append returns,
-// overlapping appends sharing one fsync. FlushInterval queues the log on a
-// Flusher, one per node (WithFlusher), which fsyncs every queued log in
-// rounds, at most one per window of Config.FlushInterval (an append on an
-// idle node is fsynced at once); AwaitDurable(offset, done) is told when
-// an offset is durable. The recovery point is the offset below which
-// everything is fsynced; it advances with every fsync. After a failed
-// write or fsync the log refuses writes (ErrLogFailed) until reopened,
-// which recovers it from its files.
+// overlapping appends sharing one fsync; with WithSyncHandoff the
+// Flusher runs that fsync instead, at once and without a window, and
+// AwaitDurable reports it (the replica actor's mode). FlushInterval queues
+// the log on a Flusher, one per node (WithFlusher), which fsyncs every
+// queued log in rounds, at most one per window of Config.FlushInterval
+// (an append on an idle node is fsynced at once); AwaitDurable(offset,
+// done) is told when an offset is durable. The recovery point is the
+// offset below which everything is fsynced; it advances with every
+// fsync. Every log opened with a Flusher is checkpointed by it every
+// checkpoint interval (WithCheckpointInterval, 60 s by default) when its
+// recovery point, high watermark or log start moved, so that after a crash
+// Open verifies only the bytes written after the last checkpoint
+// (OpenStats.BytesScanned). After a failed write or fsync the log refuses
+// writes (ErrLogFailed) until reopened, which recovers it from its files.
 //
 // # Files in a log directory
 //

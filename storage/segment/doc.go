@@ -80,5 +80,11 @@
 // batches that parse, have magic 2, a matching CRC-32C, a size within
 // maxBatchBytes and increasing offsets; it truncates the file after that
 // prefix (a torn write or a corrupt batch ends the segment) and rewrites
-// both indexes.
+// both indexes. RecoverFrom(offset) does the same for a segment whose
+// part below offset was fsynced, index entries included, before offset was
+// checkpointed as the log's recovery point: it keeps the valid prefix of
+// each index file below offset, walks headers only from the last such
+// entry to offset, and verifies from there; if offset is not a batch
+// boundary or an entry names the wrong batch it verifies the whole
+// segment.
 package segment
