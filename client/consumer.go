@@ -134,8 +134,10 @@ type consumerPartition struct {
 	// fetchEpoch is the leader epoch the last successful fetch was sent
 	// in, lastEpoch the leader epoch of the last batch fetched since the
 	// last seek (-1: none); a newer epoch in the metadata makes the next
-	// fetch validate the position first (consumer_validate.go).
-	fetchEpoch, lastEpoch int32
+	// fetch validate the position first (consumer_validate.go). posEpoch
+	// is the leader epoch of the record before the position, which a
+	// commit of the position carries (-1: unknown).
+	fetchEpoch, lastEpoch, posEpoch int32
 }
 
 // NewConsumer returns a consumer with nothing assigned.
@@ -176,7 +178,7 @@ func (cs *Consumer) Assign(tps ...TopicPartition) {
 		}
 		cp := cs.parts[tp]
 		if cp == nil {
-			cp = &consumerPartition{tp: tp, position: -1, reset: cs.initialReset(), fetchEpoch: -1, lastEpoch: -1}
+			cp = &consumerPartition{tp: tp, position: -1, reset: cs.initialReset(), fetchEpoch: -1, lastEpoch: -1, posEpoch: -1}
 		}
 		parts[tp] = cp
 		cs.order = append(cs.order, tp)
@@ -219,7 +221,7 @@ func (cp *consumerPartition) seek(kind resetKind, position, ts int64) {
 	cp.reset, cp.position, cp.timestamp = kind, position, ts
 	cp.fetchOffset = position
 	cp.failures, cp.retryAt = 0, time.Time{}
-	cp.lastEpoch = -1
+	cp.lastEpoch, cp.posEpoch = -1, -1
 }
 
 // Seek sets the next offset Poll returns for tp.

@@ -201,6 +201,9 @@ func (cs *Consumer) settle(cp *consumerPartition, r *fetchResult, next int64, er
 	switch {
 	case err == nil:
 		cp.position = next
+		if e := batchEpochAt(r.res.GetRecords(), next-1); e >= 0 {
+			cp.posEpoch = e
+		}
 		cp.failures = 0
 		realign(next)
 		return nil

@@ -21,6 +21,11 @@ import (
 // records already returned are gone too, the position moves back to the
 // divergence point and a warning is logged, or Poll reports a
 // *LogTruncationError under ResetNone (until the partition is sought).
+//
+// A group member commits its position with the leader epoch of the last
+// record it returned (posEpoch); a member resuming from the commit seeks
+// with that epoch, so its first fetch validates the committed offset the
+// same way when the leader epoch has moved on since.
 
 // LogTruncationError reports that the partition's leader no longer has
 // records Poll already returned: its log diverges from Offset on. Seek to
@@ -105,9 +110,51 @@ func (cs *Consumer) settleValidation(cp *consumerPartition, epoch int32, res *me
 			slog.String("topic", cp.tp.Topic), slog.Int("partition", int(cp.tp.Partition)),
 			slog.Int64("position", cp.position), slog.Int64("offset", end))
 		cp.seek(resetNone, end, 0)
-		cp.lastEpoch = endEpoch
+		cp.lastEpoch, cp.posEpoch = endEpoch, endEpoch
 	}
 	cp.fetchEpoch = epoch
+}
+
+// seekEpoch is Seek to an offset known to be valid in a leader epoch (a
+// committed offset with its epoch, -1 when unknown): the first fetch
+// validates it when the partition's leader epoch has moved on since.
+func (cs *Consumer) seekEpoch(tp TopicPartition, offset int64, epoch int32) error {
+	return cs.with([]TopicPartition{tp}, func(cp *consumerPartition) {
+		cp.seek(resetNone, offset, 0)
+		if epoch >= 0 {
+			cp.fetchEpoch, cp.lastEpoch, cp.posEpoch = epoch, epoch, epoch
+		}
+	})
+}
+
+// positionEpochs returns, for each of offsets that is its partition's
+// position, the leader epoch of the record before it: the epoch a commit
+// of the position carries, so that resuming from it can be validated.
+func (cs *Consumer) positionEpochs(offsets map[TopicPartition]int64) map[TopicPartition]int32 {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	out := make(map[TopicPartition]int32, len(offsets))
+	for tp, offset := range offsets {
+		if cp := cs.parts[tp]; cp != nil && cp.reset == resetNone && cp.position == offset && cp.posEpoch >= 0 {
+			out[tp] = cp.posEpoch
+		}
+	}
+	return out
+}
+
+// batchEpochAt returns the partition leader epoch of the last whole batch
+// in records starting at or before offset, -1 when there is none.
+func batchEpochAt(records []byte, offset int64) int32 {
+	epoch := int32(-1)
+	for len(records) >= batch.HeaderSize {
+		h, err := batch.ParseHeader(records)
+		if err != nil || h.Size() > len(records) || h.BaseOffset > offset {
+			break
+		}
+		epoch = h.PartitionLeaderEpoch
+		records = records[h.Size():]
+	}
+	return epoch
 }
 
 // lastBatchEpoch returns the partition leader epoch of the last whole

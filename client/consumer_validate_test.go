@@ -198,3 +198,53 @@ func TestConsumerSettleValidation(t *testing.T) {
 		})
 	}
 }
+
+// TestConsumerSeekWithLeaderEpochValidates: a position known valid in
+// epoch 5 (a committed offset with its epoch) is validated by the first
+// fetch once the leader is in epoch 6: the log was cut at 3 by an unclean
+// election, so the consumer starts there instead of at 5.
+func TestConsumerSeekWithLeaderEpochValidates(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	fb.setEpoch("t", 0, 5)
+	produceOne(t, c, "t", "a", "b", "c", "d", "e")
+	fb.uncleanElection("t", 0, 3, 6)
+	fb.produce(&messages.ProduceRequest{Topic: "t", Records: encodeValues(t, "x", "y", "z"), LeaderEpoch: -1})
+	if _, err := c.Metadata(testCtx(t)); err != nil { // the client learns epoch 6
+		t.Fatal(err)
+	}
+	cs := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetEarliest, FetchMaxWait: time.Minute})
+	tp := TopicPartition{"t", 0}
+	cs.Assign(tp)
+	if err := cs.seekEpoch(tp, 5, 5); err != nil {
+		t.Fatal(err)
+	}
+	if got := offsetValues(pollN(t, cs, 3)); got != "[3:x 4:y 5:z]" {
+		t.Fatalf("from offset 5 of epoch 5 consumed %s, want [3:x 4:y 5:z]", got)
+	}
+	if got := fb.epochQueries("t", 0); got != "[current 6 requested 5]" {
+		t.Fatalf("OffsetsForLeaderEpoch requests %s", got)
+	}
+}
+
+// TestConsumerPositionEpochs: a position carries the leader epoch of the
+// record before it; an offset that is not the position carries none.
+func TestConsumerPositionEpochs(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	fb.setEpoch("t", 0, 5)
+	produceOne(t, c, "t", "a", "b")
+	fb.setEpoch("t", 0, 6)
+	produceOne(t, c, "t", "c")
+	cs := newTestConsumer(t, c, ConsumerConfig{AutoOffsetReset: ResetEarliest})
+	tp := TopicPartition{"t", 0}
+	cs.Assign(tp)
+	pollN(t, cs, 3)
+	got := cs.positionEpochs(map[TopicPartition]int64{tp: 3, {"t", 1}: 0})
+	if fmt.Sprint(got) != fmt.Sprint(map[TopicPartition]int32{tp: 6}) {
+		t.Fatalf("epochs of position 3: %v, want t/0 in epoch 6 only", got)
+	}
+	if got := cs.positionEpochs(map[TopicPartition]int64{tp: 2}); len(got) != 0 {
+		t.Fatalf("epochs of an offset that is not the position: %v", got)
+	}
+}

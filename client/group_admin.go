@@ -194,6 +194,20 @@ func (c *Client) CommitGroupOffsets(ctx context.Context, group string, offsets m
 	return nil
 }
 
+// withLeaderEpochs sets the committed leader epoch of req's partitions
+// found in epochs (Kafka's KIP-320: a member resuming from the offset
+// validates it against the leader's log); the others stay -1.
+func withLeaderEpochs(req *messages.OffsetCommitRequest, epochs map[TopicPartition]int32) *messages.OffsetCommitRequest {
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			if e, ok := epochs[TopicPartition{Topic: t.Name, Partition: p.Partition}]; ok {
+				p.CommittedLeaderEpoch = e
+			}
+		}
+	}
+	return req
+}
+
 func offsetCommitRequest(group, member, instance string, generation int32, offsets map[TopicPartition]int64) *messages.OffsetCommitRequest {
 	req := &messages.OffsetCommitRequest{GroupId: group, MemberId: member, GroupInstanceId: instance, GenerationId: generation}
 	byTopic := map[string]*messages.OffsetCommitTopic{}

@@ -52,7 +52,8 @@ func (g *GroupConsumer) CommitOffsets(ctx context.Context, offsets map[TopicPart
 		return fmt.Errorf("client: commit for group %q: %w", g.cfg.GroupID,
 			messages.ErrorForCode(messages.ErrorCode_REBALANCE_IN_PROGRESS, "not a member of a generation"))
 	}
-	req := offsetCommitRequest(g.cfg.GroupID, memberID, g.cfg.InstanceID, generation, offsets)
+	req := withLeaderEpochs(offsetCommitRequest(g.cfg.GroupID, memberID, g.cfg.InstanceID, generation, offsets),
+		g.consumer.positionEpochs(offsets))
 	err := g.c.retry(ctx, func(int) error {
 		coord, err := g.coordinator(ctx)
 		if err != nil {

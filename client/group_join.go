@@ -337,7 +337,7 @@ func (g *GroupConsumer) positionAssigned(ctx context.Context) error {
 	}
 	for _, tp := range g.unpositioned {
 		if o, ok := committed[tp]; ok {
-			if err := g.consumer.Seek(tp, o.Offset); err != nil {
+			if err := g.consumer.seekEpoch(tp, o.Offset, o.LeaderEpoch); err != nil {
 				return err
 			}
 		}

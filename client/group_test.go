@@ -268,3 +268,48 @@ func TestGroupConsumerStaticMemberKeepsItsPartitions(t *testing.T) {
 		t.Fatalf("the other member moved to generation %d, want %d", g, gen)
 	}
 }
+
+// TestGroupCommitCarriesLeaderEpoch: a member's commit of its position
+// stores the leader epoch of the last record it consumed, so a member
+// resuming from it can validate it (KIP-320).
+func TestGroupCommitCarriesLeaderEpoch(t *testing.T) {
+	c := newNodeClient(t)
+	ctx := context.Background()
+	if _, err := c.CreateTopic(ctx, "logs", 1, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	produceEach(t, c, "logs", 1, 5)
+	cfg := groupConfig("epochs", "logs")
+	cfg.AutoCommit = false
+	gc, err := NewGroupConsumer(c, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for read := 0; read < 5; {
+		pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		recs, err := gc.Poll(pctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		read += len(recs)
+	}
+	if err := gc.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := gc.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	md, err := c.Metadata(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	epoch := md.Topics[slices.IndexFunc(md.Topics, func(ti TopicInfo) bool { return ti.Name == "logs" })].Partitions[0].LeaderEpoch
+	committed, err := c.CommittedOffsets(ctx, "epochs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := committed[TopicPartition{Topic: "logs", Partition: 0}]; o.Offset != 5 || o.LeaderEpoch != epoch {
+		t.Fatalf("committed %+v, want offset 5 in leader epoch %d", o, epoch)
+	}
+}
