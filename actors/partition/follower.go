@@ -23,6 +23,13 @@ type (
 		from int64 // log end offset before the cut
 		err  error
 	}
+	pushDurable struct {
+		gen    uint64
+		push   *messages.ReplicateRequest
+		resp   *messages.ReplicateResponse
+		sender *actor.PID
+		err    error
+	}
 	restarted struct {
 		gen  uint64
 		push *messages.ReplicateRequest // appended once the log restarted
@@ -234,7 +241,35 @@ func (r *replica) appendPush(ctx actor.Context, f *replication.Follower, m *mess
 		r.followerHW()
 	}
 	resp.LogStart = r.log.LogStartOffset()
+	if err == nil && r.log.Config().FlushPolicy == commitlog.FlushAlways {
+		// flush.policy=always: the leader counts the records as this
+		// replica's once they are fsynced here, as it does its own.
+		system, self, sender, gen, last := ctx.ActorSystem(), ctx.Self(), ctx.Sender(), r.followGen, info.LastOffset
+		r.log.AwaitDurable(last, func(err error) {
+			system.Root.Send(self, &pushDurable{gen: gen, push: m, resp: resp, sender: sender, err: err})
+		})
+		return
+	}
 	r.replyPush(ctx, m, resp)
+}
+
+// handlePushDurable answers a push whose records the Flusher fsynced; if
+// the fsync failed the push goes unanswered and the leader resends.
+func (r *replica) handlePushDurable(ctx actor.Context, m *pushDurable) {
+	if m.err != nil {
+		if !errors.Is(m.err, commitlog.ErrClosed) {
+			r.logger.Error("fsync replicated batches", "offset", m.push.BaseOffset, "error", m.err)
+		}
+		return
+	}
+	if r.follow == nil || m.gen != r.followGen {
+		return
+	}
+	if m.sender != nil {
+		ctx.Send(m.sender, m.resp)
+		return
+	}
+	r.replyPush(ctx, m.push, m.resp)
 }
 
 // followerHW adopts the Follower's high watermark.

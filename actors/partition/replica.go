@@ -269,6 +269,8 @@ func (r *replica) follower(ctx actor.Context) {
 		r.handleTruncated(ctx, m)
 	case *restarted:
 		r.handleRestarted(ctx, m)
+	case *pushDurable:
+		r.handlePushDurable(ctx, m)
 	default:
 		r.common(ctx)
 	}
