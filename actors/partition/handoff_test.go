@@ -185,6 +185,62 @@ func gauge(t *testing.T, m *Metrics) float64 {
 // replica answers status requests, and once it is done the follower
 // announces the cut log end to its leader.
 func TestFollowerTruncationLeavesMailbox(t *testing.T) {
+	h, disk, announced := divergedFollower(t)
+	disk.waitEntered(t)
+	if st := h.status(); st.NodeId != 1 || st.Leader {
+		t.Fatalf("status during the truncation: %+v", st)
+	}
+	select {
+	case a := <-announced:
+		t.Fatalf("announced %+v before the cut was fsynced", a)
+	default:
+	}
+	disk.open()
+	select {
+	case a := <-announced:
+		if a.Leo != 2 {
+			t.Fatalf("announced %+v, want log end 2", a)
+		}
+	case <-time.After(requestTimeout):
+		t.Fatal("no announcement")
+	}
+	if st := h.status(); st.LogEndOffset != 2 {
+		t.Fatalf("status after the truncation: %+v", st)
+	}
+}
+
+// TestRoleChangeWaitsForTruncation: a follower made leader while its
+// truncation's fsync hangs takes the role once the cut is done, so the
+// cut never removes what it appends as leader.
+func TestRoleChangeWaitsForTruncation(t *testing.T) {
+	h, disk, _ := divergedFollower(t)
+	disk.waitEntered(t)
+	h.system.Root.Send(h.pid, &UpdateState{State: State{Leader: 1, LeaderEpoch: 2, Replicas: []int32{1}, ISR: []int32{1}}})
+	if st := h.status(); st.Leader {
+		t.Fatalf("leader before the truncation ended: %+v", st)
+	}
+	disk.open()
+	deadline := time.Now().Add(requestTimeout)
+	for st := h.status(); !st.Leader; st = h.status() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never became leader: %+v", st)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if r := h.produce(encode(t, 9, "as leader"), 1); r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != 2 {
+		t.Fatalf("produce as leader: %+v", r)
+	}
+	if st := h.status(); st.LogEndOffset != 3 {
+		t.Fatalf("status: %+v", st)
+	}
+}
+
+// divergedFollower starts a follower of node 2 (epoch 1) whose log holds
+// offsets 0-4 of epoch 0 where the leader's epoch 0 ended at 2; its
+// fsyncs hang until the returned disk opens. The fake leader's
+// announcements arrive on the channel.
+func divergedFollower(t *testing.T) (*harness, *slowDisk, chan *messages.ReplicateResponse) {
+	t.Helper()
 	dir := t.TempDir() + "/orders-0"
 	l, err := commitlog.Open(dir, commitlog.DefaultConfig())
 	if err != nil {
@@ -220,29 +276,12 @@ func TestFollowerTruncationLeavesMailbox(t *testing.T) {
 			// The leader's epoch 0 ended at offset 2.
 			ctx.Respond(&messages.OffsetsForLeaderEpochResponse{LeaderEpoch: 0, EndOffset: 2})
 		case *messages.ReplicateResponse:
-			announced <- m
+			select {
+			case announced <- m:
+			default:
+			}
 		}
 	}))
 	leader.Store(pid)
-	disk.waitEntered(t)
-	if st := h.status(); st.NodeId != 1 || st.Leader {
-		t.Fatalf("status during the truncation: %+v", st)
-	}
-	select {
-	case a := <-announced:
-		t.Fatalf("announced %+v before the cut was fsynced", a)
-	default:
-	}
-	disk.open()
-	select {
-	case a := <-announced:
-		if a.Leo != 2 {
-			t.Fatalf("announced %+v, want log end 2", a)
-		}
-	case <-time.After(requestTimeout):
-		t.Fatal("no announcement")
-	}
-	if st := h.status(); st.LogEndOffset != 2 {
-		t.Fatalf("status after the truncation: %+v", st)
-	}
+	return h, disk, announced
 }
