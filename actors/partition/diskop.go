@@ -36,15 +36,14 @@ func (r *replica) diskOpDone(ctx actor.Context, finish func()) {
 	finish()
 	d := r.deferred
 	r.deferred = deferredWork{}
-	if d.config != nil {
+	// Each may start another disk operation; what follows it waits again.
+	if d.state != nil {
+		r.handleUpdateState(ctx, d.state)
+	}
+	if d.config != nil && !r.deferWhileBusy(d.config) {
 		r.handleUpdateConfig(ctx, d.config)
 	}
-	if d.state != nil && r.diskOp == nil {
-		r.handleUpdateState(ctx, d.state)
-	} else if d.state != nil {
-		r.deferred.state = d.state
-	}
-	if d.delete {
+	if d.delete && !r.deferWhileBusy(&DeleteLog{}) {
 		r.deleteLog(ctx)
 	}
 }
