@@ -99,7 +99,23 @@ func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderSize {
 		return Header{}, ErrShortBatch
 	}
-	h := Header{
+	h := parseFields(b)
+	if h.Magic != Magic {
+		return h, fmt.Errorf("%w: got %d", ErrInvalidMagic, h.Magic)
+	}
+	if h.Length < HeaderSize-LogOverhead {
+		return h, fmt.Errorf("%w: batch length %d below header size", ErrCorruptBatch, h.Length)
+	}
+	if h.LastOffsetDelta < 0 || h.RecordCount < 0 {
+		return h, fmt.Errorf("%w: negative lastOffsetDelta or recordCount", ErrCorruptBatch)
+	}
+	return h, nil
+}
+
+// parseFields decodes the header fields at the start of b, which holds at
+// least HeaderSize bytes, checking nothing.
+func parseFields(b []byte) Header {
+	return Header{
 		BaseOffset:           int64(binary.BigEndian.Uint64(b[offBaseOffset:])),
 		Length:               int32(binary.BigEndian.Uint32(b[offLength:])),
 		PartitionLeaderEpoch: int32(binary.BigEndian.Uint32(b[offLeaderEpoch:])),
@@ -114,16 +130,6 @@ func ParseHeader(b []byte) (Header, error) {
 		BaseSequence:         int32(binary.BigEndian.Uint32(b[offBaseSequence:])),
 		RecordCount:          int32(binary.BigEndian.Uint32(b[offRecordCount:])),
 	}
-	if h.Magic != Magic {
-		return h, fmt.Errorf("%w: got %d", ErrInvalidMagic, h.Magic)
-	}
-	if h.Length < HeaderSize-LogOverhead {
-		return h, fmt.Errorf("%w: batch length %d below header size", ErrCorruptBatch, h.Length)
-	}
-	if h.LastOffsetDelta < 0 || h.RecordCount < 0 {
-		return h, fmt.Errorf("%w: negative lastOffsetDelta or recordCount", ErrCorruptBatch)
-	}
-	return h, nil
 }
 
 // Validate checks that b holds exactly one whole batch with a good CRC and
