@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/replication"
+	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -229,7 +230,11 @@ func (r *replica) handleRestarted(ctx actor.Context, m *restarted) {
 
 // appendPush appends a push's records and answers the leader.
 func (r *replica) appendPush(ctx actor.Context, f *replication.Follower, m *messages.ReplicateRequest) {
-	info, err := r.log.AppendReplicated(m.Records)
+	_, err := batch.Check(m.Records, r.cfg.checkOptions(batch.FromLeader))
+	var info commitlog.AppendInfo
+	if err == nil {
+		info, err = r.log.AppendReplicated(m.Records)
+	}
 	if err != nil {
 		r.logger.Error("append replicated batches", "offset", m.BaseOffset, "error", err)
 	} else {

@@ -71,7 +71,12 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 			r.cfg.Topic, r.cfg.Partition, r.pendingBytes, r.cfg.maxPendingProduceBytes()))
 		return
 	}
-	info, err := r.log.Append(req.Records, r.state.LeaderEpoch)
+	records, err := r.prepareProduce(req.Records, time.Now())
+	if err != nil {
+		r.refuse(ctx, err)
+		return
+	}
+	info, err := r.log.Append(records, r.state.LeaderEpoch)
 	if err != nil {
 		err = appendError(err)
 		if messages.CodeFor(err) == messages.ErrorCode_KAFKA_STORAGE_ERROR {
@@ -82,9 +87,9 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	}
 	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
-	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, req.Records)
+	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
 	if ctx.Sender() != nil {
-		p := pendingProduce{sender: ctx.Sender(), bytes: int64(len(req.Records)), resp: &messages.ProduceResponse{
+		p := pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), resp: &messages.ProduceResponse{
 			BaseOffset:     info.FirstOffset,
 			LogStartOffset: info.LogStartOffset,
 			LeaderEpoch:    r.state.LeaderEpoch,

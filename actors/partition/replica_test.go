@@ -221,7 +221,7 @@ func TestReplicaProduceErrors(t *testing.T) {
 		{"bad crc", &messages.ProduceRequest{Acks: 1, Records: corrupt, LeaderEpoch: -1}, messages.ErrorCode_CORRUPT_MESSAGE},
 		{"bad magic", &messages.ProduceRequest{Acks: 1, Records: badMagic, LeaderEpoch: -1}, messages.ErrorCode_CORRUPT_MESSAGE},
 		{"truncated", &messages.ProduceRequest{Acks: 1, Records: good[:len(good)-3], LeaderEpoch: -1}, messages.ErrorCode_CORRUPT_MESSAGE},
-		{"empty", &messages.ProduceRequest{Acks: 1, LeaderEpoch: -1}, messages.ErrorCode_CORRUPT_MESSAGE},
+		{"empty", &messages.ProduceRequest{Acks: 1, LeaderEpoch: -1}, messages.ErrorCode_INVALID_RECORD},
 		{"stale epoch", &messages.ProduceRequest{Acks: 1, Records: good, LeaderEpoch: 2}, messages.ErrorCode_FENCED_LEADER_EPOCH},
 		{"future epoch", &messages.ProduceRequest{Acks: 1, Records: good, LeaderEpoch: 4}, messages.ErrorCode_UNKNOWN_LEADER_EPOCH},
 	}
