@@ -105,6 +105,7 @@ func TestAcceptanceBadInput(t *testing.T) {
 		}
 		checkServing(t, cl, "healthy")
 	}
+	checkLogAppendTime(t, cl)
 	if _, err := cl.DescribeTopic(ctx, "configured"); !errors.Is(err, messages.ErrUnknownTopicOrPartition) {
 		t.Errorf("a topic refused for its config exists: %v", err)
 	}
@@ -157,6 +158,8 @@ func TestAcceptanceRawBadInput(t *testing.T) {
 		c.res.expect(c.want, c.text)
 		r.serving()
 	}
+	r.forgeries()
+	r.topicCodec()
 
 	// A deleted topic: its replica is gone and the node refuses produces.
 	r.create("doomed", 1, nil).expect(messages.ErrorCode_NONE, "")
@@ -220,7 +223,10 @@ func (r *rawBroker) produce(topic string, records []byte) coded {
 }
 
 // serving produces a record to raw-healthy and fetches it back.
-func (r *rawBroker) serving() {
+func (r *rawBroker) serving() { r.servingAt() }
+
+// servingAt is serving, returning the offset the record was written at.
+func (r *rawBroker) servingAt() int64 {
 	r.t.Helper()
 	value := []byte(time.Now().Format(time.RFC3339Nano))
 	res := clustertest.Request[*messages.ProduceResponse](r.t, r.cl, r.replica("raw-healthy"), &messages.ProduceRequest{
@@ -241,6 +247,7 @@ func (r *rawBroker) serving() {
 	}); err != nil || f.ErrorCode != messages.ErrorCode_NONE || len(got) != 1 || got[0] != string(value) {
 		r.t.Fatalf("fetch raw-healthy at %d: %v %v %q", res.BaseOffset, f.ErrorCode, err, got)
 	}
+	return res.BaseOffset
 }
 
 func encodeValues(t *testing.T, values ...[]byte) []byte {
