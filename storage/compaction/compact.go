@@ -30,6 +30,11 @@ type Options struct {
 	// Now is the time tombstone ages are measured at. The zero value means
 	// time.Now().
 	Now time.Time
+	// DropTombstones, when set, decides for each input whether its
+	// latest-for-their-key tombstones go, in place of the DeleteRetention
+	// rule (a log cleaner that knows when each segment was first cleaned
+	// keeps tombstones for DeleteRetention after that).
+	DropTombstones func(input int) bool
 }
 
 func (o Options) deleteHorizonMs() int64 {
@@ -65,6 +70,7 @@ type Stats struct {
 	RecordsRead       int   // records in the inputs, control records included
 	RecordsKept       int   // records written to the Writer
 	TombstonesDropped int   // latest-for-their-key tombstones past the delete horizon
+	ProducerBatches   int   // producers' last batches, whose last record is always kept
 	BytesRead         int64 // input bytes (one pass)
 	BytesWritten      int64 // bytes passed to the Writer
 	// NextOffset is the offset after the inputs' last batch, -1 when the
@@ -81,6 +87,11 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 	stats := Stats{NextOffset: -1}
 	offsets := newOffsetMap()
 	maxTimestamps := make([]int64, len(inputs))
+	// The last record of each producer id's last data batch is kept, so
+	// the cleaned batch still ends at that offset with the producer's
+	// epoch and last sequence, which idempotence and transactions rebuild
+	// their state from after a restart.
+	lastOfProducer := make(map[int64]int64)
 
 	// Pass 1: the latest offset of every key, and each input's newest timestamp.
 	for i, in := range inputs {
@@ -96,6 +107,9 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			maxTimestamps[i] = max(maxTimestamps[i], h.MaxTimestamp)
 			if h.Attributes.Control() {
 				return nil
+			}
+			if h.ProducerID >= 0 {
+				lastOfProducer[h.ProducerID] = h.BaseOffset
 			}
 			err := batch.ForEach(b, func(r batch.Record) error {
 				if r.Key != nil {
@@ -119,8 +133,12 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 	var rw rewriter
 	for i, in := range inputs {
 		dropTombstones := opts.DeleteRetention < 0 || maxTimestamps[i] < horizon
+		if opts.DropTombstones != nil {
+			dropTombstones = opts.DropTombstones(i)
+		}
+		producerLast := int64(-1) // the last offset of a producer's last batch
 		keep := func(r batch.Record) bool {
-			if r.Key == nil {
+			if r.Key == nil || r.Offset == producerLast {
 				return true
 			}
 			if !offsets.isLatest(r.Key, r.Offset) {
@@ -132,16 +150,22 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			}
 			return true
 		}
+		emit := func(cleaned []byte, records int) error {
+			stats.BatchesWritten++
+			stats.RecordsKept += records
+			stats.BytesWritten += int64(len(cleaned))
+			if err := out.WriteBatch(i, cleaned); err != nil {
+				return fmt.Errorf("compaction: write cleaned %s: %w", in.Name, err)
+			}
+			return nil
+		}
 		err := scan(in, func(h batch.Header, b []byte) error {
-			return rw.rewrite(h, b, keep, func(cleaned []byte, records int) error {
-				stats.BatchesWritten++
-				stats.RecordsKept += records
-				stats.BytesWritten += int64(len(cleaned))
-				if err := out.WriteBatch(i, cleaned); err != nil {
-					return fmt.Errorf("compaction: write cleaned %s: %w", in.Name, err)
-				}
-				return nil
-			})
+			producerLast = -1
+			if h.ProducerID >= 0 && !h.Attributes.Control() && lastOfProducer[h.ProducerID] == h.BaseOffset {
+				stats.ProducerBatches++
+				producerLast = h.LastOffset()
+			}
+			return rw.rewrite(h, b, keep, emit)
 		})
 		if err != nil {
 			return stats, err

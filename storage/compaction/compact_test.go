@@ -111,14 +111,19 @@ func TestCompactSplitsRunsKeepingBatchFields(t *testing.T) {
 				Codec: codec, ProducerID: 42, ProducerEpoch: 3, BaseSequence: 100,
 				Transactional: true, PartitionLeaderEpoch: 9,
 			}
+			lastOpts := opts
+			lastOpts.BaseSequence = 105
 			seg := concat(
 				encodeBatch(t, 10, opts,
 					kv("a", "a1", 500), kv("b", "b1", 501), kv("c", "c1", 502), kv("d", "d1", 503), kv("e", "e1", 504)),
 				plainBatch(t, 15, kv("c", "c2", 505), kv("e", "e2", 506)),
+				// The producer's last batch, so the one above is cleaned
+				// like any other.
+				encodeBatch(t, 17, lastOpts, kv("f", "f1", 507)),
 			)
 			out, _ := compact(t, [][]byte{seg}, Options{Now: testNow})
 			got := decodeAll(t, out[0])
-			assertRecords(t, out[0], "10:a=a1@500", "11:b=b1@501", "13:d=d1@503", "15:c=c2@505", "16:e=e2@506")
+			assertRecords(t, out[0], "10:a=a1@500", "11:b=b1@501", "13:d=d1@503", "15:c=c2@505", "16:e=e2@506", "17:f=f1@507")
 
 			type fields struct {
 				base      int64
@@ -144,14 +149,42 @@ func TestCompactSplitsRunsKeepingBatchFields(t *testing.T) {
 				{10, 2, 100, 42, 3, codec, true, 9},
 				{13, 1, 103, 42, 3, codec, true, 9},
 				{15, 2, -1, -1, -1, batch.CodecNone, false, -1}, // untouched
+				{17, 1, 105, 42, 3, codec, true, 9},
 			}
 			if !reflect.DeepEqual(batches, want) {
 				t.Fatalf("batches = %+v\nwant      %+v", batches, want)
 			}
-			if len(got) != 5 {
-				t.Fatalf("decoded %d records, want 5", len(got))
+			if len(got) != 6 {
+				t.Fatalf("decoded %d records, want 6", len(got))
 			}
 		})
+	}
+}
+
+// The last record of a producer's last batch survives even when its key
+// was superseded, so the producer's epoch and last sequence stay in the
+// log; earlier batches of the producer are cleaned normally.
+func TestCompactKeepsProducerState(t *testing.T) {
+	opts := batch.DefaultEncodeOptions()
+	opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence = 7, 2, 0
+	last := opts
+	last.BaseSequence = 2
+	seg := concat(
+		encodeBatch(t, 0, opts, kv("a", "1", 1), kv("b", "1", 2)),
+		encodeBatch(t, 2, last, kv("a", "2", 3), kv("b", "2", 4)),
+		plainBatch(t, 4, kv("a", "3", 5), kv("b", "3", 6)),
+	)
+	out, stats := compact(t, [][]byte{seg}, Options{Now: testNow})
+	assertRecords(t, out[0], "3:b=2@4", "4:a=3@5", "5:b=3@6")
+	if stats.ProducerBatches != 1 {
+		t.Fatalf("ProducerBatches = %d, want 1", stats.ProducerBatches)
+	}
+	h, err := batch.ParseHeader(out[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.BaseOffset != 3 || h.ProducerID != 7 || h.ProducerEpoch != 2 || h.BaseSequence != 3 {
+		t.Fatalf("producer batch = %+v, want offset 3, producer 7 epoch 2 sequence 3", h)
 	}
 }
 

@@ -30,7 +30,13 @@
 //     Now - DeleteRetention: consumers have had DeleteRetention to see the
 //     delete, so the tombstone itself goes.
 //
-// Control batches (transaction markers) pass through unchanged.
+// Control batches (transaction markers) pass through unchanged. The last
+// record of the last data batch of each producer id (ProducerID >= 0)
+// among the inputs is always kept, so a cleaned batch still ends there
+// with the producer's id, epoch and last sequence: the state idempotent
+// and transactional producers are rebuilt from. A caller that
+// knows when each input was first cleaned passes Options.DropTombstones to
+// decide per input whether tombstones go.
 //
 // # Output batches
 //
