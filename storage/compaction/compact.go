@@ -70,6 +70,7 @@ type Stats struct {
 	RecordsRead       int   // records in the inputs, control records included
 	RecordsKept       int   // records written to the Writer
 	TombstonesDropped int   // latest-for-their-key tombstones past the delete horizon
+	TombstonesKept    int   // latest-for-their-key tombstones not yet past it
 	ProducerBatches   int   // producers' last batches, whose last record is always kept
 	BytesRead         int64 // input bytes (one pass)
 	BytesWritten      int64 // bytes passed to the Writer
@@ -144,9 +145,12 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			if !offsets.isLatest(r.Key, r.Offset) {
 				return false
 			}
-			if r.Value == nil && dropTombstones {
-				stats.TombstonesDropped++
-				return false
+			if r.Value == nil {
+				if dropTombstones {
+					stats.TombstonesDropped++
+					return false
+				}
+				stats.TombstonesKept++
 			}
 			return true
 		}

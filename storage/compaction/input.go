@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -53,6 +54,9 @@ func (br *batchReader) next() (batch.Header, []byte, error) {
 	n, err := io.ReadFull(br.r, prefix[:])
 	if err == io.EOF {
 		return batch.Header{}, nil, io.EOF
+	}
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return batch.Header{}, nil, fmt.Errorf("compaction: read: %w", err)
 	}
 	if err != nil {
 		return batch.Header{}, nil, fmt.Errorf("%w: torn batch header after %d bytes", ErrCorruptInput, n)
