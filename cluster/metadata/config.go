@@ -26,6 +26,10 @@ const (
 	ConfigUncleanLeaderElection = "unclean.leader.election.enable"
 	ConfigDeleteRetentionMs     = "delete.retention.ms"
 	ConfigMessageTimestampType  = "message.timestamp.type"
+	// Compaction (cleanup.policy=compact) settings.
+	ConfigMinCleanableDirtyRatio = "min.cleanable.dirty.ratio"
+	ConfigMinCompactionLagMs     = "min.compaction.lag.ms"
+	ConfigMaxCompactionLagMs     = "max.compaction.lag.ms"
 )
 
 // Cleanup policies.
@@ -94,24 +98,40 @@ type TopicConfig struct {
 	DeleteRetention time.Duration
 	// MessageTimestampType is TimestampCreateTime or TimestampLogAppendTime.
 	MessageTimestampType string
+	// MinCleanableDirtyRatio is the dirty share of a compacted log at
+	// which it is cleaned (min.cleanable.dirty.ratio).
+	MinCleanableDirtyRatio float64
+	// MinCompactionLag keeps records this young out of compaction
+	// (min.compaction.lag.ms).
+	MinCompactionLag time.Duration
+	// MaxCompactionLag cleans a dirty segment this old whatever the
+	// ratio (max.compaction.lag.ms); NoMaxCompactionLag means no limit.
+	MaxCompactionLag time.Duration
 }
+
+// NoMaxCompactionLag is max.compaction.lag.ms's default (Kafka's
+// Long.MAX_VALUE): no limit.
+const NoMaxCompactionLag = time.Duration(math.MaxInt64)
 
 // DefaultTopicConfig returns Kafka's defaults.
 func DefaultTopicConfig() TopicConfig {
 	return TopicConfig{
-		Retention:             7 * 24 * time.Hour,
-		RetentionBytes:        -1,
-		SegmentBytes:          1 << 30,
-		SegmentAge:            7 * 24 * time.Hour,
-		MaxMessageBytes:       1048588,
-		CleanupPolicy:         CleanupDelete,
-		CompressionType:       "producer",
-		FlushPolicy:           FlushNever,
-		FlushInterval:         time.Millisecond,
-		MinInsyncReplicas:     1,
-		UncleanLeaderElection: false,
-		DeleteRetention:       24 * time.Hour,
-		MessageTimestampType:  TimestampCreateTime,
+		Retention:              7 * 24 * time.Hour,
+		RetentionBytes:         -1,
+		SegmentBytes:           1 << 30,
+		SegmentAge:             7 * 24 * time.Hour,
+		MaxMessageBytes:        1048588,
+		CleanupPolicy:          CleanupDelete,
+		CompressionType:        "producer",
+		FlushPolicy:            FlushNever,
+		FlushInterval:          time.Millisecond,
+		MinInsyncReplicas:      1,
+		UncleanLeaderElection:  false,
+		DeleteRetention:        24 * time.Hour,
+		MessageTimestampType:   TimestampCreateTime,
+		MinCleanableDirtyRatio: 0.5,
+		MinCompactionLag:       0,
+		MaxCompactionLag:       NoMaxCompactionLag,
 	}
 }
 
@@ -233,6 +253,36 @@ var configKeys = map[string]configKey{
 			return err
 		},
 		format: func(c TopicConfig) string { return formatMillis(c.DeleteRetention) },
+	},
+	ConfigMinCleanableDirtyRatio: {
+		parse: func(c *TopicConfig, v string) error {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil || !(f >= 0 && f <= 1) {
+				return errMust("a number from 0 to 1")
+			}
+			c.MinCleanableDirtyRatio = f
+			return nil
+		},
+		format: func(c TopicConfig) string { return strconv.FormatFloat(c.MinCleanableDirtyRatio, 'g', -1, 64) },
+	},
+	ConfigMinCompactionLagMs: {
+		parse: func(c *TopicConfig, v string) (err error) {
+			c.MinCompactionLag, err = parseMillis(v, 0, "a number of milliseconds >= 0")
+			return err
+		},
+		format: func(c TopicConfig) string { return formatMillis(c.MinCompactionLag) },
+	},
+	ConfigMaxCompactionLagMs: {
+		parse: func(c *TopicConfig, v string) (err error) {
+			c.MaxCompactionLag, err = parseMillis(v, 1, "a number of milliseconds >= 1")
+			return err
+		},
+		format: func(c TopicConfig) string {
+			if c.MaxCompactionLag == NoMaxCompactionLag {
+				return strconv.FormatInt(math.MaxInt64, 10)
+			}
+			return formatMillis(c.MaxCompactionLag)
+		},
 	},
 	ConfigMessageTimestampType: {
 		parse: func(c *TopicConfig, v string) error {
