@@ -50,6 +50,8 @@ type Config struct {
 	// Log holds the defaults of every topic's log; topic configs override
 	// them per topic.
 	Log LogConfig `yaml:"log"`
+	// Cleaner tunes the log cleaner (compaction).
+	Cleaner CleanerConfig `yaml:"cleaner"`
 	// Replication tunes leaders' replication to followers.
 	Replication ReplicationConfig `yaml:"replication"`
 	// Limits bound what each partition holds for its clients.
@@ -170,6 +172,7 @@ func DefaultConfig() Config {
 			MaxParkedFetches:       partition.DefaultMaxParkedFetches,
 			MaxPendingProduceBytes: partition.DefaultMaxPendingProduceBytes,
 		},
+		Cleaner: defaultCleanerConfig(),
 		Replication: ReplicationConfig{
 			ReplicaLagTime: replication.DefaultReplicaLagTime,
 			RetryInterval:  replication.DefaultRetryInterval,
@@ -286,6 +289,9 @@ func (c *Config) Validate() error {
 	if err := c.Replication.validate(); err != nil {
 		return err
 	}
+	if err := c.Cleaner.validate(); err != nil {
+		return err
+	}
 	if err := c.validateCluster(); err != nil {
 		return err
 	}
@@ -334,6 +340,7 @@ func (c *Config) TopicDefaults() (metadata.TopicConfig, error) {
 	d.MaxMessageBytes = int32(c.Log.MaxMessageBytes)
 	d.FlushPolicy = metadata.FlushPolicy(c.Log.FlushPolicy)
 	d.FlushInterval = c.Log.FlushInterval
+	c.Cleaner.applyTopicDefaults(&d)
 	if err := d.Validate(); err != nil {
 		return d, fmt.Errorf("%w: log: %v", ErrInvalidConfig, err)
 	}

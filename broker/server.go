@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -67,6 +68,7 @@ type Server struct {
 	ownStore   bool
 	membership cluster.Membership
 	flusher    *commitlog.Flusher
+	cleaner    *cleaner.Cleaner
 
 	httpServer *http.Server
 	httpAddr   string
@@ -161,6 +163,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		return nil, fmt.Errorf("broker: metrics: %w", err)
 	}
 	s.flusher = commitlog.NewFlusher(cfg.Log.FlushInterval, commitlog.WithCheckpointInterval(cfg.Log.CheckpointInterval))
+	if s.cleaner, err = startCleaner(cfg, logger, registry); err != nil {
+		return nil, fmt.Errorf("broker: log cleaner: %w", err)
+	}
 
 	initial, err := metadata.Load(ctx, s.store)
 	if err != nil {
@@ -181,6 +186,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		IndexIntervalBytes:     int32(cfg.Log.IndexIntervalBytes),
 		RetentionCheckInterval: cfg.Log.RetentionCheckInterval,
 		Flusher:                s.flusher,
+		Cleaner:                s.cleaner,
 		Limits: partition.Limits{
 			MaxFetchWait:           cfg.Limits.FetchMaxWait,
 			MaxParkedFetches:       cfg.Limits.MaxParkedFetches,
@@ -261,6 +267,10 @@ func (s *Server) teardown(ctx context.Context) error {
 	}
 	if s.remote != nil {
 		s.stopRemote()
+	}
+	if s.cleaner != nil {
+		// After the replicas: each unregistered its log on close.
+		s.cleaner.Close()
 	}
 	if s.flusher != nil {
 		s.flusher.Close()

@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/replication"
+	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -50,6 +51,9 @@ type Config struct {
 	// Flusher is the node's group commit shared by every log; nil lets
 	// each interval-policy log run its own.
 	Flusher *commitlog.Flusher
+	// Cleaner is the node's log cleaner, handed to every replica; nil
+	// leaves compacted topics uncompacted.
+	Cleaner *cleaner.Cleaner
 	// Replication tunes the leaders' replication to their followers (see
 	// partition.Config.Replication); the zero value means its defaults.
 	Replication replication.Config

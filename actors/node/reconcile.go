@@ -112,6 +112,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		RetentionCheckInterval: n.cfg.RetentionCheckInterval,
 		Flusher:                n.cfg.Flusher,
 		Limits:                 n.cfg.Limits,
+		Cleaner:                n.cfg.Cleaner,
 		Logger:                 n.logger,
 		Metrics:                n.cfg.Metrics,
 		Peer:                   n.directory.Peer(tp.Topic, tp.Partition),

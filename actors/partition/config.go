@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/replication"
+	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -35,6 +36,9 @@ type Config struct {
 	// Flusher is the node's group commit, shared by every log; nil makes
 	// each interval-policy log start its own.
 	Flusher *commitlog.Flusher
+	// Cleaner is the node's log cleaner: the log of a compacted topic is
+	// registered with it while open. Nil leaves logs uncompacted.
+	Cleaner *cleaner.Cleaner
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// Metrics may be nil.
@@ -168,6 +172,18 @@ func (c *Config) logConfig() (commitlog.Config, error) {
 		return commitlog.Config{}, fmt.Errorf("partition %s/%d: %w", c.Topic, c.Partition, err)
 	}
 	return lc, nil
+}
+
+// cleanerPolicy maps the topic configuration onto the cleaner's.
+func (c *Config) cleanerPolicy() cleaner.Policy {
+	tc := c.TopicConfig
+	return cleaner.Policy{
+		MinCleanableRatio: tc.MinCleanableDirtyRatio,
+		MinCompactionLag:  tc.MinCompactionLag,
+		MaxCompactionLag:  tc.MaxCompactionLag,
+		DeleteRetention:   tc.DeleteRetention,
+		SegmentBytes:      tc.SegmentBytes,
+	}
 }
 
 // maxMessageBytes is max.message.bytes capped by the transport limit.

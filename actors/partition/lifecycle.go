@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"path/filepath"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -37,7 +38,34 @@ func (r *replica) openLog() error {
 	r.log = l
 	r.progress.reset(l.HighWatermark())
 	r.durableEnd = l.LogEndOffset()
+	r.registerCleaner()
 	return nil
+}
+
+// cleanerName is the log's name in the node's cleaner and its checkpoint.
+func (r *replica) cleanerName() string { return filepath.Base(r.cfg.Dir) }
+
+// registerCleaner hands the log of a compacted topic to the node's cleaner
+// (or updates its policy), and takes it back from a topic that no longer
+// compacts. Neither waits for a clean.
+func (r *replica) registerCleaner() {
+	if r.cfg.Cleaner == nil || r.log == nil {
+		return
+	}
+	if r.cfg.TopicConfig.Compacts() {
+		r.cfg.Cleaner.Register(r.cleanerName(), r.log, r.cfg.cleanerPolicy())
+		return
+	}
+	r.cfg.Cleaner.Unregister(r.cleanerName(), false)
+}
+
+// unregisterCleaner takes the log back from the cleaner before it is
+// closed or deleted. A clean in progress is cancelled; waiting for it
+// costs at most one batch read or write, or a swap already under way.
+func (r *replica) unregisterCleaner(deleted bool) {
+	if r.cfg.Cleaner != nil {
+		r.cfg.Cleaner.Unregister(r.cleanerName(), deleted)
+	}
 }
 
 // closeLog answers everything waiting on the log and closes it: pending
@@ -58,6 +86,7 @@ func (r *replica) closeLog(ctx actor.Context) {
 	}
 	r.stopReplication(ctx)
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "partition %s/%d is closing", r.cfg.Topic, r.cfg.Partition))
+	r.unregisterCleaner(false)
 	if err := r.log.Close(); err != nil {
 		r.logger.Error("close log", "error", err)
 	}
@@ -107,6 +136,7 @@ func (r *replica) deleteLog(ctx actor.Context) {
 	r.deleted = true
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "partition %s/%d was deleted", r.cfg.Topic, r.cfg.Partition))
 	if r.log != nil {
+		r.unregisterCleaner(true)
 		if err := r.log.Delete(); err != nil {
 			r.logger.Error("delete log", "error", err)
 		}
@@ -134,6 +164,7 @@ func (r *replica) handleUpdateConfig(ctx actor.Context, m *UpdateConfig) {
 		return
 	}
 	if errBefore == nil && before == after {
+		r.registerCleaner() // compaction settings may have changed
 		if r.lead != nil && m.TopicConfig.MinInsyncReplicas != minInsync {
 			// The core takes min.insync.replicas at its start: start it
 			// over (waiting acks=all produces fail and are retried).
