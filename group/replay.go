@@ -13,6 +13,9 @@ type Replay struct {
 	// Offsets holds, by group, the last committed offset of every partition
 	// not deleted.
 	Offsets map[string]map[Partition]OffsetValue
+	// Read counts the records the replay was shown, of every group
+	// (a caller that skips other groups' records counts them too).
+	Read int
 }
 
 // Partition names a topic partition in Replay.Offsets.

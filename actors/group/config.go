@@ -56,6 +56,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// LoadFetchBytes is the fetch size used while loading a group.
 	LoadFetchBytes int32
+	// OnLoad, when set, is told of every completed group load: how many
+	// __consumer_offsets records it read (of every group of the
+	// partition) and how long it took. It runs in the group's actor and
+	// must not block.
+	OnLoad func(group string, records int, elapsed time.Duration)
 	// Now returns the current time; nil means time.Now. Tests move it.
 	Now func() time.Time
 	// Logger defaults to slog.Default().

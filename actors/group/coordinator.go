@@ -66,6 +66,7 @@ type coordinator struct {
 	// find it changed and drop their results.
 	incarnation uint64
 	loading     bool
+	loadStarted time.Time
 	// Invariant: loaded implies g != nil and offsets != nil.
 	loaded  bool
 	g       *core.Group

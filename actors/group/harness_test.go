@@ -54,6 +54,8 @@ type harness struct {
 	dir    string
 	cfg    Config
 	pid    *actor.PID
+	// replicaConfig, when set, adjusts the replica's config at each start.
+	replicaConfig func(*partition.Config)
 	// created records CreateTopic calls made by the Host.
 	mu      sync.Mutex
 	created []*messages.CreateTopicRequest
@@ -126,6 +128,9 @@ func (h *harness) start() {
 			TopicConfig: metadata.DefaultTopicConfig(),
 			Logger:      h.cfg.Logger,
 		},
+	}
+	if h.replicaConfig != nil {
+		h.replicaConfig(&n.replica)
 	}
 	pid, err := h.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return n }), messages.NodeActorID)
 	if err != nil {

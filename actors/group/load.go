@@ -20,6 +20,7 @@ import (
 func (c *coordinator) startLoad(ctx actor.Context) {
 	c.incarnation++
 	c.loading, c.loaded = true, false
+	c.loadStarted = time.Now()
 	c.loadBounds(ctx, c.incarnation, -1)
 }
 
@@ -127,7 +128,12 @@ func (c *coordinator) loadDone(ctx actor.Context, replay *core.Replay) {
 		c.offsets = make(map[core.Partition]core.OffsetValue)
 	}
 	c.loading, c.loaded = false, true
-	c.logger.Debug("group loaded", "partition", c.partition, "state", g.State(), "generation", g.Generation(), "offsets", len(c.offsets))
+	elapsed := time.Since(c.loadStarted)
+	c.logger.Debug("group loaded", "partition", c.partition, "state", g.State(), "generation", g.Generation(),
+		"offsets", len(c.offsets), "records_read", replay.Read, "elapsed", elapsed)
+	if c.cfg.OnLoad != nil {
+		c.cfg.OnLoad(c.groupID, replay.Read, elapsed)
+	}
 	c.schedule(ctx, g.Deadline())
 }
 

@@ -60,6 +60,7 @@ func replayRecords(buf []byte, from int64, groupID string, replay *core.Replay) 
 			continue
 		}
 		err = batch.ForEach(b, func(r batch.Record) error {
+			replay.Read++
 			if groupID != "" && recordGroup(r.Key) != groupID {
 				return nil
 			}
