@@ -124,3 +124,19 @@ func BenchmarkForEach(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheck measures the produce validation of one 64 KiB batch.
+func BenchmarkCheck(b *testing.B) {
+	for _, size := range []int{100, 1024} {
+		for _, codec := range []Codec{CodecNone, CodecZstd} {
+			b.Run(fmt.Sprintf("%s/%dB", codec, size), func(b *testing.B) {
+				raw := benchBatch(b, codec, size)
+				for range b.N {
+					if _, err := Check(raw, CheckOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package batch
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -242,15 +241,23 @@ func decompressWithin(dst []byte, codec Codec, src []byte, limit int) ([]byte, e
 // after it, or a negative index when it is malformed or longer than 64
 // bits. i must not exceed len(b).
 func varintAt(b []byte, i int) (int64, int) {
-	if i < len(b) && b[i] < 0x80 { // one byte: the common case
-		u := int64(b[i])
-		return (u >> 1) ^ -(u & 1), i + 1
+	var u uint64
+	for s := uint(0); s < 64; s += 7 {
+		if i >= len(b) {
+			return 0, -1
+		}
+		c := b[i]
+		i++
+		if c < 0x80 {
+			if s == 63 && c > 1 {
+				return 0, -1 // more than 64 bits
+			}
+			u |= uint64(c) << s
+			return int64(u>>1) ^ -int64(u&1), i
+		}
+		u |= uint64(c&0x7f) << s
 	}
-	v, n := binary.Varint(b[i:])
-	if n <= 0 {
-		return 0, -1
-	}
-	return v, i + n
+	return 0, -1
 }
 
 // int32At is varintAt for a varint that must fit an int32.

@@ -311,3 +311,21 @@ func checkValidate(t *testing.T, b []byte) {
 		t.Fatalf("Check counted %d records, Decode read %d", info.Records, n)
 	}
 }
+
+// TestVarintAtMatchesBinary checks the hot-path varint reader against
+// encoding/binary on edge cases.
+func TestVarintAtMatchesBinary(t *testing.T) {
+	inputs := [][]byte{{}, {0}, {1}, {0x7f}, {0x80}, {0x80, 0}, {0xff, 0x01},
+		bytes.Repeat([]byte{0xff}, 9), append(bytes.Repeat([]byte{0xff}, 9), 1), append(bytes.Repeat([]byte{0xff}, 9), 2),
+		append(bytes.Repeat([]byte{0x80}, 9), 1), bytes.Repeat([]byte{0xff}, 11)}
+	for _, v := range []int64{0, -1, 1, 63, -64, 64, math.MaxInt32, math.MinInt32, math.MaxInt64, math.MinInt64} {
+		inputs = append(inputs, binary.AppendVarint(nil, v))
+	}
+	for _, in := range inputs {
+		want, n := binary.Varint(in)
+		got, end := varintAt(in, 0)
+		if n <= 0 && end >= 0 || n > 0 && (end != n || got != want) {
+			t.Errorf("% x: varintAt = %d, %d; binary.Varint = %d, %d", in, got, end, want, n)
+		}
+	}
+}
