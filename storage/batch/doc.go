@@ -79,8 +79,14 @@
 //	buf, err := b.Build() // or b.AppendTo(reused) to avoid the copy
 //	b.Reset(opts)
 //
-// A broker checks incoming batches with Verify (or only the framing and CRC
-// with Validate), re-bases them in place with SetBaseOffset and
+// A broker checks incoming batches with Check, which validates everything
+// a producer (FromProducer, Kafka's client-origin rules) or a replicating
+// leader (FromLeader) may send without allocating for uncompressed
+// batches, and tells damage (ErrCorruptBatch, ErrShortBatch,
+// ErrInvalidMagic) from well-framed but invalid content (ErrInvalidBatch,
+// ErrInvalidTimestamp). Verify checks that Decode would accept one batch,
+// Validate only the framing and CRC. The broker re-bases batches in
+// place with SetBaseOffset and
 // SetPartitionLeaderEpoch, stamps them with SetLogAppendTime when the topic
 // asks for it, and re-encodes them with Recompress when the topic's codec
 // differs from the producer's. A consumer walks a fetched buffer of
