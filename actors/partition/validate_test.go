@@ -174,3 +174,37 @@ func TestReplicaCompressionType(t *testing.T) {
 		})
 	}
 }
+
+// TestFollowerRefusesForgedPush sends a follower a push, claiming to come
+// from its leader, of a batch with a recomputed CRC over records that do
+// not parse: the follower appends nothing, and real replication goes on.
+// (A lastOffsetDelta far beyond the record count alone is legal from a
+// leader: compaction leaves such batches.)
+func TestFollowerRefusesForgedPush(t *testing.T) {
+	g := newReplicaGroup(t, []int32{1, 2}, nil, nil)
+	state := State{Leader: 1, LeaderEpoch: 2, Replicas: []int32{1, 2}, ISR: []int32{1, 2}}
+	g.startAll(state)
+	wantCode(t, g.produce(1, encode(t, 0, "a"), -1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	g.waitCaughtUp(1)
+
+	forgedBatch := forged(encode(t, 1, "x"), func(b []byte) []byte {
+		binary.BigEndian.PutUint64(b[0:], 1)
+		binary.BigEndian.PutUint32(b[fieldLastOffsetDelta:], 1<<30)
+		return append(b[:batch.HeaderSize], "garbage, not records"...)
+	})
+	resp := groupRequest[*messages.ReplicateResponse](g, 2, &messages.ReplicateRequest{
+		Topic: "orders", LeaderEpoch: 2, LeaderId: 1, BaseOffset: 1, EndOffset: 1 + 1<<30 + 1,
+		Records: forgedBatch, LeaderHw: 1, Seq: 1 << 40,
+	})
+	if resp.GetLeo() != 1 {
+		t.Fatalf("follower answered a forged push with log end %d, want 1", resp.GetLeo())
+	}
+	if st := g.status(2); st.LogEndOffset != 1 {
+		t.Fatalf("follower log end %d after a forged push, want 1", st.LogEndOffset)
+	}
+	wantCode(t, g.produce(1, encode(t, 2, "b"), -1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	g.waitCaughtUp(1)
+	if got := fmt.Sprint(values(t, g.sameLogs())); got != "[0:a 1:b]" {
+		t.Fatalf("logs hold %s", got)
+	}
+}
