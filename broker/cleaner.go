@@ -22,6 +22,10 @@ type CleanerConfig struct {
 	// IOMaxBytesPerSecond caps the cleaner's reads and writes together
 	// (log.cleaner.io.max.bytes.per.second); 0 means unlimited.
 	IOMaxBytesPerSecond int64 `yaml:"io_max_bytes_per_second"`
+	// DedupeBufferSize bounds the memory of one clean's offset map
+	// (log.cleaner.dedupe.buffer.size, about 64 bytes per key); a log
+	// with more distinct keys is cleaned a part at a time.
+	DedupeBufferSize int64 `yaml:"dedupe_buffer_size"`
 	// Backoff is how long an idle cleaner thread waits before looking for
 	// a dirty log again (log.cleaner.backoff.ms).
 	Backoff time.Duration `yaml:"backoff"`
@@ -40,6 +44,7 @@ func defaultCleanerConfig() CleanerConfig {
 	return CleanerConfig{
 		Enabled:           true,
 		Threads:           cleaner.DefaultThreads,
+		DedupeBufferSize:  cleaner.DefaultDedupeBufferBytes,
 		Backoff:           cleaner.DefaultBackoff,
 		MinCleanableRatio: 0.5,
 		DeleteRetention:   24 * time.Hour,
@@ -52,6 +57,8 @@ func (c CleanerConfig) validate() error {
 		return badConfig("cleaner.threads %d: must be >= 1", c.Threads)
 	case c.IOMaxBytesPerSecond < 0:
 		return badConfig("cleaner.io_max_bytes_per_second %d: must be >= 0", c.IOMaxBytesPerSecond)
+	case c.DedupeBufferSize < cleaner.BytesPerKey:
+		return badConfig("cleaner.dedupe_buffer_size %d: must be >= %d", c.DedupeBufferSize, cleaner.BytesPerKey)
 	case c.Backoff <= 0:
 		return badConfig("cleaner.backoff %s: must be > 0", c.Backoff)
 	case !(c.MinCleanableRatio >= 0 && c.MinCleanableRatio <= 1):
@@ -80,11 +87,12 @@ func startCleaner(cfg Config, logger *slog.Logger, registry *prometheus.Registry
 		return nil, nil
 	}
 	c, err := cleaner.New(cleaner.Config{
-		Dir:              cfg.DataDir,
-		Threads:          cfg.Cleaner.Threads,
-		IOBytesPerSecond: float64(cfg.Cleaner.IOMaxBytesPerSecond),
-		Backoff:          cfg.Cleaner.Backoff,
-		Logger:           logger.With("component", "cleaner"),
+		Dir:               cfg.DataDir,
+		Threads:           cfg.Cleaner.Threads,
+		IOBytesPerSecond:  float64(cfg.Cleaner.IOMaxBytesPerSecond),
+		Backoff:           cfg.Cleaner.Backoff,
+		DedupeBufferBytes: cfg.Cleaner.DedupeBufferSize,
+		Logger:            logger.With("component", "cleaner"),
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/sluice-mq/sluice/storage/commitlog"
 	"github.com/sluice-mq/sluice/storage/compaction"
 	"github.com/sluice-mq/sluice/storage/segment"
 )
@@ -25,6 +26,8 @@ type result struct {
 	recordsRead             int
 	recordsKept             int
 	tombstonesDropped       int
+	// end is the new first dirty offset.
+	end int64
 	// tombstonesDue is when the tombstones kept may be dropped by another
 	// clean (zero when none were kept).
 	tombstonesDue time.Time
@@ -55,9 +58,11 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 	if groupBytes <= 0 {
 		groupBytes = minGroupBytes
 	}
-	gs := groups(segs, groupBytes)
-	groupOf := make([]int, 0, len(segs))
-	outs := make([]*segment.Segment, len(gs))
+	// The groups and their cleaned segments are made once the offset map
+	// says how many segments this clean covers.
+	var gs [][]commitlog.SegmentInfo
+	var groupOf []int
+	var outs []*segment.Segment
 	defer func() {
 		for _, o := range outs {
 			if o != nil {
@@ -65,13 +70,19 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 			}
 		}
 	}()
-	for g, run := range gs {
-		for range run {
-			groupOf = append(groupOf, g)
+	prepare := func(n int) error {
+		gs = groups(segs[:n], groupBytes)
+		outs = make([]*segment.Segment, len(gs))
+		for g, run := range gs {
+			for range run {
+				groupOf = append(groupOf, g)
+			}
+			var err error
+			if outs[g], err = l.CreateCleanedSegment(run[0].BaseOffset); err != nil {
+				return fmt.Errorf("cleaner: %w", err)
+			}
 		}
-		if outs[g], err = l.CreateCleanedSegment(run[0].BaseOffset); err != nil {
-			return res, fmt.Errorf("cleaner: %w", err)
-		}
+		return nil
 	}
 	out := compaction.WriterFunc(func(i int, b []byte) error {
 		if err := c.throttle.wait(len(b), e.cancel); err != nil {
@@ -79,7 +90,17 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 		}
 		return outs[groupOf[i]].Append(b)
 	})
+	mapFrom := len(segs)
+	for i, s := range segs {
+		if s.NextOffset > pl.firstDirty {
+			mapFrom = i
+			break
+		}
+	}
 	stats, err := compaction.Compact(inputs, out, compaction.Options{
+		MapFrom:       mapFrom,
+		MaxKeys:       c.maxKeys,
+		BeforeRewrite: prepare,
 		DropTombstones: func(i int) bool {
 			return !cleanedAt[i].IsZero() && !now.Before(cleanedAt[i].Add(retention))
 		},
@@ -96,6 +117,11 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 		recordsRead:       stats.RecordsRead,
 		recordsKept:       stats.RecordsKept,
 		tombstonesDropped: stats.TombstonesDropped,
+	}
+	res.end = pl.end
+	if stats.InputsCleaned < len(segs) {
+		// The offset map filled: the rest waits for the next clean.
+		res.end = segs[stats.InputsCleaned].BaseOffset
 	}
 	first := 0
 	for g, run := range gs {

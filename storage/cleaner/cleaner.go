@@ -21,6 +21,11 @@ const CheckpointFile = "cleaner-offset-checkpoint"
 const (
 	DefaultThreads = 1
 	DefaultBackoff = 15 * time.Second
+	// DefaultDedupeBufferBytes is Config.DedupeBufferBytes's default.
+	DefaultDedupeBufferBytes = 128 << 20
+	// BytesPerKey is what the offset map costs per key (a 16-byte digest
+	// and an 8-byte offset in a Go map, with its overhead).
+	BytesPerKey = 64
 )
 
 // ErrClosed is returned by CleanOnce after Close.
@@ -39,6 +44,11 @@ type Config struct {
 	// Backoff is how long an idle thread waits before looking for a dirty
 	// log again (log.cleaner.backoff.ms); 0 means DefaultBackoff.
 	Backoff time.Duration
+	// DedupeBufferBytes bounds the memory of one clean's offset map
+	// (log.cleaner.dedupe.buffer.size), at about BytesPerKey per key: a
+	// log with more distinct keys in its dirty part is cleaned a prefix
+	// at a time. 0 means DefaultDedupeBufferBytes.
+	DedupeBufferBytes int64
 	// Now is the clock tombstone ages and compaction lags are measured
 	// with; nil means time.Now.
 	Now func() time.Time
@@ -62,6 +72,7 @@ type Stats struct {
 type Cleaner struct {
 	cfg      Config
 	now      func() time.Time
+	maxKeys  int
 	logger   *slog.Logger
 	throttle *throttle
 
@@ -121,9 +132,13 @@ func New(cfg Config) (*Cleaner, error) {
 	if cfg.Backoff <= 0 {
 		cfg.Backoff = DefaultBackoff
 	}
+	if cfg.DedupeBufferBytes <= 0 {
+		cfg.DedupeBufferBytes = DefaultDedupeBufferBytes
+	}
 	c := &Cleaner{
 		cfg:      cfg,
 		now:      cfg.Now,
+		maxKeys:  int(max(cfg.DedupeBufferBytes/BytesPerKey, 1)),
 		logger:   cfg.Logger,
 		throttle: &throttle{perSecond: cfg.IOBytesPerSecond},
 		logs:     make(map[string]*entry),
@@ -300,7 +315,7 @@ func (c *Cleaner) CleanOnce() (bool, error) {
 	c.bytesWritten.Add(res.bytesWritten)
 	c.lastRunNanos.Store(int64(time.Since(started)))
 	c.logger.Info("cleaned log", "log", e.name, "segments", len(pl.segments), "first_dirty", pl.firstDirty,
-		"end", pl.end, "bytes_read", res.bytesRead, "bytes_written", res.bytesWritten,
+		"end", res.end, "bytes_read", res.bytesRead, "bytes_written", res.bytesWritten,
 		"records_kept", res.recordsKept, "records_read", res.recordsRead, "tombstones_dropped", res.tombstonesDropped,
 		"elapsed", time.Since(started))
 	return true, nil
@@ -361,7 +376,7 @@ func (c *Cleaner) release(e *entry, pl plan, res result, err error) {
 	registered := c.logs[e.name] == e
 	switch {
 	case err == nil && registered:
-		c.offsets[e.name] = pl.end
+		c.offsets[e.name] = res.end
 		e.tombstonesDue = res.tombstonesDue
 	case errors.Is(err, errUncleanable) && registered:
 		e.uncleanable = true

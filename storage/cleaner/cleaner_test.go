@@ -278,12 +278,9 @@ func TestCleanerUnregisterCancelsClean(t *testing.T) {
 	defer c.Close()
 	c.Register("t-0", l, policy())
 	c.Start()
-	// Wait until the (throttled) clean has started writing.
+	// Wait until the (throttled) clean is under way.
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m, _ := filepath.Glob(filepath.Join(dir, "*"+commitlog.CleanedSuffix)); len(m) > 0 {
-			break
-		}
+	for !c.cleaning("t-0") {
 		if time.Now().After(deadline) {
 			t.Fatal("the clean never started")
 		}
@@ -299,6 +296,14 @@ func TestCleanerUnregisterCancelsClean(t *testing.T) {
 	if st := c.Stats(); st.Runs != 0 {
 		t.Fatalf("stats %+v, want no completed run", st)
 	}
+}
+
+// cleaning reports whether a thread is cleaning the log named name.
+func (c *Cleaner) cleaning(name string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.logs[name]
+	return ok && e.busy
 }
 
 // Appends and reads running while the cleaner swaps segments see a
@@ -334,4 +339,47 @@ func TestCleanerConcurrentAppendsAndReads(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	_ = batch.Record{}
+}
+
+// A dirty part with more keys than the dedupe buffer holds is cleaned a
+// prefix at a time, each clean advancing the checkpoint, and ends up
+// fully compacted.
+func TestCleanerDedupeBufferCleansInSteps(t *testing.T) {
+	data := t.TempDir()
+	clk := newClock()
+	l := openLog(t, filepath.Join(data, "t-0"), 4<<10)
+	want := produceUpdates(t, l, clk.Now(), 6_000, 1_000)
+	seal(t, l)
+	c, err := New(Config{Dir: data, Now: clk.Now, DedupeBufferBytes: 600 * BytesPerKey, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Register("t-0", l, policy())
+	steps := 0
+	for ; c.Checkpoint("t-0") < l.LogEndOffset(); steps++ {
+		if steps > 20 {
+			t.Fatalf("no progress: checkpoint %d of %d", c.Checkpoint("t-0"), l.LogEndOffset())
+		}
+		before := c.Checkpoint("t-0")
+		if cleaned, err := c.CleanOnce(); err != nil || !cleaned {
+			t.Fatalf("clean %d = %v, %v", steps, cleaned, err)
+		}
+		if c.Checkpoint("t-0") <= before {
+			t.Fatalf("clean %d left the checkpoint at %d", steps, before)
+		}
+	}
+	if steps < 2 {
+		t.Fatalf("cleaned in %d step(s), want several with a 600-key buffer", steps)
+	}
+	recs := readAll(t, l)
+	if len(recs) != 1_000 {
+		t.Fatalf("%d records after %d cleans, want 1000", len(recs), steps)
+	}
+	got := latestByKey(recs)
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("%s=%s, want %s", k, got[k], v)
+		}
+	}
 }

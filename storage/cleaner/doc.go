@@ -32,9 +32,12 @@
 //
 // # Cleaning
 //
-// All cleanable segments go through package compaction with one offset map
-// (the latest offset of each key), so the result keeps the newest record
-// of every key, keeps offsets (compacted segments have gaps), control
+// All cleanable segments go through package compaction; the offset map
+// (the latest offset of each key) is built from the dirty ones only, the
+// clean ones being deduplicated already, and is bounded by
+// Config.DedupeBufferBytes: when it fills, the segments up to the one that
+// filled it are cleaned and the checkpoint stops there, so the next clean
+// goes on from it. The result keeps the newest record of every key, keeps offsets (compacted segments have gaps), control
 // batches, and the last record of each producer's last batch. Consecutive
 // segments are grouped while their sizes add up to at most SegmentBytes,
 // and each group becomes one cleaned segment, swapped in by

@@ -3,6 +3,7 @@ package compaction
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/sluice-mq/sluice/storage/batch"
@@ -19,6 +20,9 @@ var (
 	ErrCorruptInput = errors.New("compaction: corrupt input")
 )
 
+// errMapFull stops pass 1 when the offset map reaches Options.MaxKeys.
+var errMapFull = errors.New("compaction: offset map full")
+
 // Options tune Compact.
 type Options struct {
 	// DeleteRetention is how long a tombstone is kept after the newest
@@ -27,6 +31,21 @@ type Options struct {
 	// 0 means DefaultDeleteRetention; a negative value drops tombstones
 	// whatever their age.
 	DeleteRetention time.Duration
+	// MapFrom is the index of the first input whose keys go into the
+	// offset map. The inputs before it must be clean already (at most one
+	// record per key among them, as a previous Compact left them): they
+	// are read once, and a record of theirs is dropped only when a mapped
+	// input holds a later one of its key. 0 maps every input.
+	MapFrom int
+	// MaxKeys bounds the offset map (Kafka's dedupe buffer): pass 1 stops
+	// at the input during which the map reaches MaxKeys keys, and only
+	// the inputs before it are cleaned (Stats.InputsCleaned). The input at
+	// MapFrom is always mapped whole. 0 means no bound.
+	MaxKeys int
+	// BeforeRewrite, when set, is called between the passes with the
+	// number of inputs that will be cleaned, so the caller can prepare
+	// their outputs; an error ends Compact.
+	BeforeRewrite func(inputsCleaned int) error
 	// Now is the time tombstone ages are measured at. The zero value means
 	// time.Now().
 	Now time.Time
@@ -74,7 +93,11 @@ type Stats struct {
 	ProducerBatches   int   // producers' last batches, whose last record is always kept
 	BytesRead         int64 // input bytes (one pass)
 	BytesWritten      int64 // bytes passed to the Writer
-	// NextOffset is the offset after the inputs' last batch, -1 when the
+	// InputsCleaned is how many inputs, from the first, were cleaned and
+	// written to the Writer: all of them unless Options.MaxKeys stopped
+	// the offset map earlier.
+	InputsCleaned int
+	// NextOffset is the offset after the cleaned inputs' last batch, -1 when the
 	// inputs hold no batch. The output may end earlier; the log's end
 	// offset must not move back to it.
 	NextOffset int64
@@ -94,17 +117,23 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 	// their state from after a restart.
 	lastOfProducer := make(map[int64]int64)
 
-	// Pass 1: the latest offset of every key, and each input's newest timestamp.
-	for i, in := range inputs {
+	// Pass 1: the latest offset of every key of inputs[MapFrom:], and each
+	// input's newest timestamp, until the map holds MaxKeys keys.
+	cleaned := len(inputs)
+	mapFrom := min(max(opts.MapFrom, 0), len(inputs))
+	for i := range inputs {
+		// Inputs not read here are never dropped from by the default
+		// tombstone rule.
+		maxTimestamps[i] = math.MaxInt64
+	}
+	next := int64(-1)
+	for i := mapFrom; i < len(inputs); i++ {
 		maxTimestamps[i] = -1
-		err := scan(in, func(h batch.Header, b []byte) error {
-			if h.BaseOffset < stats.NextOffset {
-				return fmt.Errorf("%w: batch at offset %d after offset %d", ErrCorruptInput, h.BaseOffset, stats.NextOffset-1)
+		err := scan(inputs[i], func(h batch.Header, b []byte) error {
+			if h.BaseOffset < next {
+				return fmt.Errorf("%w: batch at offset %d after offset %d", ErrCorruptInput, h.BaseOffset, next-1)
 			}
-			stats.NextOffset = h.NextOffset()
-			stats.BatchesRead++
-			stats.RecordsRead += int(h.RecordCount)
-			stats.BytesRead += int64(len(b))
+			next = h.NextOffset()
 			maxTimestamps[i] = max(maxTimestamps[i], h.MaxTimestamp)
 			if h.Attributes.Control() {
 				return nil
@@ -121,9 +150,24 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			if err != nil {
 				return fmt.Errorf("%w: batch at offset %d: %w", ErrCorruptInput, h.BaseOffset, err)
 			}
+			if opts.MaxKeys > 0 && offsets.len() >= opts.MaxKeys && i > mapFrom {
+				return errMapFull
+			}
 			return nil
 		})
+		if errors.Is(err, errMapFull) {
+			// Clean up to the input before this one; the keys mapped from
+			// it only point past what is cleaned, which stays correct.
+			cleaned = i
+			break
+		}
 		if err != nil {
+			return stats, err
+		}
+	}
+	stats.InputsCleaned = cleaned
+	if opts.BeforeRewrite != nil {
+		if err := opts.BeforeRewrite(cleaned); err != nil {
 			return stats, err
 		}
 	}
@@ -132,7 +176,7 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 	// Pass 2: rewrite each batch with its surviving records.
 	horizon := opts.deleteHorizonMs()
 	var rw rewriter
-	for i, in := range inputs {
+	for i, in := range inputs[:cleaned] {
 		dropTombstones := opts.DeleteRetention < 0 || maxTimestamps[i] < horizon
 		if opts.DropTombstones != nil {
 			dropTombstones = opts.DropTombstones(i)
@@ -142,7 +186,9 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			if r.Key == nil || r.Offset == producerLast {
 				return true
 			}
-			if !offsets.isLatest(r.Key, r.Offset) {
+			// A key the map lacks is only in inputs before MapFrom, which
+			// hold at most one record of it: the latest.
+			if latest, ok := offsets.get(r.Key); ok && latest != r.Offset {
 				return false
 			}
 			if r.Value == nil {
@@ -164,6 +210,13 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			return nil
 		}
 		err := scan(in, func(h batch.Header, b []byte) error {
+			if h.BaseOffset < stats.NextOffset {
+				return fmt.Errorf("%w: batch at offset %d after offset %d", ErrCorruptInput, h.BaseOffset, stats.NextOffset-1)
+			}
+			stats.NextOffset = h.NextOffset()
+			stats.BatchesRead++
+			stats.RecordsRead += int(h.RecordCount)
+			stats.BytesRead += int64(len(b))
 			producerLast = -1
 			if h.ProducerID >= 0 && !h.Attributes.Control() && lastOfProducer[h.ProducerID] == h.BaseOffset {
 				stats.ProducerBatches++

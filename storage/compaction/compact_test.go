@@ -37,7 +37,7 @@ func TestCompactKeepsLatestPerKey(t *testing.T) {
 	want := Stats{
 		Keys: 4, BatchesRead: 5, BatchesWritten: 4, RecordsRead: 9, RecordsKept: 6,
 		BytesRead: int64(len(seg0) + len(seg1)), BytesWritten: int64(len(out[0]) + len(out[1])),
-		NextOffset: 9,
+		InputsCleaned: 2, NextOffset: 9,
 	}
 	if stats != want {
 		t.Fatalf("Stats = %+v\nwant    %+v", stats, want)
@@ -372,4 +372,38 @@ func flip(b []byte, i int) []byte {
 	c := bytes.Clone(b)
 	c[i] ^= 0xff
 	return c
+}
+
+// With MapFrom, the inputs before it are taken as clean: their records
+// stay unless a mapped input supersedes them.
+func TestCompactMapFromKeepsCleanInputs(t *testing.T) {
+	clean := concat(plainBatch(t, 0, kv("a", "a1", 1), kv("b", "b1", 2)))
+	dirty := concat(plainBatch(t, 2, kv("b", "b2", 3), kv("c", "c1", 4)))
+	out, stats := compact(t, [][]byte{clean, dirty}, Options{Now: testNow, MapFrom: 1})
+	assertRecords(t, out[0], "0:a=a1@1")
+	assertRecords(t, out[1], "2:b=b2@3", "3:c=c1@4")
+	if stats.Keys != 2 || stats.InputsCleaned != 2 {
+		t.Fatalf("stats %+v, want 2 keys mapped and 2 inputs cleaned", stats)
+	}
+}
+
+// MaxKeys stops the offset map at the input that fills it; only the
+// inputs before it are cleaned, and correctly.
+func TestCompactMaxKeysCleansAPrefix(t *testing.T) {
+	in := [][]byte{
+		concat(plainBatch(t, 0, kv("a", "1", 1), kv("b", "1", 2))),
+		concat(plainBatch(t, 2, kv("a", "2", 3), kv("c", "1", 4))),
+		concat(plainBatch(t, 4, kv("d", "1", 5), kv("e", "1", 6), kv("b", "2", 7))),
+	}
+	out, stats := compact(t, in, Options{Now: testNow, MaxKeys: 4})
+	if stats.InputsCleaned != 2 {
+		t.Fatalf("InputsCleaned = %d, want 2", stats.InputsCleaned)
+	}
+	// b's record in input 2, mapped before the map filled, still
+	// supersedes the one in input 0.
+	assertRecords(t, out[0])
+	assertRecords(t, out[1], "2:a=2@3", "3:c=1@4")
+	if len(out) > 2 && len(out[2]) != 0 {
+		t.Fatalf("input 2 was written although not cleaned")
+	}
 }

@@ -23,9 +23,16 @@
 // map costs the same per key whatever the key size. It also notes each
 // input's largest batch MaxTimestamp.
 //
+// Options.MapFrom leaves inputs that an earlier Compact cleaned out of the
+// map (Kafka maps only the dirty part of a log), and Options.MaxKeys bounds
+// the map: pass 1 stops at the input during which it fills, and only the
+// inputs before that one are cleaned (Stats.InputsCleaned); the caller
+// cleans the rest in a later run.
+//
 // Pass 2 reads the inputs again and, batch by batch, keeps a record when
 //   - it has no key (nothing can supersede it), or
-//   - its offset is the latest for its key, unless it is a tombstone (null
+//   - its offset is the latest for its key (or its key is not mapped: it
+//     lies in a clean input before MapFrom), unless it is a tombstone (null
 //     value) in an input whose largest timestamp is older than
 //     Now - DeleteRetention: consumers have had DeleteRetention to see the
 //     delete, so the tombstone itself goes.

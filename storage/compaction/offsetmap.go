@@ -29,10 +29,10 @@ func (m *offsetMap) digest(key []byte) keyDigest {
 // increasing order, so the last put wins.
 func (m *offsetMap) put(key []byte, offset int64) { m.latest[m.digest(key)] = offset }
 
-// isLatest reports whether offset holds key's latest record.
-func (m *offsetMap) isLatest(key []byte, offset int64) bool {
-	latest, ok := m.latest[m.digest(key)]
-	return ok && latest == offset
+// get returns the offset of key's latest record, if key is mapped.
+func (m *offsetMap) get(key []byte) (int64, bool) {
+	o, ok := m.latest[m.digest(key)]
+	return o, ok
 }
 
 func (m *offsetMap) len() int { return len(m.latest) }
