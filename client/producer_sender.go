@@ -57,6 +57,9 @@ type produceRequest struct {
 	attempts   int
 	done       bool
 	base       int64
+	// appendTime is the broker's log append time (ms) for a topic with
+	// message.timestamp.type=LogAppendTime, -1 otherwise.
+	appendTime int64
 	err        error
 }
 
@@ -244,8 +247,12 @@ func (s *sender) handle(r produceResult) {
 		r.req.unanswered = true // timed out or dead-lettered: maybe still queued
 	}
 	r.req.done, r.req.err = true, err
+	r.req.appendTime = -1
 	if err == nil {
 		r.req.base = res.GetBaseOffset()
+		if t := res.GetLogAppendTimeMs(); t > 0 {
+			r.req.appendTime = t
+		}
 	}
 	s.complete()
 }
@@ -295,6 +302,9 @@ func (s *sender) finish(req *produceRequest, err error) {
 	for _, o := range req.batches {
 		for _, r := range o.records {
 			md := RecordMetadata{Topic: s.tp.Topic, Partition: s.tp.Partition, Offset: -1, Timestamp: time.UnixMilli(r.timestamp)}
+			if err == nil && req.appendTime > 0 {
+				md.Timestamp = time.UnixMilli(req.appendTime) // the topic's log append time
+			}
 			if err == nil && offset >= 0 {
 				md.Offset = offset
 				offset++

@@ -49,7 +49,9 @@ type RecordMetadata struct {
 	Topic     string
 	Partition int32
 	// Offset of the record, -1 with acks=0 (the broker does not answer).
-	Offset    int64
+	Offset int64
+	// Timestamp is the record's timestamp, or the time the broker
+	// appended it for a topic with message.timestamp.type=LogAppendTime.
 	Timestamp time.Time
 }
 

@@ -120,8 +120,12 @@ type ProduceResponse struct {
 	BaseOffset     int64 `protobuf:"varint,3,opt,name=base_offset,json=baseOffset,proto3" json:"base_offset,omitempty"`
 	LogStartOffset int64 `protobuf:"varint,4,opt,name=log_start_offset,json=logStartOffset,proto3" json:"log_start_offset,omitempty"`
 	LeaderEpoch    int32 `protobuf:"varint,5,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The time the broker stamped the batches with, for a topic with
+	// message.timestamp.type=LogAppendTime; -1 otherwise (Kafka's
+	// log_append_time_ms).
+	LogAppendTimeMs int64 `protobuf:"varint,6,opt,name=log_append_time_ms,json=logAppendTimeMs,proto3" json:"log_append_time_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ProduceResponse) Reset() {
@@ -185,6 +189,13 @@ func (x *ProduceResponse) GetLogStartOffset() int64 {
 func (x *ProduceResponse) GetLeaderEpoch() int32 {
 	if x != nil {
 		return x.LeaderEpoch
+	}
+	return 0
+}
+
+func (x *ProduceResponse) GetLogAppendTimeMs() int64 {
+	if x != nil {
+		return x.LogAppendTimeMs
 	}
 	return 0
 }
@@ -697,7 +708,7 @@ const file_partition_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\x04 \x01(\x05R\ttimeoutMs\x12\x18\n" +
 	"\arecords\x18\x05 \x01(\fR\arecords\x12!\n" +
-	"\fleader_epoch\x18\x06 \x01(\x05R\vleaderEpoch\"\xd9\x01\n" +
+	"\fleader_epoch\x18\x06 \x01(\x05R\vleaderEpoch\"\x86\x02\n" +
 	"\x0fProduceResponse\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
@@ -705,7 +716,8 @@ const file_partition_proto_rawDesc = "" +
 	"\vbase_offset\x18\x03 \x01(\x03R\n" +
 	"baseOffset\x12(\n" +
 	"\x10log_start_offset\x18\x04 \x01(\x03R\x0elogStartOffset\x12!\n" +
-	"\fleader_epoch\x18\x05 \x01(\x05R\vleaderEpoch\"\xd7\x01\n" +
+	"\fleader_epoch\x18\x05 \x01(\x05R\vleaderEpoch\x12+\n" +
+	"\x12log_append_time_ms\x18\x06 \x01(\x03R\x0flogAppendTimeMs\"\xd7\x01\n" +
 	"\fFetchRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +

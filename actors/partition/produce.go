@@ -71,7 +71,7 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 			r.cfg.Topic, r.cfg.Partition, r.pendingBytes, r.cfg.maxPendingProduceBytes()))
 		return
 	}
-	records, err := r.prepareProduce(req.Records, time.Now())
+	records, appendTime, err := r.prepareProduce(req.Records, time.Now())
 	if err != nil {
 		r.refuse(ctx, err)
 		return
@@ -90,9 +90,10 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
 	if ctx.Sender() != nil {
 		p := pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), resp: &messages.ProduceResponse{
-			BaseOffset:     info.FirstOffset,
-			LogStartOffset: info.LogStartOffset,
-			LeaderEpoch:    r.state.LeaderEpoch,
+			BaseOffset:      info.FirstOffset,
+			LogStartOffset:  info.LogStartOffset,
+			LeaderEpoch:     r.state.LeaderEpoch,
+			LogAppendTimeMs: appendTime,
 		}}
 		r.pendingBytes += p.bytes
 		if req.Acks == -1 {

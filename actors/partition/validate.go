@@ -47,25 +47,26 @@ func (c *Config) targetCodec() (batch.Codec, bool) {
 // carry Kafka's codes: CORRUPT_MESSAGE for damage (framing, CRC),
 // INVALID_RECORD for well-framed batches that break the format,
 // INVALID_TIMESTAMP for a producer claiming log append time.
-func (r *replica) prepareProduce(records []byte, now time.Time) ([]byte, error) {
+func (r *replica) prepareProduce(records []byte, now time.Time) ([]byte, int64, error) {
 	info, err := batch.Check(records, r.cfg.checkOptions(batch.FromProducer))
 	if err != nil {
-		return nil, checkError(err)
+		return nil, -1, checkError(err)
 	}
 	if codec, ok := r.cfg.targetCodec(); ok && info.Codecs != 1<<codec {
 		if records, err = recompress(records, codec, info.Batches); err != nil {
-			return nil, messages.Wrap(messages.ErrorCode_INVALID_RECORD, "recompress to %s: %v", codec, err)
+			return nil, -1, messages.Wrap(messages.ErrorCode_INVALID_RECORD, "recompress to %s: %v", codec, err)
 		}
 	}
-	if r.cfg.TopicConfig.MessageTimestampType == metadata.TimestampLogAppendTime {
-		ms := now.UnixMilli()
-		for rest := records; len(rest) > 0; {
-			h, _ := batch.ParseHeader(rest)
-			batch.SetLogAppendTime(rest[:h.Size()], ms)
-			rest = rest[h.Size():]
-		}
+	if r.cfg.TopicConfig.MessageTimestampType != metadata.TimestampLogAppendTime {
+		return records, -1, nil
 	}
-	return records, nil
+	ms := now.UnixMilli()
+	for rest := records; len(rest) > 0; {
+		h, _ := batch.ParseHeader(rest)
+		batch.SetLogAppendTime(rest[:h.Size()], ms)
+		rest = rest[h.Size():]
+	}
+	return records, ms, nil
 }
 
 // recompress re-encodes every batch of the checked records whose codec is

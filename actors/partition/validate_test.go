@@ -105,10 +105,11 @@ func TestReplicaLogAppendTime(t *testing.T) {
 	})
 	before := time.Now().UnixMilli()
 	produced := append(encode(t, 0, "a", "b"), encodeWith(t, batch.CodecLZ4, baseTime+5, "c")...)
-	if resp := h.produce(produced, 1); resp.ErrorCode != messages.ErrorCode_NONE {
-		t.Fatalf("produce: %v %s", resp.ErrorCode, resp.ErrorMessage)
-	}
+	resp := h.produce(produced, 1)
 	after := time.Now().UnixMilli()
+	if resp.ErrorCode != messages.ErrorCode_NONE || resp.LogAppendTimeMs < before || resp.LogAppendTimeMs > after {
+		t.Fatalf("produce: %v %s, log append time %d, want one in [%d, %d]", resp.ErrorCode, resp.ErrorMessage, resp.LogAppendTimeMs, before, after)
+	}
 	raw := h.fetch(0, 0, 0).Records
 	for rest := raw; len(rest) > 0; {
 		hdr, err := batch.ParseHeader(rest)
@@ -148,8 +149,8 @@ func TestReplicaCompressionType(t *testing.T) {
 			produced := append(append(encodeWith(t, batch.CodecGzip, baseTime, "g1", "g2"),
 				encodeWith(t, batch.CodecNone, baseTime+1, "n1")...),
 				encodeWith(t, batch.CodecZstd, baseTime+2, "z1", "z2")...)
-			if resp := h.produce(produced, 1); resp.ErrorCode != messages.ErrorCode_NONE {
-				t.Fatalf("produce: %v %s", resp.ErrorCode, resp.ErrorMessage)
+			if resp := h.produce(produced, 1); resp.ErrorCode != messages.ErrorCode_NONE || resp.LogAppendTimeMs != -1 {
+				t.Fatalf("produce: %v %s, log append time %d on a CreateTime topic", resp.ErrorCode, resp.ErrorMessage, resp.LogAppendTimeMs)
 			}
 			raw := h.fetch(0, 0, 0).Records
 			var codecs []batch.Codec

@@ -119,8 +119,8 @@ func requestFetch(r *rawBroker, topic string) *messages.FetchResponse {
 }
 
 // checkLogAppendTime produces records stamped an hour ago to a topic with
-// message.timestamp.type=LogAppendTime; the consumer sees the time the
-// broker appended them instead.
+// message.timestamp.type=LogAppendTime; the producer's callbacks and the
+// consumer see the time the broker appended them instead.
 func checkLogAppendTime(t *testing.T, cl *client.Client) {
 	t.Helper()
 	ctx := testCtx(t)
@@ -128,14 +128,28 @@ func checkLogAppendTime(t *testing.T, cl *client.Client) {
 	p := newProducer(t, cl, client.ProducerConfig{Acks: client.AcksLeader, Compression: batch.CodecLZ4})
 	old := time.Now().Add(-time.Hour)
 	before := time.Now().Truncate(time.Millisecond)
+	mds := make(chan client.RecordMetadata, 3)
 	for _, v := range []string{"a", "b", "c"} {
 		rec := client.NewRecord("appendtime", nil, []byte(v))
 		rec.Timestamp = old
-		if _, _, err := p.Produce(ctx, rec); err != nil {
-			t.Fatal(err)
-		}
+		p.ProduceAsync(rec, func(md client.RecordMetadata, err error) {
+			if err != nil {
+				md.Offset = -1
+			}
+			mds <- md
+		})
+	}
+	if err := p.Flush(ctx); err != nil {
+		t.Fatal(err)
 	}
 	after := time.Now()
+	for range 3 {
+		// The producer, too, reports the broker's time (Kafka's
+		// log_append_time_ms).
+		if md := <-mds; md.Offset < 0 || md.Timestamp.Before(before) || md.Timestamp.After(after) {
+			t.Errorf("produced record %d reported timestamp %v, want the append time in [%v, %v]", md.Offset, md.Timestamp, before, after)
+		}
+	}
 	cs := newConsumer(t, cl, client.ConsumerConfig{AutoOffsetReset: client.ResetEarliest})
 	cs.Assign(client.TopicPartition{Topic: "appendtime"})
 	var got []*client.Record
