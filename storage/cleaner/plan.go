@@ -64,7 +64,10 @@ func makePlan(segs []commitlog.SegmentInfo, hw, firstDirty int64, now time.Time,
 	if firstDirty < logStart || firstDirty > leo {
 		pl.firstDirty = logStart
 	}
-	lagLimit := now.Add(-p.MinCompactionLag).UnixMilli()
+	lagLimit := int64(math.MaxInt64) // no lag: even future timestamps are cleanable
+	if p.MinCompactionLag > 0 {
+		lagLimit = now.Add(-p.MinCompactionLag).UnixMilli()
+	}
 	overdueLimit := int64(math.MinInt64)
 	if p.MaxCompactionLag > 0 {
 		overdueLimit = now.Add(-p.MaxCompactionLag).UnixMilli()

@@ -91,7 +91,8 @@
 //	err = l.ReplaceSegments([]int64{s.BaseOffset}, c)
 //
 // (Compact takes all closed segments at once to share one offset map, one
-// cleaned segment per input.) ReplaceSegments follows Kafka's swap
+// cleaned segment per input.) The node's log cleaner (package
+// storage/cleaner) runs this workflow in the background. ReplaceSegments follows Kafka's swap
 // protocol:
 //
 //  1. the cleaned segment ("<base>.log.cleaned", ".index.cleaned",
