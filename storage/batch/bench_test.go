@@ -140,3 +140,19 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRecompress measures re-encoding one 64 KiB batch of 1 KiB
+// records in a topic's codec (compression.type), which the leader does
+// when the producer's codec differs.
+func BenchmarkRecompress(b *testing.B) {
+	for _, c := range [][2]Codec{{CodecGzip, CodecZstd}, {CodecNone, CodecZstd}, {CodecZstd, CodecNone}, {CodecNone, CodecLZ4}} {
+		b.Run(fmt.Sprintf("%s-to-%s", c[0], c[1]), func(b *testing.B) {
+			raw := benchBatch(b, c[0], 1024)
+			for range b.N {
+				if _, err := Recompress(raw, c[1]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
