@@ -107,6 +107,10 @@ type entry struct {
 	cancelled bool
 	// uncleanable is set when a clean found a corrupt segment.
 	uncleanable bool
+	// retryAt holds back a log whose last clean failed otherwise (for
+	// example retention deleted a segment meanwhile) for one backoff, so
+	// it does not starve the others.
+	retryAt time.Time
 	// tombstonesDue is when kept tombstones may next be dropped (zero:
 	// none known), which makes the log cleanable whatever its ratio.
 	tombstonesDue time.Time
@@ -333,7 +337,7 @@ func (c *Cleaner) grab(now time.Time) (*entry, plan, error) {
 	var bestPlan plan
 	bestScore := -1.0
 	for _, e := range c.logs {
-		if e.busy || e.uncleanable {
+		if e.busy || e.uncleanable || time.Now().Before(e.retryAt) {
 			continue
 		}
 		first, ok := c.offsets[e.name]
@@ -382,7 +386,8 @@ func (c *Cleaner) release(e *entry, pl plan, res result, err error) {
 		e.uncleanable = true
 		c.logger.Error("log is uncleanable; skipping it until it is reopened", "log", e.name, "error", err)
 	case err != nil && !errors.Is(err, errCancelled):
-		c.logger.Warn("clean failed; retrying later", "log", e.name, "error", err)
+		e.retryAt = time.Now().Add(c.cfg.Backoff)
+		c.logger.Warn("clean failed; retrying later", "log", e.name, "error", err, "retry_in", c.cfg.Backoff)
 	}
 	c.mu.Unlock()
 	if err == nil {
