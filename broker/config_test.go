@@ -98,6 +98,10 @@ func TestConfigValidate(t *testing.T) {
 		{"segment bytes", func(c *Config) { c.Log.SegmentBytes = 10 }, "segment_bytes"},
 		{"connect retries", func(c *Config) { c.Remote.ConnectRetries = 0 }, "connect_retries"},
 		{"shutdown timeout", func(c *Config) { c.ShutdownTimeout = 0 }, "shutdown_timeout"},
+		{"cleaner threads", func(c *Config) { c.Cleaner.Threads = 0 }, "cleaner.threads"},
+		{"cleaner ratio", func(c *Config) { c.Cleaner.MinCleanableRatio = 2 }, "cleaner.min_cleanable_ratio"},
+		{"cleaner dedupe buffer", func(c *Config) { c.Cleaner.DedupeBufferSize = 1 }, "cleaner.dedupe_buffer_size"},
+		{"cleaner backoff", func(c *Config) { c.Cleaner.Backoff = 0 }, "cleaner.backoff"},
 		{"sub-millisecond flush interval", func(c *Config) { c.Log.FlushInterval = time.Microsecond }, "flush.interval.ms"},
 	}
 	for _, tt := range tests {
@@ -115,5 +119,21 @@ func TestConfigValidate(t *testing.T) {
 				t.Fatalf("error %v, want ErrInvalidConfig mentioning %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// The cleaner's topic defaults reach the topic configuration.
+func TestConfigCleanerTopicDefaults(t *testing.T) {
+	c := DefaultConfig()
+	c.Cleaner.MinCleanableRatio = 0.2
+	c.Cleaner.DeleteRetention = time.Hour
+	c.Cleaner.MinCompactionLag = time.Minute
+	d, err := c.TopicDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.MinCleanableDirtyRatio != 0.2 || d.DeleteRetention != time.Hour || d.MinCompactionLag != time.Minute ||
+		d.MaxCompactionLag != metadata.NoMaxCompactionLag {
+		t.Fatalf("topic defaults %+v", d)
 	}
 }
