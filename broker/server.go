@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-mq/sluice/actors/node"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
@@ -69,6 +70,7 @@ type Server struct {
 	membership cluster.Membership
 	flusher    *commitlog.Flusher
 	cleaner    *cleaner.Cleaner
+	dirLock    *identity.DirLock
 
 	httpServer *http.Server
 	httpAddr   string
@@ -101,6 +103,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if err := prepareDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if s.dirLock, err = identity.Lock(cfg.DataDir); err != nil {
+		return nil, err
+	}
 	if cfg.Clustered() && s.store == nil && s.membership == nil {
 		if err := s.openConsul(); err != nil {
 			return nil, err
@@ -113,7 +118,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		}
 		s.store, s.ownStore = st, true
 	}
-	if _, err := metadata.EnsureClusterID(ctx, s.store); err != nil {
+	if err := s.checkIdentity(ctx); err != nil {
 		return nil, err
 	}
 	var httpLn net.Listener
@@ -157,7 +162,11 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 
 	registry := prometheus.NewRegistry()
 	metrics := partition.NewMetrics()
-	if err := errors.Join(metrics.Register(registry),
+	keptDirs := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "sluice_kept_partition_dirs",
+		Help: "Partition directories in the data dir kept without a replica: the metadata does not assign them to this node and records no delete of them.",
+	})
+	if err := errors.Join(metrics.Register(registry), registry.Register(keptDirs),
 		registry.Register(collectors.NewGoCollector()),
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)
@@ -195,6 +204,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Replication: cfg.Replication.replicationConfig(),
 		Logger:      logger,
 		Metrics:     metrics,
+		KeptDirs:    keptDirs,
 	})
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)
@@ -295,6 +305,9 @@ func (s *Server) teardown(ctx context.Context) error {
 	}
 	if s.system != nil {
 		s.system.Shutdown()
+	}
+	if err := s.dirLock.Unlock(); err != nil {
+		errs = append(errs, fmt.Errorf("broker: release data dir lock: %w", err))
 	}
 	return errors.Join(errs...)
 }

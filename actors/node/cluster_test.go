@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -78,5 +80,70 @@ func TestNodeKeepsPartitionsWhenTheStoreLosesTheMetadata(t *testing.T) {
 	_, err = h.system.Root.RequestFuture(h.replica("foreign", 0), &messages.PartitionStatusRequest{Topic: "foreign"}, requestTimeout).Result()
 	if !errors.Is(err, actor.ErrDeadLetter) {
 		t.Fatalf("replica of the other cluster's topic: %v, want a dead letter", err)
+	}
+}
+
+// A topic that leaves the metadata without a recorded delete (removed
+// from the store behind the cluster's back) stops being served, but its
+// data stays, and comes back when the topic does.
+func TestNodeKeepsDataOfATopicRemovedWithoutRecordedDelete(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("orders", 1, nil)
+	if r := h.produce("orders", 0, "a"); r.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("produce: %v", r.ErrorCode)
+	}
+	ctx := context.Background()
+	kv, err := h.store.Get(ctx, metadata.TopicKey("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.Delete(ctx, kv.Key, kv.Version); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() error {
+		if got := h.kept.get(); got != 1 {
+			return fmt.Errorf("kept dirs gauge %v", got)
+		}
+		return nil
+	})
+	dir := filepath.Join(h.dataDir, "orders-0")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("data of a topic removed without a recorded delete is gone: %v", err)
+	}
+	// The topic restored as it was (same id): served again, records intact.
+	if _, err := h.store.CAS(ctx, kv.Key, kv.Value, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() error {
+		if r := h.produceVia(h.pid, "orders", 0, "b"); r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != 1 {
+			return fmt.Errorf("produce after restore: %v base %d", r.ErrorCode, r.BaseOffset)
+		}
+		return nil
+	})
+	if got := h.kept.get(); got != 0 {
+		t.Fatalf("kept dirs gauge %v after the topic came back, want 0", got)
+	}
+}
+
+// A topic deleted by DeleteTopic has its delete recorded; a new topic of
+// the same name is not hosted over a kept directory of an incarnation
+// whose delete is not recorded.
+func TestNodeDeleteIsRecorded(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("orders", 1, nil)
+	topic, err := metadata.GetTopic(context.Background(), h.store, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	del := request[*messages.DeleteTopicResponse](h, h.pid, &messages.DeleteTopicRequest{Name: "orders"})
+	if del.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("delete: %v %s", del.ErrorCode, del.ErrorMessage)
+	}
+	snap, err := metadata.Load(context.Background(), h.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := snap.DeletedTopics[topic.ID]; !ok || d.Name != "orders" {
+		t.Fatalf("no delete record for %s: %v", topic.ID, snap.DeletedTopics)
 	}
 }

@@ -73,6 +73,10 @@ type Config struct {
 	// Logger defaults to slog.Default(); Metrics may be nil.
 	Logger  *slog.Logger
 	Metrics *partition.Metrics
+	// KeptDirs, when set, is given the number of partition directories
+	// kept without a replica because no delete of them is recorded (a
+	// prometheus.Gauge fits).
+	KeptDirs interface{ Set(float64) }
 }
 
 // DefaultAdminTimeout bounds admin requests when Config.AdminTimeout is 0.

@@ -8,13 +8,18 @@
 // The guardian starts from Config.Initial and watches the metadata store
 // and the membership in two goroutines it owns; they post snapshots and
 // member lists to the actor (Root.Send) and end when the actor stops. Each
-// snapshot is reconciled: replicas of deleted topics (or of an older
-// incarnation, by topic id) get DeleteLog and stop, new partitions get a
-// replica, topic config and partition state changes are pushed as
-// UpdateConfig and UpdateState. A partition is not respawned while its old
-// actor still runs. On the first snapshot, partition directories in the
-// data dir that the metadata does not assign to the node (topics deleted
-// while it was down) are removed.
+// snapshot is reconciled: new partitions get a replica, topic config and
+// partition state changes are pushed as UpdateConfig and UpdateState. A
+// replica the metadata no longer wants deletes its data (DeleteLog) only
+// on a recorded delete: its topic id has a delete record
+// (metadata.DeletedTopic), or its topic, same id, no longer lists this
+// node for the partition (a finished reassignment). Otherwise it only
+// stops and its directory is kept, logged and counted (Config.KeptDirs),
+// and no replica of another topic incarnation is spawned over it. A
+// partition is not respawned while its old actor still runs. On the first
+// snapshot, partition directories in the data dir that the metadata does
+// not assign to the node are kept and reported the same way, never
+// removed.
 //
 // # Requests
 //

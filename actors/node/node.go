@@ -67,7 +67,13 @@ type node struct {
 	// closing is set by a drain or Stopping and never cleared: no replica
 	// is spawned and no admin request served from then on.
 	closing bool
-	started bool // the first snapshot was applied (orphans cleaned)
+	started bool // the first snapshot was applied (unknown dirs reported)
+	// kept holds partition directories kept without a replica (no
+	// recorded delete), by the topic id of their data ("" if unknown);
+	// conflictLogged limits the log of a topic that cannot be hosted over
+	// one to once.
+	kept           map[metadata.TopicPartition]string
+	conflictLogged map[metadata.TopicPartition]bool
 
 	// Goroutines (watches, admin calls) run under runCtx and are waited
 	// for on Stopping.
@@ -115,6 +121,9 @@ func newNode(cfg Config) *node {
 		directory: directory,
 		replicas:  make(map[metadata.TopicPartition]*hostedReplica),
 		stopping:  make(map[metadata.TopicPartition]*actor.PID),
+
+		kept:           make(map[metadata.TopicPartition]string),
+		conflictLogged: make(map[metadata.TopicPartition]bool),
 	}
 }
 

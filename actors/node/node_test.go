@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ type harness struct {
 	members *local.Membership
 	dataDir string
 	pid     *actor.PID
+	kept    *gauge
 }
 
 // newHarness runs a node guardian in-process over a file store in a
@@ -47,6 +50,7 @@ func newHarness(t *testing.T) *harness {
 		store:   st,
 		members: local.NewMembership(cluster.Member{NodeID: 1, Address: "nonhost"}),
 		dataDir: dataDir,
+		kept:    &gauge{},
 	}
 	if err := h.members.Join(context.Background(), cluster.Member{NodeID: 1, Address: "nonhost"}); err != nil {
 		t.Fatal(err)
@@ -75,6 +79,7 @@ func (h *harness) start() {
 		Initial:       snap,
 		TopicDefaults: metadata.DefaultTopicConfig(),
 		Logger:        slog.New(slog.DiscardHandler),
+		KeptDirs:      h.kept,
 	})
 	if h.pid, err = h.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		h.t.Fatal(err)
@@ -129,11 +134,18 @@ func (h *harness) createTopic(name string, partitions int32, configs map[string]
 
 func (h *harness) produce(topic string, p int32, value string) *messages.ProduceResponse {
 	h.t.Helper()
+	return h.produceVia(h.replica(topic, p), topic, p, value)
+}
+
+// produceVia sends the produce to pid: the replica, or the guardian (which
+// routes it, or answers for a partition it does not host).
+func (h *harness) produceVia(pid *actor.PID, topic string, p int32, value string) *messages.ProduceResponse {
+	h.t.Helper()
 	b, err := batch.Encode([]batch.Record{{Timestamp: time.Now().UnixMilli(), Value: []byte(value)}}, batch.DefaultEncodeOptions())
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return request[*messages.ProduceResponse](h, h.replica(topic, p), &messages.ProduceRequest{
+	return request[*messages.ProduceResponse](h, pid, &messages.ProduceRequest{
 		Topic: topic, Partition: p, Acks: 1, Records: b, LeaderEpoch: -1,
 	})
 }
@@ -236,14 +248,15 @@ func TestNodeAlterConfigsReachesReplica(t *testing.T) {
 	}
 }
 
-func TestNodeRestartRecoversAndRemovesOrphans(t *testing.T) {
+func TestNodeRestartKeepsAndReportsUnknownDirs(t *testing.T) {
 	h := newHarness(t)
 	h.createTopic("keep", 1, nil)
 	h.produce("keep", 0, "a")
 	h.stop()
-	// A topic deleted while the node was down leaves its directory.
-	orphan := filepath.Join(h.dataDir, "gone-0")
-	l, err := commitlog.Open(orphan, commitlog.Config{})
+	// A partition directory the metadata does not know, with no recorded
+	// delete: kept and reported, never removed.
+	unknown := filepath.Join(h.dataDir, "gone-0")
+	l, err := commitlog.Open(unknown, commitlog.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,11 +271,13 @@ func TestNodeRestartRecoversAndRemovesOrphans(t *testing.T) {
 	if r := h.produce("keep", 0, "b"); r.BaseOffset != 1 {
 		t.Fatalf("produce after restart: base %d (%v)", r.BaseOffset, r.ErrorCode)
 	}
-	if _, err := os.Stat(orphan); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("orphan partition dir survived: %v", err)
+	for _, dir := range []string{unknown, unrelated} {
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("%s was removed: %v", dir, err)
+		}
 	}
-	if _, err := os.Stat(unrelated); err != nil {
-		t.Fatalf("a directory without a log was removed: %v", err)
+	if got := h.kept.get(); got != 1 {
+		t.Fatalf("kept dirs gauge %v, want 1", got)
 	}
 }
 
@@ -335,3 +350,9 @@ func TestNodeHostsGroupCoordinator(t *testing.T) {
 		t.Fatalf("offset fetch: %v %v", fetched.ErrorCode, fetched.Topics)
 	}
 }
+
+// gauge records the last value set (Config.KeptDirs).
+type gauge struct{ v atomic.Uint64 }
+
+func (g *gauge) Set(v float64) { g.v.Store(math.Float64bits(v)) }
+func (g *gauge) get() float64  { return math.Float64frombits(g.v.Load()) }

@@ -70,21 +70,30 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 	}
 	if !n.started {
 		n.started = true
-		n.removeOrphans(desired)
+		n.reportUnknownDirs(desired)
 	}
 	for tp, r := range n.replicas {
-		if d, ok := desired[tp]; !ok || d.topicID != r.topicID {
-			n.logger.Info("removing replica", "partition", tp.String())
-			ctx.Send(r.pid, &partition.DeleteLog{})
-			n.stopping[tp] = r.pid
-			delete(n.replicas, tp)
+		d, ok := desired[tp]
+		if ok && d.topicID == r.topicID {
+			continue
 		}
+		if deletionRecorded(snap, tp, r.topicID) {
+			n.logger.Info("removing replica", "partition", tp.String(), "topic_id", r.topicID)
+			ctx.Send(r.pid, &partition.DeleteLog{})
+		} else {
+			n.logger.Warn("partition left the metadata without a recorded delete; stopping its replica and keeping its data",
+				"partition", tp.String(), "topic_id", r.topicID, "dir", n.partitionDir(tp))
+			ctx.Poison(r.pid)
+			n.keep(tp, r.topicID)
+		}
+		n.stopping[tp] = r.pid
+		delete(n.replicas, tp)
 	}
 	for tp, d := range desired {
 		r, ok := n.replicas[tp]
 		switch {
 		case !ok:
-			if _, busy := n.stopping[tp]; !busy {
+			if _, busy := n.stopping[tp]; !busy && n.mayHost(tp, d.topicID) {
 				n.spawn(ctx, tp, d)
 			}
 		default:
@@ -130,34 +139,6 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 // partitionDir is <data>/<topic>-<partition>.
 func (n *node) partitionDir(tp metadata.TopicPartition) string {
 	return filepath.Join(n.cfg.DataDir, tp.Topic+"-"+strconv.Itoa(int(tp.Partition)))
-}
-
-// removeOrphans deletes partition directories of the data dir that the
-// metadata does not assign to this node: topics deleted while it was down.
-// Only directories named <topic>-<n> that hold a log are touched.
-func (n *node) removeOrphans(desired map[metadata.TopicPartition]desiredReplica) {
-	entries, err := os.ReadDir(n.cfg.DataDir)
-	if err != nil {
-		n.logger.Error("scan data dir", "dir", n.cfg.DataDir, "error", err)
-		return
-	}
-	for _, e := range entries {
-		tp, ok := parsePartitionDir(e.Name())
-		if !e.IsDir() || !ok {
-			continue
-		}
-		if _, want := desired[tp]; want {
-			continue
-		}
-		dir := filepath.Join(n.cfg.DataDir, e.Name())
-		if !isLogDir(dir) {
-			continue
-		}
-		n.logger.Info("deleting data of a partition not assigned to this node", "dir", dir)
-		if err := os.RemoveAll(dir); err != nil {
-			n.logger.Error("delete orphan partition", "dir", dir, "error", err)
-		}
-	}
 }
 
 // parsePartitionDir splits "<topic>-<partition>".

@@ -240,6 +240,27 @@ func (c *Cluster) StartNode(i int) {
 	c.WaitHealthy(i)
 }
 
+// SetFlags replaces the extra flags of every later start (WithFlags).
+func (c *Cluster) SetFlags(fn func(i int) []string) { c.opts.flags = fn }
+
+// StartExpectExit starts a stopped node i and waits for its process to
+// exit on its own (a refused start), returning the exit code; the test
+// fails if it is still running after StartTimeout.
+func (c *Cluster) StartExpectExit(i int) int {
+	c.t.Helper()
+	n := c.nodes[i]
+	if n.running() {
+		c.t.Fatalf("clustertest: node %d is running", n.ID)
+	}
+	c.launch(i)
+	select {
+	case <-n.done:
+	case <-time.After(StartTimeout):
+		c.t.Fatalf("clustertest: node %d still running after %s, want it to exit\n%s", n.ID, StartTimeout, readLog(n.LogPath))
+	}
+	return n.ExitCode()
+}
+
 // Log returns node i's log so far.
 func (c *Cluster) Log(i int) string { return readLog(c.nodes[i].LogPath) }
 

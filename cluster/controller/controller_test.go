@@ -203,8 +203,9 @@ func TestControllerDeleteThenRecreate(t *testing.T) {
 	if resp := f.ctl.DeleteTopic(ctx, &messages.DeleteTopicRequest{Name: "t"}); resp.ErrorCode != messages.ErrorCode_NONE {
 		t.Fatalf("DeleteTopic: %v %s", resp.ErrorCode, resp.ErrorMessage)
 	}
-	if kvs := f.storeKeys(t); len(kvs) != 0 {
-		t.Fatalf("after delete the store holds %d keys", len(kvs))
+	// Only the delete record remains: nodes remove the data on it.
+	if kvs := f.storeKeys(t); len(kvs) != 1 || kvs[0].Key != metadata.DeletedTopicKey(first.ID) {
+		t.Fatalf("after delete the store holds %v", kvs)
 	}
 	resp := f.ctl.DeleteTopic(ctx, &messages.DeleteTopicRequest{Name: "t"})
 	if resp.ErrorCode != messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION || !strings.Contains(resp.ErrorMessage, `"t" does not exist`) {

@@ -11,19 +11,30 @@ import (
 // ClusterIDKey holds the cluster id, created once by the first node.
 const ClusterIDKey = "cluster/id"
 
+// ClusterID returns the store's cluster id, "" when it has none.
+func ClusterID(ctx context.Context, st cluster.Store) (string, error) {
+	kv, err := st.Get(ctx, ClusterIDKey)
+	if errors.Is(err, cluster.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("metadata: read cluster id: %w", err)
+	}
+	return string(kv.Value), nil
+}
+
 // EnsureClusterID returns the cluster id, creating a random one when the
-// store has none. Concurrent callers agree on the first one written.
+// store has none. Concurrent callers agree on the first one written. Only
+// a node whose data dir belongs to no cluster yet may call it (see
+// cluster/identity): a node of an existing cluster must refuse a store
+// without its id instead.
 func EnsureClusterID(ctx context.Context, st cluster.Store) (string, error) {
 	for {
-		kv, err := st.Get(ctx, ClusterIDKey)
-		if err == nil {
-			return string(kv.Value), nil
+		id, err := ClusterID(ctx, st)
+		if err != nil || id != "" {
+			return id, err
 		}
-		if !errors.Is(err, cluster.ErrNotFound) {
-			return "", fmt.Errorf("metadata: read cluster id: %w", err)
-		}
-		id, err := newTopicID()
-		if err != nil {
+		if id, err = newTopicID(); err != nil {
 			return "", err
 		}
 		_, err = st.CAS(ctx, ClusterIDKey, []byte(id), 0)

@@ -12,6 +12,14 @@
 //	partitions/<topic>/<partition>   PartitionState as JSON:
 //	    {"leader":1,"leader_epoch":0,"isr":[1,2,3]}
 //	cluster/id                       the cluster id, 32 hex digits (EnsureClusterID)
+//	deleted-topics/<topic id>        DeletedTopic as JSON, the recorded delete:
+//	    {"name":"orders","id":"<32 hex>","deleted_at_ms":1700000000000}
+//
+// A node removes a replica's data only on a recorded delete (a
+// deleted-topics record of its topic id) or when the topic, same id, no
+// longer lists the node for that partition (a finished reassignment);
+// a topic that is merely missing is never deleted data. At most
+// MaxDeletedTopics records are kept, the oldest dropped first.
 //
 // <partition> is the decimal partition number. Topic names cannot contain
 // '/', so the prefix partitions/<topic>/ holds exactly one topic's states.
@@ -22,8 +30,8 @@
 //
 // CreateTopic writes the topic key first (create-only, so a duplicate fails
 // with messages.ErrTopicAlreadyExists before anything else is touched), then
-// the partition states. DeleteTopic deletes the topic key first, then the
-// states. The topic key is therefore the commit point of both: readers
+// the partition states. DeleteTopic writes the delete record first, then deletes the
+// topic key, then the states. The topic key is therefore the commit point of both: readers
 // (Snapshot) ignore states of topics that do not exist, and a new topic
 // overwrites states left behind by an interrupted delete. Between the two
 // steps of a create, a reader can see a topic whose partitions have no state

@@ -18,6 +18,8 @@ type Snapshot struct {
 	ClusterID string
 	Topics    map[string]Topic
 	States    map[TopicPartition]PartitionState
+	// DeletedTopics holds the delete records, by topic id.
+	DeletedTopics map[string]DeletedTopic
 	// Index is the store index the snapshot is consistent with; pass it to
 	// WatchSnapshot.
 	Index uint64
@@ -61,9 +63,10 @@ func WatchSnapshot(ctx context.Context, st cluster.Store, index uint64) (Snapsho
 
 func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 	s := Snapshot{
-		Topics: make(map[string]Topic),
-		States: make(map[TopicPartition]PartitionState),
-		Index:  index,
+		Topics:        make(map[string]Topic),
+		States:        make(map[TopicPartition]PartitionState),
+		DeletedTopics: make(map[string]DeletedTopic),
+		Index:         index,
 	}
 	var states []cluster.KV
 	for _, kv := range kvs {
@@ -76,6 +79,12 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 			s.Topics[t.Name] = t
 		case strings.HasPrefix(kv.Key, PartitionsPrefix):
 			states = append(states, kv)
+		case strings.HasPrefix(kv.Key, DeletedTopicsPrefix):
+			d, err := decodeDeletedTopic(kv)
+			if err != nil {
+				return Snapshot{}, err
+			}
+			s.DeletedTopics[d.ID] = d
 		case kv.Key == ClusterIDKey:
 			s.ClusterID = string(kv.Value)
 		}

@@ -213,7 +213,8 @@ func UpdateTopic(ctx context.Context, st cluster.Store, t Topic) (uint64, error)
 	return v, nil
 }
 
-// DeleteTopic removes a topic, then its partition states. It fails with
+// DeleteTopic records the delete of a topic (DeletedTopicsPrefix), then
+// removes the topic, then its partition states. It fails with
 // messages.ErrUnknownTopicOrPartition when the topic does not exist.
 func DeleteTopic(ctx context.Context, st cluster.Store, name string) error {
 	kv, err := st.Get(ctx, TopicKey(name))
@@ -222,6 +223,13 @@ func DeleteTopic(ctx context.Context, st cluster.Store, name string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("metadata: delete topic %q: %w", name, err)
+	}
+	t, err := decodeTopic(kv)
+	if err != nil {
+		return err
+	}
+	if err := recordDelete(ctx, st, t); err != nil {
+		return err
 	}
 	if err := st.Delete(ctx, kv.Key, kv.Version); err != nil {
 		return fmt.Errorf("metadata: delete topic %q: %w", name, err)
