@@ -29,6 +29,10 @@ type Config struct {
 	NodeID int32 `yaml:"node_id"`
 	// DataDir holds one directory per hosted partition and metadata/.
 	DataDir string `yaml:"data_dir"`
+	// RecoverMetadata rebuilds lost metadata (an empty store) from the
+	// replicas in DataDir before starting (cluster/recovery). A one-off
+	// step: set by the --recover-metadata flag only.
+	RecoverMetadata bool `yaml:"-"`
 	// Listen is the host:port of the actor remote (gRPC). Port 0 picks a
 	// free port.
 	Listen string `yaml:"listen"`

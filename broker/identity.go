@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/cluster/recovery"
 )
 
 // checkIdentity compares the data dir's identity (meta.properties) with
@@ -22,6 +23,11 @@ func (s *Server) checkIdentity(ctx context.Context) error {
 		disk = &id
 	case !errors.Is(err, identity.ErrNotExist):
 		return err
+	}
+	if s.cfg.RecoverMetadata {
+		if err := s.recoverMetadata(ctx, disk); err != nil {
+			return err
+		}
 	}
 	storeID, err := metadata.ClusterID(ctx, s.store)
 	if err != nil {
@@ -45,5 +51,24 @@ func (s *Server) checkIdentity(ctx context.Context) error {
 	if err := identity.Write(s.cfg.DataDir, identity.Identity{ClusterID: storeID, NodeID: s.cfg.NodeID}); err != nil {
 		return fmt.Errorf("broker: record cluster identity: %w", err)
 	}
+	return nil
+}
+
+// recoverMetadata rebuilds the store's metadata from the local replicas
+// (cluster/recovery) for a node whose data dir records its cluster.
+func (s *Server) recoverMetadata(ctx context.Context, disk *identity.Identity) error {
+	if disk == nil {
+		return fmt.Errorf("broker: --recover-metadata: %s has no %s, so there is no cluster to recover; start without the flag",
+			s.cfg.DataDir, identity.FileName)
+	}
+	if _, err := identity.Check(s.cfg.DataDir, disk, disk.ClusterID, s.cfg.NodeID); err != nil {
+		return err // a node id mismatch
+	}
+	rep, err := recovery.Recover(ctx, s.store, s.cfg.DataDir, *disk, s.logger)
+	if err != nil {
+		return fmt.Errorf("broker: --recover-metadata: %w", err)
+	}
+	s.logger.Info("recovered metadata from the local replicas", "cluster_id", disk.ClusterID,
+		"topics_created", len(rep.TopicsCreated), "partitions_led", len(rep.Led), "skipped", len(rep.Skipped))
 	return nil
 }

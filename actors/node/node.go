@@ -40,6 +40,7 @@ type (
 type hostedReplica struct {
 	pid     *actor.PID
 	topicID string
+	metaKey string // the topic definition last recorded in its directory
 	config  metadata.TopicConfig
 	state   partition.State
 }
@@ -54,6 +55,8 @@ type node struct {
 
 	view     controller.ClusterView
 	replicas map[metadata.TopicPartition]*hostedReplica
+	// meta records hosted replicas' topic definitions in their directories.
+	meta *metaWriter
 	// directory publishes the live members' addresses to the replicas.
 	directory *Directory
 	// controller is the controller loop child (actors/controller).
@@ -120,6 +123,7 @@ func newNode(cfg Config) *node {
 		view:      controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
 		directory: directory,
 		replicas:  make(map[metadata.TopicPartition]*hostedReplica),
+		meta:      newMetaWriter(),
 		stopping:  make(map[metadata.TopicPartition]*actor.PID),
 
 		kept:           make(map[metadata.TopicPartition]string),
@@ -181,6 +185,13 @@ func (n *node) Receive(ctx actor.Context) {
 
 func (n *node) handleStarted(ctx actor.Context) {
 	n.runCtx, n.cancel = context.WithCancel(context.Background())
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.meta.run(n.runCtx, func(dir string, err error) {
+			n.logger.Error("record partition metadata", "dir", dir, "error", err)
+		})
+	}()
 	if n.cfg.Initial.Topics != nil {
 		n.apply(ctx, n.cfg.Initial)
 	}

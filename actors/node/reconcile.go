@@ -18,6 +18,10 @@ import (
 
 // desiredReplica is a partition this node should host, per metadata.
 type desiredReplica struct {
+	// topic is the topic's definition, recorded in the replica's directory
+	// (metaKey is its encoding, to notice changes).
+	topic   metadata.Topic
+	metaKey string
 	topicID string
 	config  metadata.TopicConfig
 	state   partition.State
@@ -30,6 +34,7 @@ func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.Topic
 	out := make(map[metadata.TopicPartition]desiredReplica)
 	var errs []error
 	for _, t := range snap.Topics {
+		record, key := topicRecord(t)
 		cfg, err := t.Config(defaults)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("topic %s: %w", t.Name, err))
@@ -44,7 +49,7 @@ func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.Topic
 			if s, ok := snap.States[tp]; ok {
 				st.Leader, st.LeaderEpoch, st.ISR, st.Version = s.Leader, s.LeaderEpoch, slices.Clone(s.ISR), s.Version
 			}
-			out[tp] = desiredReplica{topicID: t.ID, config: cfg, state: st}
+			out[tp] = desiredReplica{topic: record, metaKey: key, topicID: t.ID, config: cfg, state: st}
 		}
 	}
 	return out, errs
@@ -97,6 +102,10 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 				n.spawn(ctx, tp, d)
 			}
 		default:
+			if r.metaKey != d.metaKey {
+				r.metaKey = d.metaKey
+				n.meta.enqueue(n.partitionDir(tp), d.topic)
+			}
 			if r.config != d.config {
 				r.config = d.config
 				ctx.Send(r.pid, &partition.UpdateConfig{TopicConfig: d.config})
@@ -133,7 +142,8 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		n.logger.Error("spawn replica", "partition", tp.String(), "error", err)
 		return
 	}
-	n.replicas[tp] = &hostedReplica{pid: pid, topicID: d.topicID, config: d.config, state: d.state}
+	n.replicas[tp] = &hostedReplica{pid: pid, topicID: d.topicID, metaKey: d.metaKey, config: d.config, state: d.state}
+	n.meta.enqueue(n.partitionDir(tp), d.topic)
 }
 
 // partitionDir is <data>/<topic>-<partition>.

@@ -94,7 +94,7 @@ func Decode(b []byte) (Identity, error) {
 // error wrapping ErrCorrupt (naming the file) when it cannot be parsed.
 // A temporary file left by an interrupted Write is removed.
 func Read(dataDir string) (Identity, error) {
-	if err := cleanTemp(dataDir); err != nil {
+	if err := cleanTemp(dataDir, FileName); err != nil {
 		return Identity{}, err
 	}
 	path := Path(dataDir)
@@ -113,9 +113,15 @@ func Read(dataDir string) (Identity, error) {
 }
 
 // Write atomically replaces dataDir's identity with id.
-func Write(dataDir string, id Identity) (err error) {
-	path := Path(dataDir)
-	f, err := os.CreateTemp(dataDir, FileName+".*"+tempSuffix)
+func Write(dataDir string, id Identity) error {
+	return writeAtomic(dataDir, FileName, Encode(id))
+}
+
+// writeAtomic replaces dir/name with b: a temporary file in dir, fsync,
+// rename, directory fsync.
+func writeAtomic(dir, name string, b []byte) (err error) {
+	path := filepath.Join(dir, name)
+	f, err := os.CreateTemp(dir, name+".*"+tempSuffix)
 	if err != nil {
 		return fmt.Errorf("identity: write %s: %w", path, err)
 	}
@@ -127,7 +133,7 @@ func Write(dataDir string, id Identity) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	if _, err = f.Write(Encode(id)); err != nil {
+	if _, err = f.Write(b); err != nil {
 		return fmt.Errorf("identity: write %s: %w", path, err)
 	}
 	if err = f.Sync(); err != nil {
@@ -140,20 +146,20 @@ func Write(dataDir string, id Identity) (err error) {
 		return fmt.Errorf("identity: rename %s: %w", path, err)
 	}
 	renamed = true
-	if err = syncDir(dataDir); err != nil {
+	if err = syncDir(dir); err != nil {
 		return fmt.Errorf("identity: sync dir of %s: %w", path, err)
 	}
 	return nil
 }
 
-// cleanTemp removes temporary files of an interrupted Write.
-func cleanTemp(dataDir string) error {
+// cleanTemp removes temporary files of an interrupted write of name.
+func cleanTemp(dataDir, name string) error {
 	entries, err := os.ReadDir(dataDir)
 	if err != nil {
 		return fmt.Errorf("identity: scan %s: %w", dataDir, err)
 	}
 	for _, e := range entries {
-		mid, ok := strings.CutPrefix(e.Name(), FileName+".")
+		mid, ok := strings.CutPrefix(e.Name(), name+".")
 		if !ok || !strings.HasSuffix(mid, tempSuffix) || e.IsDir() {
 			continue
 		}

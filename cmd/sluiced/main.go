@@ -46,6 +46,7 @@ type flags struct {
 	consul    string
 	checkTTL  time.Duration
 	lagTime   time.Duration
+	recover   bool
 }
 
 func newCommand() *cobra.Command {
@@ -78,6 +79,7 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&f.logLevel, "log-level", def.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&f.lagTime, "replica-lag-time", def.Replication.ReplicaLagTime, "a follower behind the leader this long leaves the ISR")
 	fs.StringVar(&f.consul, "consul", "", "host:port of the Consul agent: join that cluster (empty: run alone)")
+	fs.BoolVar(&f.recover, "recover-metadata", false, "rebuild lost metadata (an empty store) from the replicas in the data dir, then start; see docs/CLUSTER.md")
 	fs.DurationVar(&f.checkTTL, "consul-check-ttl", def.Consul.CheckTTL, "health check TTL: a node silent this long leaves the cluster")
 	return cmd
 }
@@ -123,6 +125,7 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	if fs.Changed("consul") {
 		cfg.Consul.Address = f.consul
 	}
+	cfg.RecoverMetadata = f.recover
 	if fs.Changed("consul-check-ttl") {
 		cfg.Consul.CheckTTL = f.checkTTL
 	}

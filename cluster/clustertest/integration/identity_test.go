@@ -70,19 +70,21 @@ func partitionFiles(t *testing.T, dataDir string) map[string]int64 {
 	return out
 }
 
-// TestClusterRefusesEmptyMetadataStore: three nodes with an RF 3 topic
-// written with acks=all are stopped, the Consul dev agent restarts empty
-// (a lost store, or the wrong --consul), and the nodes start again: each
-// refuses to start, naming its cluster id and the store's lack of one,
-// and no file of any replica is removed or changed.
-func TestClusterRefusesEmptyMetadataStore(t *testing.T) {
+// TestClusterRefusesEmptyMetadataStoreThenRecovers: three nodes with an
+// RF 3 topic written with acks=all are stopped, the Consul dev agent
+// restarts empty (a lost store, or the wrong --consul), and the nodes
+// start again: each refuses to start, naming its cluster id and the
+// store's lack of one, and no file of any replica is removed or changed.
+// Started with --recover-metadata (the documented step), the cluster
+// serves every acknowledged record again and takes new ones.
+func TestClusterRefusesEmptyMetadataStoreThenRecovers(t *testing.T) {
 	e := startEnv(t)
 	const parts = 3
 	if _, err := e.cl.CreateTopic(e.ctx(), topic, parts, 3, nil); err != nil {
 		t.Fatalf("create topic: %v", err)
 	}
 	e.waitInSync(topic)
-	produceN(t, e, topic, parts, identityRecords)
+	acks := produceN(t, e, topic, parts, identityRecords)
 	e.waitInSync(topic)
 
 	before := make([]map[string]int64, e.c.Len())
@@ -115,6 +117,25 @@ func TestClusterRefusesEmptyMetadataStore(t *testing.T) {
 		if after := partitionFiles(t, e.c.DataDir(i)); !maps.Equal(before[i], after) {
 			t.Errorf("node %d replica files changed by a refused start:\nbefore %v\nafter  %v", i, before[i], after)
 		}
+	}
+	if t.Failed() {
+		return
+	}
+
+	e.c.SetFlags(func(int) []string {
+		return []string{
+			"--consul", e.agent.Addr(), "--consul-check-ttl", checkTTL,
+			"--replica-lag-time", replicaLagTime, "--recover-metadata",
+		}
+	})
+	for i := range e.c.Len() {
+		e.c.StartNode(i)
+	}
+	e.waitInSync(topic)
+	e.verify(topic, parts, acks)
+	more := produceN(t, e, topic, parts, parts)
+	if more[0].Offset != acks[0].Offset+int64(identityRecords/parts) {
+		t.Fatalf("first record after recovery at offset %d, want %d", more[0].Offset, identityRecords/parts)
 	}
 }
 
