@@ -10,6 +10,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
 )
@@ -145,5 +146,35 @@ func TestNodeDeleteIsRecorded(t *testing.T) {
 	}
 	if d, ok := snap.DeletedTopics[topic.ID]; !ok || d.Name != "orders" {
 		t.Fatalf("no delete record for %s: %v", topic.ID, snap.DeletedTopics)
+	}
+}
+
+// Every hosted replica records its topic in its directory, for
+// --recover-metadata; a config change is recorded too.
+func TestNodeRecordsPartitionMetadata(t *testing.T) {
+	h := newHarness(t)
+	h.createTopic("orders", 2, nil)
+	topic, err := metadata.GetTopic(context.Background(), h.store, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alter := request[*messages.AlterConfigsResponse](h, h.pid, &messages.AlterConfigsRequest{
+		Topic: "orders", Set: map[string]string{"retention.ms": "60000"},
+	})
+	if alter.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("alter: %v", alter.ErrorCode)
+	}
+	for p := range 2 {
+		dir := filepath.Join(h.dataDir, fmt.Sprintf("orders-%d", p))
+		waitFor(t, func() error {
+			got, err := identity.ReadPartition(dir)
+			if err != nil {
+				return err
+			}
+			if got.ID != topic.ID || got.Partitions() != 2 || got.Configs["retention.ms"] != "60000" {
+				return fmt.Errorf("recorded %+v", got)
+			}
+			return nil
+		})
 	}
 }

@@ -32,6 +32,13 @@
 // against it, which would treat every local replica as unassigned. Only a
 // data dir without identity may create a cluster id.
 //
+// # partition.metadata
+//
+// Each replica directory records its topic's definition as the metadata
+// held it (WritePartition): JSON {"version":1,"topic":<metadata.Topic>},
+// replaced atomically like meta.properties. cluster/recovery reads it to
+// rebuild a lost metadata store.
+//
 // # Lock
 //
 // Lock takes an exclusive advisory lock (flock) on <data>/.lock for the

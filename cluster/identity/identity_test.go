@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
 func TestIdentityWriteRead(t *testing.T) {
@@ -146,4 +148,32 @@ func TestLockIsExclusive(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	_ = l2.Unlock()
+}
+
+func TestPartitionMetadataWriteReadAndCrash(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "orders-0")
+	if _, err := ReadPartition(dir); err == nil {
+		t.Fatal("read of a missing dir succeeded")
+	}
+	topic := metadata.Topic{Name: "orders", ID: "abc", Replicas: [][]int32{{1, 2}}, Configs: map[string]string{"retention.ms": "5"}}
+	if err := WritePartition(dir, topic); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(dir, PartitionFileName+".99.tmp")
+	if err := os.WriteFile(tmp, []byte(`{"vers`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadPartition(dir)
+	if err != nil || got.ID != "abc" || got.Configs["retention.ms"] != "5" || got.Partitions() != 1 {
+		t.Fatalf("read %+v %v", got, err)
+	}
+	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("temporary file left: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, PartitionFileName), []byte(`{"version":1,"topic":{"name":"orders"`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPartition(dir); !errors.Is(err, ErrCorruptPartition) {
+		t.Fatalf("torn file: %v, want ErrCorruptPartition", err)
+	}
 }
