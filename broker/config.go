@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/sluice-mq/sluice/actors/node"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/replication"
@@ -115,6 +116,11 @@ type LogConfig struct {
 	// (Kafka's log.flush.offset.checkpoint.interval.ms): crash recovery
 	// verifies only what was written after the last checkpoint.
 	CheckpointInterval time.Duration `yaml:"checkpoint_interval"`
+	// FileDeleteDelay is how long a deleted replica's directory, renamed
+	// <dir>.<topic id>-delete, stays on disk before it is removed
+	// (Kafka's file.delete.delay.ms): a mistaken delete can be undone by
+	// renaming it back (with the node stopped) within that time.
+	FileDeleteDelay time.Duration `yaml:"file_delete_delay"`
 }
 
 // LimitsConfig bounds what one partition replica holds, so that clients
@@ -170,6 +176,7 @@ func DefaultConfig() Config {
 			FlushInterval:          2 * time.Millisecond,
 			RetentionCheckInterval: 30 * time.Second,
 			CheckpointInterval:     commitlog.DefaultCheckpointInterval,
+			FileDeleteDelay:        node.DefaultFileDeleteDelay,
 		},
 		Limits: LimitsConfig{
 			FetchMaxWait:           partition.DefaultMaxFetchWait,
@@ -283,6 +290,8 @@ func (c *Config) Validate() error {
 		return bad("log.retention_check_interval %s: must be > 0", l.RetentionCheckInterval)
 	case l.CheckpointInterval <= 0:
 		return bad("log.checkpoint_interval %s: must be > 0", l.CheckpointInterval)
+	case l.FileDeleteDelay <= 0:
+		return bad("log.file_delete_delay %s: must be > 0", l.FileDeleteDelay)
 	case c.Limits.FetchMaxWait <= 0:
 		return bad("limits.fetch_max_wait %s: must be > 0", c.Limits.FetchMaxWait)
 	case c.Limits.MaxParkedFetches < 1:

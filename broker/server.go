@@ -205,6 +205,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Logger:      logger,
 		Metrics:     metrics,
 		KeptDirs:    keptDirs,
+
+		FileDeleteDelay: cfg.Log.FileDeleteDelay,
 	})
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)

@@ -73,6 +73,10 @@ type Config struct {
 	// Logger defaults to slog.Default(); Metrics may be nil.
 	Logger  *slog.Logger
 	Metrics *partition.Metrics
+	// FileDeleteDelay is how long a deleted replica's directory, renamed
+	// <dir>.<topic id>-delete, stays before it is removed (Kafka's
+	// file.delete.delay.ms); 0 means DefaultFileDeleteDelay.
+	FileDeleteDelay time.Duration
 	// KeptDirs, when set, is given the number of partition directories
 	// kept without a replica because no delete of them is recorded (a
 	// prometheus.Gauge fits).

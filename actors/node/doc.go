@@ -10,10 +10,14 @@
 // member lists to the actor (Root.Send) and end when the actor stops. Each
 // snapshot is reconciled: new partitions get a replica, topic config and
 // partition state changes are pushed as UpdateConfig and UpdateState. A
-// replica the metadata no longer wants deletes its data (DeleteLog) only
-// on a recorded delete: its topic id has a delete record
+// replica the metadata no longer wants has its data deleted only on a
+// recorded delete: its topic id has a delete record
 // (metadata.DeletedTopic), or its topic, same id, no longer lists this
-// node for the partition (a finished reassignment). Otherwise it only
+// node for the partition (a finished reassignment). Then the replica
+// stops and a goroutine the guardian owns renames its directory
+// <dir>.<topic id>-delete and removes it Config.FileDeleteDelay later
+// (leftovers found at start: after the delay from the start); the
+// partition is not hosted again until the rename is done. Otherwise it only
 // stops and its directory is kept, logged and counted (Config.KeptDirs),
 // and no replica of another topic incarnation is spawned over it. A
 // partition is not respawned while its old actor still runs. On the first

@@ -71,6 +71,7 @@ func (n *node) reportUnknownDirs(desired map[metadata.TopicPartition]desiredRepl
 		n.logger.Error("scan data dir", "dir", n.cfg.DataDir, "error", err)
 		return
 	}
+	n.scheduleLeftovers(entries)
 	for _, e := range entries {
 		tp, ok := parsePartitionDir(e.Name())
 		if !e.IsDir() || !ok {

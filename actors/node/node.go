@@ -57,6 +57,12 @@ type node struct {
 	replicas map[metadata.TopicPartition]*hostedReplica
 	// meta records hosted replicas' topic definitions in their directories.
 	meta *metaWriter
+	// deleter renames and later removes deleted replicas' directories;
+	// deleting holds the partitions (and topic ids) whose directory is to
+	// be renamed, from the replica's stop until dirRenamed: the partition
+	// is not hosted again meanwhile.
+	deleter  *deleter
+	deleting map[metadata.TopicPartition]string
 	// directory publishes the live members' addresses to the replicas.
 	directory *Directory
 	// controller is the controller loop child (actors/controller).
@@ -124,6 +130,8 @@ func newNode(cfg Config) *node {
 		directory: directory,
 		replicas:  make(map[metadata.TopicPartition]*hostedReplica),
 		meta:      newMetaWriter(),
+		deleter:   newDeleter(cfg.FileDeleteDelay),
+		deleting:  make(map[metadata.TopicPartition]string),
 		stopping:  make(map[metadata.TopicPartition]*actor.PID),
 
 		kept:           make(map[metadata.TopicPartition]string),
@@ -143,6 +151,8 @@ func (n *node) Receive(ctx actor.Context) {
 
 	case *snapshotLoaded:
 		n.apply(ctx, m.snapshot)
+	case *dirRenamed:
+		n.handleDirRenamed(ctx, m)
 	case *membersChanged:
 		n.handleMembersChanged(m)
 	case *controllerChanged:
@@ -192,6 +202,14 @@ func (n *node) handleStarted(ctx actor.Context) {
 			n.logger.Error("record partition metadata", "dir", dir, "error", err)
 		})
 	}()
+	root, self := ctx.ActorSystem().Root, ctx.Self()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.deleter.run(n.runCtx, func(m any) { root.Send(self, m) }, func(msg, dir string, err error) {
+			n.logger.Error(msg, "dir", dir, "error", err)
+		})
+	}()
 	if n.cfg.Initial.Topics != nil {
 		n.apply(ctx, n.cfg.Initial)
 	}
@@ -213,6 +231,9 @@ func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 	for tp, pid := range n.stopping {
 		if pid.Equal(m.Who) {
 			delete(n.stopping, tp)
+			if topicID, ok := n.deleting[tp]; ok {
+				n.deleter.markDeleted(tp, n.partitionDir(tp), topicID)
+			}
 		}
 	}
 	for tp, r := range n.replicas {
@@ -231,6 +252,19 @@ func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 		return
 	}
 	n.apply(ctx, n.view.Snapshot) // respawn what was waiting for this stop
+}
+
+// handleDirRenamed lets a partition whose old directory was renamed away
+// be hosted again.
+func (n *node) handleDirRenamed(ctx actor.Context, m *dirRenamed) {
+	delete(n.deleting, m.tp)
+	if m.err != nil {
+		// Still in place: keep it rather than host a new replica over it.
+		n.keep(m.tp, "")
+	}
+	if !n.closing {
+		n.apply(ctx, n.view.Snapshot)
+	}
 }
 
 // handleDrain stops every replica gracefully; the requester gets drained

@@ -32,6 +32,8 @@ type harness struct {
 	dataDir string
 	pid     *actor.PID
 	kept    *gauge
+	// deleteDelay is Config.FileDeleteDelay of the next start.
+	deleteDelay time.Duration
 }
 
 // newHarness runs a node guardian in-process over a file store in a
@@ -80,6 +82,8 @@ func (h *harness) start() {
 		TopicDefaults: metadata.DefaultTopicConfig(),
 		Logger:        slog.New(slog.DiscardHandler),
 		KeptDirs:      h.kept,
+
+		FileDeleteDelay: h.deleteDelay,
 	})
 	if h.pid, err = h.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		h.t.Fatal(err)

@@ -84,7 +84,8 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 		}
 		if deletionRecorded(snap, tp, r.topicID) {
 			n.logger.Info("removing replica", "partition", tp.String(), "topic_id", r.topicID)
-			ctx.Send(r.pid, &partition.DeleteLog{})
+			ctx.Poison(r.pid) // its directory is renamed once it has stopped
+			n.deleting[tp] = r.topicID
 		} else {
 			n.logger.Warn("partition left the metadata without a recorded delete; stopping its replica and keeping its data",
 				"partition", tp.String(), "topic_id", r.topicID, "dir", n.partitionDir(tp))
@@ -98,7 +99,9 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 		r, ok := n.replicas[tp]
 		switch {
 		case !ok:
-			if _, busy := n.stopping[tp]; !busy && n.mayHost(tp, d.topicID) {
+			_, busy := n.stopping[tp]
+			_, deleting := n.deleting[tp]
+			if !busy && !deleting && n.mayHost(tp, d.topicID) {
 				n.spawn(ctx, tp, d)
 			}
 		default:

@@ -113,6 +113,9 @@ func claimClusterID(ctx context.Context, st cluster.Store, id string) error {
 
 // recoverReplica recovers one replica directory.
 func recoverReplica(ctx context.Context, st cluster.Store, dir string, tp metadata.TopicPartition, self int32) (led, created bool, err error) {
+	if !isLogDir(dir) {
+		return false, false, fmt.Errorf("%w: no log", errSkip)
+	}
 	topic, err := identity.ReadPartition(dir)
 	if err != nil {
 		return false, false, fmt.Errorf("%w: %v", errSkip, err)
@@ -221,4 +224,13 @@ func parseDir(name string) (metadata.TopicPartition, bool) {
 		return metadata.TopicPartition{}, false
 	}
 	return metadata.TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+// isLogDir reports whether dir holds a log (a checkpoint or a segment).
+func isLogDir(dir string) bool {
+	if _, err := os.Stat(filepath.Join(dir, commitlog.OffsetsCheckpointFile)); err == nil {
+		return true
+	}
+	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	return err == nil && len(logs) > 0
 }
