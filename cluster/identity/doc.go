@@ -36,7 +36,8 @@
 //
 // Each replica directory records its topic's definition as the metadata
 // held it (WritePartition): JSON {"version":1,"topic":<metadata.Topic>},
-// replaced atomically like meta.properties. cluster/recovery reads it to
+// replaced atomically like meta.properties (a leftover temporary file is
+// never read and is removed by the next write). cluster/recovery reads it to
 // rebuild a lost metadata store.
 //
 // # Lock

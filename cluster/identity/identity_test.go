@@ -167,6 +167,10 @@ func TestPartitionMetadataWriteReadAndCrash(t *testing.T) {
 	if err != nil || got.ID != "abc" || got.Configs["retention.ms"] != "5" || got.Partitions() != 1 {
 		t.Fatalf("read %+v %v", got, err)
 	}
+	// The next write clears the leftover of an interrupted one.
+	if err := WritePartition(dir, topic); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(tmp); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("temporary file left: %v", err)
 	}

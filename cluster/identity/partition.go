@@ -54,7 +54,8 @@ func DecodePartition(b []byte) (metadata.Topic, error) {
 }
 
 // WritePartition atomically records t in partition directory dir,
-// creating dir if needed.
+// creating dir if needed, and removes temporary files an interrupted
+// earlier write left. One writer per directory at a time.
 func WritePartition(dir string, t metadata.Topic) error {
 	b, err := EncodePartition(t)
 	if err != nil {
@@ -63,16 +64,17 @@ func WritePartition(dir string, t metadata.Topic) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
+	if err := cleanTemp(dir, PartitionFileName); err != nil {
+		return err
+	}
 	return writeAtomic(dir, PartitionFileName, b)
 }
 
 // ReadPartition returns the topic recorded in partition directory dir:
 // os.ErrNotExist (wrapped) when there is none, ErrCorruptPartition when it
-// cannot be parsed. A leftover temporary file is removed.
+// cannot be parsed. Temporary files are never read (nor removed: a writer
+// may be at work).
 func ReadPartition(dir string) (metadata.Topic, error) {
-	if err := cleanTemp(dir, PartitionFileName); err != nil {
-		return metadata.Topic{}, err
-	}
 	path := filepath.Join(dir, PartitionFileName)
 	b, err := os.ReadFile(path)
 	if err != nil {
