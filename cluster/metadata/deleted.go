@@ -59,21 +59,10 @@ func recordDelete(ctx context.Context, st cluster.Store, t Topic) error {
 	if err != nil || len(kvs) <= MaxDeletedTopics {
 		return nil // pruning is best effort; the next delete retries it
 	}
-	type rec struct {
-		kv cluster.KV
-		at int64
-	}
-	recs := make([]rec, 0, len(kvs))
-	for _, kv := range kvs {
-		d, err := decodeDeletedTopic(kv)
-		if err != nil {
-			continue
-		}
-		recs = append(recs, rec{kv: kv, at: d.DeletedAtMs})
-	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].at < recs[j].at })
-	for _, r := range recs[:max(0, len(recs)-MaxDeletedTopics)] {
-		_ = st.Delete(ctx, r.kv.Key, r.kv.Version) // best effort, see above
+	// Store versions grow with every write: the lowest are the oldest.
+	sort.Slice(kvs, func(i, j int) bool { return kvs[i].Version < kvs[j].Version })
+	for _, kv := range kvs[:len(kvs)-MaxDeletedTopics] {
+		_ = st.Delete(ctx, kv.Key, kv.Version) // best effort, see above
 	}
 	return nil
 }
