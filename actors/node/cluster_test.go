@@ -220,3 +220,70 @@ func TestNodeDeleteRenamesThenRemovesAfterDelay(t *testing.T) {
 		return nil
 	})
 }
+
+// A topic deleted while the node was down: its directory is marked
+// deleted at start (recorded delete), and a new topic of the same name is
+// hosted once the old data is out of the way.
+func TestNodeStartMarksDirsOfTopicsDeletedWhileDown(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.createTopic("orders", 1, nil)
+	h.produce("orders", 0, "old")
+	old, err := metadata.GetTopic(ctx, h.store, "orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(h.dataDir, "orders-0")
+	waitFor(t, func() error { _, err := identity.ReadPartition(dir); return err })
+	h.stop()
+	if err := metadata.DeleteTopic(ctx, h.store, "orders"); err != nil {
+		t.Fatal(err)
+	}
+	if err := metadata.CreateTopic(ctx, h.store, metadata.Topic{Name: "orders", Replicas: [][]int32{{1}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	waitFor(t, func() error {
+		if r := h.produceVia(h.pid, "orders", 0, "new"); r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != 0 {
+			return fmt.Errorf("produce to the new topic: %v base %d", r.ErrorCode, r.BaseOffset)
+		}
+		return nil
+	})
+	if _, err := os.Stat(dir + "." + old.ID + "-delete"); err != nil {
+		t.Fatalf("old data not marked deleted: %v", err)
+	}
+}
+
+// A topic replaced behind the cluster's back (its key removed without a
+// delete record, a new one created): the old data is kept and the new
+// topic is not hosted over it.
+func TestNodeStartKeepsAnotherIncarnationWithoutRecordedDelete(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	h.createTopic("orders", 1, nil)
+	h.produce("orders", 0, "old")
+	dir := filepath.Join(h.dataDir, "orders-0")
+	waitFor(t, func() error { _, err := identity.ReadPartition(dir); return err })
+	h.stop()
+	kv, err := h.store.Get(ctx, metadata.TopicKey("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.store.Delete(ctx, kv.Key, kv.Version); err != nil {
+		t.Fatal(err)
+	}
+	if err := metadata.CreateTopic(ctx, h.store, metadata.Topic{Name: "orders", Replicas: [][]int32{{1}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	if got := h.kept.get(); got != 1 {
+		t.Fatalf("kept dirs gauge %v, want 1", got)
+	}
+	r := h.produceVia(h.pid, "orders", 0, "new")
+	if r.ErrorCode == messages.ErrorCode_NONE {
+		t.Fatalf("the new topic was hosted over the old one's data (offset %d)", r.BaseOffset)
+	}
+	if logs, _ := filepath.Glob(filepath.Join(dir, "*.log")); len(logs) == 0 {
+		t.Fatal("the old data is gone")
+	}
+}

@@ -21,9 +21,11 @@
 // stops and its directory is kept, logged and counted (Config.KeptDirs),
 // and no replica of another topic incarnation is spawned over it. A
 // partition is not respawned while its old actor still runs. On the first
-// snapshot, partition directories in the data dir that the metadata does
-// not assign to the node are kept and reported the same way, never
-// removed.
+// snapshot every partition directory in the data dir is checked by the
+// topic id it records (identity.PartitionFileName): a recorded delete
+// marks it deleted as above; a directory the metadata does not assign to
+// the node, or of another incarnation of a hosted topic, is kept and
+// reported, never removed.
 //
 // # Requests
 //

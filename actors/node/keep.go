@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
@@ -61,11 +62,16 @@ func (n *node) reportKept() {
 	}
 }
 
-// reportUnknownDirs finds partition directories in the data dir that the
-// metadata does not assign to this node, at the first snapshot. They are
-// kept, logged and counted (Config.KeptDirs), never removed: only a
-// recorded delete removes data.
-func (n *node) reportUnknownDirs(desired map[metadata.TopicPartition]desiredReplica) {
+// scanDataDir checks the partition directories of the data dir against
+// the first snapshot. A directory whose recorded topic
+// (identity.PartitionFileName) has a recorded delete, or was moved away
+// from this node by a finished reassignment, is marked deleted (renamed,
+// removed after the delay; the partition is not hosted until then). A
+// directory the metadata does not assign to this node without such a
+// record, or one holding another incarnation of a hosted topic, is kept,
+// logged and counted (Config.KeptDirs), never removed. Directories
+// marked deleted before a restart are removed after the delay.
+func (n *node) scanDataDir(snap metadata.Snapshot, desired map[metadata.TopicPartition]desiredReplica) {
 	entries, err := os.ReadDir(n.cfg.DataDir)
 	if err != nil {
 		n.logger.Error("scan data dir", "dir", n.cfg.DataDir, "error", err)
@@ -77,15 +83,26 @@ func (n *node) reportUnknownDirs(desired map[metadata.TopicPartition]desiredRepl
 		if !e.IsDir() || !ok {
 			continue
 		}
-		if _, want := desired[tp]; want {
-			continue
-		}
 		dir := filepath.Join(n.cfg.DataDir, e.Name())
 		if !isLogDir(dir) {
 			continue
 		}
-		n.logger.Warn("keeping a partition directory the metadata does not assign to this node (no recorded delete); "+
-			"remove it by hand if its data is not needed", "dir", dir)
-		n.keep(tp, "")
+		recordedID := ""
+		if t, err := identity.ReadPartition(dir); err == nil && t.Name == tp.Topic {
+			recordedID = t.ID
+		}
+		d, want := desired[tp]
+		switch {
+		case want && (recordedID == "" || recordedID == d.topicID):
+			continue // the hosted partition's own data
+		case recordedID != "" && deletionRecorded(snap, tp, recordedID):
+			n.logger.Info("removing the data of a partition deleted while the node was down", "dir", dir, "topic_id", recordedID)
+			n.deleting[tp] = recordedID
+			n.deleter.markDeleted(tp, dir, recordedID)
+		default:
+			n.logger.Warn("keeping a partition directory the metadata does not assign to this node (no recorded delete); "+
+				"remove it by hand if its data is not needed", "dir", dir, "topic_id", recordedID)
+			n.keep(tp, recordedID)
+		}
 	}
 }

@@ -75,7 +75,7 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 	}
 	if !n.started {
 		n.started = true
-		n.reportUnknownDirs(desired)
+		n.scanDataDir(snap, desired)
 	}
 	for tp, r := range n.replicas {
 		d, ok := desired[tp]

@@ -23,10 +23,11 @@ const (
 func (n *node) startWatches(ctx actor.Context) {
 	root, self := ctx.ActorSystem().Root, ctx.Self()
 	post := func(msg any) { root.Send(self, msg) }
+	index := n.view.Snapshot.Index // read here: the actor owns the view
 	n.wg.Add(3)
 	go func() {
 		defer n.wg.Done()
-		n.watchMetadata(n.runCtx, n.view.Snapshot.Index, post)
+		n.watchMetadata(n.runCtx, index, post)
 	}()
 	go func() {
 		defer n.wg.Done()
