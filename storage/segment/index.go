@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"sort"
+
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // Sizes of the on-disk index entries.
@@ -155,7 +156,7 @@ func decodeTimeIndex(b []byte) (timeIndex, error) {
 }
 
 // readAll reads a whole small file through an open handle.
-func readAll(f *os.File) ([]byte, error) {
+func readAll(f vfs.File) ([]byte, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err

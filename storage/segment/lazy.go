@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"os"
 	"sort"
+
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // A closed segment need not keep its index entries in memory (8 bytes per
@@ -102,7 +103,7 @@ func (s *Segment) loadIndexTails() error {
 	return nil
 }
 
-func entryCount(f *os.File, size int64) (int, error) {
+func entryCount(f vfs.File, size int64) (int, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return 0, err

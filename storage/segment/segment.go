@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/sluice-mq/sluice/storage/batch"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // File name suffixes of a segment's three files.
@@ -40,6 +41,8 @@ type Options struct {
 	// LazyIndex makes Open read only the last entry of each index file
 	// and leave the entries on disk (see ReleaseIndex).
 	LazyIndex bool
+	// FS is the file layer; nil means the operating system (vfs.OS).
+	FS vfs.FS
 }
 
 func (o Options) interval() int64 {
@@ -64,7 +67,8 @@ type Segment struct {
 	interval   int64
 	nameSuffix string
 
-	logFile, indexFile, timeFile *os.File
+	fs                           vfs.FS
+	logFile, indexFile, timeFile vfs.File
 
 	// Invariant: size is the length of the valid log; every byte below it
 	// is a whole, CRC-checked batch.
@@ -99,7 +103,7 @@ func (s *Segment) path(suffix string) string {
 func Create(dir string, baseOffset int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, baseOffset, opts)
 	var err error
-	if s.logFile, err = os.OpenFile(s.path(LogSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+	if s.logFile, err = s.fs.OpenFile(s.path(LogSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
 		return nil, fmt.Errorf("segment: create %020d: %w", baseOffset, err)
 	}
 	if err := s.openIndexFiles(true); err != nil {
@@ -117,7 +121,7 @@ func Create(dir string, baseOffset int64, opts Options) (*Segment, error) {
 func Open(dir string, baseOffset int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, baseOffset, opts)
 	var err error
-	if s.logFile, err = os.OpenFile(s.path(LogSuffix), os.O_RDWR, 0); err != nil {
+	if s.logFile, err = s.fs.OpenFile(s.path(LogSuffix), os.O_RDWR, 0); err != nil {
 		return nil, fmt.Errorf("segment: open %020d: %w", baseOffset, err)
 	}
 	if err := s.openIndexFiles(false); err != nil {
@@ -143,6 +147,7 @@ func Open(dir string, baseOffset int64, opts Options) (*Segment, error) {
 func newSegment(dir string, baseOffset int64, opts Options) *Segment {
 	return &Segment{
 		dir:            dir,
+		fs:             vfs.Default(opts.FS),
 		base:           baseOffset,
 		interval:       opts.interval(),
 		nameSuffix:     opts.NameSuffix,
@@ -158,10 +163,10 @@ func (s *Segment) openIndexFiles(create bool) error {
 		flags |= os.O_TRUNC
 	}
 	var err error
-	if s.indexFile, err = os.OpenFile(s.path(IndexSuffix), flags, 0o644); err != nil {
+	if s.indexFile, err = s.fs.OpenFile(s.path(IndexSuffix), flags, 0o644); err != nil {
 		return fmt.Errorf("segment: open index %020d: %w", s.base, err)
 	}
-	if s.timeFile, err = os.OpenFile(s.path(TimeIndexSuffix), flags, 0o644); err != nil {
+	if s.timeFile, err = s.fs.OpenFile(s.path(TimeIndexSuffix), flags, 0o644); err != nil {
 		return fmt.Errorf("segment: open timeindex %020d: %w", s.base, err)
 	}
 	return nil

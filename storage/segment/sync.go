@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // writeIndexes writes the index entries that are only in memory.
@@ -62,7 +64,7 @@ func (s *Segment) PrepareSync() (SyncToken, error) {
 // but not concurrently with Close, Delete or TruncateTo.
 func (t SyncToken) SyncFiles() error {
 	s := t.seg
-	for _, f := range []*os.File{s.logFile, s.indexFile, s.timeFile} {
+	for _, f := range []vfs.File{s.logFile, s.indexFile, s.timeFile} {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("segment: sync %s: %w", f.Name(), err)
 		}
@@ -104,7 +106,7 @@ func (s *Segment) Close() error {
 
 func (s *Segment) closeFiles() error {
 	var errs []error
-	for _, f := range []*os.File{s.logFile, s.indexFile, s.timeFile} {
+	for _, f := range []vfs.File{s.logFile, s.indexFile, s.timeFile} {
 		if f != nil {
 			if err := f.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("segment: close %s: %w", f.Name(), err))
@@ -122,7 +124,7 @@ func (s *Segment) Delete() error {
 		errs = append(errs, s.closeFiles())
 	}
 	for _, suffix := range []string{LogSuffix, IndexSuffix, TimeIndexSuffix} {
-		if err := os.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := s.fs.Remove(s.path(suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("segment: delete: %w", err))
 		}
 	}
