@@ -10,7 +10,10 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 func sampleEntries() []Entry {
@@ -270,5 +273,32 @@ func assertNoTemps(t *testing.T, dir string) {
 		if strings.HasSuffix(de.Name(), tempSuffix) {
 			t.Errorf("temporary file %s left behind", de.Name())
 		}
+	}
+}
+
+// A failing write, fsync or rename of WriteFS leaves the previous content
+// in place and no temporary file behind.
+func TestWriteFSFaultKeepsPrevious(t *testing.T) {
+	for _, op := range []vfs.Op{vfs.OpWrite, vfs.OpSync, vfs.OpRename} {
+		t.Run(op.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "offsets")
+			fsys := vfs.NewFaulty(nil)
+			if err := WriteOffsetsFS(fsys, path, map[string]int64{"a": 1}); err != nil {
+				t.Fatal(err)
+			}
+			fsys.Add(vfs.Rule{Op: op, Pattern: "offsets*", Err: syscall.EIO})
+			if err := WriteOffsetsFS(fsys, path, map[string]int64{"a": 2}); !errors.Is(err, syscall.EIO) {
+				t.Fatalf("WriteOffsetsFS with a failing %s = %v; want EIO", op, err)
+			}
+			got, err := ReadOffsets(path)
+			if err != nil || got["a"] != 1 {
+				t.Fatalf("after the failed write: %v, %v; want the previous content", got, err)
+			}
+			des, _ := os.ReadDir(dir)
+			if len(des) != 1 {
+				t.Fatalf("directory holds %d entries; want only the checkpoint", len(des))
+			}
+		})
 	}
 }

@@ -7,7 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // errNotExist is fs.ErrNotExist; named so ErrNotExist can wrap it.
@@ -21,12 +26,16 @@ const tempSuffix = ".tmp"
 // error the previous content, if any, is left untouched and the temporary
 // file is removed. Concurrent Writes to different paths are safe; concurrent
 // Writes to the same path leave one of the contents in place.
-func Write(path string, entries []Entry) error {
+func Write(path string, entries []Entry) error { return WriteFS(nil, path, entries) }
+
+// WriteFS is Write through the file layer fsys (the operating system when
+// nil), so tests can fail its write, fsync or rename.
+func WriteFS(fsys vfs.FS, path string, entries []Entry) error {
 	b, err := Encode(entries)
 	if err != nil {
 		return err
 	}
-	return writeAtomic(path, b)
+	return writeAtomic(vfs.Default(fsys), path, b)
 }
 
 // Read returns the entries stored at path. A missing file gives an error
@@ -49,6 +58,12 @@ func Read(path string) ([]Entry, error) {
 // WriteOffsets atomically replaces the file at path with offsets, stored in
 // key order so equal maps give equal files.
 func WriteOffsets(path string, offsets map[string]int64) error {
+	return WriteOffsetsFS(nil, path, offsets)
+}
+
+// WriteOffsetsFS is WriteOffsets through the file layer fsys (the
+// operating system when nil).
+func WriteOffsetsFS(fsys vfs.FS, path string, offsets map[string]int64) error {
 	keys := make([]string, 0, len(offsets))
 	for k := range offsets {
 		keys = append(keys, k)
@@ -58,7 +73,7 @@ func WriteOffsets(path string, offsets map[string]int64) error {
 	for i, k := range keys {
 		entries[i] = Entry{Key: k, Value: offsets[k]}
 	}
-	return Write(path, entries)
+	return WriteFS(fsys, path, entries)
 }
 
 // ReadOffsets reads a file written by WriteOffsets. Errors are those of Read,
@@ -110,23 +125,41 @@ func isTempFor(name, base string) bool {
 	return ok && random != "" && !strings.Contains(random, ".")
 }
 
-func writeAtomic(path string, b []byte) (err error) {
+// tempSeq makes temporary names unique within the process; the time
+// part makes them unlikely to collide with a crashed process's leftovers,
+// and O_EXCL makes a collision a retry, not an overwrite.
+var tempSeq atomic.Uint64
+
+// createTemp creates "<base>.<random>.tmp" in dir, like os.CreateTemp.
+func createTemp(fsys vfs.FS, dir, base string) (vfs.File, string, error) {
+	for range 100 {
+		n := tempSeq.Add(1) + uint64(time.Now().UnixNano())
+		name := filepath.Join(dir, base+"."+strconv.FormatUint(n, 36)+tempSuffix)
+		f, err := fsys.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		return f, name, err
+	}
+	return nil, "", fmt.Errorf("checkpoint: no unused temporary name in %s", dir)
+}
+
+func writeAtomic(fsys vfs.FS, path string, b []byte) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, base+".*"+tempSuffix)
+	f, tmp, err := createTemp(fsys, dir, base)
 	if err != nil {
 		return fmt.Errorf("checkpoint: write %s: %w", path, err)
 	}
-	tmp := f.Name()
 	renamed := false
 	defer func() {
 		if err != nil && !renamed {
 			// Best effort: the file may already be closed or renamed; the
 			// write error is the one worth reporting.
 			_ = f.Close()
-			_ = os.Remove(tmp)
+			_ = fsys.Remove(tmp)
 		}
 	}()
 	if _, err = f.Write(b); err != nil {
@@ -138,19 +171,21 @@ func writeAtomic(path string, b []byte) (err error) {
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("checkpoint: close %s: %w", path, err)
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = fsys.Rename(tmp, path); err != nil {
 		return fmt.Errorf("checkpoint: rename %s: %w", path, err)
 	}
 	renamed = true
-	if err = syncDir(dir); err != nil {
+	if err = SyncDir(fsys, dir); err != nil {
 		// The new content is in place but may not survive a power loss.
 		return fmt.Errorf("checkpoint: sync dir of %s: %w", path, err)
 	}
 	return nil
 }
 
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
+// SyncDir fsyncs directory dir through fsys (the operating system when
+// nil), so entries created, renamed or removed in it are durable.
+func SyncDir(fsys vfs.FS, dir string) error {
+	d, err := vfs.Default(fsys).OpenFile(dir, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}

@@ -139,10 +139,12 @@ func (l *Log) appendLocked(data []byte, headers []batch.Header, info *AppendInfo
 		return err
 	}
 	if err := l.active().Append(data); err != nil {
-		if !errors.Is(err, segment.ErrOutOfOrder) && !errors.Is(err, segment.ErrOffsetOverflow) {
-			l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		if errors.Is(err, segment.ErrOutOfOrder) || errors.Is(err, segment.ErrOffsetOverflow) {
+			return err
 		}
-		return err
+		// The segment cut a partial write back (or recovery will): the
+		// log holds whole batches only, but the disk cannot be trusted.
+		return l.failLocked("append", err)
 	}
 	for _, h := range headers {
 		if h.MaxTimestamp > info.MaxTimestamp {
@@ -150,8 +152,8 @@ func (l *Log) appendLocked(data []byte, headers []batch.Header, info *AppendInfo
 		}
 		if err := l.noteEpochLocked(h); err != nil {
 			// The batches are in the log but the epoch cache is not
-			// durable: stop writing until a reopen rebuilds it.
-			l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+			// durable: stop writing until a reopen rebuilds it (the
+			// failed save failed the log).
 			return err
 		}
 	}
@@ -207,12 +209,11 @@ func (l *Log) rollLocked() error {
 	a := l.active()
 	// A closed segment keeps its index entries on disk only.
 	if err := a.ReleaseIndex(); err != nil {
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return err
+		return l.failLocked("roll", err)
 	}
 	s, err := segment.Create(l.dir, a.NextOffset(), l.segOptions())
 	if err != nil {
-		return fmt.Errorf("commitlog: roll: %w", err)
+		return l.failLocked("roll", err)
 	}
 	l.segments = append(l.segments, s)
 	l.activeSince = l.opts.now()

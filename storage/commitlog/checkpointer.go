@@ -1,7 +1,6 @@
 package commitlog
 
 import (
-	"errors"
 	"sync/atomic"
 	"time"
 )
@@ -28,7 +27,7 @@ func WithCheckpointInterval(d time.Duration) FlusherOption {
 // CheckpointStats counts the Flusher's periodic checkpoints.
 type CheckpointStats struct {
 	// Written counts checkpoint files written, Failed the writes that
-	// failed (the log keeps running; the next crash recovery scans more).
+	// failed (each fails its log, as any write error does).
 	Written, Failed uint64
 }
 
@@ -89,11 +88,11 @@ func (f *Flusher) checkpointAll() {
 			return
 		default:
 		}
-		wrote, err := l.checkpointIfMoved()
+		tried, err := l.checkpointIfMoved()
 		switch {
-		case err != nil && !errors.Is(err, ErrClosed) && !errors.Is(err, ErrLogFailed):
-			f.cp.failed.Add(1)
-		case wrote:
+		case tried && err != nil:
+			f.cp.failed.Add(1) // and the log failed with it
+		case tried:
 			f.cp.written.Add(1)
 		}
 	}
@@ -105,7 +104,8 @@ type savedOffsets struct {
 }
 
 // checkpointIfMoved writes the offsets checkpoint if the recovery point,
-// high watermark or log start moved since it was last written. It holds
+// high watermark or log start moved since it was last written, and
+// reports whether it tried. It holds
 // flushMu (not mu) while writing, so appends and reads go on.
 func (l *Log) checkpointIfMoved() (bool, error) {
 	l.flushMu.Lock()

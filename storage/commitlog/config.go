@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // FlushPolicy says when appended data is fsynced.
@@ -138,7 +140,23 @@ type options struct {
 	now        func() time.Time
 	handoff    bool
 	beforeSync func()
+	fs         vfs.FS
+	onFailure  func(*FailedError)
 }
+
+// WithFailureHandler makes the log call fn once, when it fails: a write,
+// fsync, rename or delete of its files returned an error (the log refuses
+// writes from then on), or Open met an I/O error. The owner learns of a
+// failing disk this way (a node takes the log directory offline). fn runs
+// in the goroutine that met the error, possibly with the log's lock held:
+// it must not block or call the log.
+func WithFailureHandler(fn func(*FailedError)) Option {
+	return func(o *options) { o.onFailure = fn }
+}
+
+// WithFS makes the log's segments use fsys for their files (the
+// operating system when not given); tests inject faults with vfs.Faulty.
+func WithFS(fsys vfs.FS) Option { return func(o *options) { o.fs = fsys } }
 
 // WithSyncHandoff makes a FlushAlways log hand its fsyncs to the Flusher
 // (the one of WithFlusher, else one of its own) instead of running them

@@ -40,8 +40,14 @@
 // checkpoint interval (WithCheckpointInterval, 60 s by default) when its
 // recovery point, high watermark or log start moved, so that after a crash
 // Open verifies only the bytes written after the last checkpoint
-// (OpenStats.BytesScanned). After a failed write or fsync the log refuses
-// writes (ErrLogFailed) until reopened, which recovers it from its files.
+// (OpenStats.BytesScanned). After a failed write, fsync, rename or delete
+// the log refuses writes with a *FailedError (matching ErrLogFailed and
+// wrapping the cause, so a full disk is errors.Is(err, syscall.ENOSPC))
+// until reopened, which recovers it from its files; a failed log leaves no
+// clean-shutdown marker. A partial append is cut back by the segment, and
+// if that cut fails too, recovery cuts the torn batch. WithFailureHandler
+// tells the owner of the first failure; WithFS puts the files on an
+// injectable file layer (storage/vfs) for tests.
 //
 // # Files in a log directory
 //

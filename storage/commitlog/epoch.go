@@ -83,8 +83,8 @@ func (l *Log) noteEpochLocked(h batch.Header) error {
 }
 
 func (l *Log) saveEpochsLocked() error {
-	if err := l.epochs.Save(filepath.Join(l.dir, LeaderEpochCheckpointFile)); err != nil {
-		return fmt.Errorf("commitlog: %w", err)
+	if err := l.epochs.SaveFS(l.opts.fs, filepath.Join(l.dir, LeaderEpochCheckpointFile)); err != nil {
+		return l.failLocked("epoch checkpoint", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package commitlog
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // Sentinel errors. Batch validation failures wrap the storage/batch
@@ -19,8 +20,9 @@ var (
 	ErrEmptyAppend = errors.New("commitlog: append without batches")
 	// ErrClosed means the log was closed.
 	ErrClosed = errors.New("commitlog: log closed")
-	// ErrLogFailed means an earlier write or fsync failed; the log refuses
-	// further writes because the state of its files is unknown.
+	// ErrLogFailed is matched by *FailedError: a write, fsync, rename or
+	// delete of the log's files failed, and the log refuses further writes
+	// because the state of its files is unknown.
 	ErrLogFailed = errors.New("commitlog: log failed after an I/O error")
 	// ErrInvalidConfig means a Config field is out of range.
 	ErrInvalidConfig = errors.New("commitlog: invalid config")
@@ -77,3 +79,28 @@ func (e *DirError) Unwrap() error { return e.Err }
 
 // Is makes errors.Is(err, ErrBadDir) true.
 func (e *DirError) Is(target error) bool { return target == ErrBadDir }
+
+// FailedError is the failure of a log: the operation whose I/O error
+// failed it and that error. It matches ErrLogFailed and unwraps to the
+// cause, so errors.Is(err, syscall.ENOSPC) tells a full disk.
+type FailedError struct {
+	// Dir is the log's directory.
+	Dir string
+	// Op names what failed: "append", "fsync", "roll", "truncate",
+	// "delete segments", "checkpoint", "epoch checkpoint", "swap", "open".
+	Op  string
+	Err error
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("commitlog: log %s failed: %s: %v", e.Dir, e.Op, e.Err)
+}
+
+// Unwrap returns the I/O error.
+func (e *FailedError) Unwrap() error { return e.Err }
+
+// Is makes errors.Is(err, ErrLogFailed) true.
+func (e *FailedError) Is(target error) bool { return target == ErrLogFailed }
+
+// DiskFull reports whether the cause is a full disk (ENOSPC).
+func (e *FailedError) DiskFull() bool { return errors.Is(e.Err, syscall.ENOSPC) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluice-mq/sluice/storage/checkpoint"
 	"github.com/sluice-mq/sluice/storage/segment"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // waiter is a pending AwaitDurable call.
@@ -123,7 +124,7 @@ func (l *Log) syncDataLocked() (completion, error) {
 		hook()
 	}
 	if err == nil && syncDirNeeded {
-		err = syncDir(l.dir)
+		err = l.syncDir()
 	}
 	for _, t := range tokens {
 		if err != nil {
@@ -138,7 +139,7 @@ func (l *Log) syncDataLocked() (completion, error) {
 		// After a failed fsync the kernel may have dropped the dirty
 		// pages: nothing written since the last good sync can be trusted.
 		l.dirDirty = l.dirDirty || syncDirNeeded
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+		err = l.failLocked("fsync", err)
 		done, l.waiters = l.waiters, nil
 	} else {
 		for _, t := range tokens {
@@ -179,7 +180,7 @@ func (l *Log) syncAllLocked() error {
 			return err
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := l.syncDir(); err != nil {
 		return &DirError{Path: l.dir, Err: err}
 	}
 	l.dirDirty = false
@@ -211,8 +212,10 @@ func (l *Log) writeCheckpoint() error {
 	}
 	saved := savedOffsets{hw: l.hw, recoveryPoint: l.recoveryPoint, logStart: l.logStart}
 	l.mu.RUnlock()
-	if err := checkpoint.WriteOffsets(filepath.Join(l.dir, OffsetsCheckpointFile), offsets); err != nil {
-		return fmt.Errorf("commitlog: checkpoint: %w", err)
+	if err := checkpoint.WriteOffsetsFS(l.opts.fs, filepath.Join(l.dir, OffsetsCheckpointFile), offsets); err != nil {
+		// The old checkpoint is still in place, but a disk that cannot
+		// write a small file cannot be trusted with the log.
+		return l.fail("checkpoint", err)
 	}
 	l.saved = saved
 	return nil
@@ -267,7 +270,7 @@ func (l *Log) closeLocked() ([]completion, error) {
 	l.waiters = nil
 	l.mu.Unlock()
 	if len(errs) == 0 && failed == nil {
-		if err := writeMarker(l.dir); err != nil {
+		if err := l.writeMarker(); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -275,15 +278,15 @@ func (l *Log) closeLocked() ([]completion, error) {
 }
 
 // writeMarker creates the clean-shutdown marker durably.
-func writeMarker(dir string) error {
-	f, err := os.Create(filepath.Join(dir, CleanShutdownFile))
+func (l *Log) writeMarker() error {
+	f, err := vfs.Default(l.opts.fs).OpenFile(filepath.Join(l.dir, CleanShutdownFile), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("commitlog: clean-shutdown marker: %w", err)
 	}
 	if err := errors.Join(f.Sync(), f.Close()); err != nil {
 		return fmt.Errorf("commitlog: clean-shutdown marker: %w", err)
 	}
-	if err := syncDir(dir); err != nil {
+	if err := l.syncDir(); err != nil {
 		return fmt.Errorf("commitlog: clean-shutdown marker: %w", err)
 	}
 	return nil

@@ -62,7 +62,7 @@ type Log struct {
 	waiters       []waiter
 	closing       bool // Close has begun: no more writes
 	closed        bool
-	failed        error
+	failed        error // a *FailedError once the log failed
 
 	ownFlusher  bool
 	flushQueued atomic.Bool
@@ -103,12 +103,14 @@ func Open(dir string, cfg Config, opts ...Option) (*Log, error) {
 		o(&l.opts)
 	}
 	if err := prepareDir(dir); err != nil {
+		l.reportOpenFailure(err)
 		return nil, err
 	}
 	if err := l.load(); err != nil {
 		for _, s := range l.segments {
 			_ = s.Close() // the load error is the one worth reporting
 		}
+		l.reportOpenFailure(err)
 		return nil, err
 	}
 	needsFlusher := l.cfg.FlushPolicy == FlushInterval || (l.cfg.FlushPolicy == FlushAlways && l.opts.handoff)
@@ -120,6 +122,48 @@ func Open(dir string, cfg Config, opts ...Option) (*Log, error) {
 		l.opts.flusher.register(l)
 	}
 	return l, nil
+}
+
+// reportOpenFailure tells the failure handler that Open met err.
+func (l *Log) reportOpenFailure(err error) {
+	if h := l.opts.onFailure; h != nil {
+		h(&FailedError{Dir: l.dir, Op: "open", Err: err})
+	}
+}
+
+// failLocked fails the log: op met the I/O error err. The first failure
+// is kept, reported to the failure handler and returned by every later
+// write. Callers hold mu.
+func (l *Log) failLocked(op string, err error) error {
+	if l.failed == nil {
+		f := &FailedError{Dir: l.dir, Op: op, Err: err}
+		l.failed = f
+		if h := l.opts.onFailure; h != nil {
+			h(f)
+		}
+	}
+	return l.failed
+}
+
+// fail is failLocked for callers not holding mu.
+func (l *Log) fail(op string, err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.failLocked(op, err)
+}
+
+// Fail fails the log as a write error would, with cause: it refuses
+// writes from then on and closes without fsync or clean-shutdown marker,
+// so the next Open recovers it. A node fails every log of a directory
+// another log of which failed. It returns the log's failure (an earlier
+// one if it had failed already).
+func (l *Log) Fail(cause error) error { return l.fail("failed by owner", cause) }
+
+// Failed returns the log's failure (a *FailedError), or nil.
+func (l *Log) Failed() error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.failed
 }
 
 func prepareDir(dir string) error {
@@ -157,7 +201,7 @@ func (l *Log) load() error {
 		if err := os.Remove(marker); err != nil {
 			return &DirError{Path: l.dir, Err: err}
 		}
-		if err := syncDir(l.dir); err != nil {
+		if err := l.syncDir(); err != nil {
 			return &DirError{Path: l.dir, Err: err}
 		}
 	}
@@ -347,7 +391,7 @@ func (l *Log) deleteFrom(bases []int64, open *segment.Segment) error {
 }
 
 func (l *Log) segOptions() segment.Options {
-	return segment.Options{IndexIntervalBytes: l.cfg.IndexIntervalBytes}
+	return segment.Options{IndexIntervalBytes: l.cfg.IndexIntervalBytes, FS: l.opts.fs}
 }
 
 // active returns the segment that takes appends.
@@ -356,13 +400,6 @@ func (l *Log) active() *segment.Segment { return l.segments[len(l.segments)-1] }
 // leo is the log end offset; callers hold mu.
 func (l *Log) leo() int64 { return l.active().NextOffset() }
 
-// syncDir fsyncs a directory so created, renamed and removed entries are
-// durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	return errors.Join(err, d.Close())
-}
+// syncDir fsyncs the log's directory so created, renamed and removed
+// entries are durable.
+func (l *Log) syncDir() error { return checkpoint.SyncDir(l.opts.fs, l.dir) }

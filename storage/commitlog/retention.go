@@ -2,7 +2,6 @@ package commitlog
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"time"
 
@@ -69,7 +68,10 @@ func (l *Log) EnforceRetention(now time.Time) (int, error) {
 	}
 	doomed, err := l.dropSegmentsLocked(n)
 	l.mu.Unlock()
-	return len(doomed), errors.Join(err, deleteSegments(doomed))
+	if derr := deleteSegments(doomed); derr != nil {
+		err = errors.Join(err, l.fail("delete segments", derr))
+	}
+	return len(doomed), err
 }
 
 // segmentTime is the time retention judges a segment by: its max
@@ -137,7 +139,9 @@ func (l *Log) DeleteRecordsBefore(offset int64) error {
 		err = l.truncateEpochsLocked()
 	}
 	l.mu.Unlock()
-	err = errors.Join(err, deleteSegments(doomed))
+	if derr := deleteSegments(doomed); derr != nil {
+		err = errors.Join(err, l.fail("delete segments", derr))
+	}
 	if err != nil {
 		return err
 	}
@@ -188,17 +192,21 @@ func (l *Log) TruncateTo(offset int64) error {
 		err = token.SyncFiles()
 		l.mu.Lock()
 		if err != nil {
-			l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
+			err = l.failLocked("truncate", err)
 		} else {
 			token.MarkSynced()
 		}
 		l.mu.Unlock()
 	}
 	if err == nil {
-		err = deleteSegments(doomed)
+		if err = deleteSegments(doomed); err != nil {
+			err = l.fail("delete segments", err)
+		}
 	}
 	if err == nil {
-		err = syncDir(l.dir)
+		if err = l.syncDir(); err != nil {
+			err = l.fail("truncate", err)
+		}
 	}
 	if err == nil && changed {
 		err = l.writeCheckpoint()
@@ -211,13 +219,11 @@ func (l *Log) TruncateTo(offset int64) error {
 // cut with.
 func (l *Log) cutSegmentLocked(s *segment.Segment, offset int64) (segment.SyncToken, error) {
 	if _, err := s.TruncateTo(offset); err != nil {
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return segment.SyncToken{}, err
+		return segment.SyncToken{}, l.failLocked("truncate", err)
 	}
 	token, err := s.PrepareSync()
 	if err != nil {
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return segment.SyncToken{}, err
+		return segment.SyncToken{}, l.failLocked("truncate", err)
 	}
 	leo := l.leo()
 	l.logStart = min(l.logStart, leo)
@@ -251,19 +257,17 @@ func (l *Log) restartAtLocked(offset int64) error {
 		return &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: l.leo()}
 	}
 	if err := deleteSegments(l.segments); err != nil {
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return err
+		return l.failLocked("delete segments", err)
 	}
 	s, err := segment.Create(l.dir, offset, l.segOptions())
 	if err != nil {
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return err
+		return l.failLocked("truncate", err)
 	}
 	l.segments = []*segment.Segment{s}
 	l.logStart, l.hw, l.recoveryPoint = offset, offset, offset
 	l.activeSince = l.opts.now()
-	if err := syncDir(l.dir); err != nil {
-		return err
+	if err := l.syncDir(); err != nil {
+		return l.failLocked("truncate", err)
 	}
 	l.epochs.Clear()
 	return l.saveEpochsLocked()

@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/sluice-mq/sluice/storage/checkpoint"
 	"github.com/sluice-mq/sluice/storage/segment"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // Suffixes of the files of a segment staged to replace others.
@@ -58,12 +60,12 @@ func (l *Log) ReplaceSegments(oldBases []int64, cleaned *segment.Segment) error 
 		return errors.Join(err, cleaned.Delete())
 	}
 	for _, p := range cleaned.Files() {
-		if err := os.Rename(p, strings.TrimSuffix(p, CleanedSuffix)+SwapSuffix); err != nil {
-			return fmt.Errorf("commitlog: stage swap: %w", err)
+		if err := vfs.Default(l.opts.fs).Rename(p, strings.TrimSuffix(p, CleanedSuffix)+SwapSuffix); err != nil {
+			return l.fail("swap", fmt.Errorf("stage swap: %w", err))
 		}
 	}
-	if err := syncDir(l.dir); err != nil {
-		return fmt.Errorf("commitlog: stage swap: %w", err)
+	if err := l.syncDir(); err != nil {
+		return l.fail("swap", fmt.Errorf("stage swap: %w", err))
 	}
 
 	l.flushMu.Lock()
@@ -80,8 +82,7 @@ func (l *Log) ReplaceSegments(oldBases []int64, cleaned *segment.Segment) error 
 	}
 	s, err := l.completeSwapLocked(cleaned.BaseOffset(), l.segments[i:i+len(oldBases)])
 	if err != nil {
-		l.failed = fmt.Errorf("%w: %w", ErrLogFailed, err)
-		return err
+		return l.failLocked("swap", err)
 	}
 	l.segments = append(append(append([]*segment.Segment(nil), l.segments[:i]...), s), l.segments[i+len(oldBases):]...)
 	return nil
@@ -134,7 +135,7 @@ func (l *Log) completeSwapLocked(base int64, old []*segment.Segment) (*segment.S
 			return nil, err
 		}
 	}
-	if err := finishSwapFiles(l.dir, base); err != nil {
+	if err := finishSwapFiles(l.opts.fs, l.dir, base); err != nil {
 		return nil, err
 	}
 	opts := l.segOptions()
@@ -150,14 +151,15 @@ func (l *Log) completeSwapLocked(base int64, old []*segment.Segment) (*segment.S
 
 // finishSwapFiles renames the swap files of the segment at base to their
 // final names and fsyncs the directory.
-func finishSwapFiles(dir string, base int64) error {
+func finishSwapFiles(fsys vfs.FS, dir string, base int64) error {
+	fsys = vfs.Default(fsys)
 	for _, suffix := range []string{segment.TimeIndexSuffix, segment.IndexSuffix, segment.LogSuffix} {
 		final := filepath.Join(dir, segment.FileName(base, suffix))
-		if err := os.Rename(final+SwapSuffix, final); err != nil {
+		if err := fsys.Rename(final+SwapSuffix, final); err != nil {
 			return fmt.Errorf("commitlog: finish swap: %w", err)
 		}
 	}
-	return syncDir(dir)
+	return checkpoint.SyncDir(fsys, dir)
 }
 
 func removeSwapFiles(dir string, base int64) error {
@@ -217,7 +219,7 @@ func recoverSwaps(dir string, entries []os.DirEntry, opts segment.Options) (chan
 				}
 			}
 		}
-		if err := finishSwapFiles(dir, base); err != nil {
+		if err := finishSwapFiles(opts.FS, dir, base); err != nil {
 			return changed, err
 		}
 		changed = true

@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/sluice-mq/sluice/storage/checkpoint"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // Load reads a cache saved by Save. A missing file gives an error wrapping
@@ -33,12 +34,16 @@ func Load(path string) (*Cache, error) {
 }
 
 // Save atomically replaces the file at path with the cache's entries.
-func (c *Cache) Save(path string) error {
+func (c *Cache) Save(path string) error { return c.SaveFS(nil, path) }
+
+// SaveFS is Save through the file layer fsys (the operating system when
+// nil).
+func (c *Cache) SaveFS(fsys vfs.FS, path string) error {
 	raw := make([]checkpoint.Entry, len(c.entries))
 	for i, e := range c.entries {
 		raw[i] = checkpoint.Entry{Key: strconv.FormatInt(int64(e.Epoch), 10), Value: e.StartOffset}
 	}
-	if err := checkpoint.Write(path, raw); err != nil {
+	if err := checkpoint.WriteFS(fsys, path, raw); err != nil {
 		return fmt.Errorf("epochcache: save: %w", err)
 	}
 	return nil
