@@ -70,7 +70,13 @@ const (
 	ErrorCode_OUT_OF_ORDER_SEQUENCE_NUMBER     ErrorCode = 45
 	ErrorCode_DUPLICATE_SEQUENCE_NUMBER        ErrorCode = 46
 	ErrorCode_INVALID_PRODUCER_EPOCH           ErrorCode = 47
+	ErrorCode_INVALID_TXN_STATE                ErrorCode = 48
+	ErrorCode_INVALID_PRODUCER_ID_MAPPING      ErrorCode = 49
+	ErrorCode_INVALID_TRANSACTION_TIMEOUT      ErrorCode = 50
+	ErrorCode_CONCURRENT_TRANSACTIONS          ErrorCode = 51
+	ErrorCode_TRANSACTION_COORDINATOR_FENCED   ErrorCode = 52
 	ErrorCode_KAFKA_STORAGE_ERROR              ErrorCode = 56
+	ErrorCode_UNKNOWN_PRODUCER_ID              ErrorCode = 59
 	ErrorCode_REASSIGNMENT_IN_PROGRESS         ErrorCode = 60
 	ErrorCode_NON_EMPTY_GROUP                  ErrorCode = 68
 	ErrorCode_GROUP_ID_NOT_FOUND               ErrorCode = 69
@@ -82,6 +88,7 @@ const (
 	ErrorCode_GROUP_MAX_SIZE_REACHED           ErrorCode = 81
 	ErrorCode_FENCED_INSTANCE_ID               ErrorCode = 82
 	ErrorCode_INVALID_RECORD                   ErrorCode = 87
+	ErrorCode_PRODUCER_FENCED                  ErrorCode = 90
 )
 
 // Enum value maps for ErrorCode.
@@ -130,7 +137,13 @@ var (
 		45: "OUT_OF_ORDER_SEQUENCE_NUMBER",
 		46: "DUPLICATE_SEQUENCE_NUMBER",
 		47: "INVALID_PRODUCER_EPOCH",
+		48: "INVALID_TXN_STATE",
+		49: "INVALID_PRODUCER_ID_MAPPING",
+		50: "INVALID_TRANSACTION_TIMEOUT",
+		51: "CONCURRENT_TRANSACTIONS",
+		52: "TRANSACTION_COORDINATOR_FENCED",
 		56: "KAFKA_STORAGE_ERROR",
+		59: "UNKNOWN_PRODUCER_ID",
 		60: "REASSIGNMENT_IN_PROGRESS",
 		68: "NON_EMPTY_GROUP",
 		69: "GROUP_ID_NOT_FOUND",
@@ -142,6 +155,7 @@ var (
 		81: "GROUP_MAX_SIZE_REACHED",
 		82: "FENCED_INSTANCE_ID",
 		87: "INVALID_RECORD",
+		90: "PRODUCER_FENCED",
 	}
 	ErrorCode_value = map[string]int32{
 		"NONE":                             0,
@@ -187,7 +201,13 @@ var (
 		"OUT_OF_ORDER_SEQUENCE_NUMBER":     45,
 		"DUPLICATE_SEQUENCE_NUMBER":        46,
 		"INVALID_PRODUCER_EPOCH":           47,
+		"INVALID_TXN_STATE":                48,
+		"INVALID_PRODUCER_ID_MAPPING":      49,
+		"INVALID_TRANSACTION_TIMEOUT":      50,
+		"CONCURRENT_TRANSACTIONS":          51,
+		"TRANSACTION_COORDINATOR_FENCED":   52,
 		"KAFKA_STORAGE_ERROR":              56,
+		"UNKNOWN_PRODUCER_ID":              59,
 		"REASSIGNMENT_IN_PROGRESS":         60,
 		"NON_EMPTY_GROUP":                  68,
 		"GROUP_ID_NOT_FOUND":               69,
@@ -199,6 +219,7 @@ var (
 		"GROUP_MAX_SIZE_REACHED":           81,
 		"FENCED_INSTANCE_ID":               82,
 		"INVALID_RECORD":                   87,
+		"PRODUCER_FENCED":                  90,
 	}
 )
 
@@ -288,7 +309,7 @@ const file_common_proto_rawDesc = "" +
 	"\fcommon.proto\x12\tsluice.v1\"D\n" +
 	"\x0eTopicPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
-	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xb4\v\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xfc\f\n" +
 	"\tErrorCode\x12\b\n" +
 	"\x04NONE\x10\x00\x12!\n" +
 	"\x14UNKNOWN_SERVER_ERROR\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x17\n" +
@@ -333,8 +354,14 @@ const file_common_proto_rawDesc = "" +
 	"\x10POLICY_VIOLATION\x10,\x12 \n" +
 	"\x1cOUT_OF_ORDER_SEQUENCE_NUMBER\x10-\x12\x1d\n" +
 	"\x19DUPLICATE_SEQUENCE_NUMBER\x10.\x12\x1a\n" +
-	"\x16INVALID_PRODUCER_EPOCH\x10/\x12\x17\n" +
-	"\x13KAFKA_STORAGE_ERROR\x108\x12\x1c\n" +
+	"\x16INVALID_PRODUCER_EPOCH\x10/\x12\x15\n" +
+	"\x11INVALID_TXN_STATE\x100\x12\x1f\n" +
+	"\x1bINVALID_PRODUCER_ID_MAPPING\x101\x12\x1f\n" +
+	"\x1bINVALID_TRANSACTION_TIMEOUT\x102\x12\x1b\n" +
+	"\x17CONCURRENT_TRANSACTIONS\x103\x12\"\n" +
+	"\x1eTRANSACTION_COORDINATOR_FENCED\x104\x12\x17\n" +
+	"\x13KAFKA_STORAGE_ERROR\x108\x12\x17\n" +
+	"\x13UNKNOWN_PRODUCER_ID\x10;\x12\x1c\n" +
 	"\x18REASSIGNMENT_IN_PROGRESS\x10<\x12\x13\n" +
 	"\x0fNON_EMPTY_GROUP\x10D\x12\x16\n" +
 	"\x12GROUP_ID_NOT_FOUND\x10E\x12\x17\n" +
@@ -345,7 +372,8 @@ const file_common_proto_rawDesc = "" +
 	"\x12MEMBER_ID_REQUIRED\x10O\x12\x1a\n" +
 	"\x16GROUP_MAX_SIZE_REACHED\x10Q\x12\x16\n" +
 	"\x12FENCED_INSTANCE_ID\x10R\x12\x12\n" +
-	"\x0eINVALID_RECORD\x10WB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\x0eINVALID_RECORD\x10W\x12\x13\n" +
+	"\x0fPRODUCER_FENCED\x10ZB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_common_proto_rawDescOnce sync.Once

@@ -75,7 +75,13 @@ var (
 	ErrOutOfOrderSequenceNumber     = sentinel(ErrorCode_OUT_OF_ORDER_SEQUENCE_NUMBER, false)
 	ErrDuplicateSequenceNumber      = sentinel(ErrorCode_DUPLICATE_SEQUENCE_NUMBER, false)
 	ErrInvalidProducerEpoch         = sentinel(ErrorCode_INVALID_PRODUCER_EPOCH, false)
+	ErrInvalidTxnState              = sentinel(ErrorCode_INVALID_TXN_STATE, false)
+	ErrInvalidProducerIDMapping     = sentinel(ErrorCode_INVALID_PRODUCER_ID_MAPPING, false)
+	ErrInvalidTransactionTimeout    = sentinel(ErrorCode_INVALID_TRANSACTION_TIMEOUT, false)
+	ErrConcurrentTransactions       = sentinel(ErrorCode_CONCURRENT_TRANSACTIONS, true)
+	ErrTransactionCoordinatorFenced = sentinel(ErrorCode_TRANSACTION_COORDINATOR_FENCED, false)
 	ErrStorageError                 = sentinel(ErrorCode_KAFKA_STORAGE_ERROR, true)
+	ErrUnknownProducerID            = sentinel(ErrorCode_UNKNOWN_PRODUCER_ID, false)
 	ErrReassignmentInProgress       = sentinel(ErrorCode_REASSIGNMENT_IN_PROGRESS, false)
 	ErrNonEmptyGroup                = sentinel(ErrorCode_NON_EMPTY_GROUP, false)
 	ErrGroupIDNotFound              = sentinel(ErrorCode_GROUP_ID_NOT_FOUND, false)
@@ -87,6 +93,7 @@ var (
 	ErrGroupMaxSizeReached          = sentinel(ErrorCode_GROUP_MAX_SIZE_REACHED, false)
 	ErrFencedInstanceID             = sentinel(ErrorCode_FENCED_INSTANCE_ID, false)
 	ErrInvalidRecord                = sentinel(ErrorCode_INVALID_RECORD, false)
+	ErrProducerFenced               = sentinel(ErrorCode_PRODUCER_FENCED, false)
 )
 
 var byCode = func() map[ErrorCode]*Error {
@@ -106,6 +113,9 @@ var byCode = func() map[ErrorCode]*Error {
 		ErrGroupIDNotFound, ErrFencedLeaderEpoch, ErrUnknownLeaderEpoch,
 		ErrUnsupportedCompressionType, ErrOffsetNotAvailable, ErrMemberIDRequired,
 		ErrGroupMaxSizeReached, ErrFencedInstanceID, ErrInvalidRecord,
+		ErrInvalidTxnState, ErrInvalidProducerIDMapping, ErrInvalidTransactionTimeout,
+		ErrConcurrentTransactions, ErrTransactionCoordinatorFenced, ErrUnknownProducerID,
+		ErrProducerFenced,
 	} {
 		m[e.Code] = e
 	}
