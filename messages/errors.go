@@ -94,6 +94,7 @@ var (
 	ErrFencedInstanceID             = sentinel(ErrorCode_FENCED_INSTANCE_ID, false)
 	ErrInvalidRecord                = sentinel(ErrorCode_INVALID_RECORD, false)
 	ErrProducerFenced               = sentinel(ErrorCode_PRODUCER_FENCED, false)
+	ErrTransactionalIDNotFound      = sentinel(ErrorCode_TRANSACTIONAL_ID_NOT_FOUND, false)
 )
 
 var byCode = func() map[ErrorCode]*Error {
@@ -115,7 +116,7 @@ var byCode = func() map[ErrorCode]*Error {
 		ErrGroupMaxSizeReached, ErrFencedInstanceID, ErrInvalidRecord,
 		ErrInvalidTxnState, ErrInvalidProducerIDMapping, ErrInvalidTransactionTimeout,
 		ErrConcurrentTransactions, ErrTransactionCoordinatorFenced, ErrUnknownProducerID,
-		ErrProducerFenced,
+		ErrProducerFenced, ErrTransactionalIDNotFound,
 	} {
 		m[e.Code] = e
 	}
