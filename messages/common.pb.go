@@ -75,6 +75,7 @@ const (
 	ErrorCode_INVALID_TRANSACTION_TIMEOUT      ErrorCode = 50
 	ErrorCode_CONCURRENT_TRANSACTIONS          ErrorCode = 51
 	ErrorCode_TRANSACTION_COORDINATOR_FENCED   ErrorCode = 52
+	ErrorCode_OPERATION_NOT_ATTEMPTED          ErrorCode = 55
 	ErrorCode_KAFKA_STORAGE_ERROR              ErrorCode = 56
 	ErrorCode_UNKNOWN_PRODUCER_ID              ErrorCode = 59
 	ErrorCode_REASSIGNMENT_IN_PROGRESS         ErrorCode = 60
@@ -143,6 +144,7 @@ var (
 		50:  "INVALID_TRANSACTION_TIMEOUT",
 		51:  "CONCURRENT_TRANSACTIONS",
 		52:  "TRANSACTION_COORDINATOR_FENCED",
+		55:  "OPERATION_NOT_ATTEMPTED",
 		56:  "KAFKA_STORAGE_ERROR",
 		59:  "UNKNOWN_PRODUCER_ID",
 		60:  "REASSIGNMENT_IN_PROGRESS",
@@ -208,6 +210,7 @@ var (
 		"INVALID_TRANSACTION_TIMEOUT":      50,
 		"CONCURRENT_TRANSACTIONS":          51,
 		"TRANSACTION_COORDINATOR_FENCED":   52,
+		"OPERATION_NOT_ATTEMPTED":          55,
 		"KAFKA_STORAGE_ERROR":              56,
 		"UNKNOWN_PRODUCER_ID":              59,
 		"REASSIGNMENT_IN_PROGRESS":         60,
@@ -312,7 +315,7 @@ const file_common_proto_rawDesc = "" +
 	"\fcommon.proto\x12\tsluice.v1\"D\n" +
 	"\x0eTopicPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
-	"\tpartition\x18\x02 \x01(\x05R\tpartition*\x9c\r\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xb9\r\n" +
 	"\tErrorCode\x12\b\n" +
 	"\x04NONE\x10\x00\x12!\n" +
 	"\x14UNKNOWN_SERVER_ERROR\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x17\n" +
@@ -362,7 +365,8 @@ const file_common_proto_rawDesc = "" +
 	"\x1bINVALID_PRODUCER_ID_MAPPING\x101\x12\x1f\n" +
 	"\x1bINVALID_TRANSACTION_TIMEOUT\x102\x12\x1b\n" +
 	"\x17CONCURRENT_TRANSACTIONS\x103\x12\"\n" +
-	"\x1eTRANSACTION_COORDINATOR_FENCED\x104\x12\x17\n" +
+	"\x1eTRANSACTION_COORDINATOR_FENCED\x104\x12\x1b\n" +
+	"\x17OPERATION_NOT_ATTEMPTED\x107\x12\x17\n" +
 	"\x13KAFKA_STORAGE_ERROR\x108\x12\x17\n" +
 	"\x13UNKNOWN_PRODUCER_ID\x10;\x12\x1c\n" +
 	"\x18REASSIGNMENT_IN_PROGRESS\x10<\x12\x13\n" +

@@ -7,8 +7,8 @@
 // partition.proto (produce, fetch, list offsets), admin.proto (metadata and
 // topic administration), replication.proto (leader pushes and the epoch
 // handshake), reassign.proto (moving replicas), group.proto (consumer
-// groups and committed offsets) and producer.proto (producer ids and
-// epochs). Generated code is committed; `make proto`
+// groups and committed offsets), producer.proto (producer ids and
+// epochs) and txn.proto (transactions). Generated code is committed; `make proto`
 // regenerates it. Every FooRequest has a FooResponse whose first field is the
 // error code, and handlers always answer with the paired response.
 package messages

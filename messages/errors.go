@@ -95,6 +95,7 @@ var (
 	ErrInvalidRecord                = sentinel(ErrorCode_INVALID_RECORD, false)
 	ErrProducerFenced               = sentinel(ErrorCode_PRODUCER_FENCED, false)
 	ErrTransactionalIDNotFound      = sentinel(ErrorCode_TRANSACTIONAL_ID_NOT_FOUND, false)
+	ErrOperationNotAttempted        = sentinel(ErrorCode_OPERATION_NOT_ATTEMPTED, false)
 )
 
 var byCode = func() map[ErrorCode]*Error {
@@ -116,7 +117,7 @@ var byCode = func() map[ErrorCode]*Error {
 		ErrGroupMaxSizeReached, ErrFencedInstanceID, ErrInvalidRecord,
 		ErrInvalidTxnState, ErrInvalidProducerIDMapping, ErrInvalidTransactionTimeout,
 		ErrConcurrentTransactions, ErrTransactionCoordinatorFenced, ErrUnknownProducerID,
-		ErrProducerFenced, ErrTransactionalIDNotFound,
+		ErrProducerFenced, ErrTransactionalIDNotFound, ErrOperationNotAttempted,
 	} {
 		m[e.Code] = e
 	}

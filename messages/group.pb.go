@@ -21,9 +21,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// CoordinatorKeyType says what FindCoordinator's key names (Kafka's
+// key_type).
+type CoordinatorKeyType int32
+
+const (
+	CoordinatorKeyType_GROUP CoordinatorKeyType = 0
+	// The key is a transactional id; the coordinator is the leader of its
+	// __transaction_state partition (txn.proto).
+	CoordinatorKeyType_TRANSACTION CoordinatorKeyType = 1
+)
+
+// Enum value maps for CoordinatorKeyType.
+var (
+	CoordinatorKeyType_name = map[int32]string{
+		0: "GROUP",
+		1: "TRANSACTION",
+	}
+	CoordinatorKeyType_value = map[string]int32{
+		"GROUP":       0,
+		"TRANSACTION": 1,
+	}
+)
+
+func (x CoordinatorKeyType) Enum() *CoordinatorKeyType {
+	p := new(CoordinatorKeyType)
+	*p = x
+	return p
+}
+
+func (x CoordinatorKeyType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CoordinatorKeyType) Descriptor() protoreflect.EnumDescriptor {
+	return file_group_proto_enumTypes[0].Descriptor()
+}
+
+func (CoordinatorKeyType) Type() protoreflect.EnumType {
+	return &file_group_proto_enumTypes[0]
+}
+
+func (x CoordinatorKeyType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CoordinatorKeyType.Descriptor instead.
+func (CoordinatorKeyType) EnumDescriptor() ([]byte, []int) {
+	return file_group_proto_rawDescGZIP(), []int{0}
+}
+
 type FindCoordinatorRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key: a group id, or a transactional id with key_type TRANSACTION
+	// (Kafka renamed the field key when it added key_type).
+	GroupId       string             `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	KeyType       CoordinatorKeyType `protobuf:"varint,2,opt,name=key_type,json=keyType,proto3,enum=sluice.v1.CoordinatorKeyType" json:"key_type,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -63,6 +116,13 @@ func (x *FindCoordinatorRequest) GetGroupId() string {
 		return x.GroupId
 	}
 	return ""
+}
+
+func (x *FindCoordinatorRequest) GetKeyType() CoordinatorKeyType {
+	if x != nil {
+		return x.KeyType
+	}
+	return CoordinatorKeyType_GROUP
 }
 
 type FindCoordinatorResponse struct {
@@ -2343,9 +2403,10 @@ var File_group_proto protoreflect.FileDescriptor
 
 const file_group_proto_rawDesc = "" +
 	"\n" +
-	"\vgroup.proto\x12\tsluice.v1\x1a\fcommon.proto\"3\n" +
+	"\vgroup.proto\x12\tsluice.v1\x1a\fcommon.proto\"m\n" +
 	"\x16FindCoordinatorRequest\x12\x19\n" +
-	"\bgroup_id\x18\x01 \x01(\tR\agroupId\"\xa6\x01\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x128\n" +
+	"\bkey_type\x18\x02 \x01(\x0e2\x1d.sluice.v1.CoordinatorKeyTypeR\akeyType\"\xa6\x01\n" +
 	"\x17FindCoordinatorResponse\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
@@ -2534,7 +2595,10 @@ const file_group_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x126\n" +
-	"\aresults\x18\x03 \x03(\v2\x1c.sluice.v1.DeleteGroupResultR\aresults2\x96\x06\n" +
+	"\aresults\x18\x03 \x03(\v2\x1c.sluice.v1.DeleteGroupResultR\aresults*0\n" +
+	"\x12CoordinatorKeyType\x12\t\n" +
+	"\x05GROUP\x10\x00\x12\x0f\n" +
+	"\vTRANSACTION\x10\x012\x96\x06\n" +
 	"\x05Group\x12X\n" +
 	"\x0fFindCoordinator\x12!.sluice.v1.FindCoordinatorRequest\x1a\".sluice.v1.FindCoordinatorResponse\x12F\n" +
 	"\tJoinGroup\x12\x1b.sluice.v1.JoinGroupRequest\x1a\x1c.sluice.v1.JoinGroupResponse\x12F\n" +
@@ -2561,103 +2625,106 @@ func file_group_proto_rawDescGZIP() []byte {
 	return file_group_proto_rawDescData
 }
 
+var file_group_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_group_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_group_proto_goTypes = []any{
-	(*FindCoordinatorRequest)(nil),        // 0: sluice.v1.FindCoordinatorRequest
-	(*FindCoordinatorResponse)(nil),       // 1: sluice.v1.FindCoordinatorResponse
-	(*GroupProtocol)(nil),                 // 2: sluice.v1.GroupProtocol
-	(*JoinGroupRequest)(nil),              // 3: sluice.v1.JoinGroupRequest
-	(*JoinGroupMember)(nil),               // 4: sluice.v1.JoinGroupMember
-	(*JoinGroupResponse)(nil),             // 5: sluice.v1.JoinGroupResponse
-	(*SyncGroupAssignment)(nil),           // 6: sluice.v1.SyncGroupAssignment
-	(*SyncGroupRequest)(nil),              // 7: sluice.v1.SyncGroupRequest
-	(*SyncGroupResponse)(nil),             // 8: sluice.v1.SyncGroupResponse
-	(*HeartbeatRequest)(nil),              // 9: sluice.v1.HeartbeatRequest
-	(*HeartbeatResponse)(nil),             // 10: sluice.v1.HeartbeatResponse
-	(*LeaveGroupMember)(nil),              // 11: sluice.v1.LeaveGroupMember
-	(*LeaveGroupRequest)(nil),             // 12: sluice.v1.LeaveGroupRequest
-	(*LeaveGroupMemberResponse)(nil),      // 13: sluice.v1.LeaveGroupMemberResponse
-	(*LeaveGroupResponse)(nil),            // 14: sluice.v1.LeaveGroupResponse
-	(*OffsetCommitPartition)(nil),         // 15: sluice.v1.OffsetCommitPartition
-	(*OffsetCommitTopic)(nil),             // 16: sluice.v1.OffsetCommitTopic
-	(*OffsetCommitRequest)(nil),           // 17: sluice.v1.OffsetCommitRequest
-	(*OffsetCommitPartitionResponse)(nil), // 18: sluice.v1.OffsetCommitPartitionResponse
-	(*OffsetCommitTopicResponse)(nil),     // 19: sluice.v1.OffsetCommitTopicResponse
-	(*OffsetCommitResponse)(nil),          // 20: sluice.v1.OffsetCommitResponse
-	(*OffsetFetchTopic)(nil),              // 21: sluice.v1.OffsetFetchTopic
-	(*OffsetFetchRequest)(nil),            // 22: sluice.v1.OffsetFetchRequest
-	(*OffsetFetchPartition)(nil),          // 23: sluice.v1.OffsetFetchPartition
-	(*OffsetFetchTopicResponse)(nil),      // 24: sluice.v1.OffsetFetchTopicResponse
-	(*OffsetFetchResponse)(nil),           // 25: sluice.v1.OffsetFetchResponse
-	(*ListGroupsRequest)(nil),             // 26: sluice.v1.ListGroupsRequest
-	(*ListedGroup)(nil),                   // 27: sluice.v1.ListedGroup
-	(*ListGroupsResponse)(nil),            // 28: sluice.v1.ListGroupsResponse
-	(*DescribeGroupsRequest)(nil),         // 29: sluice.v1.DescribeGroupsRequest
-	(*DescribedGroupMember)(nil),          // 30: sluice.v1.DescribedGroupMember
-	(*DescribedGroup)(nil),                // 31: sluice.v1.DescribedGroup
-	(*DescribeGroupsResponse)(nil),        // 32: sluice.v1.DescribeGroupsResponse
-	(*DeleteGroupsRequest)(nil),           // 33: sluice.v1.DeleteGroupsRequest
-	(*DeleteGroupResult)(nil),             // 34: sluice.v1.DeleteGroupResult
-	(*DeleteGroupsResponse)(nil),          // 35: sluice.v1.DeleteGroupsResponse
-	(ErrorCode)(0),                        // 36: sluice.v1.ErrorCode
+	(CoordinatorKeyType)(0),               // 0: sluice.v1.CoordinatorKeyType
+	(*FindCoordinatorRequest)(nil),        // 1: sluice.v1.FindCoordinatorRequest
+	(*FindCoordinatorResponse)(nil),       // 2: sluice.v1.FindCoordinatorResponse
+	(*GroupProtocol)(nil),                 // 3: sluice.v1.GroupProtocol
+	(*JoinGroupRequest)(nil),              // 4: sluice.v1.JoinGroupRequest
+	(*JoinGroupMember)(nil),               // 5: sluice.v1.JoinGroupMember
+	(*JoinGroupResponse)(nil),             // 6: sluice.v1.JoinGroupResponse
+	(*SyncGroupAssignment)(nil),           // 7: sluice.v1.SyncGroupAssignment
+	(*SyncGroupRequest)(nil),              // 8: sluice.v1.SyncGroupRequest
+	(*SyncGroupResponse)(nil),             // 9: sluice.v1.SyncGroupResponse
+	(*HeartbeatRequest)(nil),              // 10: sluice.v1.HeartbeatRequest
+	(*HeartbeatResponse)(nil),             // 11: sluice.v1.HeartbeatResponse
+	(*LeaveGroupMember)(nil),              // 12: sluice.v1.LeaveGroupMember
+	(*LeaveGroupRequest)(nil),             // 13: sluice.v1.LeaveGroupRequest
+	(*LeaveGroupMemberResponse)(nil),      // 14: sluice.v1.LeaveGroupMemberResponse
+	(*LeaveGroupResponse)(nil),            // 15: sluice.v1.LeaveGroupResponse
+	(*OffsetCommitPartition)(nil),         // 16: sluice.v1.OffsetCommitPartition
+	(*OffsetCommitTopic)(nil),             // 17: sluice.v1.OffsetCommitTopic
+	(*OffsetCommitRequest)(nil),           // 18: sluice.v1.OffsetCommitRequest
+	(*OffsetCommitPartitionResponse)(nil), // 19: sluice.v1.OffsetCommitPartitionResponse
+	(*OffsetCommitTopicResponse)(nil),     // 20: sluice.v1.OffsetCommitTopicResponse
+	(*OffsetCommitResponse)(nil),          // 21: sluice.v1.OffsetCommitResponse
+	(*OffsetFetchTopic)(nil),              // 22: sluice.v1.OffsetFetchTopic
+	(*OffsetFetchRequest)(nil),            // 23: sluice.v1.OffsetFetchRequest
+	(*OffsetFetchPartition)(nil),          // 24: sluice.v1.OffsetFetchPartition
+	(*OffsetFetchTopicResponse)(nil),      // 25: sluice.v1.OffsetFetchTopicResponse
+	(*OffsetFetchResponse)(nil),           // 26: sluice.v1.OffsetFetchResponse
+	(*ListGroupsRequest)(nil),             // 27: sluice.v1.ListGroupsRequest
+	(*ListedGroup)(nil),                   // 28: sluice.v1.ListedGroup
+	(*ListGroupsResponse)(nil),            // 29: sluice.v1.ListGroupsResponse
+	(*DescribeGroupsRequest)(nil),         // 30: sluice.v1.DescribeGroupsRequest
+	(*DescribedGroupMember)(nil),          // 31: sluice.v1.DescribedGroupMember
+	(*DescribedGroup)(nil),                // 32: sluice.v1.DescribedGroup
+	(*DescribeGroupsResponse)(nil),        // 33: sluice.v1.DescribeGroupsResponse
+	(*DeleteGroupsRequest)(nil),           // 34: sluice.v1.DeleteGroupsRequest
+	(*DeleteGroupResult)(nil),             // 35: sluice.v1.DeleteGroupResult
+	(*DeleteGroupsResponse)(nil),          // 36: sluice.v1.DeleteGroupsResponse
+	(ErrorCode)(0),                        // 37: sluice.v1.ErrorCode
 }
 var file_group_proto_depIdxs = []int32{
-	36, // 0: sluice.v1.FindCoordinatorResponse.error_code:type_name -> sluice.v1.ErrorCode
-	2,  // 1: sluice.v1.JoinGroupRequest.protocols:type_name -> sluice.v1.GroupProtocol
-	36, // 2: sluice.v1.JoinGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
-	4,  // 3: sluice.v1.JoinGroupResponse.members:type_name -> sluice.v1.JoinGroupMember
-	6,  // 4: sluice.v1.SyncGroupRequest.assignments:type_name -> sluice.v1.SyncGroupAssignment
-	36, // 5: sluice.v1.SyncGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
-	36, // 6: sluice.v1.HeartbeatResponse.error_code:type_name -> sluice.v1.ErrorCode
-	11, // 7: sluice.v1.LeaveGroupRequest.members:type_name -> sluice.v1.LeaveGroupMember
-	36, // 8: sluice.v1.LeaveGroupMemberResponse.error_code:type_name -> sluice.v1.ErrorCode
-	36, // 9: sluice.v1.LeaveGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
-	13, // 10: sluice.v1.LeaveGroupResponse.members:type_name -> sluice.v1.LeaveGroupMemberResponse
-	15, // 11: sluice.v1.OffsetCommitTopic.partitions:type_name -> sluice.v1.OffsetCommitPartition
-	16, // 12: sluice.v1.OffsetCommitRequest.topics:type_name -> sluice.v1.OffsetCommitTopic
-	36, // 13: sluice.v1.OffsetCommitPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
-	18, // 14: sluice.v1.OffsetCommitTopicResponse.partitions:type_name -> sluice.v1.OffsetCommitPartitionResponse
-	36, // 15: sluice.v1.OffsetCommitResponse.error_code:type_name -> sluice.v1.ErrorCode
-	19, // 16: sluice.v1.OffsetCommitResponse.topics:type_name -> sluice.v1.OffsetCommitTopicResponse
-	21, // 17: sluice.v1.OffsetFetchRequest.topics:type_name -> sluice.v1.OffsetFetchTopic
-	36, // 18: sluice.v1.OffsetFetchPartition.error_code:type_name -> sluice.v1.ErrorCode
-	23, // 19: sluice.v1.OffsetFetchTopicResponse.partitions:type_name -> sluice.v1.OffsetFetchPartition
-	36, // 20: sluice.v1.OffsetFetchResponse.error_code:type_name -> sluice.v1.ErrorCode
-	24, // 21: sluice.v1.OffsetFetchResponse.topics:type_name -> sluice.v1.OffsetFetchTopicResponse
-	36, // 22: sluice.v1.ListGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	27, // 23: sluice.v1.ListGroupsResponse.groups:type_name -> sluice.v1.ListedGroup
-	36, // 24: sluice.v1.DescribedGroup.error_code:type_name -> sluice.v1.ErrorCode
-	30, // 25: sluice.v1.DescribedGroup.members:type_name -> sluice.v1.DescribedGroupMember
-	36, // 26: sluice.v1.DescribeGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	31, // 27: sluice.v1.DescribeGroupsResponse.groups:type_name -> sluice.v1.DescribedGroup
-	36, // 28: sluice.v1.DeleteGroupResult.error_code:type_name -> sluice.v1.ErrorCode
-	36, // 29: sluice.v1.DeleteGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	34, // 30: sluice.v1.DeleteGroupsResponse.results:type_name -> sluice.v1.DeleteGroupResult
-	0,  // 31: sluice.v1.Group.FindCoordinator:input_type -> sluice.v1.FindCoordinatorRequest
-	3,  // 32: sluice.v1.Group.JoinGroup:input_type -> sluice.v1.JoinGroupRequest
-	7,  // 33: sluice.v1.Group.SyncGroup:input_type -> sluice.v1.SyncGroupRequest
-	9,  // 34: sluice.v1.Group.Heartbeat:input_type -> sluice.v1.HeartbeatRequest
-	12, // 35: sluice.v1.Group.LeaveGroup:input_type -> sluice.v1.LeaveGroupRequest
-	17, // 36: sluice.v1.Group.OffsetCommit:input_type -> sluice.v1.OffsetCommitRequest
-	22, // 37: sluice.v1.Group.OffsetFetch:input_type -> sluice.v1.OffsetFetchRequest
-	26, // 38: sluice.v1.Group.ListGroups:input_type -> sluice.v1.ListGroupsRequest
-	29, // 39: sluice.v1.Group.DescribeGroups:input_type -> sluice.v1.DescribeGroupsRequest
-	33, // 40: sluice.v1.Group.DeleteGroups:input_type -> sluice.v1.DeleteGroupsRequest
-	1,  // 41: sluice.v1.Group.FindCoordinator:output_type -> sluice.v1.FindCoordinatorResponse
-	5,  // 42: sluice.v1.Group.JoinGroup:output_type -> sluice.v1.JoinGroupResponse
-	8,  // 43: sluice.v1.Group.SyncGroup:output_type -> sluice.v1.SyncGroupResponse
-	10, // 44: sluice.v1.Group.Heartbeat:output_type -> sluice.v1.HeartbeatResponse
-	14, // 45: sluice.v1.Group.LeaveGroup:output_type -> sluice.v1.LeaveGroupResponse
-	20, // 46: sluice.v1.Group.OffsetCommit:output_type -> sluice.v1.OffsetCommitResponse
-	25, // 47: sluice.v1.Group.OffsetFetch:output_type -> sluice.v1.OffsetFetchResponse
-	28, // 48: sluice.v1.Group.ListGroups:output_type -> sluice.v1.ListGroupsResponse
-	32, // 49: sluice.v1.Group.DescribeGroups:output_type -> sluice.v1.DescribeGroupsResponse
-	35, // 50: sluice.v1.Group.DeleteGroups:output_type -> sluice.v1.DeleteGroupsResponse
-	41, // [41:51] is the sub-list for method output_type
-	31, // [31:41] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	0,  // 0: sluice.v1.FindCoordinatorRequest.key_type:type_name -> sluice.v1.CoordinatorKeyType
+	37, // 1: sluice.v1.FindCoordinatorResponse.error_code:type_name -> sluice.v1.ErrorCode
+	3,  // 2: sluice.v1.JoinGroupRequest.protocols:type_name -> sluice.v1.GroupProtocol
+	37, // 3: sluice.v1.JoinGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
+	5,  // 4: sluice.v1.JoinGroupResponse.members:type_name -> sluice.v1.JoinGroupMember
+	7,  // 5: sluice.v1.SyncGroupRequest.assignments:type_name -> sluice.v1.SyncGroupAssignment
+	37, // 6: sluice.v1.SyncGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
+	37, // 7: sluice.v1.HeartbeatResponse.error_code:type_name -> sluice.v1.ErrorCode
+	12, // 8: sluice.v1.LeaveGroupRequest.members:type_name -> sluice.v1.LeaveGroupMember
+	37, // 9: sluice.v1.LeaveGroupMemberResponse.error_code:type_name -> sluice.v1.ErrorCode
+	37, // 10: sluice.v1.LeaveGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 11: sluice.v1.LeaveGroupResponse.members:type_name -> sluice.v1.LeaveGroupMemberResponse
+	16, // 12: sluice.v1.OffsetCommitTopic.partitions:type_name -> sluice.v1.OffsetCommitPartition
+	17, // 13: sluice.v1.OffsetCommitRequest.topics:type_name -> sluice.v1.OffsetCommitTopic
+	37, // 14: sluice.v1.OffsetCommitPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
+	19, // 15: sluice.v1.OffsetCommitTopicResponse.partitions:type_name -> sluice.v1.OffsetCommitPartitionResponse
+	37, // 16: sluice.v1.OffsetCommitResponse.error_code:type_name -> sluice.v1.ErrorCode
+	20, // 17: sluice.v1.OffsetCommitResponse.topics:type_name -> sluice.v1.OffsetCommitTopicResponse
+	22, // 18: sluice.v1.OffsetFetchRequest.topics:type_name -> sluice.v1.OffsetFetchTopic
+	37, // 19: sluice.v1.OffsetFetchPartition.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 20: sluice.v1.OffsetFetchTopicResponse.partitions:type_name -> sluice.v1.OffsetFetchPartition
+	37, // 21: sluice.v1.OffsetFetchResponse.error_code:type_name -> sluice.v1.ErrorCode
+	25, // 22: sluice.v1.OffsetFetchResponse.topics:type_name -> sluice.v1.OffsetFetchTopicResponse
+	37, // 23: sluice.v1.ListGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	28, // 24: sluice.v1.ListGroupsResponse.groups:type_name -> sluice.v1.ListedGroup
+	37, // 25: sluice.v1.DescribedGroup.error_code:type_name -> sluice.v1.ErrorCode
+	31, // 26: sluice.v1.DescribedGroup.members:type_name -> sluice.v1.DescribedGroupMember
+	37, // 27: sluice.v1.DescribeGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	32, // 28: sluice.v1.DescribeGroupsResponse.groups:type_name -> sluice.v1.DescribedGroup
+	37, // 29: sluice.v1.DeleteGroupResult.error_code:type_name -> sluice.v1.ErrorCode
+	37, // 30: sluice.v1.DeleteGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	35, // 31: sluice.v1.DeleteGroupsResponse.results:type_name -> sluice.v1.DeleteGroupResult
+	1,  // 32: sluice.v1.Group.FindCoordinator:input_type -> sluice.v1.FindCoordinatorRequest
+	4,  // 33: sluice.v1.Group.JoinGroup:input_type -> sluice.v1.JoinGroupRequest
+	8,  // 34: sluice.v1.Group.SyncGroup:input_type -> sluice.v1.SyncGroupRequest
+	10, // 35: sluice.v1.Group.Heartbeat:input_type -> sluice.v1.HeartbeatRequest
+	13, // 36: sluice.v1.Group.LeaveGroup:input_type -> sluice.v1.LeaveGroupRequest
+	18, // 37: sluice.v1.Group.OffsetCommit:input_type -> sluice.v1.OffsetCommitRequest
+	23, // 38: sluice.v1.Group.OffsetFetch:input_type -> sluice.v1.OffsetFetchRequest
+	27, // 39: sluice.v1.Group.ListGroups:input_type -> sluice.v1.ListGroupsRequest
+	30, // 40: sluice.v1.Group.DescribeGroups:input_type -> sluice.v1.DescribeGroupsRequest
+	34, // 41: sluice.v1.Group.DeleteGroups:input_type -> sluice.v1.DeleteGroupsRequest
+	2,  // 42: sluice.v1.Group.FindCoordinator:output_type -> sluice.v1.FindCoordinatorResponse
+	6,  // 43: sluice.v1.Group.JoinGroup:output_type -> sluice.v1.JoinGroupResponse
+	9,  // 44: sluice.v1.Group.SyncGroup:output_type -> sluice.v1.SyncGroupResponse
+	11, // 45: sluice.v1.Group.Heartbeat:output_type -> sluice.v1.HeartbeatResponse
+	15, // 46: sluice.v1.Group.LeaveGroup:output_type -> sluice.v1.LeaveGroupResponse
+	21, // 47: sluice.v1.Group.OffsetCommit:output_type -> sluice.v1.OffsetCommitResponse
+	26, // 48: sluice.v1.Group.OffsetFetch:output_type -> sluice.v1.OffsetFetchResponse
+	29, // 49: sluice.v1.Group.ListGroups:output_type -> sluice.v1.ListGroupsResponse
+	33, // 50: sluice.v1.Group.DescribeGroups:output_type -> sluice.v1.DescribeGroupsResponse
+	36, // 51: sluice.v1.Group.DeleteGroups:output_type -> sluice.v1.DeleteGroupsResponse
+	42, // [42:52] is the sub-list for method output_type
+	32, // [32:42] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_group_proto_init() }
@@ -2671,13 +2738,14 @@ func file_group_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_group_proto_rawDesc), len(file_group_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_group_proto_goTypes,
 		DependencyIndexes: file_group_proto_depIdxs,
+		EnumInfos:         file_group_proto_enumTypes,
 		MessageInfos:      file_group_proto_msgTypes,
 	}.Build()
 	File_group_proto = out.File
