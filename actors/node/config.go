@@ -81,6 +81,9 @@ type Config struct {
 	// kept without a replica because no delete of them is recorded (a
 	// prometheus.Gauge fits).
 	KeptDirs interface{ Set(float64) }
+	// ProducerIDBlockSize is how many producer ids one claim in the store
+	// takes (0 means producerid.DefaultBlockSize).
+	ProducerIDBlockSize int64
 }
 
 // DefaultAdminTimeout bounds admin requests when Config.AdminTimeout is 0.

@@ -52,6 +52,13 @@
 // meanwhile. Live members' addresses are published in a Directory, which
 // replicas use to reach their peers (Directory.Peer).
 //
+// InitProducerId without a transactional id (messages/producer.proto) is
+// answered by any node: a fresh producer id at epoch 0 from the node's
+// block of ids, claimed by check-and-set in the store (cluster/producerid)
+// in a goroutine while requests wait in a bounded queue; an idempotent
+// producer sending its id and epoch gets the epoch bumped (KIP-360), or a
+// fresh id once the epoch is exhausted.
+//
 // Consumer group requests (messages/group.proto) go to the group Host
 // (actors/group), which answers FindCoordinator and forwards the rest to
 // group coordinator children.

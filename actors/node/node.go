@@ -14,6 +14,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/cluster/producerid"
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -83,6 +84,10 @@ type node struct {
 	// one to once.
 	kept           map[metadata.TopicPartition]string
 	conflictLogged map[metadata.TopicPartition]bool
+	// producerIDs hands out producer ids from blocks claimed in the
+	// store; initQueue holds InitProducerId requests waiting for a claim.
+	producerIDs *producerid.Allocator
+	initQueue   []queuedInit
 
 	// Goroutines (watches, admin calls) run under runCtx and are waited
 	// for on Stopping.
@@ -136,6 +141,7 @@ func newNode(cfg Config) *node {
 
 		kept:           make(map[metadata.TopicPartition]string),
 		conflictLogged: make(map[metadata.TopicPartition]bool),
+		producerIDs:    producerid.NewAllocator(cfg.ProducerIDBlockSize),
 	}
 }
 
@@ -145,6 +151,7 @@ func (n *node) Receive(ctx actor.Context) {
 	case *actor.Started:
 		n.handleStarted(ctx)
 	case *actor.Stopping:
+		n.failInitQueue(ctx)
 		n.handleStopping()
 	case *actor.Terminated:
 		n.handleTerminated(ctx, m)
@@ -161,6 +168,8 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleRoleChanged(m)
 	case *drainRequest:
 		n.handleDrain(ctx)
+	case *blockClaimed:
+		n.handleBlockClaimed(ctx, m)
 
 	case *messages.MetadataRequest:
 		ctx.Respond(controller.Metadata(n.view, m))
@@ -185,6 +194,9 @@ func (n *node) Receive(ctx actor.Context) {
 		n.route(ctx, m.Topic, m.Partition)
 	case *messages.PartitionStatusRequest:
 		n.route(ctx, m.Topic, m.Partition)
+
+	case *messages.InitProducerIdRequest:
+		n.handleInitProducerID(ctx, m)
 
 	default:
 		// Consumer group requests: FindCoordinator, Join/Sync/Heartbeat/
@@ -275,6 +287,7 @@ func (n *node) handleDrain(ctx actor.Context) {
 		n.cancel()
 	}
 	n.draining = ctx.Sender()
+	n.failInitQueue(ctx)
 	for tp, r := range n.replicas {
 		ctx.Poison(r.pid)
 		n.stopping[tp] = r.pid

@@ -34,6 +34,10 @@ type harness struct {
 	kept    *gauge
 	// deleteDelay is Config.FileDeleteDelay of the next start.
 	deleteDelay time.Duration
+	// blockSize is Config.ProducerIDBlockSize of the next start; wrap,
+	// when set, wraps the store the next start hands the node.
+	blockSize int64
+	wrap      func(cluster.Store) cluster.Store
 }
 
 // newHarness runs a node guardian in-process over a file store in a
@@ -73,17 +77,22 @@ func (h *harness) start() {
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	var store cluster.Store = h.store
+	if h.wrap != nil {
+		store = h.wrap(store)
+	}
 	props := Props(Config{
 		Self:          cluster.Member{NodeID: 1, Address: "nonhost"},
 		DataDir:       h.dataDir,
-		Store:         h.store,
+		Store:         store,
 		Membership:    h.members,
 		Initial:       snap,
 		TopicDefaults: metadata.DefaultTopicConfig(),
 		Logger:        slog.New(slog.DiscardHandler),
 		KeptDirs:      h.kept,
 
-		FileDeleteDelay: h.deleteDelay,
+		FileDeleteDelay:     h.deleteDelay,
+		ProducerIDBlockSize: h.blockSize,
 	})
 	if h.pid, err = h.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		h.t.Fatal(err)

@@ -14,6 +14,8 @@
 //	cluster/id                       the cluster id, 32 hex digits (EnsureClusterID)
 //	deleted-topics/<topic id>        DeletedTopic as JSON, the recorded delete:
 //	    {"name":"orders","id":"<32 hex>","deleted_at_ms":1700000000000}
+//	producer-ids/block               the latest claimed producer id block,
+//	    owned by cluster/producerid: {"node_id":2,"start":3000,"size":1000}
 //
 // A node removes a replica's data only on a recorded delete (a
 // deleted-topics record of its topic id) or when the topic, same id, no
