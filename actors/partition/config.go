@@ -68,9 +68,13 @@ type Config struct {
 
 	// Limits bound what a replica holds for its clients.
 	Limits
-	// LogOptions are added to the options the log is opened with (tests:
-	// an injected slow or failing disk).
+	// LogOptions are added to the options the log is opened with (the
+	// node's failure handler; tests: an injected slow or failing disk).
 	LogOptions []commitlog.Option
+	// Offline, when set, is the failure that took the node's log dir
+	// offline: the replica starts without opening its log and answers
+	// KAFKA_STORAGE_ERROR (see LogDirOffline).
+	Offline error
 }
 
 // Limits bound what one replica holds for its clients; zero fields mean

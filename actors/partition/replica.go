@@ -26,6 +26,10 @@ type (
 	// DeleteLog makes the replica answer what it holds, delete its log
 	// directory and stop itself.
 	DeleteLog struct{}
+	// LogDirOffline says the node's log directory failed (Err: the first
+	// failure): the replica stops leading or following, fails its log
+	// and answers KAFKA_STORAGE_ERROR until the node restarts.
+	LogDirOffline struct{ Err error }
 )
 
 // Internal messages a replica sends itself.
@@ -101,6 +105,9 @@ type replica struct {
 	maintenanceTimer *time.Timer
 	maintenanceDone  chan struct{} // non-nil while a maintenance run is in flight
 	deleted          bool
+	// offline is the failure that took the log dir offline (nil: none);
+	// the replica then refuses everything and never reopens its log.
+	offline error
 }
 
 // latest is the configuration and state a (re)started replica begins with.
@@ -143,6 +150,11 @@ func (r *replica) Receive(ctx actor.Context) { r.behavior.Receive(ctx) }
 func (r *replica) initializing(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
+		if r.cfg.Offline != nil {
+			r.offline = r.cfg.Offline
+			r.behavior.Become(r.failed)
+			return
+		}
 		if err := r.openLog(); err != nil {
 			r.logger.Error("open partition log", "dir", r.cfg.Dir, "error", err)
 			r.behavior.Become(r.failed)
@@ -156,12 +168,20 @@ func (r *replica) initializing(ctx actor.Context) {
 }
 
 // failed answers every request with KAFKA_STORAGE_ERROR: the log could not
-// be opened. A new UpdateConfig retries the open.
+// be opened, or its log dir is offline. A new UpdateConfig retries the
+// open, unless the dir is offline.
 func (r *replica) failed(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
+	case *LogDirOffline:
+		if r.offline == nil {
+			r.offline = m.Err
+		}
 	case *UpdateConfig:
 		r.cfg.TopicConfig = m.TopicConfig
 		r.latest.cfg.TopicConfig = m.TopicConfig
+		if r.offline != nil {
+			return
+		}
 		if err := r.openLog(); err != nil {
 			r.logger.Error("open partition log", "dir", r.cfg.Dir, "error", err)
 			return
@@ -177,7 +197,7 @@ func (r *replica) failed(ctx actor.Context) {
 	case *DeleteLog:
 		r.deleteLog(ctx)
 	default:
-		r.refuse(ctx, messages.Wrap(messages.ErrorCode_KAFKA_STORAGE_ERROR, "partition %s/%d: log unavailable", r.cfg.Topic, r.cfg.Partition))
+		r.refuse(ctx, r.storageError())
 	}
 }
 
@@ -296,6 +316,8 @@ func (r *replica) common(ctx actor.Context) {
 		r.handleUpdateConfig(ctx, m)
 	case *DeleteLog:
 		r.deleteLog(ctx)
+	case *LogDirOffline:
+		r.takeOffline(ctx, m.Err)
 	case *actor.Stopping:
 		r.shutdown(ctx)
 	case *actor.Restarting:
