@@ -73,17 +73,32 @@ func hashStartIndex(topic string) int {
 	return int(h.Sum32() & 0x7fffffff)
 }
 
-// liveNodes returns the node ids of the live members.
+// liveNodes returns the node ids of the live members that serve their
+// replicas: a member whose log dir is offline is left out, as if dead, so
+// it neither leads nor stays in ISRs nor gets new replicas.
 func (c *Controller) liveNodes(ctx context.Context) ([]int32, error) {
+	nodes, _, err := c.servingNodes(ctx)
+	return nodes, err
+}
+
+// servingNodes is liveNodes plus the number of live members, offline
+// dirs or not.
+func (c *Controller) servingNodes(ctx context.Context) ([]int32, int, error) {
 	members, _, err := c.members.Members(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	nodes := make([]int32, len(members))
-	for i, m := range members {
-		nodes[i] = m.NodeID
+	offline, err := metadata.OfflineLogDirs(ctx, c.store)
+	if err != nil {
+		return nil, 0, err
 	}
-	return nodes, nil
+	nodes := make([]int32, 0, len(members))
+	for _, m := range members {
+		if _, down := offline[m.NodeID]; !down {
+			nodes = append(nodes, m.NodeID)
+		}
+	}
+	return nodes, len(members), nil
 }
 
 // errConflict ends a retry loop that kept losing check-and-set races.

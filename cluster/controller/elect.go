@@ -23,16 +23,19 @@ import (
 //     epoch change;
 //   - reassignments in progress advance (AdvanceReassignments).
 //
+// A member whose log dir is offline (metadata.LogDirsPrefix) counts as
+// dead here: its leaderships move and it leaves the ISRs.
+//
 // It returns the partitions it changed. With no live members at all it
 // changes nothing: a node that sees no members (itself included) does not
 // know who is alive. Each change is a check-and-set against the state it was
 // computed from, re-read and recomputed when it loses a race.
 func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartition, error) {
-	nodes, err := c.liveNodes(ctx)
+	nodes, members, err := c.servingNodes(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if len(nodes) == 0 {
+	if members == 0 {
 		return nil, nil
 	}
 	live := make(map[int32]bool, len(nodes))

@@ -3,6 +3,7 @@ package controller
 import (
 	"context"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 
@@ -148,5 +149,71 @@ func TestControllerElectLeadersRetriesLostRace(t *testing.T) {
 	s, _ := metadata.GetPartitionState(ctx, f.store, "t", 0)
 	if s.Leader != 3 || s.LeaderEpoch != 1 || !reflect.DeepEqual(s.ISR, []int32{3}) {
 		t.Fatalf("state after raced election = %+v, want leader 3 epoch 1 isr [3]", s)
+	}
+}
+
+// A live member whose log dir is offline is treated like a dead one: its
+// leaderships move to ISR members, it leaves every ISR, and new topics
+// are not placed on it. Once its record is cleared it is a member like
+// the others again.
+func TestControllerOfflineLogDirActsAsDeadNode(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1, 2, 3)
+	f.create(t, "t", 3, 3, nil) // replicas [1 2 3] [2 3 1] [3 1 2]
+	f.create(t, "single", 1, 1, nil)
+	if err := metadata.PutLogDirs(ctx, f.store, metadata.NodeLogDirs{NodeID: 1, Offline: []metadata.OfflineDir{{Dir: "/data", Error: "EIO"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ctl.ElectLeaders(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := map[metadata.TopicPartition]metadata.PartitionState{
+		{Topic: "t", Partition: 0}:      {Leader: 2, LeaderEpoch: 1, ISR: []int32{2, 3}},
+		{Topic: "t", Partition: 1}:      {Leader: 2, LeaderEpoch: 0, ISR: []int32{2, 3}},
+		{Topic: "t", Partition: 2}:      {Leader: 3, LeaderEpoch: 0, ISR: []int32{3, 2}},
+		{Topic: "single", Partition: 0}: {Leader: -1, LeaderEpoch: 1, ISR: []int32{1}},
+	}
+	snap, err := metadata.Load(ctx, f.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tp, w := range want {
+		got := snap.States[tp]
+		got.Version = 0
+		if !reflect.DeepEqual(got, w) {
+			t.Errorf("%s = %+v, want %+v", tp, got, w)
+		}
+	}
+	f.create(t, "later", 2, 2, nil)
+	snap, _ = metadata.Load(ctx, f.store)
+	for p, rs := range snap.Topics["later"].Replicas {
+		if slices.Contains(rs, 1) {
+			t.Errorf("partition %d of a new topic placed on node 1 with an offline log dir: %v", p, rs)
+		}
+	}
+	if err := metadata.ClearLogDirs(ctx, f.store, 1); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := f.ctl.ElectLeaders(ctx)
+	if err != nil || len(changed) != 1 || changed[0] != (metadata.TopicPartition{Topic: "single", Partition: 0}) {
+		t.Fatalf("ElectLeaders after the dir came back = %v, %v; want the offline partition led again", changed, err)
+	}
+}
+
+// With every member's log dir offline the partitions go offline (leader
+// -1): the node still answers, but nothing can lead.
+func TestControllerAllLogDirsOffline(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, 1)
+	f.create(t, "t", 1, 1, nil)
+	if err := metadata.PutLogDirs(ctx, f.store, metadata.NodeLogDirs{NodeID: 1, Offline: []metadata.OfflineDir{{Dir: "/data"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := f.ctl.ElectLeaders(ctx); err != nil || len(changed) != 1 {
+		t.Fatalf("ElectLeaders = %v, %v", changed, err)
+	}
+	s, _ := metadata.GetPartitionState(ctx, f.store, "t", 0)
+	if s.Leader != -1 || s.LeaderEpoch != 1 {
+		t.Fatalf("state %+v; want offline in a new epoch", s)
 	}
 }

@@ -20,6 +20,8 @@ type Snapshot struct {
 	States    map[TopicPartition]PartitionState
 	// DeletedTopics holds the delete records, by topic id.
 	DeletedTopics map[string]DeletedTopic
+	// OfflineLogDirs holds the nodes with an offline log dir, by node id.
+	OfflineLogDirs map[int32]NodeLogDirs
 	// Index is the store index the snapshot is consistent with; pass it to
 	// WatchSnapshot.
 	Index uint64
@@ -67,6 +69,8 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 		States:        make(map[TopicPartition]PartitionState),
 		DeletedTopics: make(map[string]DeletedTopic),
 		Index:         index,
+
+		OfflineLogDirs: make(map[int32]NodeLogDirs),
 	}
 	var states []cluster.KV
 	for _, kv := range kvs {
@@ -85,6 +89,8 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 				return Snapshot{}, err
 			}
 			s.DeletedTopics[d.ID] = d
+		case strings.HasPrefix(kv.Key, LogDirsPrefix):
+			addLogDirs(s.OfflineLogDirs, kv)
 		case kv.Key == ClusterIDKey:
 			s.ClusterID = string(kv.Value)
 		}
