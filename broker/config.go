@@ -34,6 +34,10 @@ type Config struct {
 	// replicas in DataDir before starting (cluster/recovery). A one-off
 	// step: set by the --recover-metadata flag only.
 	RecoverMetadata bool `yaml:"-"`
+	// FaultInjection serves POST /test/faults on the admin HTTP server,
+	// which makes log writes, fsyncs or renames fail: a test hook, set by
+	// the hidden --test-fault-injection flag only. Never in production.
+	FaultInjection bool `yaml:"-"`
 	// Listen is the host:port of the actor remote (gRPC). Port 0 picks a
 	// free port.
 	Listen string `yaml:"listen"`

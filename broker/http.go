@@ -27,6 +27,9 @@ func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 		_, _ = w.Write([]byte(s.healthText()))
 	})
 	mux.HandleFunc("/cluster", s.handleCluster)
+	if s.faults != nil {
+		mux.HandleFunc("/test/faults", s.handleFaults)
+	}
 	mux.Handle("/metrics", promhttp.HandlerFor(registry, promhttp.HandlerOpts{Registry: registry}))
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

@@ -27,6 +27,7 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // Timeouts of the node's own requests to its guardian.
@@ -71,6 +72,10 @@ type Server struct {
 	flusher    *commitlog.Flusher
 	cleaner    *cleaner.Cleaner
 	dirLock    *identity.DirLock
+	// logDirs is the node's published log dir state; faults, with
+	// Config.FaultInjection only, is the file layer of every log.
+	logDirs *node.LogDirs
+	faults  *vfs.Faulty
 
 	httpServer *http.Server
 	httpAddr   string
@@ -93,7 +98,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	for _, opt := range opts {
 		opt(&o)
 	}
-	srv := &Server{cfg: cfg, logger: logger, store: o.store, membership: o.membership}
+	srv := &Server{cfg: cfg, logger: logger, store: o.store, membership: o.membership, logDirs: node.NewLogDirs()}
 	defer func() {
 		if err != nil {
 			_ = srv.teardown(context.Background()) // the start error is the one to report
@@ -120,6 +125,15 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	}
 	if err := s.checkIdentity(ctx); err != nil {
 		return nil, err
+	}
+	if err := s.clearOfflineRecord(ctx); err != nil {
+		return nil, err
+	}
+	var logFS vfs.FS
+	if cfg.FaultInjection {
+		s.faults = vfs.NewFaulty(vfs.OS{})
+		logFS = s.faults
+		logger.Warn("fault injection enabled: POST /test/faults fails log writes, fsyncs and renames (for tests only)")
 	}
 	var httpLn net.Listener
 	if cfg.HTTP != "" {
@@ -166,7 +180,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Name: "sluice_kept_partition_dirs",
 		Help: "Partition directories in the data dir kept without a replica: the metadata does not assign them to this node and records no delete of them.",
 	})
-	if err := errors.Join(metrics.Register(registry), registry.Register(keptDirs),
+	if err := errors.Join(metrics.Register(registry), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
 		registry.Register(collectors.NewGoCollector()),
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)
@@ -205,6 +219,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Logger:      logger,
 		Metrics:     metrics,
 		KeptDirs:    keptDirs,
+		LogDirs:     s.logDirs,
+		LogFS:       logFS,
 
 		FileDeleteDelay: cfg.Log.FileDeleteDelay,
 	})

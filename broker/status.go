@@ -24,6 +24,8 @@ type ClusterStatus struct {
 	// than their replica set, and those without a live leader.
 	UnderReplicated int `json:"under_replicated"`
 	Offline         int `json:"offline"`
+	// LogDirs is this node's log directory and whether it is offline.
+	LogDirs []LogDirStatus `json:"log_dirs"`
 }
 
 // BrokerStatus is one live member.
@@ -56,6 +58,7 @@ func (s *Server) ClusterStatus() (ClusterStatus, error) {
 		Membership: s.MembershipStatus(),
 		Brokers:    []BrokerStatus{},
 		Partitions: []PartitionInfo{},
+		LogDirs:    s.logDirStatus(),
 	}
 	res, err := s.system.Root.RequestFuture(s.guardian, &messages.MetadataRequest{}, statusTimeout).Result()
 	if err != nil {
@@ -108,12 +111,14 @@ func (s *Server) handleCluster(w http.ResponseWriter, _ *http.Request) {
 
 // healthText is the body of a 200 /healthz: "ok", plus a warning line
 // while the node is not registered in the cluster (it keeps serving the
-// partitions it leads, but other nodes may consider it gone).
+// partitions it leads, but other nodes may consider it gone) and one per
+// offline log dir (the node serves everything but its replicas).
 func (s *Server) healthText() string {
 	ms := s.MembershipStatus()
-	if ms.Registered {
-		return "ok\n"
+	text := "ok\n"
+	if !ms.Registered {
+		text += fmt.Sprintf("warning: not registered in the cluster since %s: %s\n",
+			ms.Since.UTC().Format(time.RFC3339), ms.Problem)
 	}
-	return fmt.Sprintf("ok\nwarning: not registered in the cluster since %s: %s\n",
-		ms.Since.UTC().Format(time.RFC3339), ms.Problem)
+	return text + s.logDirWarnings()
 }

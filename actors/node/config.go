@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // Config is what the node guardian owns and injects into its replicas.
@@ -84,6 +85,13 @@ type Config struct {
 	// ProducerIDBlockSize is how many producer ids one claim in the store
 	// takes (0 means producerid.DefaultBlockSize).
 	ProducerIDBlockSize int64
+	// LogDirs, when set, is where the node publishes its offline log dir
+	// (see LogDirs); nil makes the node keep its own.
+	LogDirs *LogDirs
+	// LogFS is the file layer of every replica's log; nil means the
+	// operating system. Tests put a vfs.Faulty here to fail writes,
+	// fsyncs and renames.
+	LogFS vfs.FS
 }
 
 // DefaultAdminTimeout bounds admin requests when Config.AdminTimeout is 0.

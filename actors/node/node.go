@@ -16,6 +16,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/cluster/producerid"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
 // Replica supervision: a replica that panics is restarted (and reopens its
@@ -88,6 +89,12 @@ type node struct {
 	// store; initQueue holds InitProducerId requests waiting for a claim.
 	producerIDs *producerid.Allocator
 	initQueue   []queuedInit
+	// logOpts are every replica's log options (logdir.go); offline is the
+	// failure that took the data dir offline (nil: online), published in
+	// logDirs.
+	logOpts []commitlog.Option
+	offline *commitlog.FailedError
+	logDirs *LogDirs
 
 	// Goroutines (watches, admin calls) run under runCtx and are waited
 	// for on Stopping.
@@ -126,7 +133,12 @@ func newNode(cfg Config) *node {
 		directory = NewDirectory(nil)
 	}
 	directory.set([]cluster.Member{cfg.Self})
+	logDirs := cfg.LogDirs
+	if logDirs == nil {
+		logDirs = NewLogDirs()
+	}
 	return &node{
+		logDirs:   logDirs,
 		cfg:       cfg,
 		ctl:       ctl,
 		groups:    group.NewHost(cfg.Self.NodeID, ctl.CreateInternalTopic, groupCfg),
@@ -160,6 +172,8 @@ func (n *node) Receive(ctx actor.Context) {
 		n.apply(ctx, m.snapshot)
 	case *dirRenamed:
 		n.handleDirRenamed(ctx, m)
+	case *logDirFailed:
+		n.handleLogDirFailed(ctx, m)
 	case *membersChanged:
 		n.handleMembersChanged(m)
 	case *controllerChanged:
@@ -207,6 +221,7 @@ func (n *node) Receive(ctx actor.Context) {
 
 func (n *node) handleStarted(ctx actor.Context) {
 	n.runCtx, n.cancel = context.WithCancel(context.Background())
+	n.initLogOptions(ctx)
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()

@@ -20,6 +20,7 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 const requestTimeout = 10 * time.Second
@@ -38,11 +39,14 @@ type harness struct {
 	// when set, wraps the store the next start hands the node.
 	blockSize int64
 	wrap      func(cluster.Store) cluster.Store
+	// logFS and logDirs are Config.LogFS and Config.LogDirs.
+	logFS   vfs.FS
+	logDirs *LogDirs
 }
 
 // newHarness runs a node guardian in-process over a file store in a
 // temporary data dir, as node 1 and its own controller.
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...func(*harness)) *harness {
 	t.Helper()
 	dataDir := t.TempDir()
 	st, err := local.Open(filepath.Join(dataDir, "metadata"))
@@ -60,6 +64,9 @@ func newHarness(t *testing.T) *harness {
 	}
 	if err := h.members.Join(context.Background(), cluster.Member{NodeID: 1, Address: "nonhost"}); err != nil {
 		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(h)
 	}
 	h.start()
 	t.Cleanup(func() {
@@ -90,6 +97,8 @@ func (h *harness) start() {
 		TopicDefaults: metadata.DefaultTopicConfig(),
 		Logger:        slog.New(slog.DiscardHandler),
 		KeptDirs:      h.kept,
+		LogFS:         h.logFS,
+		LogDirs:       h.logDirs,
 
 		FileDeleteDelay:     h.deleteDelay,
 		ProducerIDBlockSize: h.blockSize,

@@ -139,6 +139,10 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		Peer:                   n.directory.Peer(tp.Topic, tp.Partition),
 		Store:                  n.cfg.Store,
 		Replication:            n.cfg.Replication,
+		LogOptions:             n.logOpts,
+	}
+	if n.offline != nil {
+		cfg.Offline = n.offline
 	}
 	pid, err := ctx.SpawnNamed(partition.Props(cfg, d.state), messages.ReplicaActorName(tp.Topic, tp.Partition))
 	if err != nil {
@@ -146,7 +150,9 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		return
 	}
 	n.replicas[tp] = &hostedReplica{pid: pid, topicID: d.topicID, metaKey: d.metaKey, config: d.config, state: d.state}
-	n.meta.enqueue(n.partitionDir(tp), d.topic)
+	if n.offline == nil {
+		n.meta.enqueue(n.partitionDir(tp), d.topic)
+	}
 }
 
 // partitionDir is <data>/<topic>-<partition>.

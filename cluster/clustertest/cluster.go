@@ -33,6 +33,7 @@ type options struct {
 	flags    func(i int) []string
 	logLevel string
 	firstID  int32
+	dataDir  func(i int) string
 }
 
 // WithFlags adds flags to node i's command line (e.g. --consul, --config).
@@ -43,6 +44,10 @@ func WithLogLevel(level string) Option { return func(o *options) { o.logLevel = 
 
 // WithFirstNodeID numbers nodes from id (default 1): node i gets id+i.
 func WithFirstNodeID(id int32) Option { return func(o *options) { o.firstID = id } }
+
+// WithDataDir puts node i's data dir at fn(i) (default: in a temporary
+// directory), e.g. on a small file system the test mounted.
+func WithDataDir(fn func(i int) string) Option { return func(o *options) { o.dataDir = fn } }
 
 // Cluster is a set of sluiced processes started by Start.
 type Cluster struct {
@@ -83,6 +88,9 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 			HTTP:    freeAddr(t),
 			DataDir: filepath.Join(root, fmt.Sprintf("node%d", i), "data"),
 			LogPath: filepath.Join(root, fmt.Sprintf("node%d.log", i)),
+		}
+		if c.opts.dataDir != nil {
+			node.DataDir = c.opts.dataDir(i)
 		}
 		if err := os.MkdirAll(filepath.Dir(node.DataDir), 0o755); err != nil {
 			t.Fatal(err)

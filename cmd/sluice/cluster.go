@@ -34,13 +34,13 @@ func (a *app) clusterCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "Cluster: %s  Controller: %d  Topics: %d  Partitions: %d  Under-replicated: %d  Offline: %d\n",
 				st.ClusterID, st.ControllerID, st.Topics, st.Partitions, st.UnderReplicated, st.Offline)
-			t := newTable(a.stdout, "NODE", "ADDRESS", "HTTP", "LEADERS", "REPLICAS", "ROLE")
+			t := newTable(a.stdout, "NODE", "ADDRESS", "HTTP", "LEADERS", "REPLICAS", "LOG DIR", "ROLE")
 			for _, b := range st.Brokers {
 				role := ""
 				if b.NodeID == st.ControllerID {
 					role = "controller"
 				}
-				t.row(b.NodeID, b.Address, b.HTTPAddress, b.Leaders, b.Replicas, role)
+				t.row(b.NodeID, b.Address, b.HTTPAddress, b.Leaders, b.Replicas, detail.logDirState(b.NodeID), role)
 			}
 			if err := t.flush(); err != nil {
 				return err

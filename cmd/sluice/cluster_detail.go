@@ -38,6 +38,17 @@ type nodeRegistration struct {
 	NodeID     int32  `json:"node_id"`
 	Registered bool   `json:"registered"`
 	Problem    string `json:"problem,omitempty"`
+	// OfflineLogDirs are the node's log dirs taken offline by a disk
+	// fault (its replicas are not served until it restarts).
+	OfflineLogDirs []offlineLogDir `json:"offline_log_dirs,omitempty"`
+	// reached: the node answered its status.
+	reached bool
+}
+
+type offlineLogDir struct {
+	Dir   string    `json:"dir"`
+	Error string    `json:"error"`
+	Since time.Time `json:"since"`
 }
 
 func clusterDetails(ctx context.Context, m client.Metadata) clusterDetail {
@@ -83,6 +94,10 @@ func nodeStatus(ctx context.Context, b client.Broker) nodeRegistration {
 			Registered bool   `json:"registered"`
 			Problem    string `json:"problem"`
 		} `json:"membership"`
+		LogDirs []struct {
+			offlineLogDir
+			Offline bool `json:"offline"`
+		} `json:"log_dirs"`
 		Error string `json:"error"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
@@ -93,8 +108,30 @@ func nodeStatus(ctx context.Context, b client.Broker) nodeRegistration {
 		out.Problem = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, body.Error)
 		return out
 	}
-	out.Registered, out.Problem = body.Membership.Registered, body.Membership.Problem
+	out.Registered, out.Problem, out.reached = body.Membership.Registered, body.Membership.Problem, true
+	for _, d := range body.LogDirs {
+		if d.Offline {
+			out.OfflineLogDirs = append(out.OfflineLogDirs, d.offlineLogDir)
+		}
+	}
 	return out
+}
+
+// logDirState is the LOG DIR column of node: ok, offline, or ? when the
+// node could not be asked.
+func (d clusterDetail) logDirState(node int32) string {
+	for _, r := range d.Registration {
+		switch {
+		case r.NodeID != node:
+		case len(r.OfflineLogDirs) > 0:
+			return "offline"
+		case r.reached:
+			return "ok"
+		default:
+			return "?"
+		}
+	}
+	return "?"
 }
 
 // writeClusterDetail prints the partition table and registration problems.
@@ -102,6 +139,9 @@ func writeClusterDetail(w io.Writer, d clusterDetail) error {
 	for _, r := range d.Registration {
 		if !r.Registered {
 			fmt.Fprintf(w, "Node %d is not registered in the cluster: %s\n", r.NodeID, r.Problem)
+		}
+		for _, d := range r.OfflineLogDirs {
+			fmt.Fprintf(w, "Node %d log dir %s is offline since %s: %s\n", r.NodeID, d.Dir, d.Since.Format(time.RFC3339), d.Error)
 		}
 	}
 	if len(d.PartitionStates) == 0 {

@@ -56,3 +56,34 @@ func TestCLIClusterDetailShowsPartitionsAndRegistration(t *testing.T) {
 		t.Errorf("registered node reported:\n%s", out.String())
 	}
 }
+
+// A node whose /cluster reports an offline log dir is shown with it.
+func TestCLIClusterDetailShowsOfflineLogDir(t *testing.T) {
+	healthy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"membership":{"registered":true},"log_dirs":[{"dir":"/d1","offline":false}]}`))
+	}))
+	defer healthy.Close()
+	failed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"membership":{"registered":true},"log_dirs":[{"dir":"/d2","offline":true,` +
+			`"error":"commitlog: log /d2/t-0 failed: fsync: input/output error","since":"2026-01-02T03:04:05Z"}]}`))
+	}))
+	defer failed.Close()
+	addr := func(s *httptest.Server) string { return strings.TrimPrefix(s.URL, "http://") }
+	m := client.Metadata{Brokers: []client.Broker{
+		{NodeID: 1, HTTPAddress: addr(healthy)},
+		{NodeID: 2, HTTPAddress: addr(failed)},
+		{NodeID: 3},
+	}}
+	d := clusterDetails(context.Background(), m)
+	if got := []string{d.logDirState(1), d.logDirState(2), d.logDirState(3)}; strings.Join(got, ",") != "ok,offline,?" {
+		t.Fatalf("log dir states %v", got)
+	}
+	var out bytes.Buffer
+	if err := writeClusterDetail(&out, d); err != nil {
+		t.Fatal(err)
+	}
+	want := "Node 2 log dir /d2 is offline since 2026-01-02T03:04:05Z: commitlog: log /d2/t-0 failed: fsync: input/output error"
+	if !strings.Contains(out.String(), want) || strings.Contains(out.String(), "/d1") {
+		t.Fatalf("output:\n%s\nwant the line %q only", out.String(), want)
+	}
+}

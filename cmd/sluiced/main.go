@@ -47,6 +47,7 @@ type flags struct {
 	checkTTL  time.Duration
 	lagTime   time.Duration
 	recover   bool
+	faults    bool
 }
 
 func newCommand() *cobra.Command {
@@ -81,6 +82,9 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&f.consul, "consul", "", "host:port of the Consul agent: join that cluster (empty: run alone)")
 	fs.BoolVar(&f.recover, "recover-metadata", false, "rebuild lost metadata (an empty store) from the replicas in the data dir, then start; see docs/CLUSTER.md")
 	fs.DurationVar(&f.checkTTL, "consul-check-ttl", def.Consul.CheckTTL, "health check TTL: a node silent this long leaves the cluster")
+	// A test hook, hidden from the help: POST /test/faults fails log I/O.
+	fs.BoolVar(&f.faults, "test-fault-injection", false, "tests only: serve POST /test/faults, which fails log writes, fsyncs and renames")
+	_ = fs.MarkHidden("test-fault-injection")
 	return cmd
 }
 
@@ -126,6 +130,7 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 		cfg.Consul.Address = f.consul
 	}
 	cfg.RecoverMetadata = f.recover
+	cfg.FaultInjection = f.faults
 	if fs.Changed("consul-check-ttl") {
 		cfg.Consul.CheckTTL = f.checkTTL
 	}
