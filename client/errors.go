@@ -75,7 +75,9 @@ func staleMetadata(err error) bool {
 	case messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION,
 		messages.ErrorCode_LEADER_NOT_AVAILABLE, messages.ErrorCode_FENCED_LEADER_EPOCH,
 		messages.ErrorCode_UNKNOWN_LEADER_EPOCH, messages.ErrorCode_NOT_CONTROLLER,
-		messages.ErrorCode_NETWORK_EXCEPTION, messages.ErrorCode_REPLICA_NOT_AVAILABLE:
+		messages.ErrorCode_NETWORK_EXCEPTION, messages.ErrorCode_REPLICA_NOT_AVAILABLE,
+		// The leader's log dir failed: the controller moves the leadership.
+		messages.ErrorCode_KAFKA_STORAGE_ERROR:
 		return true
 	}
 	return false

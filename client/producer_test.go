@@ -369,3 +369,13 @@ func TestProducerTimeoutIsTyped(t *testing.T) {
 		t.Fatalf("Produce = %v, want REQUEST_TIMED_OUT", err)
 	}
 }
+
+// KAFKA_STORAGE_ERROR means the leader's log dir failed and the
+// controller moves the leadership: the client refreshes its metadata
+// before retrying, as for NOT_LEADER_OR_FOLLOWER.
+func TestStorageErrorRefreshesMetadata(t *testing.T) {
+	err := messages.Wrap(messages.ErrorCode_KAFKA_STORAGE_ERROR, "log dir offline")
+	if !staleMetadata(err) || !retriable(err) {
+		t.Fatalf("KAFKA_STORAGE_ERROR: stale %v retriable %v; want both", staleMetadata(err), retriable(err))
+	}
+}

@@ -42,15 +42,16 @@ type env struct {
 	cl    *client.Client
 }
 
-func startEnv(t *testing.T) *env {
+// startEnv starts the cluster; extra flags are added to every node's.
+func startEnv(t *testing.T, extra ...string) *env {
 	t.Helper()
 	agent := consultest.Start(t)
 	c := clustertest.Start(t, 3, clustertest.WithFlags(func(int) []string {
-		return []string{
+		return append([]string{
 			"--consul", agent.Addr(),
 			"--consul-check-ttl", checkTTL,
 			"--replica-lag-time", replicaLagTime,
-		}
+		}, extra...)
 	}))
 	seeds := make([]string, c.Len())
 	for i := range seeds {
