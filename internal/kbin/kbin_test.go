@@ -57,3 +57,51 @@ func TestReaderErrorsStick(t *testing.T) {
 		t.Fatalf("over-long string written as %d bytes, want the int16 limit", len(got))
 	}
 }
+
+func TestReaderFlexible(t *testing.T) {
+	truncated, invalid := errors.New("truncated"), errors.New("invalid")
+	// int8 -3, uvarint 300, compact "ab", compact array of 2 (then 8 bytes),
+	// tags: one field of 2 bytes, then a null array.
+	b := []byte{0xfd, 0xac, 0x02, 3, 'a', 'b', 3, 0, 0, 0, 1, 0, 0, 0, 2, 1, 7, 2, 9, 9, 0}
+	r := NewReader(b, truncated, invalid)
+	if v := r.Int8(); v != -3 {
+		t.Fatalf("int8 %d", v)
+	}
+	if v := r.Uvarint(); v != 300 {
+		t.Fatalf("uvarint %d", v)
+	}
+	if v := r.CompactString(); v != "ab" {
+		t.Fatalf("string %q", v)
+	}
+	if n := r.CompactArrayLen(4, false); n != 2 {
+		t.Fatalf("array %d", n)
+	}
+	if a, b := r.Int32(), r.Int32(); a != 1 || b != 2 {
+		t.Fatalf("elements %d %d", a, b)
+	}
+	r.SkipTags()
+	if n := r.CompactArrayLen(4, true); n != 0 || r.Err() != nil || r.Remaining() != 0 {
+		t.Fatalf("null array %d %v %d", n, r.Err(), r.Remaining())
+	}
+
+	// Impossible lengths and truncation fail with the caller's sentinels.
+	for _, c := range []struct {
+		in   []byte
+		read func(*Reader)
+		want error
+	}{
+		{[]byte{0x80}, func(r *Reader) { r.Uvarint() }, truncated},
+		{[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, func(r *Reader) { r.Uvarint() }, invalid},
+		{[]byte{5, 'a'}, func(r *Reader) { r.CompactString() }, truncated},
+		{[]byte{0}, func(r *Reader) { r.CompactString() }, invalid},
+		{[]byte{0x7f, 0, 0}, func(r *Reader) { r.CompactArrayLen(4, false) }, invalid},
+		{[]byte{0}, func(r *Reader) { r.CompactArrayLen(4, false) }, invalid},
+		{[]byte{1, 0, 5, 1}, func(r *Reader) { r.SkipTags() }, truncated},
+	} {
+		r := NewReader(c.in, truncated, invalid)
+		c.read(r)
+		if !errors.Is(r.Err(), c.want) {
+			t.Fatalf("%x: %v, want %v", c.in, r.Err(), c.want)
+		}
+	}
+}
