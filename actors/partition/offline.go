@@ -36,7 +36,7 @@ func (r *replica) takeOffline(ctx actor.Context, cause error) {
 	r.waitDiskOp()
 	r.waitMaintenance()
 	r.deferred = deferredWork{}
-	r.logger.Error("log dir offline: replica stopped", "dir", r.cfg.Dir, "error", cause)
+	r.logger.Warn("log dir offline: replica stopped", "dir", r.cfg.Dir, "error", cause)
 	if r.log != nil {
 		r.unregisterCleaner(false)
 		_ = r.log.Close() // failed: closes the files only
