@@ -26,6 +26,7 @@ func (r *replica) takeOffline(ctx actor.Context, cause error) {
 		cause = errLogDirOffline
 	}
 	r.offline = cause
+	r.latest.cfg.Offline = cause // a restart after a panic stays offline
 	if r.maintenanceTimer != nil {
 		r.maintenanceTimer.Stop()
 		r.maintenanceTimer = nil
