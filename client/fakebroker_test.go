@@ -37,6 +37,9 @@ type fakeBroker struct {
 	holdProduce                 time.Duration
 	outstanding, maxOutstanding int
 	metadataRequests            int
+	// Idempotence (fakeidem_test.go): InitProducerId requests seen and
+	// the next id; produce hooks that lose answers.
+	idem fakeIdem
 }
 
 type fakeTopic struct {
@@ -49,6 +52,7 @@ type fakeLog struct {
 	next    int64
 	parked  []parkedFetch
 	fakeEpoch
+	producers map[int64]*fakeProducer
 }
 
 type parkedFetch struct {
@@ -85,9 +89,12 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 		ctx.Respond(fb.metadata())
 	case *messages.CreateTopicRequest:
 		ctx.Respond(fb.createTopic(m))
+	case *messages.InitProducerIdRequest:
+		ctx.Respond(fb.initProducerID(m))
 	case *messages.ProduceRequest:
 		res := fb.produce(m)
 		switch {
+		case res == nil: // an answer lost on purpose
 		case m.GetAcks() == 0:
 		case fb.hold() > 0:
 			to := ctx.Sender()
@@ -194,6 +201,10 @@ func (fb *fakeBroker) produce(m *messages.ProduceRequest) *messages.ProduceRespo
 		fb.produceErrs = fb.produceErrs[1:]
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: "injected"}
 	}
+	if fb.idem.blackhole > 0 {
+		fb.idem.blackhole--
+		return nil
+	}
 	l := fb.log(m.GetTopic(), m.GetPartition())
 	if code := l.checkEpoch("produce", m.GetLeaderEpoch()); code != messages.ErrorCode_NONE {
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: "epoch"}
@@ -205,6 +216,13 @@ func (fb *fakeBroker) produce(m *messages.ProduceRequest) *messages.ProduceRespo
 		if err != nil {
 			return &messages.ProduceResponse{ErrorCode: messages.ErrorCode_CORRUPT_MESSAGE, ErrorMessage: err.Error()}
 		}
+		if dup, code := l.checkSequence(h); code != messages.ErrorCode_NONE {
+			return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: "sequence"}
+		} else if dup >= 0 {
+			fb.idem.duplicates++
+			return &messages.ProduceResponse{BaseOffset: dup}
+		}
+		l.recordSequence(h, l.next)
 		stored := append([]byte(nil), b...)
 		batch.SetBaseOffset(stored, l.next)
 		batch.SetPartitionLeaderEpoch(stored, l.epoch)
@@ -217,6 +235,15 @@ func (fb *fakeBroker) produce(m *messages.ProduceRequest) *messages.ProduceRespo
 		fb.c.system.Root.Send(p.to, l.read(p.req))
 	}
 	l.parked = nil
+	if fb.idem.dropAnswers > 0 {
+		fb.idem.dropAnswers--
+		return nil
+	}
+	if len(fb.idem.afterAppendErrs) > 0 {
+		code := fb.idem.afterAppendErrs[0]
+		fb.idem.afterAppendErrs = fb.idem.afterAppendErrs[1:]
+		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: "injected after the append"}
+	}
 	return &messages.ProduceResponse{BaseOffset: base}
 }
 

@@ -32,6 +32,14 @@ type Producer struct {
 	// so a batch's bookkeeping does not regrow from empty every time.
 	recordLists sync.Pool
 
+	// session is the idempotent producer's id and epoch; nil when not
+	// idempotent.
+	session *session
+	// ctx ends when Close stops the senders; their broker calls outside
+	// produce requests (InitProducerId) derive from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	quit chan struct{}  // closed by Close: senders stop
 	wg   sync.WaitGroup // sender goroutines
 
@@ -93,6 +101,10 @@ func NewProducer(c *Client, cfg ProducerConfig) (*Producer, error) {
 		parts:  make(map[TopicPartition]*partitionBuffer),
 	}
 	p.opts.Codec = cfg.Compression
+	p.ctx, p.cancel = context.WithCancel(c.ctx)
+	if cfg.idempotent() {
+		p.session = newSession(c, "")
+	}
 	p.space = sync.NewCond(&p.mu)
 	p.pool.New = func() any { return batch.NewBuilder(p.opts) }
 	return p, nil
@@ -365,6 +377,7 @@ func (p *Producer) Close(ctx context.Context) error {
 		p.seal(pb)
 	}
 	p.mu.Unlock()
+	p.cancel()
 	close(p.quit)
 	p.wg.Wait()
 	return err

@@ -49,6 +49,43 @@ func (a Acks) Wire() int32 {
 
 func (a Acks) String() string { return strconv.Itoa(int(a.Wire())) }
 
+// Idempotence selects the idempotent producer: batches carry a producer
+// id, epoch and per-partition sequence numbers, so the broker writes a
+// batch that is retried after a lost answer or a leader change exactly
+// once. The zero value is IdempotenceDefault.
+type Idempotence int8
+
+// Idempotence settings.
+const (
+	// IdempotenceDefault is idempotent when the rest of the config allows
+	// it (Acks all, MaxInFlight at most 5, retries enabled) and plain
+	// otherwise, as Kafka clients since 3.0.
+	IdempotenceDefault Idempotence = iota
+	// IdempotenceOn requires Acks all, MaxInFlight at most 5 and retries:
+	// a config that contradicts it is refused.
+	IdempotenceOn
+	// IdempotenceOff sends plain batches: a retry after a lost answer can
+	// write a batch twice.
+	IdempotenceOff
+)
+
+func (i Idempotence) String() string {
+	switch i {
+	case IdempotenceDefault:
+		return "default"
+	case IdempotenceOn:
+		return "on"
+	case IdempotenceOff:
+		return "off"
+	}
+	return fmt.Sprintf("Idempotence(%d)", int8(i))
+}
+
+// MaxIdempotentInFlight is the most requests an idempotent producer keeps
+// unanswered per partition: the broker remembers the last 5 batches of
+// each producer to answer their retries with the original offsets.
+const MaxIdempotentInFlight = 5
+
 // Producer defaults.
 const (
 	DefaultLinger           = 5 * time.Millisecond
@@ -60,6 +97,12 @@ const (
 // ProducerConfig configures a Producer. Zero fields take their defaults.
 type ProducerConfig struct {
 	Acks Acks
+	// Idempotence: by default the producer is idempotent unless Acks,
+	// MaxInFlight or Retries rule it out (see IdempotenceDefault). An
+	// idempotent producer asks a broker for a producer id before its first
+	// send, numbers the batches of every partition, sends one batch per
+	// request and resends failed ones in order with the same numbers.
+	Idempotence Idempotence
 	// Linger is how long a partition's batch waits for more records
 	// before it is sent. 0 means 5 ms; negative means no wait (batches
 	// still form while earlier requests are in flight).
@@ -73,9 +116,11 @@ type ProducerConfig struct {
 	// means partitioner.Default(): murmur2 of the key, sticky without one.
 	Partitioner partitioner.Partitioner
 	// MaxInFlight bounds unanswered requests per partition. 0 means 5.
-	// Set it to 1 for strict ordering across retries: with more, a
-	// request that fails and is retried can land after a later one that
-	// succeeded (Kafka without idempotence behaves the same).
+	// An idempotent producer keeps order across retries with up to
+	// MaxIdempotentInFlight. Without idempotence set it to 1 for strict
+	// ordering across retries: with more, a request that fails and is
+	// retried can land after a later one that succeeded (Kafka without
+	// idempotence behaves the same).
 	MaxInFlight int
 	// Retries is how often a retriable failure of a request is retried. 0
 	// means the client's MaxRetries; negative means never.
@@ -126,5 +171,38 @@ func (cfg *ProducerConfig) applyDefaults(c *Client) error {
 	if cfg.MaxInFlight < 0 || cfg.RequestTimeout < 0 || cfg.MaxBufferedBytes < 0 {
 		return fmt.Errorf("client: negative producer setting")
 	}
+	return cfg.resolveIdempotence()
+}
+
+// resolveIdempotence turns IdempotenceDefault into on or off, and refuses
+// IdempotenceOn with a setting that cannot keep its promise (Kafka's
+// ConfigException for enable.idempotence with acks or retries).
+func (cfg *ProducerConfig) resolveIdempotence() error {
+	var conflict string
+	switch {
+	case cfg.Acks != AcksAll:
+		conflict = fmt.Sprintf("Acks %s (want all)", cfg.Acks)
+	case cfg.MaxInFlight > MaxIdempotentInFlight:
+		conflict = fmt.Sprintf("MaxInFlight %d (want at most %d)", cfg.MaxInFlight, MaxIdempotentInFlight)
+	case cfg.Retries == 0:
+		conflict = "no retries"
+	}
+	switch cfg.Idempotence {
+	case IdempotenceDefault:
+		cfg.Idempotence = IdempotenceOn
+		if conflict != "" {
+			cfg.Idempotence = IdempotenceOff
+		}
+	case IdempotenceOn:
+		if conflict != "" {
+			return fmt.Errorf("client: Idempotence on conflicts with %s; use IdempotenceOff or change it", conflict)
+		}
+	case IdempotenceOff:
+	default:
+		return fmt.Errorf("client: invalid idempotence %d", cfg.Idempotence)
+	}
 	return nil
 }
+
+// idempotent reports whether the resolved config is idempotent.
+func (cfg *ProducerConfig) idempotent() bool { return cfg.Idempotence == IdempotenceOn }

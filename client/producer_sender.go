@@ -41,6 +41,8 @@ type sender struct {
 	refresh    bool // refresh metadata before the next resend
 	timer      *time.Timer
 	nextSeq    uint64
+	// seq numbers the batches of an idempotent producer; nil otherwise.
+	seq *sequencer
 }
 
 // produceRequest is one ProduceRequest: one or more batches.
@@ -61,6 +63,13 @@ type produceRequest struct {
 	// message.timestamp.type=LogAppendTime, -1 otherwise.
 	appendTime int64
 	err        error
+	// Idempotent producers: the identity and first sequence the batch
+	// carries, and whether an attempt may have been written unseen
+	// (unknownErr is that attempt's error).
+	ident        producerIdentity
+	firstSeq     int32
+	maybeWritten bool
+	unknownErr   error
 }
 
 type produceResult struct {
@@ -71,12 +80,16 @@ type produceResult struct {
 }
 
 func newSender(p *Producer, tp TopicPartition) *sender {
-	return &sender{
+	s := &sender{
 		p:       p,
 		tp:      tp,
 		wake:    make(chan struct{}, 1),
 		results: make(chan produceResult, p.cfg.MaxInFlight),
 	}
+	if p.session != nil {
+		s.seq = &sequencer{session: p.session, ident: noProducer}
+	}
+	return s
 }
 
 // push queues a sealed batch. It never blocks: the producer's
@@ -136,6 +149,10 @@ func (s *sender) pump() {
 				_, _ = s.p.c.refreshMetadata(ctx) // a failure shows in the resend
 				cancel()
 			}
+			if s.seq != nil && s.seq.bumpNeeded && !s.resequence() {
+				s.recovering = false
+				return
+			}
 			if len(s.retries) > 0 {
 				req := s.retries[0]
 				s.retries = s.retries[1:]
@@ -146,6 +163,14 @@ func (s *sender) pump() {
 		}
 		if len(s.inflight) >= s.p.cfg.MaxInFlight || len(s.queue) == 0 {
 			return
+		}
+		if s.seq != nil {
+			if s.seq.bumpNeeded && (len(s.inflight) > 0 || !s.resequence()) {
+				return // renumber once the requests in flight are answered
+			}
+			if !s.ensureIdentity() {
+				return
+			}
 		}
 		s.send(s.nextRequest())
 	}
@@ -158,8 +183,14 @@ func (s *sender) nextRequest() *produceRequest {
 	for n < len(s.queue) && (n == 0 || size+s.queue[n].builder.EstimatedSize() <= s.p.c.cfg.MaxRequestBytes) {
 		size += s.queue[n].builder.EstimatedSize()
 		n++
+		if s.seq != nil {
+			break // one batch per request: the broker dedupes batch by batch
+		}
 	}
 	req := &produceRequest{seq: s.nextSeq, batches: slices.Clone(s.queue[:n])}
+	if s.seq != nil {
+		s.stamp(req, req.batches[0])
+	}
 	s.nextSeq++
 	clear(s.queue[:n])
 	s.queue = s.queue[n:]
@@ -243,8 +274,13 @@ func (s *sender) handle(r produceResult) {
 		err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
 			"no replica at "+r.pid.Address), err)
 	}
-	if _, ok := r.res.(*messages.ProduceResponse); !ok || r.err != nil {
+	_, answered := r.res.(*messages.ProduceResponse)
+	answered = answered && r.err == nil
+	if !answered {
 		r.req.unanswered = true // timed out or dead-lettered: maybe still queued
+	}
+	if s.seq != nil {
+		s.seq.noteOutcome(r.req, answered, err)
 	}
 	r.req.done, r.req.err = true, err
 	r.req.appendTime = -1
@@ -264,12 +300,27 @@ func (s *sender) complete() {
 		s.inflight[0] = nil
 		s.inflight = s.inflight[1:]
 		err := req.err
+		if err != nil && s.seq != nil {
+			var retry bool
+			if err, retry = s.sequenceError(req, err); retry {
+				s.scheduleRetry(req, err)
+				continue
+			}
+		}
 		if err != nil && retriable(err) && req.attempts <= s.p.cfg.Retries {
 			s.scheduleRetry(req, err)
 			continue
 		}
 		if err != nil {
+			if req.maybeWritten {
+				err = fmt.Errorf("%w: %w", ErrUnknownOutcome, err)
+			}
 			err = fmt.Errorf("produce to %s/%d: %w", s.tp.Topic, s.tp.Partition, err)
+			if s.seq != nil && req.attempts > 0 {
+				// Its sequences are spent whether or not it was
+				// written: the batches after it move to a new epoch.
+				s.seq.bumpNeeded = true
+			}
 		}
 		s.finish(req, err)
 	}
