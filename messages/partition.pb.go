@@ -210,11 +210,15 @@ type FetchRequest struct {
 	MaxBytes int32 `protobuf:"varint,4,opt,name=max_bytes,json=maxBytes,proto3" json:"max_bytes,omitempty"`
 	// The fetch is parked in the replica actor until min_bytes are available
 	// below the high watermark or max_wait_ms has passed.
-	MinBytes      int32 `protobuf:"varint,5,opt,name=min_bytes,json=minBytes,proto3" json:"min_bytes,omitempty"`
-	MaxWaitMs     int32 `protobuf:"varint,6,opt,name=max_wait_ms,json=maxWaitMs,proto3" json:"max_wait_ms,omitempty"`
-	LeaderEpoch   int32 `protobuf:"varint,7,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MinBytes    int32 `protobuf:"varint,5,opt,name=min_bytes,json=minBytes,proto3" json:"min_bytes,omitempty"`
+	MaxWaitMs   int32 `protobuf:"varint,6,opt,name=max_wait_ms,json=maxWaitMs,proto3" json:"max_wait_ms,omitempty"`
+	LeaderEpoch int32 `protobuf:"varint,7,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	// 0 read_uncommitted: everything below the high watermark; 1
+	// read_committed: only below the last stable offset, with the aborted
+	// transactions of the returned range (Kafka's isolation_level).
+	IsolationLevel int32 `protobuf:"varint,8,opt,name=isolation_level,json=isolationLevel,proto3" json:"isolation_level,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *FetchRequest) Reset() {
@@ -296,6 +300,68 @@ func (x *FetchRequest) GetLeaderEpoch() int32 {
 	return 0
 }
 
+func (x *FetchRequest) GetIsolationLevel() int32 {
+	if x != nil {
+		return x.IsolationLevel
+	}
+	return 0
+}
+
+// AbortedTransaction is a transaction of the fetched range that was
+// aborted: a read_committed consumer drops the records of producer_id from
+// first_offset up to the producer's ABORT marker.
+type AbortedTransaction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProducerId    int64                  `protobuf:"varint,1,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
+	FirstOffset   int64                  `protobuf:"varint,2,opt,name=first_offset,json=firstOffset,proto3" json:"first_offset,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AbortedTransaction) Reset() {
+	*x = AbortedTransaction{}
+	mi := &file_partition_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AbortedTransaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AbortedTransaction) ProtoMessage() {}
+
+func (x *AbortedTransaction) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AbortedTransaction.ProtoReflect.Descriptor instead.
+func (*AbortedTransaction) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AbortedTransaction) GetProducerId() int64 {
+	if x != nil {
+		return x.ProducerId
+	}
+	return 0
+}
+
+func (x *AbortedTransaction) GetFirstOffset() int64 {
+	if x != nil {
+		return x.FirstOffset
+	}
+	return 0
+}
+
 type FetchResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	ErrorCode      ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
@@ -303,15 +369,20 @@ type FetchResponse struct {
 	HighWatermark  int64                  `protobuf:"varint,3,opt,name=high_watermark,json=highWatermark,proto3" json:"high_watermark,omitempty"`
 	LogStartOffset int64                  `protobuf:"varint,4,opt,name=log_start_offset,json=logStartOffset,proto3" json:"log_start_offset,omitempty"`
 	// Raw record batches exactly as stored on disk.
-	Records       []byte `protobuf:"bytes,5,opt,name=records,proto3" json:"records,omitempty"`
-	LeaderEpoch   int32  `protobuf:"varint,6,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Records     []byte `protobuf:"bytes,5,opt,name=records,proto3" json:"records,omitempty"`
+	LeaderEpoch int32  `protobuf:"varint,6,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	// The first offset that is not yet decided: below the high watermark
+	// and the first offset of every open transaction.
+	LastStableOffset int64 `protobuf:"varint,7,opt,name=last_stable_offset,json=lastStableOffset,proto3" json:"last_stable_offset,omitempty"`
+	// read_committed only: the aborted transactions that overlap records.
+	AbortedTransactions []*AbortedTransaction `protobuf:"bytes,8,rep,name=aborted_transactions,json=abortedTransactions,proto3" json:"aborted_transactions,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *FetchResponse) Reset() {
 	*x = FetchResponse{}
-	mi := &file_partition_proto_msgTypes[3]
+	mi := &file_partition_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +394,7 @@ func (x *FetchResponse) String() string {
 func (*FetchResponse) ProtoMessage() {}
 
 func (x *FetchResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_partition_proto_msgTypes[3]
+	mi := &file_partition_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +407,7 @@ func (x *FetchResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FetchResponse.ProtoReflect.Descriptor instead.
 func (*FetchResponse) Descriptor() ([]byte, []int) {
-	return file_partition_proto_rawDescGZIP(), []int{3}
+	return file_partition_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *FetchResponse) GetErrorCode() ErrorCode {
@@ -381,21 +452,38 @@ func (x *FetchResponse) GetLeaderEpoch() int32 {
 	return 0
 }
 
+func (x *FetchResponse) GetLastStableOffset() int64 {
+	if x != nil {
+		return x.LastStableOffset
+	}
+	return 0
+}
+
+func (x *FetchResponse) GetAbortedTransactions() []*AbortedTransaction {
+	if x != nil {
+		return x.AbortedTransactions
+	}
+	return nil
+}
+
 type ListOffsetsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
 	Partition int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
 	// LATEST_TIMESTAMP (-1), EARLIEST_TIMESTAMP (-2), or a timestamp in ms:
 	// the first offset whose record timestamp is >= it.
-	Timestamp     int64 `protobuf:"varint,3,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
-	LeaderEpoch   int32 `protobuf:"varint,4,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Timestamp   int64 `protobuf:"varint,3,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	LeaderEpoch int32 `protobuf:"varint,4,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	// As in FetchRequest: with 1 (read_committed) LATEST_TIMESTAMP is the
+	// last stable offset instead of the high watermark.
+	IsolationLevel int32 `protobuf:"varint,5,opt,name=isolation_level,json=isolationLevel,proto3" json:"isolation_level,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ListOffsetsRequest) Reset() {
 	*x = ListOffsetsRequest{}
-	mi := &file_partition_proto_msgTypes[4]
+	mi := &file_partition_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -407,7 +495,7 @@ func (x *ListOffsetsRequest) String() string {
 func (*ListOffsetsRequest) ProtoMessage() {}
 
 func (x *ListOffsetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_partition_proto_msgTypes[4]
+	mi := &file_partition_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -420,7 +508,7 @@ func (x *ListOffsetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOffsetsRequest.ProtoReflect.Descriptor instead.
 func (*ListOffsetsRequest) Descriptor() ([]byte, []int) {
-	return file_partition_proto_rawDescGZIP(), []int{4}
+	return file_partition_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListOffsetsRequest) GetTopic() string {
@@ -451,6 +539,13 @@ func (x *ListOffsetsRequest) GetLeaderEpoch() int32 {
 	return 0
 }
 
+func (x *ListOffsetsRequest) GetIsolationLevel() int32 {
+	if x != nil {
+		return x.IsolationLevel
+	}
+	return 0
+}
+
 type ListOffsetsResponse struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	ErrorCode    ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
@@ -465,7 +560,7 @@ type ListOffsetsResponse struct {
 
 func (x *ListOffsetsResponse) Reset() {
 	*x = ListOffsetsResponse{}
-	mi := &file_partition_proto_msgTypes[5]
+	mi := &file_partition_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +572,7 @@ func (x *ListOffsetsResponse) String() string {
 func (*ListOffsetsResponse) ProtoMessage() {}
 
 func (x *ListOffsetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_partition_proto_msgTypes[5]
+	mi := &file_partition_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +585,7 @@ func (x *ListOffsetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListOffsetsResponse.ProtoReflect.Descriptor instead.
 func (*ListOffsetsResponse) Descriptor() ([]byte, []int) {
-	return file_partition_proto_rawDescGZIP(), []int{5}
+	return file_partition_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListOffsetsResponse) GetErrorCode() ErrorCode {
@@ -538,7 +633,7 @@ type PartitionStatusRequest struct {
 
 func (x *PartitionStatusRequest) Reset() {
 	*x = PartitionStatusRequest{}
-	mi := &file_partition_proto_msgTypes[6]
+	mi := &file_partition_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -550,7 +645,7 @@ func (x *PartitionStatusRequest) String() string {
 func (*PartitionStatusRequest) ProtoMessage() {}
 
 func (x *PartitionStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_partition_proto_msgTypes[6]
+	mi := &file_partition_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -563,7 +658,7 @@ func (x *PartitionStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStatusRequest.ProtoReflect.Descriptor instead.
 func (*PartitionStatusRequest) Descriptor() ([]byte, []int) {
-	return file_partition_proto_rawDescGZIP(), []int{6}
+	return file_partition_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *PartitionStatusRequest) GetTopic() string {
@@ -598,7 +693,7 @@ type PartitionStatusResponse struct {
 
 func (x *PartitionStatusResponse) Reset() {
 	*x = PartitionStatusResponse{}
-	mi := &file_partition_proto_msgTypes[7]
+	mi := &file_partition_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -610,7 +705,7 @@ func (x *PartitionStatusResponse) String() string {
 func (*PartitionStatusResponse) ProtoMessage() {}
 
 func (x *PartitionStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_partition_proto_msgTypes[7]
+	mi := &file_partition_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -623,7 +718,7 @@ func (x *PartitionStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PartitionStatusResponse.ProtoReflect.Descriptor instead.
 func (*PartitionStatusResponse) Descriptor() ([]byte, []int) {
-	return file_partition_proto_rawDescGZIP(), []int{7}
+	return file_partition_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *PartitionStatusResponse) GetErrorCode() ErrorCode {
@@ -696,6 +791,190 @@ func (x *PartitionStatusResponse) GetLeader() bool {
 	return false
 }
 
+// WriteTxnMarkerRequest is a transaction coordinator's request to the
+// leader of one partition of a transaction (Kafka's WriteTxnMarkers, one
+// partition at a time): append the COMMIT (committed) or ABORT control
+// batch of producer_id. The leader answers once every in-sync replica has
+// the marker (acks=all). Writing a marker twice is harmless: the second
+// finds no open transaction and changes nothing.
+type WriteTxnMarkerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	ProducerId    int64                  `protobuf:"varint,3,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
+	ProducerEpoch int32                  `protobuf:"varint,4,opt,name=producer_epoch,json=producerEpoch,proto3" json:"producer_epoch,omitempty"`
+	// The epoch of the coordinator's __transaction_state partition; a
+	// marker from an older coordinator than one already seen is refused
+	// with TRANSACTION_COORDINATOR_FENCED.
+	CoordinatorEpoch int32 `protobuf:"varint,5,opt,name=coordinator_epoch,json=coordinatorEpoch,proto3" json:"coordinator_epoch,omitempty"`
+	Committed        bool  `protobuf:"varint,6,opt,name=committed,proto3" json:"committed,omitempty"`
+	// Leader epoch the coordinator believes current; -1 when unknown.
+	LeaderEpoch int32 `protobuf:"varint,7,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	// How long to wait for the in-sync replicas (default 30 s).
+	TimeoutMs     int32 `protobuf:"varint,8,opt,name=timeout_ms,json=timeoutMs,proto3" json:"timeout_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteTxnMarkerRequest) Reset() {
+	*x = WriteTxnMarkerRequest{}
+	mi := &file_partition_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteTxnMarkerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteTxnMarkerRequest) ProtoMessage() {}
+
+func (x *WriteTxnMarkerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteTxnMarkerRequest.ProtoReflect.Descriptor instead.
+func (*WriteTxnMarkerRequest) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *WriteTxnMarkerRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *WriteTxnMarkerRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *WriteTxnMarkerRequest) GetProducerId() int64 {
+	if x != nil {
+		return x.ProducerId
+	}
+	return 0
+}
+
+func (x *WriteTxnMarkerRequest) GetProducerEpoch() int32 {
+	if x != nil {
+		return x.ProducerEpoch
+	}
+	return 0
+}
+
+func (x *WriteTxnMarkerRequest) GetCoordinatorEpoch() int32 {
+	if x != nil {
+		return x.CoordinatorEpoch
+	}
+	return 0
+}
+
+func (x *WriteTxnMarkerRequest) GetCommitted() bool {
+	if x != nil {
+		return x.Committed
+	}
+	return false
+}
+
+func (x *WriteTxnMarkerRequest) GetLeaderEpoch() int32 {
+	if x != nil {
+		return x.LeaderEpoch
+	}
+	return 0
+}
+
+func (x *WriteTxnMarkerRequest) GetTimeoutMs() int32 {
+	if x != nil {
+		return x.TimeoutMs
+	}
+	return 0
+}
+
+type WriteTxnMarkerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, INVALID_PRODUCER_EPOCH
+	// (the marker's producer epoch is older than the partition's),
+	// TRANSACTION_COORDINATOR_FENCED, NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT,
+	// KAFKA_STORAGE_ERROR.
+	ErrorCode    ErrorCode `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage string    `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// Offset of the marker.
+	Offset        int64 `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	LeaderEpoch   int32 `protobuf:"varint,4,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteTxnMarkerResponse) Reset() {
+	*x = WriteTxnMarkerResponse{}
+	mi := &file_partition_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteTxnMarkerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteTxnMarkerResponse) ProtoMessage() {}
+
+func (x *WriteTxnMarkerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteTxnMarkerResponse.ProtoReflect.Descriptor instead.
+func (*WriteTxnMarkerResponse) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *WriteTxnMarkerResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *WriteTxnMarkerResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *WriteTxnMarkerResponse) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *WriteTxnMarkerResponse) GetLeaderEpoch() int32 {
+	if x != nil {
+		return x.LeaderEpoch
+	}
+	return 0
+}
+
 var File_partition_proto protoreflect.FileDescriptor
 
 const file_partition_proto_rawDesc = "" +
@@ -717,7 +996,7 @@ const file_partition_proto_rawDesc = "" +
 	"baseOffset\x12(\n" +
 	"\x10log_start_offset\x18\x04 \x01(\x03R\x0elogStartOffset\x12!\n" +
 	"\fleader_epoch\x18\x05 \x01(\x05R\vleaderEpoch\x12+\n" +
-	"\x12log_append_time_ms\x18\x06 \x01(\x03R\x0flogAppendTimeMs\"\xd7\x01\n" +
+	"\x12log_append_time_ms\x18\x06 \x01(\x03R\x0flogAppendTimeMs\"\x80\x02\n" +
 	"\fFetchRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
@@ -725,7 +1004,12 @@ const file_partition_proto_rawDesc = "" +
 	"\tmax_bytes\x18\x04 \x01(\x05R\bmaxBytes\x12\x1b\n" +
 	"\tmin_bytes\x18\x05 \x01(\x05R\bminBytes\x12\x1e\n" +
 	"\vmax_wait_ms\x18\x06 \x01(\x05R\tmaxWaitMs\x12!\n" +
-	"\fleader_epoch\x18\a \x01(\x05R\vleaderEpoch\"\xf7\x01\n" +
+	"\fleader_epoch\x18\a \x01(\x05R\vleaderEpoch\x12'\n" +
+	"\x0fisolation_level\x18\b \x01(\x05R\x0eisolationLevel\"X\n" +
+	"\x12AbortedTransaction\x12\x1f\n" +
+	"\vproducer_id\x18\x01 \x01(\x03R\n" +
+	"producerId\x12!\n" +
+	"\ffirst_offset\x18\x02 \x01(\x03R\vfirstOffset\"\xf7\x02\n" +
 	"\rFetchResponse\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
@@ -733,12 +1017,15 @@ const file_partition_proto_rawDesc = "" +
 	"\x0ehigh_watermark\x18\x03 \x01(\x03R\rhighWatermark\x12(\n" +
 	"\x10log_start_offset\x18\x04 \x01(\x03R\x0elogStartOffset\x12\x18\n" +
 	"\arecords\x18\x05 \x01(\fR\arecords\x12!\n" +
-	"\fleader_epoch\x18\x06 \x01(\x05R\vleaderEpoch\"\x89\x01\n" +
+	"\fleader_epoch\x18\x06 \x01(\x05R\vleaderEpoch\x12,\n" +
+	"\x12last_stable_offset\x18\a \x01(\x03R\x10lastStableOffset\x12P\n" +
+	"\x14aborted_transactions\x18\b \x03(\v2\x1d.sluice.v1.AbortedTransactionR\x13abortedTransactions\"\xb2\x01\n" +
 	"\x12ListOffsetsRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x1c\n" +
 	"\ttimestamp\x18\x03 \x01(\x03R\ttimestamp\x12!\n" +
-	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\"\xc8\x01\n" +
+	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\x12'\n" +
+	"\x0fisolation_level\x18\x05 \x01(\x05R\x0eisolationLevel\"\xc8\x01\n" +
 	"\x13ListOffsetsResponse\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
@@ -762,12 +1049,30 @@ const file_partition_proto_rawDesc = "" +
 	"\fleader_epoch\x18\b \x01(\x05R\vleaderEpoch\x12\x17\n" +
 	"\anode_id\x18\t \x01(\x05R\x06nodeId\x12\x16\n" +
 	"\x06leader\x18\n" +
-	" \x01(\bR\x06leader2\xb1\x02\n" +
+	" \x01(\bR\x06leader\"\xa0\x02\n" +
+	"\x15WriteTxnMarkerRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x1f\n" +
+	"\vproducer_id\x18\x03 \x01(\x03R\n" +
+	"producerId\x12%\n" +
+	"\x0eproducer_epoch\x18\x04 \x01(\x05R\rproducerEpoch\x12+\n" +
+	"\x11coordinator_epoch\x18\x05 \x01(\x05R\x10coordinatorEpoch\x12\x1c\n" +
+	"\tcommitted\x18\x06 \x01(\bR\tcommitted\x12!\n" +
+	"\fleader_epoch\x18\a \x01(\x05R\vleaderEpoch\x12\x1d\n" +
+	"\n" +
+	"timeout_ms\x18\b \x01(\x05R\ttimeoutMs\"\xad\x01\n" +
+	"\x16WriteTxnMarkerResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12!\n" +
+	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch2\x88\x03\n" +
 	"\tPartition\x12@\n" +
 	"\aProduce\x12\x19.sluice.v1.ProduceRequest\x1a\x1a.sluice.v1.ProduceResponse\x12:\n" +
 	"\x05Fetch\x12\x17.sluice.v1.FetchRequest\x1a\x18.sluice.v1.FetchResponse\x12L\n" +
 	"\vListOffsets\x12\x1d.sluice.v1.ListOffsetsRequest\x1a\x1e.sluice.v1.ListOffsetsResponse\x12X\n" +
-	"\x0fPartitionStatus\x12!.sluice.v1.PartitionStatusRequest\x1a\".sluice.v1.PartitionStatusResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\x0fPartitionStatus\x12!.sluice.v1.PartitionStatusRequest\x1a\".sluice.v1.PartitionStatusResponse\x12U\n" +
+	"\x0eWriteTxnMarker\x12 .sluice.v1.WriteTxnMarkerRequest\x1a!.sluice.v1.WriteTxnMarkerResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_partition_proto_rawDescOnce sync.Once
@@ -781,36 +1086,43 @@ func file_partition_proto_rawDescGZIP() []byte {
 	return file_partition_proto_rawDescData
 }
 
-var file_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_partition_proto_goTypes = []any{
 	(*ProduceRequest)(nil),          // 0: sluice.v1.ProduceRequest
 	(*ProduceResponse)(nil),         // 1: sluice.v1.ProduceResponse
 	(*FetchRequest)(nil),            // 2: sluice.v1.FetchRequest
-	(*FetchResponse)(nil),           // 3: sluice.v1.FetchResponse
-	(*ListOffsetsRequest)(nil),      // 4: sluice.v1.ListOffsetsRequest
-	(*ListOffsetsResponse)(nil),     // 5: sluice.v1.ListOffsetsResponse
-	(*PartitionStatusRequest)(nil),  // 6: sluice.v1.PartitionStatusRequest
-	(*PartitionStatusResponse)(nil), // 7: sluice.v1.PartitionStatusResponse
-	(ErrorCode)(0),                  // 8: sluice.v1.ErrorCode
+	(*AbortedTransaction)(nil),      // 3: sluice.v1.AbortedTransaction
+	(*FetchResponse)(nil),           // 4: sluice.v1.FetchResponse
+	(*ListOffsetsRequest)(nil),      // 5: sluice.v1.ListOffsetsRequest
+	(*ListOffsetsResponse)(nil),     // 6: sluice.v1.ListOffsetsResponse
+	(*PartitionStatusRequest)(nil),  // 7: sluice.v1.PartitionStatusRequest
+	(*PartitionStatusResponse)(nil), // 8: sluice.v1.PartitionStatusResponse
+	(*WriteTxnMarkerRequest)(nil),   // 9: sluice.v1.WriteTxnMarkerRequest
+	(*WriteTxnMarkerResponse)(nil),  // 10: sluice.v1.WriteTxnMarkerResponse
+	(ErrorCode)(0),                  // 11: sluice.v1.ErrorCode
 }
 var file_partition_proto_depIdxs = []int32{
-	8, // 0: sluice.v1.ProduceResponse.error_code:type_name -> sluice.v1.ErrorCode
-	8, // 1: sluice.v1.FetchResponse.error_code:type_name -> sluice.v1.ErrorCode
-	8, // 2: sluice.v1.ListOffsetsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	8, // 3: sluice.v1.PartitionStatusResponse.error_code:type_name -> sluice.v1.ErrorCode
-	0, // 4: sluice.v1.Partition.Produce:input_type -> sluice.v1.ProduceRequest
-	2, // 5: sluice.v1.Partition.Fetch:input_type -> sluice.v1.FetchRequest
-	4, // 6: sluice.v1.Partition.ListOffsets:input_type -> sluice.v1.ListOffsetsRequest
-	6, // 7: sluice.v1.Partition.PartitionStatus:input_type -> sluice.v1.PartitionStatusRequest
-	1, // 8: sluice.v1.Partition.Produce:output_type -> sluice.v1.ProduceResponse
-	3, // 9: sluice.v1.Partition.Fetch:output_type -> sluice.v1.FetchResponse
-	5, // 10: sluice.v1.Partition.ListOffsets:output_type -> sluice.v1.ListOffsetsResponse
-	7, // 11: sluice.v1.Partition.PartitionStatus:output_type -> sluice.v1.PartitionStatusResponse
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	11, // 0: sluice.v1.ProduceResponse.error_code:type_name -> sluice.v1.ErrorCode
+	11, // 1: sluice.v1.FetchResponse.error_code:type_name -> sluice.v1.ErrorCode
+	3,  // 2: sluice.v1.FetchResponse.aborted_transactions:type_name -> sluice.v1.AbortedTransaction
+	11, // 3: sluice.v1.ListOffsetsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	11, // 4: sluice.v1.PartitionStatusResponse.error_code:type_name -> sluice.v1.ErrorCode
+	11, // 5: sluice.v1.WriteTxnMarkerResponse.error_code:type_name -> sluice.v1.ErrorCode
+	0,  // 6: sluice.v1.Partition.Produce:input_type -> sluice.v1.ProduceRequest
+	2,  // 7: sluice.v1.Partition.Fetch:input_type -> sluice.v1.FetchRequest
+	5,  // 8: sluice.v1.Partition.ListOffsets:input_type -> sluice.v1.ListOffsetsRequest
+	7,  // 9: sluice.v1.Partition.PartitionStatus:input_type -> sluice.v1.PartitionStatusRequest
+	9,  // 10: sluice.v1.Partition.WriteTxnMarker:input_type -> sluice.v1.WriteTxnMarkerRequest
+	1,  // 11: sluice.v1.Partition.Produce:output_type -> sluice.v1.ProduceResponse
+	4,  // 12: sluice.v1.Partition.Fetch:output_type -> sluice.v1.FetchResponse
+	6,  // 13: sluice.v1.Partition.ListOffsets:output_type -> sluice.v1.ListOffsetsResponse
+	8,  // 14: sluice.v1.Partition.PartitionStatus:output_type -> sluice.v1.PartitionStatusResponse
+	10, // 15: sluice.v1.Partition.WriteTxnMarker:output_type -> sluice.v1.WriteTxnMarkerResponse
+	11, // [11:16] is the sub-list for method output_type
+	6,  // [6:11] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_partition_proto_init() }
@@ -825,7 +1137,7 @@ func file_partition_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_partition_proto_rawDesc), len(file_partition_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

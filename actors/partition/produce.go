@@ -16,12 +16,20 @@ type pendingProduce struct {
 	sender *actor.PID
 	resp   *messages.ProduceResponse
 	bytes  int64 // record bytes, counted in replica.pendingBytes
+	// marker, when set, is the answer instead of resp: the append was a
+	// transaction marker (its error code and message come from resp).
+	marker *messages.WriteTxnMarkerResponse
 }
 
 // answerProduce sends a pending produce its response and releases its
 // bytes from the back-pressure budget.
 func (r *replica) answerProduce(ctx actor.Context, p pendingProduce) {
 	r.pendingBytes -= p.bytes
+	if p.marker != nil {
+		p.marker.ErrorCode, p.marker.ErrorMessage = p.resp.ErrorCode, p.resp.ErrorMessage
+		ctx.Send(p.sender, p.marker)
+		return
+	}
 	ctx.Send(p.sender, p.resp)
 }
 
@@ -88,32 +96,42 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
+	var p *pendingProduce
 	if ctx.Sender() != nil {
-		p := pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), resp: &messages.ProduceResponse{
+		p = &pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), resp: &messages.ProduceResponse{
 			BaseOffset:      info.FirstOffset,
 			LogStartOffset:  info.LogStartOffset,
 			LeaderEpoch:     r.state.LeaderEpoch,
 			LogAppendTimeMs: appendTime,
 		}}
+	}
+	r.awaitCommit(ctx, p, req.Acks, req.TimeoutMs, info.LastOffset)
+}
+
+// awaitCommit queues the answer p (nil: none) to an append whose last
+// record is at last: acks=1 waits for the flush policy, acks=all also for
+// the in-sync replicas (timeoutMs, 0 for DefaultProduceTimeout).
+func (r *replica) awaitCommit(ctx actor.Context, p *pendingProduce, acks int32, timeoutMs int32, last int64) {
+	if p != nil {
 		r.pendingBytes += p.bytes
-		if req.Acks == -1 {
-			id := r.allAcks.push(info.LastOffset, p)
+		if acks == -1 {
+			id := r.allAcks.push(last, *p)
 			timeout := DefaultProduceTimeout
-			if req.TimeoutMs > 0 {
-				timeout = time.Duration(req.TimeoutMs) * time.Millisecond
+			if timeoutMs > 0 {
+				timeout = time.Duration(timeoutMs) * time.Millisecond
 			}
-			r.applyLeader(ctx, r.lead.AddPendingProduce(id, info.LastOffset, -1, time.Now().Add(timeout)))
+			r.applyLeader(ctx, r.lead.AddPendingProduce(id, last, -1, time.Now().Add(timeout)))
 		} else {
-			r.acks.push(info.LastOffset, p)
+			r.acks.push(last, *p)
 		}
 	}
 	if r.log.Config().FlushPolicy == commitlog.FlushNever {
-		r.markDurable(ctx, info.LastOffset+1)
+		r.markDurable(ctx, last+1)
 		return
 	}
 	// interval and always: the node's Flusher fsyncs (always without a
 	// window) and a durable message completes the produce.
-	system, self, last := ctx.ActorSystem(), ctx.Self(), info.LastOffset
+	system, self := ctx.ActorSystem(), ctx.Self()
 	r.log.AwaitDurable(last, func(err error) {
 		system.Root.Send(self, &durable{offset: last, err: err})
 	})

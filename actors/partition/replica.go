@@ -258,6 +258,8 @@ func (r *replica) leader(ctx actor.Context) {
 		r.handleFetch(ctx, m)
 	case *messages.ListOffsetsRequest:
 		r.handleListOffsets(ctx, m)
+	case *messages.WriteTxnMarkerRequest:
+		r.handleWriteTxnMarker(ctx, m)
 	case *fetchExpired:
 		r.handleFetchExpired(ctx, m)
 	case *messages.ReplicateResponse:
@@ -279,7 +281,8 @@ func (r *replica) leader(ctx actor.Context) {
 // (fetching from followers is not supported).
 func (r *replica) follower(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest:
+	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest,
+		*messages.WriteTxnMarkerRequest:
 		r.refuse(ctx, r.notLeader(m.(epochRequest).GetLeaderEpoch()))
 	case *messages.ReplicateRequest:
 		r.handlePush(ctx, m)
@@ -369,6 +372,8 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 		ctx.Respond(&messages.FetchResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.ListOffsetsRequest:
 		ctx.Respond(&messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1, LeaderEpoch: r.state.LeaderEpoch})
+	case *messages.WriteTxnMarkerRequest:
+		ctx.Respond(&messages.WriteTxnMarkerResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.PartitionStatusRequest:
 		ctx.Respond(&messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text, NodeId: r.cfg.NodeID})
 	case *messages.OffsetsForLeaderEpochRequest:
