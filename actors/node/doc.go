@@ -59,6 +59,17 @@
 // producer sending its id and epoch gets the epoch bumped (KIP-360), or a
 // fresh id once the epoch is exhausted.
 //
+// # Log dir failure
+//
+// Every replica's log reports its failure (a write, fsync, rename or
+// delete error, or an I/O error opening it) to the guardian, which takes
+// the data dir offline on the first one (logdir.go): each replica gets
+// LogDirOffline and answers KAFKA_STORAGE_ERROR from then on, replicas
+// spawned later start offline, the offline dir is published in LogDirs
+// and recorded under metadata.LogDirsPrefix (written in a goroutine,
+// retried until stored), where the controller reads it and treats the
+// node like a dead one. Only a restart brings the dir back.
+//
 // Consumer group requests (messages/group.proto) go to the group Host
 // (actors/group), which answers FindCoordinator and forwards the rest to
 // group coordinator children.

@@ -7,8 +7,14 @@
 //
 //	initializing --Started: open log--> leader   (State.Leader == this node)
 //	                                 \-> follower (otherwise)
-//	                                 \-> failed   (log cannot be opened)
+//	                                 \-> failed   (log cannot be opened, or Config.Offline)
 //	leader <--UpdateState--> follower;  DeleteLog --> stopped
+//	leader, follower --LogDirOffline--> failed (log failed and closed)
+//
+// In failed every request is answered with KAFKA_STORAGE_ERROR. After
+// LogDirOffline (the node's log dir failed, see actors/node) the log is
+// failed before the waiting produces and parked fetches are answered, and
+// it is never reopened: the node must restart.
 //
 // The leader serves ProduceRequest, FetchRequest, ListOffsetsRequest and
 // PartitionStatusRequest (messages/partition.proto) and always answers with
