@@ -1,8 +1,13 @@
 // Package broker assembles one Sluice node: its configuration (Config, read
 // from YAML with defaults and validation), the actor system with a tuned
 // protoactor remote, the node guardian actor, the metadata store and
-// membership, and the admin HTTP server (/healthz, /metrics,
-// /debug/pprof/).
+// membership, and the admin HTTP server (/healthz, /cluster, /metrics,
+// /debug/pprof/). /healthz, /cluster and sluice_log_dir_offline report a
+// data dir the node took offline after a disk fault (actors/node); a start
+// removes the node's offline record from the store. Only with
+// Config.FaultInjection (the hidden --test-fault-injection flag, for
+// tests) does /test/faults exist, which makes log writes, fsyncs or
+// renames fail (storage/vfs.Faulty).
 //
 //	cfg := broker.DefaultConfig()
 //	if err := cfg.LoadFile("sluiced.yaml"); err != nil { ... }
