@@ -62,6 +62,23 @@
 // blocks while it is used up. Partitioning follows Kafka exactly (see
 // package partitioner).
 //
+// The producer is idempotent by default (ProducerConfig.Idempotence, as
+// Kafka clients since 3.0) when Acks is all, MaxInFlight at most 5 and
+// retries are on; IdempotenceOn with a contradicting setting is a config
+// error. Before its first send it asks a broker for a producer id and
+// epoch (InitProducerId; the session type, producer_session.go). Every
+// partition numbers its batches (producer id, epoch and base sequence in
+// the batch header) as they are first sent, one batch per request, and
+// resends a failed one with the same numbers, in order, so the broker
+// appends it once or answers it as a duplicate with the original offsets.
+// OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID at the head of a
+// partition's sequence (the broker lost the producer's state), or a batch
+// that failed for good, move the partition to a bumped epoch (KIP-360:
+// InitProducerId with the current id and epoch) where its sequences start
+// again at 0: batches the broker refused are resent, batches an
+// unanswered attempt may have written fail with ErrUnknownOutcome
+// (producer_sequence.go).
+//
 // # Consumer
 //
 // Each assigned partition has one long-poll fetch in flight. When it is

@@ -107,8 +107,14 @@ type ProducerConfig struct {
 	// before it is sent. 0 means 5 ms; negative means no wait (batches
 	// still form while earlier requests are in flight).
 	Linger time.Duration
-	// BatchBytes caps a batch's uncompressed size; a record that does not
-	// fit an empty batch is refused with MESSAGE_TOO_LARGE. 0 means 64 KiB.
+	// BatchBytes caps a batch's uncompressed size when it is sealed; a
+	// record that does not fit an empty batch is refused with
+	// MESSAGE_TOO_LARGE. 0 means 64 KiB. Batches sealed while the
+	// partition's in-flight limit is used up travel together: a plain
+	// producer concatenates them in one request, an idempotent one (one
+	// batch per request) merges them into one batch of up to 256 KiB (or
+	// BatchBytes if larger), within MaxRequestBytes and the topic's
+	// max.message.bytes.
 	BatchBytes int
 	// Compression is the codec of produced batches.
 	Compression batch.Codec

@@ -75,9 +75,13 @@ func values(prefix string, n int) []string {
 	return out
 }
 
+// smallBatches keeps an idempotent producer from merging queued batches
+// beyond 1 KiB, so tests see many requests.
+var smallBatches = map[string]string{"max.message.bytes": "1024"}
+
 func TestIdempotentProducerNumbersBatchesPerPartition(t *testing.T) {
 	c, fb := newFakeClient(t)
-	fb.addTopic("t", 2, nil)
+	fb.addTopic("t", 2, smallBatches)
 	p := newTestProducer(t, c, ProducerConfig{BatchBytes: 1 << 10})
 	for part := range int32(2) {
 		_, errs := produceSeq(t, p, "t", part, "v", 300)
@@ -114,7 +118,7 @@ func TestIdempotentProducerNumbersBatchesPerPartition(t *testing.T) {
 // original offsets, and the log holds every record once, in order.
 func TestIdempotentLostAnswersWriteOnce(t *testing.T) {
 	c, fb := newFakeClient(t)
-	fb.addTopic("t", 1, nil)
+	fb.addTopic("t", 1, smallBatches)
 	p := newTestProducer(t, c, ProducerConfig{BatchBytes: 1 << 10, RequestTimeout: 300 * time.Millisecond})
 	fb.mu.Lock()
 	fb.idem.dropAnswers = 3
@@ -139,7 +143,7 @@ func TestIdempotentLostAnswersWriteOnce(t *testing.T) {
 // _NUMBER) and are resent after it, in order, under the same epoch.
 func TestIdempotentOrderedRetries(t *testing.T) {
 	c, fb := newFakeClient(t)
-	fb.addTopic("t", 1, nil)
+	fb.addTopic("t", 1, smallBatches)
 	p := newTestProducer(t, c, ProducerConfig{BatchBytes: 1 << 10, Linger: -1})
 	fb.mu.Lock()
 	fb.holdProduce = 10 * time.Millisecond
@@ -307,5 +311,49 @@ func TestProducerConfigIdempotence(t *testing.T) {
 		if err := p.Close(testCtx(t)); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestIdempotentMergesQueuedBatches: batches sealed while the in-flight
+// limit is used up travel as one batch (one batch per request), within
+// the topic's max.message.bytes.
+func TestIdempotentMergesQueuedBatches(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, map[string]string{"max.message.bytes": "16384"})
+	p := newTestProducer(t, c, ProducerConfig{BatchBytes: 1 << 10, MaxInFlight: 1})
+	fb.mu.Lock()
+	fb.holdProduce = 20 * time.Millisecond
+	fb.mu.Unlock()
+	value := make([]byte, 100)
+	var wg sync.WaitGroup
+	for range 2000 {
+		wg.Add(1)
+		p.ProduceAsync(&Record{Topic: "t", Partition: 0, Value: value}, func(_ RecordMetadata, err error) {
+			if err != nil {
+				t.Error(err)
+			}
+			wg.Done()
+		})
+	}
+	if err := p.Flush(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if n := len(fb.records("t", 0)); n != 2000 {
+		t.Fatalf("stored %d records, want 2000", n)
+	}
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	big := 0
+	for _, b := range fb.log("t", 0).batches {
+		if len(b) > 16384 {
+			t.Fatalf("batch of %d bytes above max.message.bytes 16384", len(b))
+		}
+		if len(b) > 2<<10 {
+			big++
+		}
+	}
+	if big == 0 || fb.produced != fb.producedBatches {
+		t.Fatalf("%d merged batches of %d, %d requests: want merged batches, one per request", big, fb.producedBatches, fb.produced)
 	}
 }

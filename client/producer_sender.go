@@ -180,12 +180,14 @@ func (s *sender) pump() {
 // encodes them (compressing here, off the producing goroutines).
 func (s *sender) nextRequest() *produceRequest {
 	n, size := 0, 0
-	for n < len(s.queue) && (n == 0 || size+s.queue[n].builder.EstimatedSize() <= s.p.c.cfg.MaxRequestBytes) {
+	if s.seq != nil {
+		// One batch per request (the broker dedupes batch by batch): the
+		// batches queued behind the in-flight limit become one.
+		n, size = s.mergeQueued()
+	}
+	for s.seq == nil && n < len(s.queue) && (n == 0 || size+s.queue[n].builder.EstimatedSize() <= s.p.c.cfg.MaxRequestBytes) {
 		size += s.queue[n].builder.EstimatedSize()
 		n++
-		if s.seq != nil {
-			break // one batch per request: the broker dedupes batch by batch
-		}
 	}
 	req := &produceRequest{seq: s.nextSeq, batches: slices.Clone(s.queue[:n])}
 	if s.seq != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/batch"
@@ -170,4 +171,39 @@ func (s *sender) failQueue(err error) {
 	}
 	clear(s.queue)
 	s.queue = s.queue[:0]
+}
+
+// maxMergedBatchBytes caps merged batches: enough for a window of five to
+// keep a partition busy, and well below any usual max.message.bytes, which
+// the client knows only when the topic overrides it.
+const maxMergedBatchBytes = 256 << 10
+
+// mergeQueued merges the queued batches into the first one while the
+// result stays within maxMergedBatchBytes (or BatchBytes, if larger), a
+// request and the topic's max.message.bytes, and
+// returns how many queue entries the first now covers and its size.
+func (s *sender) mergeQueued() (int, int) {
+	limit := min(s.p.c.cfg.MaxRequestBytes, max(s.p.cfg.BatchBytes, maxMergedBatchBytes))
+	if t, ok := s.p.c.meta.Load().topics[s.tp.Topic]; ok && t.maxMessageBytes > 0 {
+		limit = min(limit, t.maxMessageBytes)
+	}
+	o := s.queue[0]
+	n := 1
+	for ; n < len(s.queue); n++ {
+		next := s.queue[n]
+		if o.builder.EstimatedSize()+next.builder.EstimatedSize()-batch.HeaderSize > limit {
+			break
+		}
+		o.builder.Merge(next.builder)
+		o.records = append(o.records, next.records...)
+		o.bytes += next.bytes
+		s.p.pool.Put(next.builder)
+		next.builder = nil
+		s.p.recycle(next)
+	}
+	if n > 1 {
+		// The merged entries are gone; the first stands for them.
+		s.queue = slices.Delete(s.queue, 1, n)
+	}
+	return 1, o.builder.EstimatedSize()
 }

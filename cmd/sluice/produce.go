@@ -25,6 +25,10 @@ type producerFlags struct {
 	linger      time.Duration
 	batchBytes  int
 	maxInFlight int
+	idempotent  bool
+	// idempotentSet: --idempotent was given, so a conflicting --acks or
+	// --max-in-flight is an error rather than turning idempotence off.
+	idempotentSet func() bool
 }
 
 func (f *producerFlags) register(cmd *cobra.Command, defaultAcks string) {
@@ -34,6 +38,9 @@ func (f *producerFlags) register(cmd *cobra.Command, defaultAcks string) {
 	fs.DurationVar(&f.linger, "linger", client.DefaultLinger, "how long a batch waits for more records")
 	fs.IntVar(&f.batchBytes, "batch-bytes", client.DefaultBatchBytes, "maximum batch size in bytes (uncompressed)")
 	fs.IntVar(&f.maxInFlight, "max-in-flight", client.DefaultMaxInFlight, "unanswered requests per partition")
+	fs.BoolVar(&f.idempotent, "idempotent", true,
+		"idempotent producer (needs --acks all and --max-in-flight at most 5; off by default with other acks)")
+	f.idempotentSet = func() bool { return fs.Changed("idempotent") }
 }
 
 func (f *producerFlags) config() (client.ProducerConfig, error) {
@@ -52,7 +59,14 @@ func (f *producerFlags) config() (client.ProducerConfig, error) {
 	if linger == 0 {
 		linger = -1 // "no linger" on the command line; 0 means the default in the config
 	}
-	return client.ProducerConfig{Acks: acks, Compression: codec, Linger: linger, BatchBytes: f.batchBytes,
+	idem := client.IdempotenceDefault
+	switch {
+	case !f.idempotent:
+		idem = client.IdempotenceOff
+	case f.idempotentSet != nil && f.idempotentSet():
+		idem = client.IdempotenceOn
+	}
+	return client.ProducerConfig{Acks: acks, Idempotence: idem, Compression: codec, Linger: linger, BatchBytes: f.batchBytes,
 		MaxInFlight: f.maxInFlight}, nil
 }
 

@@ -28,3 +28,35 @@ func SetProducer(b []byte, id int64, epoch int16, baseSequence int32) {
 func NextSequence(base int32, count int) int32 {
 	return int32((int64(base) + int64(count)) % (math.MaxInt32 + 1))
 }
+
+// Merge appends the records of src to b as if they had been appended to b
+// one by one: offset deltas continue b's, timestamps are kept. src, which
+// must have been filled by Append, is left unchanged. A producer merges
+// batches that queued up behind its in-flight limit into one, so an
+// idempotent producer, which sends one batch per request, still moves
+// large requests.
+func (b *Builder) Merge(src *Builder) {
+	rest := src.records[HeaderSize:]
+	for len(rest) > 0 {
+		length, n := binary.Varint(rest)
+		body := rest[n : n+int(length)]
+		rest = rest[n+int(length):]
+		tsDelta, n1 := binary.Varint(body[1:])
+		_, n2 := binary.Varint(body[1+n1:])
+		tail := body[1+n1+n2:] // key, value and headers
+		ts := src.firstTimestamp + tsDelta
+		if b.count == 0 {
+			b.firstTimestamp, b.maxTimestamp = ts, ts
+		} else if ts > b.maxTimestamp {
+			b.maxTimestamp = ts
+		}
+		delta := ts - b.firstTimestamp
+		size := 1 + varintLen(delta) + varintLen(int64(b.count)) + len(tail)
+		b.records = binary.AppendVarint(b.records, int64(size))
+		b.records = append(b.records, body[0])
+		b.records = binary.AppendVarint(b.records, delta)
+		b.records = binary.AppendVarint(b.records, int64(b.count))
+		b.records = append(b.records, tail...)
+		b.count++
+	}
+}

@@ -44,3 +44,42 @@ func TestNextSequenceWraps(t *testing.T) {
 		}
 	}
 }
+
+func TestMergeEqualsAppendingOneByOne(t *testing.T) {
+	recs := []Record{
+		{Timestamp: 5000, Key: []byte("a"), Value: []byte("1")},
+		{Timestamp: 4990, Value: []byte("2"), Headers: []RecordHeader{{Key: "h", Value: nil}}},
+		{Timestamp: 7000, Key: []byte{}, Value: nil},
+		{Timestamp: 6000, Key: []byte("d"), Value: make([]byte, 300)},
+		{Timestamp: 1000, Value: []byte("5")},
+	}
+	all := NewBuilder(DefaultEncodeOptions())
+	for _, r := range recs {
+		all.Append(r.Timestamp, r.Key, r.Value, r.Headers)
+	}
+	want, err := all.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for split := 0; split <= len(recs); split++ {
+		a, b := NewBuilder(DefaultEncodeOptions()), NewBuilder(DefaultEncodeOptions())
+		for i, r := range recs {
+			if i < split {
+				a.Append(r.Timestamp, r.Key, r.Value, r.Headers)
+			} else {
+				b.Append(r.Timestamp, r.Key, r.Value, r.Headers)
+			}
+		}
+		a.Merge(b)
+		got, err := a.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("split at %d: merged batch differs from appending one by one", split)
+		}
+		if _, err := Check(got, CheckOptions{}); err != nil {
+			t.Fatalf("split at %d: merged batch fails Check: %v", split, err)
+		}
+	}
+}
