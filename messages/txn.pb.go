@@ -1406,6 +1406,131 @@ func (x *ListTransactionsResponse) GetTransactionStates() []*ListedTransaction {
 	return nil
 }
 
+// Sent by a transaction coordinator to the node guardian leading a
+// __consumer_offsets partition once the transaction's marker is written
+// there: the group coordinators of that partition make the producer's
+// pending transactional offsets visible (committed) or drop them. Answered
+// once every group coordinator of the partition on the node applied it.
+type TxnOffsetsCompletedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Partition     int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	ProducerId    int64                  `protobuf:"varint,2,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
+	ProducerEpoch int32                  `protobuf:"varint,3,opt,name=producer_epoch,json=producerEpoch,proto3" json:"producer_epoch,omitempty"`
+	Committed     bool                   `protobuf:"varint,4,opt,name=committed,proto3" json:"committed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnOffsetsCompletedRequest) Reset() {
+	*x = TxnOffsetsCompletedRequest{}
+	mi := &file_txn_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnOffsetsCompletedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnOffsetsCompletedRequest) ProtoMessage() {}
+
+func (x *TxnOffsetsCompletedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_txn_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnOffsetsCompletedRequest.ProtoReflect.Descriptor instead.
+func (*TxnOffsetsCompletedRequest) Descriptor() ([]byte, []int) {
+	return file_txn_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TxnOffsetsCompletedRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *TxnOffsetsCompletedRequest) GetProducerId() int64 {
+	if x != nil {
+		return x.ProducerId
+	}
+	return 0
+}
+
+func (x *TxnOffsetsCompletedRequest) GetProducerEpoch() int32 {
+	if x != nil {
+		return x.ProducerEpoch
+	}
+	return 0
+}
+
+func (x *TxnOffsetsCompletedRequest) GetCommitted() bool {
+	if x != nil {
+		return x.Committed
+	}
+	return false
+}
+
+type TxnOffsetsCompletedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode     ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TxnOffsetsCompletedResponse) Reset() {
+	*x = TxnOffsetsCompletedResponse{}
+	mi := &file_txn_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TxnOffsetsCompletedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TxnOffsetsCompletedResponse) ProtoMessage() {}
+
+func (x *TxnOffsetsCompletedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_txn_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TxnOffsetsCompletedResponse.ProtoReflect.Descriptor instead.
+func (*TxnOffsetsCompletedResponse) Descriptor() ([]byte, []int) {
+	return file_txn_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TxnOffsetsCompletedResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *TxnOffsetsCompletedResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
 var File_txn_proto protoreflect.FileDescriptor
 
 const file_txn_proto_rawDesc = "" +
@@ -1528,14 +1653,25 @@ const file_txn_proto_rawDesc = "" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x122\n" +
 	"\x15unknown_state_filters\x18\x03 \x03(\tR\x13unknownStateFilters\x12K\n" +
-	"\x12transaction_states\x18\x04 \x03(\v2\x1c.sluice.v1.ListedTransactionR\x11transactionStates2\xa1\x04\n" +
+	"\x12transaction_states\x18\x04 \x03(\v2\x1c.sluice.v1.ListedTransactionR\x11transactionStates\"\xa0\x01\n" +
+	"\x1aTxnOffsetsCompletedRequest\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12\x1f\n" +
+	"\vproducer_id\x18\x02 \x01(\x03R\n" +
+	"producerId\x12%\n" +
+	"\x0eproducer_epoch\x18\x03 \x01(\x05R\rproducerEpoch\x12\x1c\n" +
+	"\tcommitted\x18\x04 \x01(\bR\tcommitted\"w\n" +
+	"\x1bTxnOffsetsCompletedResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage2\x87\x05\n" +
 	"\x03Txn\x12a\n" +
 	"\x12AddPartitionsToTxn\x12$.sluice.v1.AddPartitionsToTxnRequest\x1a%.sluice.v1.AddPartitionsToTxnResponse\x12X\n" +
 	"\x0fAddOffsetsToTxn\x12!.sluice.v1.AddOffsetsToTxnRequest\x1a\".sluice.v1.AddOffsetsToTxnResponse\x12=\n" +
 	"\x06EndTxn\x12\x18.sluice.v1.EndTxnRequest\x1a\x19.sluice.v1.EndTxnResponse\x12X\n" +
 	"\x0fTxnOffsetCommit\x12!.sluice.v1.TxnOffsetCommitRequest\x1a\".sluice.v1.TxnOffsetCommitResponse\x12g\n" +
 	"\x14DescribeTransactions\x12&.sluice.v1.DescribeTransactionsRequest\x1a'.sluice.v1.DescribeTransactionsResponse\x12[\n" +
-	"\x10ListTransactions\x12\".sluice.v1.ListTransactionsRequest\x1a#.sluice.v1.ListTransactionsResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\x10ListTransactions\x12\".sluice.v1.ListTransactionsRequest\x1a#.sluice.v1.ListTransactionsResponse\x12d\n" +
+	"\x13TxnOffsetsCompleted\x12%.sluice.v1.TxnOffsetsCompletedRequest\x1a&.sluice.v1.TxnOffsetsCompletedResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_txn_proto_rawDescOnce sync.Once
@@ -1549,7 +1685,7 @@ func file_txn_proto_rawDescGZIP() []byte {
 	return file_txn_proto_rawDescData
 }
 
-var file_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_txn_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_txn_proto_goTypes = []any{
 	(*AddPartitionsToTxnTopic)(nil),           // 0: sluice.v1.AddPartitionsToTxnTopic
 	(*AddPartitionsToTxnRequest)(nil),         // 1: sluice.v1.AddPartitionsToTxnRequest
@@ -1573,45 +1709,50 @@ var file_txn_proto_goTypes = []any{
 	(*ListTransactionsRequest)(nil),           // 19: sluice.v1.ListTransactionsRequest
 	(*ListedTransaction)(nil),                 // 20: sluice.v1.ListedTransaction
 	(*ListTransactionsResponse)(nil),          // 21: sluice.v1.ListTransactionsResponse
-	(ErrorCode)(0),                            // 22: sluice.v1.ErrorCode
+	(*TxnOffsetsCompletedRequest)(nil),        // 22: sluice.v1.TxnOffsetsCompletedRequest
+	(*TxnOffsetsCompletedResponse)(nil),       // 23: sluice.v1.TxnOffsetsCompletedResponse
+	(ErrorCode)(0),                            // 24: sluice.v1.ErrorCode
 }
 var file_txn_proto_depIdxs = []int32{
 	0,  // 0: sluice.v1.AddPartitionsToTxnRequest.topics:type_name -> sluice.v1.AddPartitionsToTxnTopic
-	22, // 1: sluice.v1.AddPartitionsToTxnPartitionResult.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 1: sluice.v1.AddPartitionsToTxnPartitionResult.error_code:type_name -> sluice.v1.ErrorCode
 	2,  // 2: sluice.v1.AddPartitionsToTxnTopicResult.partitions:type_name -> sluice.v1.AddPartitionsToTxnPartitionResult
-	22, // 3: sluice.v1.AddPartitionsToTxnResponse.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 3: sluice.v1.AddPartitionsToTxnResponse.error_code:type_name -> sluice.v1.ErrorCode
 	3,  // 4: sluice.v1.AddPartitionsToTxnResponse.topics:type_name -> sluice.v1.AddPartitionsToTxnTopicResult
-	22, // 5: sluice.v1.AddOffsetsToTxnResponse.error_code:type_name -> sluice.v1.ErrorCode
-	22, // 6: sluice.v1.EndTxnResponse.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 5: sluice.v1.AddOffsetsToTxnResponse.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 6: sluice.v1.EndTxnResponse.error_code:type_name -> sluice.v1.ErrorCode
 	9,  // 7: sluice.v1.TxnOffsetCommitTopic.partitions:type_name -> sluice.v1.TxnOffsetCommitPartition
 	10, // 8: sluice.v1.TxnOffsetCommitRequest.topics:type_name -> sluice.v1.TxnOffsetCommitTopic
-	22, // 9: sluice.v1.TxnOffsetCommitPartitionResult.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 9: sluice.v1.TxnOffsetCommitPartitionResult.error_code:type_name -> sluice.v1.ErrorCode
 	12, // 10: sluice.v1.TxnOffsetCommitTopicResult.partitions:type_name -> sluice.v1.TxnOffsetCommitPartitionResult
-	22, // 11: sluice.v1.TxnOffsetCommitResponse.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 11: sluice.v1.TxnOffsetCommitResponse.error_code:type_name -> sluice.v1.ErrorCode
 	13, // 12: sluice.v1.TxnOffsetCommitResponse.topics:type_name -> sluice.v1.TxnOffsetCommitTopicResult
-	22, // 13: sluice.v1.DescribedTransaction.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 13: sluice.v1.DescribedTransaction.error_code:type_name -> sluice.v1.ErrorCode
 	16, // 14: sluice.v1.DescribedTransaction.topics:type_name -> sluice.v1.DescribedTransactionTopic
-	22, // 15: sluice.v1.DescribeTransactionsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 15: sluice.v1.DescribeTransactionsResponse.error_code:type_name -> sluice.v1.ErrorCode
 	17, // 16: sluice.v1.DescribeTransactionsResponse.transaction_states:type_name -> sluice.v1.DescribedTransaction
-	22, // 17: sluice.v1.ListTransactionsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	24, // 17: sluice.v1.ListTransactionsResponse.error_code:type_name -> sluice.v1.ErrorCode
 	20, // 18: sluice.v1.ListTransactionsResponse.transaction_states:type_name -> sluice.v1.ListedTransaction
-	1,  // 19: sluice.v1.Txn.AddPartitionsToTxn:input_type -> sluice.v1.AddPartitionsToTxnRequest
-	5,  // 20: sluice.v1.Txn.AddOffsetsToTxn:input_type -> sluice.v1.AddOffsetsToTxnRequest
-	7,  // 21: sluice.v1.Txn.EndTxn:input_type -> sluice.v1.EndTxnRequest
-	11, // 22: sluice.v1.Txn.TxnOffsetCommit:input_type -> sluice.v1.TxnOffsetCommitRequest
-	15, // 23: sluice.v1.Txn.DescribeTransactions:input_type -> sluice.v1.DescribeTransactionsRequest
-	19, // 24: sluice.v1.Txn.ListTransactions:input_type -> sluice.v1.ListTransactionsRequest
-	4,  // 25: sluice.v1.Txn.AddPartitionsToTxn:output_type -> sluice.v1.AddPartitionsToTxnResponse
-	6,  // 26: sluice.v1.Txn.AddOffsetsToTxn:output_type -> sluice.v1.AddOffsetsToTxnResponse
-	8,  // 27: sluice.v1.Txn.EndTxn:output_type -> sluice.v1.EndTxnResponse
-	14, // 28: sluice.v1.Txn.TxnOffsetCommit:output_type -> sluice.v1.TxnOffsetCommitResponse
-	18, // 29: sluice.v1.Txn.DescribeTransactions:output_type -> sluice.v1.DescribeTransactionsResponse
-	21, // 30: sluice.v1.Txn.ListTransactions:output_type -> sluice.v1.ListTransactionsResponse
-	25, // [25:31] is the sub-list for method output_type
-	19, // [19:25] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	24, // 19: sluice.v1.TxnOffsetsCompletedResponse.error_code:type_name -> sluice.v1.ErrorCode
+	1,  // 20: sluice.v1.Txn.AddPartitionsToTxn:input_type -> sluice.v1.AddPartitionsToTxnRequest
+	5,  // 21: sluice.v1.Txn.AddOffsetsToTxn:input_type -> sluice.v1.AddOffsetsToTxnRequest
+	7,  // 22: sluice.v1.Txn.EndTxn:input_type -> sluice.v1.EndTxnRequest
+	11, // 23: sluice.v1.Txn.TxnOffsetCommit:input_type -> sluice.v1.TxnOffsetCommitRequest
+	15, // 24: sluice.v1.Txn.DescribeTransactions:input_type -> sluice.v1.DescribeTransactionsRequest
+	19, // 25: sluice.v1.Txn.ListTransactions:input_type -> sluice.v1.ListTransactionsRequest
+	22, // 26: sluice.v1.Txn.TxnOffsetsCompleted:input_type -> sluice.v1.TxnOffsetsCompletedRequest
+	4,  // 27: sluice.v1.Txn.AddPartitionsToTxn:output_type -> sluice.v1.AddPartitionsToTxnResponse
+	6,  // 28: sluice.v1.Txn.AddOffsetsToTxn:output_type -> sluice.v1.AddOffsetsToTxnResponse
+	8,  // 29: sluice.v1.Txn.EndTxn:output_type -> sluice.v1.EndTxnResponse
+	14, // 30: sluice.v1.Txn.TxnOffsetCommit:output_type -> sluice.v1.TxnOffsetCommitResponse
+	18, // 31: sluice.v1.Txn.DescribeTransactions:output_type -> sluice.v1.DescribeTransactionsResponse
+	21, // 32: sluice.v1.Txn.ListTransactions:output_type -> sluice.v1.ListTransactionsResponse
+	23, // 33: sluice.v1.Txn.TxnOffsetsCompleted:output_type -> sluice.v1.TxnOffsetsCompletedResponse
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_txn_proto_init() }
@@ -1626,7 +1767,7 @@ func file_txn_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_txn_proto_rawDesc), len(file_txn_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
