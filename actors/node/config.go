@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-mq/sluice/actors/group"
 	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/actors/txn"
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
@@ -61,6 +62,9 @@ type Config struct {
 	// Groups configures the consumer group coordinators the node hosts
 	// (actors/group); the zero value means their defaults.
 	Groups group.Config
+	// Txns configures the transaction coordinators the node hosts
+	// (actors/txn); the zero value means their defaults.
+	Txns txn.Config
 	// Directory receives the live members' addresses, for replicas to
 	// reach their peers and for the caller to report them; nil makes the
 	// node keep its own.

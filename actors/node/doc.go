@@ -72,7 +72,12 @@
 //
 // Consumer group requests (messages/group.proto) go to the group Host
 // (actors/group), which answers FindCoordinator and forwards the rest to
-// group coordinator children.
+// group coordinator children. Transaction requests (messages/txn.proto,
+// FindCoordinator with key type TRANSACTION and InitProducerId with a
+// transactional id) go to the transaction Host (actors/txn) first, which
+// forwards them to transaction coordinator children; the Host is told of
+// every new metadata snapshot, to follow the node's leadership of
+// __transaction_state.
 //
 // Partition requests sent to the guardian are forwarded to the hosted
 // replica, or answered with UNKNOWN_TOPIC_OR_PARTITION (or

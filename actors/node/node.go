@@ -11,6 +11,7 @@ import (
 	ctlactor "github.com/sluice-mq/sluice/actors/controller"
 	"github.com/sluice-mq/sluice/actors/group"
 	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/actors/txn"
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
@@ -53,6 +54,7 @@ type node struct {
 	cfg    Config
 	ctl    *controller.Controller
 	groups *group.Host
+	txns   *txn.Host
 	logger *slog.Logger
 
 	view     controller.ClusterView
@@ -128,6 +130,10 @@ func newNode(cfg Config) *node {
 	if groupCfg.Logger == nil {
 		groupCfg.Logger = logger
 	}
+	txnCfg := cfg.Txns
+	if txnCfg.Logger == nil {
+		txnCfg.Logger = logger
+	}
 	directory := cfg.Directory
 	if directory == nil {
 		directory = NewDirectory(nil)
@@ -142,6 +148,7 @@ func newNode(cfg Config) *node {
 		cfg:       cfg,
 		ctl:       ctl,
 		groups:    group.NewHost(cfg.Self.NodeID, ctl.CreateInternalTopic, groupCfg),
+		txns:      txn.NewHost(cfg.Self.NodeID, ctl.CreateInternalTopic, txnCfg),
 		logger:    logger,
 		view:      controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
 		directory: directory,
@@ -210,9 +217,18 @@ func (n *node) Receive(ctx actor.Context) {
 		n.route(ctx, m.Topic, m.Partition)
 
 	case *messages.InitProducerIdRequest:
+		if m.TransactionalId != "" {
+			n.txns.Handle(ctx, n.view)
+			return
+		}
 		n.handleInitProducerID(ctx, m)
 
 	default:
+		// Transaction requests: FindCoordinator for a transactional id,
+		// AddPartitions/AddOffsets/EndTxn, describe/list.
+		if n.txns.Handle(ctx, n.view) {
+			return
+		}
 		// Consumer group requests: FindCoordinator, Join/Sync/Heartbeat/
 		// Leave, offsets, describe/list/delete.
 		n.groups.Handle(ctx, n.view)

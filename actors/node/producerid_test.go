@@ -104,11 +104,15 @@ func TestNodeInitProducerIDEpochBump(t *testing.T) {
 		{ProducerId: -1, ProducerEpoch: 2},
 		{ProducerId: -7, ProducerEpoch: -7},
 		{ProducerId: 5, ProducerEpoch: math.MaxInt16 + 1},
-		{TransactionalId: "tx", ProducerId: -1, ProducerEpoch: -1},
 	} {
 		if r := h.initProducerID(bad); r.ErrorCode != messages.ErrorCode_INVALID_REQUEST || r.ProducerId != -1 {
 			t.Errorf("InitProducerId %+v = %+v, want INVALID_REQUEST", bad, r)
 		}
+	}
+	// With a transactional id the request belongs to the transaction
+	// coordinator, whose topic does not exist yet.
+	if r := h.initProducerID(&messages.InitProducerIdRequest{TransactionalId: "tx", ProducerId: -1, ProducerEpoch: -1}); r.ErrorCode != messages.ErrorCode_COORDINATOR_NOT_AVAILABLE {
+		t.Errorf("InitProducerId with a transactional id = %+v, want COORDINATOR_NOT_AVAILABLE", r)
 	}
 }
 

@@ -119,6 +119,9 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 			}
 		}
 	}
+	// Transaction coordinators follow this node's leadership of
+	// __transaction_state.
+	n.txns.Reconcile(ctx, n.view)
 }
 
 func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredReplica) {
