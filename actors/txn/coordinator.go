@@ -2,6 +2,7 @@ package txn
 
 import (
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -28,25 +29,30 @@ type addOffsets struct {
 	partition int32
 }
 
-// Internal messages.
+// Internal messages, sent by timers. Each carries the instance of the
+// actor that armed it: an actor stopped and spawned again under the same
+// name must not act on its predecessor's timers.
 type (
 	// tick: the deadline of timer seq has come.
-	tick struct{ seq uint64 }
+	tick struct{ instance, seq uint64 }
 	// idleCheck: time to see whether the actor can stop.
-	idleCheck struct{}
+	idleCheck struct{ instance uint64 }
 	// retryLoad: load again after a failed step of incarnation inc.
-	retryLoad struct{ inc uint64 }
+	retryLoad struct{ instance, inc uint64 }
 	// awaitBounds: ask again whether the high watermark reached target.
 	awaitBounds struct {
-		inc    uint64
-		target int64
+		instance, inc uint64
+		target        int64
 	}
 	// retryMarker: write marker p of marker round round again.
 	retryMarker struct {
-		round uint64
-		p     txnstate.Partition
+		instance, round uint64
+		p               txnstate.Partition
 	}
 )
+
+// instances numbers coordinator actors of the process.
+var instances atomic.Uint64
 
 // Timeouts and backoff of the actor's own requests.
 const (
@@ -83,9 +89,12 @@ type held struct {
 // field is owned by the actor and only touched inside Receive (timer
 // callbacks only send messages).
 type coordinator struct {
-	id     string
-	cfg    Config
-	logger *slog.Logger
+	// instance tells this actor's timers from those of an earlier actor
+	// of the same id.
+	instance uint64
+	id       string
+	cfg      Config
+	logger   *slog.Logger
 
 	// Where the id lives, from the last Activate; partition is -1 until
 	// the first one.
@@ -129,6 +138,7 @@ func Props(transactionalID string, cfg Config) *actor.Props {
 	cfg = cfg.withDefaults()
 	return actor.PropsFromProducer(func() actor.Actor {
 		return &coordinator{
+			instance:  instances.Add(1),
 			id:        transactionalID,
 			cfg:       cfg,
 			logger:    cfg.Logger.With("transactional_id", transactionalID),
@@ -153,19 +163,23 @@ func (c *coordinator) Receive(ctx actor.Context) {
 	case *Activate:
 		c.handleActivate(ctx, m)
 	case *tick:
-		c.handleTick(ctx, m)
+		if m.instance == c.instance {
+			c.handleTick(ctx, m)
+		}
 	case *idleCheck:
-		c.handleIdle(ctx)
+		if m.instance == c.instance {
+			c.handleIdle(ctx)
+		}
 	case *retryLoad:
-		if m.inc == c.incarnation && c.loading {
+		if m.instance == c.instance && m.inc == c.incarnation && c.loading {
 			c.startLoad(ctx)
 		}
 	case *awaitBounds:
-		if m.inc == c.incarnation && c.loading {
+		if m.instance == c.instance && m.inc == c.incarnation && c.loading {
 			c.loadBounds(ctx, m.inc, m.target)
 		}
 	case *retryMarker:
-		if m.round == c.markerRound && c.loaded {
+		if m.instance == c.instance && m.round == c.markerRound && c.loaded {
 			c.writeMarker(ctx, m.round, m.p)
 		}
 	default:
@@ -377,10 +391,8 @@ func (c *coordinator) schedule(ctx actor.Context, deadline time.Time) {
 	}
 	c.timerSeq++
 	c.timerAt = deadline
-	system, self, seq := ctx.ActorSystem(), ctx.Self(), c.timerSeq
-	c.timer = time.AfterFunc(max(deadline.Sub(c.cfg.Now()), 0), func() {
-		system.Root.Send(self, &tick{seq: seq})
-	})
+	system, self, msg := ctx.ActorSystem(), ctx.Self(), &tick{instance: c.instance, seq: c.timerSeq}
+	c.timer = time.AfterFunc(max(deadline.Sub(c.cfg.Now()), 0), func() { system.Root.Send(self, msg) })
 }
 
 func (c *coordinator) stopTimer() {
@@ -400,8 +412,8 @@ func (c *coordinator) handleTick(ctx actor.Context, m *tick) {
 }
 
 func (c *coordinator) scheduleIdle(ctx actor.Context) {
-	system, self := ctx.ActorSystem(), ctx.Self()
-	c.idleTimer = time.AfterFunc(idleTimeout, func() { system.Root.Send(self, &idleCheck{}) })
+	system, self, msg := ctx.ActorSystem(), ctx.Self(), &idleCheck{instance: c.instance}
+	c.idleTimer = time.AfterFunc(idleTimeout, func() { system.Root.Send(self, msg) })
 }
 
 // handleIdle stops an actor whose id has no state and no requests: it is

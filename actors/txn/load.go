@@ -52,7 +52,8 @@ func (c *coordinator) loadBounds(ctx actor.Context, inc uint64, target int64) {
 			if status.HighWatermark < target {
 				c.logger.Debug("transaction load waits for the high watermark", "high_watermark", status.HighWatermark, "target", target)
 				system, self := ctx.ActorSystem(), ctx.Self()
-				time.AfterFunc(loadRetryDelay, func() { system.Root.Send(self, &awaitBounds{inc: inc, target: target}) })
+				msg := &awaitBounds{instance: c.instance, inc: inc, target: target}
+				time.AfterFunc(loadRetryDelay, func() { system.Root.Send(self, msg) })
 				return
 			}
 			c.loadStep(ctx, inc, txnstate.NewReplay(), status.LogStartOffset, status.HighWatermark)
@@ -111,7 +112,8 @@ func (c *coordinator) loadStep(ctx actor.Context, inc uint64, replay *txnstate.R
 func (c *coordinator) loadFailed(ctx actor.Context, inc uint64, err error) {
 	c.logger.Warn("transaction load failed; retrying", "partition", c.partition, "error", err, "retry_in", loadRetryDelay)
 	system, self := ctx.ActorSystem(), ctx.Self()
-	time.AfterFunc(loadRetryDelay, func() { system.Root.Send(self, &retryLoad{inc: inc}) })
+	msg := &retryLoad{instance: c.instance, inc: inc}
+	time.AfterFunc(loadRetryDelay, func() { system.Root.Send(self, msg) })
 }
 
 // loadDone installs the replayed state; a transaction decided before the

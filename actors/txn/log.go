@@ -114,7 +114,8 @@ func (c *coordinator) writeMarker(ctx actor.Context, round uint64, p txnstate.Pa
 			c.logger.Debug("transaction marker write failed; retrying", "topic", p.Topic, "partition", p.Partition,
 				"error", err, "retry_in", c.cfg.MarkerRetryBackoff)
 			system, self := ctx.ActorSystem(), ctx.Self()
-			time.AfterFunc(c.cfg.MarkerRetryBackoff, func() { system.Root.Send(self, &retryMarker{round: round, p: p}) })
+			msg := &retryMarker{instance: c.instance, round: round, p: p}
+			time.AfterFunc(c.cfg.MarkerRetryBackoff, func() { system.Root.Send(self, msg) })
 			return
 		}
 		c.apply(ctx, c.txn.MarkerWritten(c.cfg.Now(), p))
