@@ -26,7 +26,7 @@ func produceN(t *testing.T, c *Client, topic string, partition int32, n int, bas
 	t.Helper()
 	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, BatchBytes: 1 << 10})
 	for i := 0; i < n; i++ {
-		p.ProduceAsync(&Record{Topic: topic, Partition: partition, Key: []byte("k"), Value: []byte(fmt.Sprint(i)),
+		p.ProduceAsync(context.Background(), &Record{Topic: topic, Partition: partition, Key: []byte("k"), Value: []byte(fmt.Sprint(i)),
 			Headers: []RecordHeader{{Key: "i", Value: []byte(fmt.Sprint(i))}}, Timestamp: base.Add(time.Duration(i) * time.Millisecond)},
 			func(_ RecordMetadata, err error) {
 				if err != nil {
@@ -223,7 +223,7 @@ func TestConsumerDecodesCompressedBatches(t *testing.T) {
 	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, Compression: batch.CodecZstd, BatchBytes: 2 << 10})
 	const n = 400
 	for i := 0; i < n; i++ {
-		p.ProduceAsync(&Record{Topic: "t", Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("value ", i))}, nil)
+		p.ProduceAsync(context.Background(), &Record{Topic: "t", Key: []byte(fmt.Sprint("k", i)), Value: []byte(fmt.Sprint("value ", i))}, nil)
 	}
 	if err := p.Flush(testCtx(t)); err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@
 //	_, err = c.CreateTopic(ctx, "orders", 6, 3, map[string]string{"retention.ms": "86400000"})
 //
 //	p, err := client.NewProducer(c, client.ProducerConfig{Acks: client.AcksAll, Compression: batch.CodecZstd})
-//	p.ProduceAsync(client.NewRecord("orders", key, value), func(md client.RecordMetadata, err error) { ... })
+//	p.ProduceAsync(ctx, client.NewRecord("orders", key, value), func(md client.RecordMetadata, err error) { ... })
 //	part, offset, err := p.Produce(ctx, client.NewRecord("orders", key, value))
 //	err = p.Close(ctx) // flushes
 //

@@ -31,7 +31,7 @@ func ExampleProducer() {
 	}
 	for i := 0; i < 1000; i++ {
 		rec := client.NewRecord("orders", []byte(fmt.Sprint("customer-", i%10)), []byte("order"))
-		p.ProduceAsync(rec, func(md client.RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), rec, func(md client.RecordMetadata, err error) {
 			if err != nil {
 				fmt.Println("not stored:", err)
 			}

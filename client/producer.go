@@ -119,7 +119,7 @@ func (p *Producer) Produce(ctx context.Context, rec *Record) (partition int32, o
 		err error
 	}
 	done := make(chan result, 1)
-	p.ProduceAsync(rec, func(md RecordMetadata, err error) { done <- result{md, err} })
+	p.ProduceAsync(ctx, rec, func(md RecordMetadata, err error) { done <- result{md, err} })
 	select {
 	case r := <-done:
 		return r.md.Partition, r.md.Offset, r.err
@@ -131,10 +131,11 @@ func (p *Producer) Produce(ctx context.Context, rec *Record) (partition int32, o
 // ProduceAsync appends rec to its partition's batch and returns; callback
 // (may be nil) runs once the batch is acknowledged or has failed. It
 // blocks while MaxBufferedBytes are buffered, and for a topic not yet in
-// the client's metadata while that is fetched. Errors found before
-// sending (unknown topic, record too large, closed producer) are passed to
-// callback before ProduceAsync returns.
-func (p *Producer) ProduceAsync(rec *Record, callback func(RecordMetadata, error)) {
+// the client's metadata while that is fetched; ctx bounds that wait (a
+// record accepted is sent whatever ctx does afterwards). Errors found
+// before sending (unknown topic, record too large, closed producer, ctx
+// ended) are passed to callback before ProduceAsync returns.
+func (p *Producer) ProduceAsync(ctx context.Context, rec *Record, callback func(RecordMetadata, error)) {
 	if callback == nil {
 		callback = func(RecordMetadata, error) {}
 	}
@@ -145,7 +146,7 @@ func (p *Producer) ProduceAsync(rec *Record, callback func(RecordMetadata, error
 		fail(ErrNoTopic)
 		return
 	}
-	t, err := p.topicState(rec.Topic)
+	t, err := p.topicState(ctx, rec.Topic)
 	if err != nil {
 		fail(fmt.Errorf("produce to %q: %w", rec.Topic, err))
 		return
@@ -172,8 +173,22 @@ func (p *Producer) ProduceAsync(rec *Record, callback func(RecordMetadata, error
 	}
 
 	p.mu.Lock()
-	for !p.closed && p.buffered > 0 && p.buffered+size > p.cfg.MaxBufferedBytes {
-		p.space.Wait()
+	if !p.closed && p.buffered > 0 && p.buffered+size > p.cfg.MaxBufferedBytes {
+		// Wait for space; ctx's end wakes the wait too.
+		stop := context.AfterFunc(ctx, func() {
+			p.mu.Lock()
+			p.space.Broadcast()
+			p.mu.Unlock()
+		})
+		for !p.closed && ctx.Err() == nil && p.buffered > 0 && p.buffered+size > p.cfg.MaxBufferedBytes {
+			p.space.Wait()
+		}
+		stop()
+		if !p.closed && ctx.Err() != nil {
+			p.mu.Unlock()
+			fail(ctxError(ctx, "waiting for producer buffer space"))
+			return
+		}
 	}
 	if p.closed {
 		p.mu.Unlock()
@@ -201,11 +216,11 @@ func (p *Producer) ProduceAsync(rec *Record, callback func(RecordMetadata, error
 
 // topicState returns the topic's cached metadata, fetching it when the
 // topic is not cached yet.
-func (p *Producer) topicState(topic string) (*topicState, error) {
+func (p *Producer) topicState(ctx context.Context, topic string) (*topicState, error) {
 	if t, ok := p.c.meta.Load().topics[topic]; ok {
 		return t, nil
 	}
-	ctx, cancel := context.WithTimeout(p.c.ctx, p.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.RequestTimeout)
 	defer cancel()
 	return p.c.topic(ctx, topic)
 }

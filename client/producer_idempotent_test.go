@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -42,7 +43,7 @@ func produceSeq(t *testing.T, p *Producer, topic string, partition int32, prefix
 	for i := range n {
 		wg.Add(1)
 		rec := &Record{Topic: topic, Partition: partition, Value: fmt.Appendf(nil, "%s-%d", prefix, i)}
-		p.ProduceAsync(rec, func(md RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), rec, func(md RecordMetadata, err error) {
 			mds[i], errs[i] = md, err
 			wg.Done()
 		})
@@ -235,7 +236,7 @@ func TestIdempotentFailsOnlyUnsafeBatches(t *testing.T) {
 	fb.idem.blackhole = 1
 	fb.mu.Unlock()
 	done := make(chan error, 1)
-	p.ProduceAsync(NewRecord("t", nil, []byte("unknown")), func(_ RecordMetadata, err error) { done <- err })
+	p.ProduceAsync(context.Background(), NewRecord("t", nil, []byte("unknown")), func(_ RecordMetadata, err error) { done <- err })
 	waitUntil(t, func() error {
 		fb.mu.Lock()
 		defer fb.mu.Unlock()
@@ -328,7 +329,7 @@ func TestIdempotentMergesQueuedBatches(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 2000 {
 		wg.Add(1)
-		p.ProduceAsync(&Record{Topic: "t", Partition: 0, Value: value}, func(_ RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), &Record{Topic: "t", Partition: 0, Value: value}, func(_ RecordMetadata, err error) {
 			if err != nil {
 				t.Error(err)
 			}

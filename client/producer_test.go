@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -78,7 +79,7 @@ func TestProducerAsyncOffsetsAndStoredRecords(t *testing.T) {
 			for i := 0; i < n; i++ {
 				rec := &Record{Topic: "t", Partition: 0, Key: []byte(fmt.Sprint(i)), Value: bytes.Repeat([]byte{'x'}, i%50),
 					Headers: []RecordHeader{{Key: "h", Value: []byte(fmt.Sprint(i))}}, Timestamp: ts.Add(time.Duration(i) * time.Millisecond)}
-				p.ProduceAsync(rec, func(md RecordMetadata, err error) {
+				p.ProduceAsync(context.Background(), rec, func(md RecordMetadata, err error) {
 					if err != nil {
 						t.Errorf("record %d: %v", i, err)
 					}
@@ -122,7 +123,7 @@ func TestProducerLingerBatchesSmallRecords(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 100; i++ {
 		wg.Add(1)
-		p.ProduceAsync(&Record{Topic: "t", Value: []byte("small")}, func(_ RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), &Record{Topic: "t", Value: []byte("small")}, func(_ RecordMetadata, err error) {
 			if err != nil {
 				t.Error(err)
 			}
@@ -148,7 +149,7 @@ func TestProducerRetriesKeepOrder(t *testing.T) {
 	p := newTestProducer(t, c, ProducerConfig{Acks: AcksAll, BatchBytes: 1 << 10, Linger: -1, MaxInFlight: 1})
 	const n = 300
 	for i := 0; i < n; i++ {
-		p.ProduceAsync(&Record{Topic: "t", Value: []byte(fmt.Sprintf("%04d", i))}, func(_ RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), &Record{Topic: "t", Value: []byte(fmt.Sprintf("%04d", i))}, func(_ RecordMetadata, err error) {
 			if err != nil {
 				t.Errorf("record %d: %v", i, err)
 			}
@@ -255,7 +256,7 @@ func TestProducerBufferLimitBlocksUntilAcknowledged(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := 0; i < 2000; i++ {
 		wg.Add(1)
-		p.ProduceAsync(NewRecord("t", nil, make([]byte, 100)), func(_ RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), NewRecord("t", nil, make([]byte, 100)), func(_ RecordMetadata, err error) {
 			if err != nil {
 				t.Error(err)
 			}
@@ -297,7 +298,7 @@ func TestProducerCreditBoundsRequestsInFlight(t *testing.T) {
 	var mu sync.Mutex
 	var offsets []int64
 	for i := 0; i < n; i++ {
-		p.ProduceAsync(&Record{Topic: "t", Value: []byte(fmt.Sprint(i))}, func(md RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), &Record{Topic: "t", Value: []byte(fmt.Sprint(i))}, func(md RecordMetadata, err error) {
 			if err != nil {
 				t.Error(err)
 			}
@@ -333,12 +334,12 @@ func TestProducerCallbackMayProduceWithFullBuffer(t *testing.T) {
 	// once the acknowledged one's space is given back.
 	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader, MaxBufferedBytes: 200})
 	done := make(chan error, 1)
-	p.ProduceAsync(&Record{Topic: "t", Value: make([]byte, 100)}, func(_ RecordMetadata, err error) {
+	p.ProduceAsync(context.Background(), &Record{Topic: "t", Value: make([]byte, 100)}, func(_ RecordMetadata, err error) {
 		if err != nil {
 			done <- err
 			return
 		}
-		p.ProduceAsync(&Record{Topic: "t", Value: make([]byte, 100)}, func(_ RecordMetadata, err error) { done <- err })
+		p.ProduceAsync(context.Background(), &Record{Topic: "t", Value: make([]byte, 100)}, func(_ RecordMetadata, err error) { done <- err })
 	})
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"testing"
 	"time"
@@ -132,7 +133,7 @@ func checkLogAppendTime(t *testing.T, cl *client.Client) {
 	for _, v := range []string{"a", "b", "c"} {
 		rec := client.NewRecord("appendtime", nil, []byte(v))
 		rec.Timestamp = old
-		p.ProduceAsync(rec, func(md client.RecordMetadata, err error) {
+		p.ProduceAsync(context.Background(), rec, func(md client.RecordMetadata, err error) {
 			if err != nil {
 				md.Offset = -1
 			}

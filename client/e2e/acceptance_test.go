@@ -106,7 +106,7 @@ func TestAcceptanceKeyedRecordsOrderAndOffsets(t *testing.T) {
 	var failures []error
 	for seq := range n {
 		wg.Add(1)
-		p.ProduceAsync(&client.Record{Topic: topic, Partition: client.AnyPartition, Key: key(seq), Value: seqValue(seq)},
+		p.ProduceAsync(context.Background(), &client.Record{Topic: topic, Partition: client.AnyPartition, Key: key(seq), Value: seqValue(seq)},
 			func(md client.RecordMetadata, err error) {
 				defer wg.Done()
 				if err != nil {
@@ -196,7 +196,7 @@ func TestAcceptanceKillMidStream(t *testing.T) {
 			default:
 			}
 			rec := &client.Record{Topic: topic, Partition: client.AnyPartition, Key: fmt.Appendf(nil, "k-%d", seq%100), Value: seqValue(seq)}
-			p.ProduceAsync(rec, func(md client.RecordMetadata, err error) {
+			p.ProduceAsync(context.Background(), rec, func(md client.RecordMetadata, err error) {
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {

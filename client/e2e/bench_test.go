@@ -45,7 +45,7 @@ func BenchmarkProduce(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				wg.Add(1)
-				p.ProduceAsync(rec, done)
+				p.ProduceAsync(context.Background(), rec, done)
 			}
 			wg.Wait()
 			b.StopTimer()
@@ -77,7 +77,7 @@ func BenchmarkConsume(b *testing.B) {
 	}
 	rec := client.NewRecord("bench", nil, make([]byte, size))
 	for i := 0; i < b.N; i++ {
-		p.ProduceAsync(rec, nil)
+		p.ProduceAsync(context.Background(), rec, nil)
 	}
 	if err := p.Close(ctx); err != nil {
 		b.Fatal(err)

@@ -78,7 +78,7 @@ func testRoundTrip(t *testing.T, cl *client.Client) {
 	offsets := map[int32][]int64{}
 	for i := 0; i < n; i++ {
 		key := []byte(fmt.Sprintf("key-%d", i%100))
-		p.ProduceAsync(&client.Record{Topic: topic, Partition: client.AnyPartition, Key: key, Value: []byte(fmt.Sprint(i)),
+		p.ProduceAsync(context.Background(), &client.Record{Topic: topic, Partition: client.AnyPartition, Key: key, Value: []byte(fmt.Sprint(i)),
 			Headers: []client.RecordHeader{{Key: "n", Value: []byte(fmt.Sprint(i))}}},
 			func(md client.RecordMetadata, err error) {
 				if err != nil {

@@ -192,7 +192,7 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) ben
 			}
 		}
 		t0 := time.Now()
-		p.ProduceAsync(rec, func(_ client.RecordMetadata, err error) {
+		p.ProduceAsync(ctx, rec, func(_ client.RecordMetadata, err error) {
 			if err != nil {
 				failed.Add(1)
 				return

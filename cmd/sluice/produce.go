@@ -184,7 +184,7 @@ func produceLines(ctx context.Context, p *client.Producer, in io.Reader, topic s
 			}
 			rec.Key, rec.Value = k, v
 		}
-		p.ProduceAsync(rec, callback)
+		p.ProduceAsync(ctx, rec, callback)
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {

@@ -103,7 +103,7 @@ func produce(t *testing.T, c *client.Client, topic string, partitions int32, n i
 	}
 	for part := range partitions {
 		for i := range n {
-			p.ProduceAsync(&client.Record{Topic: topic, Partition: part, Value: fmt.Appendf(nil, "%s/%d/p%d-%d", topic, call, part, i)},
+			p.ProduceAsync(context.Background(), &client.Record{Topic: topic, Partition: part, Value: fmt.Appendf(nil, "%s/%d/p%d-%d", topic, call, part, i)},
 				func(_ client.RecordMetadata, err error) {
 					if err != nil {
 						t.Errorf("produce: %v", err)

@@ -69,7 +69,7 @@ func (w *Producer) run(topic string, partitions int32, stream string) {
 		value := stream + "-" + strconv.Itoa(seq)
 		rec := &client.Record{Topic: topic, Partition: int32(seq) % partitions, Value: []byte(value)}
 		w.pending.Add(1)
-		w.p.ProduceAsync(rec, func(md client.RecordMetadata, err error) {
+		w.p.ProduceAsync(context.Background(), rec, func(md client.RecordMetadata, err error) {
 			defer w.pending.Done()
 			w.mu.Lock()
 			defer w.mu.Unlock()
