@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/group"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
 )
 
 func markersOf(ms []Marker, pid int64) []string {
@@ -236,5 +237,56 @@ func TestTxnCoordinatorList(t *testing.T) {
 	resp := call[*messages.ListTransactionsResponse](h, &messages.ListTransactionsRequest{StateFilters: []string{"Bogus"}})
 	if !reflect.DeepEqual(resp.UnknownStateFilters, []string{"Bogus"}) || len(resp.TransactionStates) != 0 {
 		t.Fatalf("unknown filter %v", resp)
+	}
+}
+
+// TestTxnCoordinatorWritesMarkersToLeaders runs a transaction against real
+// data replicas: the producer's transactional batches, then the
+// coordinator's COMMIT markers from the default LeaderMarkers.
+func TestTxnCoordinatorWritesMarkersToLeaders(t *testing.T) {
+	h := startHarness(t, true, nil)
+	r := h.init("etl", time.Minute, -1, -1)
+	h.add("etl", r.ProducerId, r.ProducerEpoch, "out", 0, 1)
+	for p := range int32(2) {
+		b := batch.NewBuilder(batch.EncodeOptions{ProducerID: r.ProducerId, ProducerEpoch: int16(r.ProducerEpoch), BaseSequence: 0,
+			Transactional: true, PartitionLeaderEpoch: -1})
+		b.Append(time.Now().UnixMilli(), []byte("k"), []byte("v"), nil)
+		buf, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pr := callPID[*messages.ProduceResponse](h, h.replicaPID("out", p), &messages.ProduceRequest{Topic: "out", Partition: p, Acks: -1, TimeoutMs: 5000, Records: buf, LeaderEpoch: -1})
+		if pr.ErrorCode != messages.ErrorCode_NONE {
+			t.Fatalf("produce to out/%d: %v", p, pr)
+		}
+	}
+	if c := h.end("etl", r.ProducerId, r.ProducerEpoch, true); c != messages.ErrorCode_NONE {
+		t.Fatalf("end %s", c)
+	}
+	h.waitState("etl", "CompleteCommit")
+	for p := range int32(2) {
+		f := callPID[*messages.FetchResponse](h, h.replicaPID("out", p), &messages.FetchRequest{Topic: "out", Partition: p, Offset: 0, MaxBytes: 1 << 20, LeaderEpoch: -1})
+		var kinds []string
+		for buf := f.Records; len(buf) > 0; {
+			hd, b, rest, err := batch.Next(buf)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf = rest
+			if !hd.Attributes.Control() {
+				kinds = append(kinds, "data")
+				continue
+			}
+			if err := batch.ForEach(b, func(rec batch.Record) error {
+				ct, epoch, err := batch.ParseControl(rec)
+				kinds = append(kinds, fmt.Sprintf("%s c%d p%d", ct, epoch, hd.ProducerID))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := []string{"data", fmt.Sprintf("commit c0 p%d", r.ProducerId)}; !reflect.DeepEqual(kinds, want) {
+			t.Fatalf("out/%d holds %v, want %v", p, kinds, want)
+		}
 	}
 }

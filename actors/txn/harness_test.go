@@ -28,6 +28,9 @@ type testNode struct {
 	host    *Host
 	view    controller.ClusterView
 	replica partition.Config
+	// data are the replicas of "out" partitions 0 and 1, hosted when the
+	// harness writes real markers.
+	data    []partition.Config
 	nextPID int64
 }
 
@@ -41,10 +44,14 @@ func (n *testNode) Receive(ctx actor.Context) {
 		n.host.Reconcile(ctx, n.view)
 	case *actor.Started:
 		state := partition.State{Leader: 1, LeaderEpoch: 0, Replicas: []int32{1}, ISR: []int32{1}}
-		if _, err := ctx.SpawnNamed(partition.Props(n.replica, state), messages.ReplicaActorName(n.replica.Topic, n.replica.Partition)); err != nil {
-			panic(err)
+		for _, cfg := range append([]partition.Config{n.replica}, n.data...) {
+			if _, err := ctx.SpawnNamed(partition.Props(cfg, state), messages.ReplicaActorName(cfg.Topic, cfg.Partition)); err != nil {
+				panic(err)
+			}
 		}
 		n.host.Reconcile(ctx, n.view)
+	case *messages.MetadataRequest:
+		ctx.Respond(controller.Metadata(n.view, m))
 	case *messages.InitProducerIdRequest:
 		if m.TransactionalId == "" {
 			n.nextPID++
@@ -100,21 +107,34 @@ type harness struct {
 	pid     *actor.PID
 	markers *fakeMarkers
 	nextPID int64
+	// realMarkers hosts "out" replicas and writes markers to them with
+	// the default LeaderMarkers.
+	realMarkers bool
 }
 
 // newHarness starts a node leading a one-partition __transaction_state,
 // with topics "out" (2 partitions) and __consumer_offsets (1 partition).
 func newHarness(t testing.TB, mutate func(*Config)) *harness {
+	return startHarness(t, false, mutate)
+}
+
+// startHarness starts a harness; with realMarkers the node hosts the "out"
+// replicas and markers go to them.
+func startHarness(t testing.TB, realMarkers bool, mutate func(*Config)) *harness {
 	t.Helper()
 	quiet := slog.New(slog.DiscardHandler)
 	h := &harness{
-		t:       t,
-		system:  actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet })),
-		dir:     t.TempDir(),
-		markers: &fakeMarkers{},
-		nextPID: 5000,
+		t:           t,
+		system:      actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet })),
+		dir:         t.TempDir(),
+		markers:     &fakeMarkers{},
+		nextPID:     5000,
+		realMarkers: realMarkers,
 	}
 	h.cfg = Config{Logger: quiet, Markers: h.markers, MarkerRetryBackoff: 20 * time.Millisecond}
+	if realMarkers {
+		h.cfg.Markers = nil
+	}
 	if mutate != nil {
 		mutate(&h.cfg)
 	}
@@ -134,7 +154,11 @@ func (h *harness) view() controller.ClusterView {
 				messages.ConsumerOffsetsTopic:  {Name: messages.ConsumerOffsetsTopic, Replicas: [][]int32{{1}}, Internal: true},
 				"out":                          {Name: "out", Replicas: [][]int32{{1}, {1}}},
 			},
-			States: map[metadata.TopicPartition]metadata.PartitionState{tp: {Leader: 1, LeaderEpoch: 0, ISR: []int32{1}}},
+			States: map[metadata.TopicPartition]metadata.PartitionState{
+				tp:                           {Leader: 1, LeaderEpoch: 0, ISR: []int32{1}},
+				{Topic: "out"}:               {Leader: 1, LeaderEpoch: 0, ISR: []int32{1}},
+				{Topic: "out", Partition: 1}: {Leader: 1, LeaderEpoch: 0, ISR: []int32{1}},
+			},
 		},
 	}
 }
@@ -159,6 +183,14 @@ func (h *harness) start() {
 			TopicConfig: metadata.DefaultTopicConfig(),
 			Logger:      h.cfg.Logger,
 		},
+	}
+	if h.realMarkers {
+		for p := range int32(2) {
+			n.data = append(n.data, partition.Config{
+				Topic: "out", Partition: p, NodeID: 1, Dir: filepath.Join(h.dir, fmt.Sprintf("out-%d", p)),
+				TopicConfig: metadata.DefaultTopicConfig(), Logger: h.cfg.Logger,
+			})
+		}
 	}
 	h.nextPID += 1000 // ids of a restarted node come from a new block
 	pid, err := h.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return n }), messages.NodeActorID)
@@ -187,7 +219,16 @@ func (h *harness) restart() {
 
 func call[T any](h *harness, req any) T {
 	h.t.Helper()
-	res, err := h.system.Root.RequestFuture(h.pid, req, requestTimeout).Result()
+	return callPID[T](h, h.pid, req)
+}
+
+func (h *harness) replicaPID(topic string, partition int32) *actor.PID {
+	return actor.NewPID(h.system.Address(), messages.ReplicaActorID(topic, partition))
+}
+
+func callPID[T any](h *harness, pid *actor.PID, req any) T {
+	h.t.Helper()
+	res, err := h.system.Root.RequestFuture(pid, req, requestTimeout).Result()
 	if err != nil {
 		h.t.Fatalf("request %T: %v", req, err)
 	}

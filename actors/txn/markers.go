@@ -38,31 +38,21 @@ type MarkerWriter interface {
 // topic was deleted): there is nothing left to resolve there.
 var ErrPartitionGone = errors.New("txn: partition of the transaction is gone")
 
-// errMarkersUnsupported is the outcome of a LeaderMarkers without a
-// request builder.
-var errMarkersUnsupported = errors.New("txn: no marker request configured")
-
-// LeaderMarkers writes each marker with a request to the replica actor of
-// the partition's leader, found with a MetadataRequest to the local node
-// guardian (the coordinator's parent). For a __consumer_offsets partition
-// it then tells the leader's node guardian (TxnOffsetsCompletedRequest),
-// whose group coordinators make the producer's pending offsets visible or
-// drop them.
+// LeaderMarkers writes each marker with a WriteTxnMarkerRequest to the
+// replica actor of the partition's leader, found with a MetadataRequest to
+// the local node guardian (the coordinator's parent). For a
+// __consumer_offsets partition it then tells the leader's node guardian
+// (TxnOffsetsCompletedRequest), whose group coordinators make the
+// producer's pending offsets visible or drop them. A partition that
+// already saw a newer epoch of the producer (INVALID_PRODUCER_EPOCH) has
+// nothing of this transaction left open: the marker counts as written.
 type LeaderMarkers struct {
-	// Request builds the replica request that writes m; leaderEpoch is the
-	// partition's current leader epoch. Result reads its answer.
-	Request func(m Marker, leaderEpoch int32) any
-	Result  func(res any) error
 	// Timeout bounds each request; 0 means DefaultMarkerTimeout.
 	Timeout time.Duration
 }
 
 // Write implements MarkerWriter.
 func (w LeaderMarkers) Write(ctx actor.Context, m Marker, done func(error)) {
-	if w.Request == nil || w.Result == nil {
-		done(errMarkersUnsupported)
-		return
-	}
 	timeout := w.Timeout
 	if timeout <= 0 {
 		timeout = DefaultMarkerTimeout
@@ -79,9 +69,13 @@ func (w LeaderMarkers) Write(ctx actor.Context, m Marker, done func(error)) {
 			return
 		}
 		replica := actor.NewPID(address, messages.ReplicaActorID(m.Topic, m.Partition))
-		ctx.ReenterAfter(ctx.RequestFuture(replica, w.Request(m, epoch), timeout), func(res any, err error) {
+		req := &messages.WriteTxnMarkerRequest{
+			Topic: m.Topic, Partition: m.Partition, ProducerId: m.ProducerID, ProducerEpoch: int32(m.ProducerEpoch),
+			CoordinatorEpoch: m.CoordinatorEpoch, Committed: m.Commit, LeaderEpoch: epoch, TimeoutMs: int32(timeout.Milliseconds()),
+		}
+		ctx.ReenterAfter(ctx.RequestFuture(replica, req, timeout), func(res any, err error) {
 			if err == nil {
-				err = w.Result(res)
+				err = markerResult(res)
 			}
 			if err != nil || m.Topic != messages.ConsumerOffsetsTopic {
 				done(err)
@@ -105,6 +99,19 @@ func (w LeaderMarkers) Write(ctx actor.Context, m Marker, done func(error)) {
 			})
 		})
 	})
+}
+
+// markerResult reads a WriteTxnMarkerResponse.
+func markerResult(res any) error {
+	resp, ok := res.(*messages.WriteTxnMarkerResponse)
+	if !ok {
+		return fmt.Errorf("write marker: unexpected reply %T", res)
+	}
+	switch resp.ErrorCode {
+	case messages.ErrorCode_NONE, messages.ErrorCode_INVALID_PRODUCER_EPOCH:
+		return nil
+	}
+	return messages.ErrorForCode(resp.ErrorCode, resp.ErrorMessage)
 }
 
 // leaderOf reads the leader's address and epoch of a partition from a
