@@ -18,6 +18,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // ErrInvalidConfig is wrapped by every error Validate returns.
@@ -141,6 +142,15 @@ type LimitsConfig struct {
 	// fsync or the ISR); more are refused with the retriable
 	// REQUEST_TIMED_OUT until it drains.
 	MaxPendingProduceBytes int64 `yaml:"max_pending_produce_bytes"`
+	// ProducerIDExpiration is Kafka's producer.id.expiration.ms: a
+	// partition forgets an idempotent producer id with no open
+	// transaction this long after its last batch (its next batch is then
+	// taken at any sequence).
+	ProducerIDExpiration time.Duration `yaml:"producer_id_expiration"`
+	// MaxProducerIDs caps the producer ids one partition tracks; beyond
+	// it the least recently written one without an open transaction is
+	// forgotten.
+	MaxProducerIDs int `yaml:"max_producer_ids"`
 }
 
 // Defaults of a node with no flags and no config file.
@@ -186,6 +196,8 @@ func DefaultConfig() Config {
 			FetchMaxWait:           partition.DefaultMaxFetchWait,
 			MaxParkedFetches:       partition.DefaultMaxParkedFetches,
 			MaxPendingProduceBytes: partition.DefaultMaxPendingProduceBytes,
+			ProducerIDExpiration:   producerstate.DefaultExpiration,
+			MaxProducerIDs:         producerstate.DefaultMaxProducers,
 		},
 		Cleaner: defaultCleanerConfig(),
 		Replication: ReplicationConfig{
@@ -300,6 +312,10 @@ func (c *Config) Validate() error {
 		return bad("limits.fetch_max_wait %s: must be > 0", c.Limits.FetchMaxWait)
 	case c.Limits.MaxParkedFetches < 1:
 		return bad("limits.max_parked_fetches %d: must be >= 1", c.Limits.MaxParkedFetches)
+	case c.Limits.ProducerIDExpiration < time.Millisecond:
+		return bad("limits.producer_id_expiration %s: must be >= 1ms", c.Limits.ProducerIDExpiration)
+	case c.Limits.MaxProducerIDs < 1:
+		return bad("limits.max_producer_ids %d: must be >= 1", c.Limits.MaxProducerIDs)
 	case c.Limits.MaxPendingProduceBytes < int64(c.MaxRequestBytes):
 		return bad("limits.max_pending_produce_bytes %d: must be >= max_request_bytes %d", c.Limits.MaxPendingProduceBytes, c.MaxRequestBytes)
 	}

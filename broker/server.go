@@ -214,6 +214,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 			MaxFetchWait:           cfg.Limits.FetchMaxWait,
 			MaxParkedFetches:       cfg.Limits.MaxParkedFetches,
 			MaxPendingProduceBytes: cfg.Limits.MaxPendingProduceBytes,
+			ProducerIDExpiration:   cfg.Limits.ProducerIDExpiration,
+			MaxProducerIDs:         cfg.Limits.MaxProducerIDs,
 		},
 		Replication: cfg.Replication.replicationConfig(),
 		Logger:      logger,

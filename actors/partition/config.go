@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // Config is what a replica actor needs besides its metadata state.
@@ -96,6 +97,15 @@ type Limits struct {
 	// always taken while nothing is pending. 0 means
 	// DefaultMaxPendingProduceBytes.
 	MaxPendingProduceBytes int64
+	// ProducerIDExpiration is producer.id.expiration.ms: a producer id
+	// with no open transaction is forgotten this long after its last
+	// batch. 0 means producerstate.DefaultExpiration (1 day).
+	ProducerIDExpiration time.Duration
+	// MaxProducerIDs caps the producer ids one partition tracks for
+	// idempotence; beyond it the least recently written one without an
+	// open transaction is forgotten. 0 means
+	// producerstate.DefaultMaxProducers.
+	MaxProducerIDs int
 }
 
 // Defaults of the bounds on what a replica holds.
@@ -117,6 +127,11 @@ func (c *Config) maxParkedFetches() int {
 		return c.MaxParkedFetches
 	}
 	return DefaultMaxParkedFetches
+}
+
+// producerConfig is the partition's producer state configuration.
+func (c *Config) producerConfig() producerstate.Config {
+	return producerstate.Config{Expiration: c.ProducerIDExpiration, MaxProducers: c.MaxProducerIDs}
 }
 
 func (c *Config) maxPendingProduceBytes() int64 {

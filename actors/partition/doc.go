@@ -23,6 +23,17 @@
 // client requests with NOT_LEADER_OR_FOLLOWER (fetching from followers is
 // not supported) and appends what its leader pushes.
 //
+// Producer state (producers.go, storage/producerstate): the leader checks
+// the batches of idempotent and transactional producers before appending
+// (a duplicate is answered with its original offsets, nothing appended)
+// and every replica applies what it appends, so the state follows the
+// log on every replica. Snapshots are written at segment rolls by a
+// goroutine (snapshotter.go) and at a clean close; a follower's
+// truncation drops the snapshots above its point and rebuilds the state
+// in the same disk operation. WriteTxnMarkerRequest (txnmarker.go)
+// appends a transaction coordinator's COMMIT or ABORT control batch as
+// an acks=all produce.
+//
 // # Replication
 //
 // The replica drives the pure replication core (package replication) and

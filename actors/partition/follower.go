@@ -10,6 +10,7 @@ import (
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // queryRetry resends the follower's outstanding OffsetsForLeaderEpoch
@@ -20,9 +21,10 @@ type queryRetry struct{ gen uint64 }
 // earlier Follower apart.
 type (
 	truncated struct {
-		gen  uint64
-		from int64 // log end offset before the cut
-		err  error
+		gen       uint64
+		from      int64                // log end offset before the cut
+		producers *producerstate.State // rebuilt for the log left
+		err       error
 	}
 	pushDurable struct {
 		gen    uint64
@@ -32,9 +34,10 @@ type (
 		err    error
 	}
 	restarted struct {
-		gen  uint64
-		push *messages.ReplicateRequest // appended once the log restarted
-		err  error
+		gen       uint64
+		push      *messages.ReplicateRequest // appended once the log restarted
+		producers *producerstate.State       // empty, at the new log start
+		err       error
 	}
 )
 
@@ -90,13 +93,26 @@ func (r *replica) startTruncate(ctx actor.Context, offset int64) {
 		r.applyFollower(ctx, r.follow.Truncated(from, l.LatestEpoch()))
 		return
 	}
+	snaps, pcfg := r.snapshots, r.cfg.producerConfig()
 	r.runDiskOp(ctx, func() any {
-		err := l.TruncateTo(offset)
+		// No snapshot may describe records the cut removes: drop them
+		// before the log is cut, then rebuild from what is left.
+		snaps.drain()
+		_, err := producerstate.DeleteSnapshotsAbove(nil, l.Dir(), offset)
+		if err == nil {
+			err = l.TruncateTo(offset)
+		}
 		var oor *commitlog.OffsetOutOfRangeError
 		if errors.As(err, &oor) {
-			err = l.TruncateFullyAndStartAt(offset)
+			if _, err = producerstate.DeleteSnapshotsAbove(nil, l.Dir(), -1); err == nil {
+				err = l.TruncateFullyAndStartAt(offset)
+			}
 		}
-		return &truncated{gen: gen, from: from, err: err}
+		t := &truncated{gen: gen, from: from, err: err}
+		if err == nil {
+			t.producers, _, t.err = producerstate.Load(nil, l.Dir(), l, pcfg, time.Now().UnixMilli())
+		}
+		return t
 	})
 }
 
@@ -107,8 +123,12 @@ func (r *replica) handleTruncated(ctx actor.Context, m *truncated) {
 		if r.log == nil {
 			return
 		}
+		if m.producers != nil {
+			r.producers, r.snapBase = m.producers, r.log.ActiveSegmentBase()
+		}
 		if m.err != nil {
 			r.logger.Error("truncate to the leader's log", "from", m.from, "error", m.err)
+			r.resetProducers()
 			return
 		}
 		r.logger.Info("truncated log to the leader's", "from", m.from, "to", r.log.LogEndOffset(),
@@ -203,9 +223,14 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 	}
 	if d.StartAt >= 0 {
 		// Emptying the log deletes files: off the actor, then the append.
-		l, gen, start := r.log, r.followGen, d.StartAt
+		l, gen, start, snaps, pcfg := r.log, r.followGen, d.StartAt, r.snapshots, r.cfg.producerConfig()
 		r.runDiskOp(ctx, func() any {
-			return &restarted{gen: gen, push: m, err: l.TruncateFullyAndStartAt(start)}
+			snaps.drain()
+			_, err := producerstate.DeleteSnapshotsAbove(nil, l.Dir(), -1)
+			if err == nil {
+				err = l.TruncateFullyAndStartAt(start)
+			}
+			return &restarted{gen: gen, push: m, err: err, producers: producerstate.New(pcfg, l.LogEndOffset())}
 		})
 		return
 	}
@@ -221,7 +246,9 @@ func (r *replica) handleRestarted(ctx actor.Context, m *restarted) {
 		}
 		if m.err != nil {
 			r.logger.Error("restart log at the leader's log start", "offset", m.push.BaseOffset, "error", m.err)
+			r.resetProducers()
 		} else {
+			r.producers, r.snapBase = m.producers, r.log.ActiveSegmentBase()
 			r.afterTruncate()
 		}
 		r.appendPush(ctx, r.follow, m.push)
@@ -238,6 +265,7 @@ func (r *replica) appendPush(ctx actor.Context, f *replication.Follower, m *mess
 	if err != nil {
 		r.logger.Error("append replicated batches", "offset", m.BaseOffset, "error", err)
 	} else {
+		r.appliedBatches(info.FirstOffset, m.Records)
 		r.progress.appended(info.LastOffset+1, info.Bytes)
 		r.cfg.Metrics.replicated(info.Bytes)
 	}

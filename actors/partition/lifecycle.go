@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // openLog opens the partition's log and restarts the bookkeeping at its
@@ -34,6 +35,10 @@ func (r *replica) openLog() error {
 			"bytes_scanned", st.BytesScanned, "bytes_truncated", st.BytesTruncated,
 			"segments_deleted", st.SegmentsDeleted)
 		r.cfg.Metrics.recovered(st.BytesScanned)
+	}
+	if err := r.loadProducers(l); err != nil {
+		_ = l.Close() // the load error is the one worth reporting
+		return err
 	}
 	r.log = l
 	r.progress.reset(l.HighWatermark())
@@ -83,14 +88,18 @@ func (r *replica) closeLog(ctx actor.Context) {
 		r.failPending(ctx, messages.Wrap(messages.ErrorCode_KAFKA_STORAGE_ERROR, "%v", err))
 	} else {
 		r.markDurable(ctx, r.log.LogEndOffset())
+		r.snapshotOnClose()
 	}
 	r.stopReplication(ctx)
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "partition %s/%d is closing", r.cfg.Topic, r.cfg.Partition))
 	r.unregisterCleaner(false)
+	if r.snapshots != nil {
+		r.snapshots.drain()
+	}
 	if err := r.log.Close(); err != nil {
 		r.logger.Error("close log", "error", err)
 	}
-	r.log = nil
+	r.log, r.producers = nil, nil
 }
 
 // failPending answers the pending produces with err and the parked fetches
@@ -137,6 +146,9 @@ func (r *replica) deleteLog(ctx actor.Context) {
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "partition %s/%d was deleted", r.cfg.Topic, r.cfg.Partition))
 	if r.log != nil {
 		r.unregisterCleaner(true)
+		if r.snapshots != nil {
+			r.snapshots.drain()
+		}
 		if err := r.log.Delete(); err != nil {
 			r.logger.Error("delete log", "error", err)
 		}
@@ -204,11 +216,17 @@ func (r *replica) handleMaintenanceTick(ctx actor.Context) {
 	done := make(chan struct{})
 	r.maintenanceDone = done
 	l, system, self, now := r.log, ctx.ActorSystem(), ctx.Self(), time.Now()
+	r.expireProducers(now)
 	go func() {
 		defer close(done)
 		rolled, rollErr := l.MaybeRoll(now)
 		deleted, retErr := l.EnforceRetention(now)
-		system.Root.Send(self, &maintenanceDone{rolled: rolled, deleted: deleted, err: errors.Join(rollErr, retErr)})
+		var snapErr error
+		if deleted > 0 {
+			// The snapshots of the deleted segments go with them.
+			_, snapErr = producerstate.DeleteSnapshotsBefore(nil, l.Dir(), l.Segments()[0].BaseOffset)
+		}
+		system.Root.Send(self, &maintenanceDone{rolled: rolled, deleted: deleted, err: errors.Join(rollErr, retErr, snapErr)})
 	}()
 }
 
@@ -227,6 +245,9 @@ func (r *replica) handleMaintenanceDone(ctx actor.Context, m *maintenanceDone) {
 	}
 	if m.rolled {
 		r.logger.Debug("rolled aged segment")
+		if r.log != nil && r.producers != nil {
+			r.maybeSnapshot(r.log.LogEndOffset())
+		}
 	}
 	if r.log != nil {
 		r.scheduleMaintenance(ctx)

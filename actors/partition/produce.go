@@ -84,6 +84,15 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 		r.refuse(ctx, err)
 		return
 	}
+	dup, isDup, err := r.checkProducers(records)
+	if err != nil {
+		r.refuse(ctx, err)
+		return
+	}
+	if isDup {
+		r.answerDuplicate(ctx, req, dup)
+		return
+	}
 	info, err := r.log.Append(records, r.state.LeaderEpoch)
 	if err != nil {
 		err = appendError(err)
@@ -94,6 +103,7 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 		return
 	}
 	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
+	r.appliedBatches(info.FirstOffset, records)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
 	var p *pendingProduce

@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // Messages the node guardian sends its replica children. They never leave
@@ -74,7 +75,13 @@ type replica struct {
 	// flush policy requires; the leader's high watermark never passes it.
 	durableEnd int64
 	parked     fetchWaitList[parkedRequest]
-	timers     map[uint64]*time.Timer // fetch expiry timers by parked id
+	// producers is the partition's producer state (producers.go), set
+	// while the log is open; snapBase is the active segment's base
+	// offset when the last snapshot was queued.
+	producers *producerstate.State
+	snapBase  int64
+	snapshots *snapshotter
+	timers    map[uint64]*time.Timer // fetch expiry timers by parked id
 
 	// Replication. lead is set in the leader behaviour, follow in the
 	// follower behaviour once a leader is known; leadGen and followGen

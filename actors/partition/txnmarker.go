@@ -26,6 +26,10 @@ func (r *replica) handleWriteTxnMarker(ctx actor.Context, req *messages.WriteTxn
 		r.refuse(ctx, err)
 		return
 	}
+	if err := r.producers.CheckMarker(req.ProducerId, int16(req.ProducerEpoch), req.CoordinatorEpoch); err != nil {
+		r.refuse(ctx, producerError(err))
+		return
+	}
 	t := batch.ControlAbort
 	if req.Committed {
 		t = batch.ControlCommit
@@ -44,6 +48,7 @@ func (r *replica) handleWriteTxnMarker(ctx actor.Context, req *messages.WriteTxn
 		r.refuse(ctx, err)
 		return
 	}
+	r.appliedBatches(info.FirstOffset, records)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
 	var p *pendingProduce

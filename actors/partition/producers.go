@@ -1,0 +1,174 @@
+package partition
+
+import (
+	"errors"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
+	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
+)
+
+// Producer state (storage/producerstate): the leader checks each batch of
+// an idempotent or transactional producer before appending it and every
+// replica applies what it appends, so after a leader change the new
+// leader dedupes retries of what the old one wrote. Snapshots are written
+// when the log rolls (by the snapshotter, off the actor) and at a clean
+// close; the state is rebuilt from the latest snapshot and the log tail
+// when the log opens and after a follower's truncation (in the disk
+// operation that cuts the log).
+
+// loadProducers rebuilds the producer state of the log just opened.
+func (r *replica) loadProducers(l *commitlog.Log) error {
+	st, stats, err := producerstate.Load(nil, r.cfg.Dir, l, r.cfg.producerConfig(), time.Now().UnixMilli())
+	if err != nil {
+		return err
+	}
+	if stats.Corrupt > 0 || stats.Stale > 0 || stats.BadMarkers > 0 || stats.Batches > 1000 {
+		r.logger.Info("rebuilt producer state", "snapshot", stats.Snapshot, "corrupt_snapshots", stats.Corrupt,
+			"stale_snapshots", stats.Stale, "batches_replayed", stats.Batches, "unreadable_markers", stats.BadMarkers,
+			"producers", st.Len())
+	}
+	r.producers = st
+	r.snapBase = l.ActiveSegmentBase()
+	if r.snapshots == nil {
+		r.snapshots = newSnapshotter(r.cfg.Dir, r.logger)
+	}
+	return nil
+}
+
+// snapshotOnClose writes the producer state at the log end before the log
+// is closed cleanly, so the next open reads no log at all.
+func (r *replica) snapshotOnClose() {
+	if r.snapshots != nil {
+		r.snapshots.drain()
+	}
+	if r.producers == nil || r.log == nil || r.producers.End() != r.log.LogEndOffset() {
+		return
+	}
+	if err := producerstate.WriteSnapshot(nil, r.cfg.Dir, r.producers.End(), r.producers.Entries()); err != nil {
+		r.logger.Warn("write producer state snapshot", "offset", r.producers.End(), "error", err)
+	}
+}
+
+// maybeSnapshot queues a snapshot of the producer state, which describes
+// the log below at, when the log rolled a segment since the last one.
+// Nothing is queued while a disk operation (which may cut the log)
+// runs.
+func (r *replica) maybeSnapshot(at int64) {
+	if r.producers == nil || r.diskOp != nil || r.producers.End() != at {
+		return
+	}
+	if base := r.log.ActiveSegmentBase(); base != r.snapBase {
+		r.snapBase = base
+		r.snapshots.queue(at, r.producers.Entries())
+	}
+}
+
+// appliedBatches records appended batches (offsets assigned) in the
+// producer state: first a snapshot if the append rolled the log, then
+// the batches. It returns the transactions their markers completed.
+func (r *replica) appliedBatches(first int64, records []byte) []producerstate.CompletedTxn {
+	if r.producers == nil {
+		return nil
+	}
+	r.maybeSnapshot(first)
+	done, err := r.producers.ApplyBatches(records)
+	if err != nil {
+		r.logger.Warn("producer state of appended batches", "offset", first, "error", err)
+	}
+	return done
+}
+
+// checkProducers runs the producer state's checks on a produce request's
+// (validated) batches: a duplicate is returned to be answered with its
+// original offsets, a refusal as a wire error.
+func (r *replica) checkProducers(records []byte) (producerstate.BatchMetadata, bool, error) {
+	var small [4]batch.Header
+	headers := small[:0]
+	idempotent := false
+	for rest := records; len(rest) > 0; {
+		h, err := batch.ParseHeader(rest)
+		if err != nil {
+			return producerstate.BatchMetadata{}, false, checkError(err)
+		}
+		headers = append(headers, h)
+		idempotent = idempotent || h.ProducerID >= 0
+		rest = rest[h.Size():]
+	}
+	if !idempotent {
+		return producerstate.BatchMetadata{}, false, nil
+	}
+	dup, isDup, err := r.producers.Check(headers)
+	return dup, isDup, producerError(err)
+}
+
+// answerDuplicate answers a produce whose batch the log already holds
+// with the original offsets; nothing is appended. The answer waits, as a
+// fresh append would, until everything appended so far meets the acks
+// and flush policy: the original may not be committed yet.
+func (r *replica) answerDuplicate(ctx actor.Context, req *messages.ProduceRequest, dup producerstate.BatchMetadata) {
+	r.cfg.Metrics.produce(messages.ErrorCode_DUPLICATE_SEQUENCE_NUMBER.String(), 0, 0)
+	if ctx.Sender() == nil {
+		return
+	}
+	appendTime := int64(-1)
+	if r.cfg.TopicConfig.MessageTimestampType == metadata.TimestampLogAppendTime {
+		appendTime = dup.Timestamp
+	}
+	p := &pendingProduce{sender: ctx.Sender(), resp: &messages.ProduceResponse{
+		BaseOffset:      dup.FirstOffset,
+		LogStartOffset:  r.log.LogStartOffset(),
+		LeaderEpoch:     r.state.LeaderEpoch,
+		LogAppendTimeMs: appendTime,
+	}}
+	r.awaitCommit(ctx, p, req.Acks, req.TimeoutMs, max(dup.LastOffset, r.log.LogEndOffset()-1))
+}
+
+// resetProducers rebuilds the producer state from the log as it is, after
+// a disk operation on it failed midway (the log may or may not have been
+// cut). It reads the log in the actor: this is the rare failure path.
+func (r *replica) resetProducers() {
+	if r.log == nil {
+		return
+	}
+	if err := r.loadProducers(r.log); err != nil {
+		r.logger.Error("rebuild producer state", "error", err)
+		r.producers = producerstate.New(r.cfg.producerConfig(), r.log.LogEndOffset())
+	}
+}
+
+// expireProducers forgets idle producer ids (producer.id.expiration.ms).
+func (r *replica) expireProducers(now time.Time) {
+	if r.producers != nil {
+		if n := r.producers.RemoveExpired(now.UnixMilli()); n > 0 {
+			r.logger.Debug("expired producer ids", "count", n)
+		}
+	}
+}
+
+// producerError maps a producer state refusal to a wire error.
+func producerError(err error) error {
+	var code messages.ErrorCode
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, producerstate.ErrOutOfOrderSequence):
+		code = messages.ErrorCode_OUT_OF_ORDER_SEQUENCE_NUMBER
+	case errors.Is(err, producerstate.ErrInvalidProducerEpoch):
+		code = messages.ErrorCode_INVALID_PRODUCER_EPOCH
+	case errors.Is(err, producerstate.ErrInvalidTxnState):
+		code = messages.ErrorCode_INVALID_TXN_STATE
+	case errors.Is(err, producerstate.ErrCoordinatorFenced):
+		code = messages.ErrorCode_TRANSACTION_COORDINATOR_FENCED
+	case errors.Is(err, producerstate.ErrTooManyProducers):
+		code = messages.ErrorCode_POLICY_VIOLATION
+	default:
+		code = messages.ErrorCode_UNKNOWN_SERVER_ERROR
+	}
+	return messages.Wrap(code, "%v", err)
+}
