@@ -46,6 +46,7 @@ type Client struct {
 	lastGood string
 
 	closeOnce sync.Once
+	closed    chan struct{} // closed when Close has shut everything down
 }
 
 // New starts a client: its actor system and remote, then fetches metadata
@@ -57,7 +58,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	if err := c.bootstrap(ctx); err != nil {
-		c.Close()
+		_ = c.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	return c, nil
@@ -69,7 +70,7 @@ func start(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	cfg.applyDefaults()
-	c := &Client{cfg: cfg, log: cfg.Logger}
+	c := &Client{cfg: cfg, log: cfg.Logger, closed: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.meta.Store(&snapshot{})
 	actorLog := slog.New(actorLogHandler{cfg.Logger.Handler()}).With(slog.String("component", "actor"))
@@ -141,16 +142,27 @@ func (c *Client) startRemote() (err error) {
 // Address is the client's own remote address as brokers see it.
 func (c *Client) Address() string { return c.system.Address() }
 
-// Close stops the client's remote and actor system. Requests in flight
-// fail. Close is idempotent.
-func (c *Client) Close() {
+// Close stops the client's remote and actor system; requests in flight
+// fail. It waits for the shutdown until ctx ends (then it returns ctx's
+// error and the shutdown finishes in the background). Close is
+// idempotent; every call waits for the same shutdown.
+func (c *Client) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		c.cancel()
-		if c.remote != nil {
-			c.remote.Shutdown(true)
-		}
-		c.system.Shutdown()
+		go func() {
+			defer close(c.closed)
+			if c.remote != nil {
+				c.remote.Shutdown(true)
+			}
+			c.system.Shutdown()
+		}()
 	})
+	select {
+	case <-c.closed:
+		return nil
+	case <-ctx.Done():
+		return ctxError(ctx, "closing the client")
+	}
 }
 
 // response is what every Sluice response message has.

@@ -273,8 +273,12 @@ func (cs *Consumer) Position(ctx context.Context, tp TopicPartition) (int64, err
 	return cp.position, nil
 }
 
-// Close stops the consumer; fetches in flight are abandoned.
-func (cs *Consumer) Close() {
+// Close stops the consumer: Poll returns ErrClosed from then on, no new
+// fetch starts and fetches in flight are abandoned (each ends with its own
+// timeout). A plain consumer has nothing
+// to flush, so Close does not block; ctx is taken for symmetry with the
+// group consumer and the producer. It returns nil.
+func (cs *Consumer) Close(ctx context.Context) error {
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
 	cs.closed = true
@@ -282,6 +286,7 @@ func (cs *Consumer) Close() {
 		cp.gen++
 	}
 	cs.notify()
+	return nil
 }
 
 // notify wakes a waiting Poll. Safe with or without cs.mu held.

@@ -16,7 +16,7 @@ func newTestConsumer(t *testing.T, c *Client, cfg ConsumerConfig) *Consumer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cs.Close)
+	t.Cleanup(func() { _ = cs.Close(context.Background()) })
 	return cs
 }
 

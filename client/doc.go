@@ -10,10 +10,10 @@
 // address, messages.ReplicaActorID(topic, partition)}.
 //
 //	c, err := client.New(ctx, client.Config{Seeds: []string{"127.0.0.1:9650"}})
-//	defer c.Close()
+//	defer c.Close(ctx)
 //	_, err = c.CreateTopic(ctx, "orders", 6, 3, map[string]string{"retention.ms": "86400000"})
 //
-//	p, err := client.NewProducer(c, client.ProducerConfig{Acks: client.AcksAll, Compression: batch.CodecZstd})
+//	p, err := client.NewProducer(c, client.ProducerConfig{Acks: client.AcksAll, Compression: client.CodecZstd})
 //	p.ProduceAsync(ctx, client.NewRecord("orders", key, value), func(md client.RecordMetadata, err error) { ... })
 //	part, offset, err := p.Produce(ctx, client.NewRecord("orders", key, value))
 //	err = p.Close(ctx) // flushes
@@ -27,10 +27,11 @@
 //
 // # Errors
 //
-// Broker errors are *messages.Error values carrying Kafka's error codes,
-// wrapped with the topic and partition they concern: test them with
-// errors.Is(err, messages.ErrUnknownTopicOrPartition) and the other
-// sentinels. A request without an answer in time is REQUEST_TIMED_OUT
+// Broker errors are *Error (messages.Error) values carrying Kafka's error
+// codes, wrapped with the topic and partition they concern: test them with
+// errors.Is(err, client.ErrUnknownTopicOrPartition) and the other
+// sentinels this package re-exports (exports.go, with the codecs), so
+// callers need not import messages or storage/batch. A request without an answer in time is REQUEST_TIMED_OUT
 // (and also matches context.DeadlineExceeded when the caller's context
 // ran out). Retriable errors (messages.IsRetriable) are retried inside the
 // client with exponential backoff, after refreshing metadata when the

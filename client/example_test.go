@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/client"
-	"github.com/sluice-mq/sluice/messages"
-	"github.com/sluice-mq/sluice/storage/batch"
 )
 
 // A producer batching records per partition, with delivery callbacks.
@@ -19,12 +17,12 @@ func ExampleProducer() {
 		fmt.Println(err)
 		return
 	}
-	defer c.Close()
-	if _, err := c.CreateTopic(ctx, "orders", 6, 1, nil); err != nil && !errors.Is(err, messages.ErrTopicAlreadyExists) {
+	defer func() { _ = c.Close(ctx) }()
+	if _, err := c.CreateTopic(ctx, "orders", 6, 1, nil); err != nil && !errors.Is(err, client.ErrTopicAlreadyExists) {
 		fmt.Println(err)
 		return
 	}
-	p, err := client.NewProducer(c, client.ProducerConfig{Acks: client.AcksAll, Compression: batch.CodecLZ4})
+	p, err := client.NewProducer(c, client.ProducerConfig{Acks: client.AcksAll, Compression: client.CodecLZ4})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -51,13 +49,13 @@ func ExampleConsumer() {
 		fmt.Println(err)
 		return
 	}
-	defer c.Close()
+	defer func() { _ = c.Close(ctx) }()
 	cs, err := client.NewConsumer(c, client.ConsumerConfig{AutoOffsetReset: client.ResetEarliest})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close(ctx) }()
 	cs.Assign(client.TopicPartition{Topic: "orders", Partition: 0})
 	for {
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)

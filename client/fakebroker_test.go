@@ -69,7 +69,7 @@ func newFakeClient(t *testing.T) (*Client, *fakeBroker) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.Close)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	fb := &fakeBroker{t: t, c: c, nodeID: 1, topics: map[string]*fakeTopic{}}
 	if _, err := c.system.Root.SpawnNamed(actor.PropsFromFunc(fb.receive), messages.NodeActorID); err != nil {
 		t.Fatal(err)

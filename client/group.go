@@ -306,6 +306,6 @@ func (g *GroupConsumer) Close(ctx context.Context) error {
 	}
 	g.stop()
 	g.wg.Wait()
-	g.consumer.Close()
+	errs = append(errs, g.consumer.Close(ctx))
 	return errors.Join(errs...)
 }

@@ -32,7 +32,7 @@ func newNodeClient(t *testing.T) *Client {
 	dataDir := t.TempDir()
 	st, err := local.Open(filepath.Join(dataDir, "metadata"))
 	if err != nil {
-		c.Close()
+		_ = c.Close(context.Background())
 		t.Fatal(err)
 	}
 	ctx := context.Background()
@@ -69,7 +69,7 @@ func newNodeClient(t *testing.T) *Client {
 		if err := c.system.Root.StopFuture(pid).Wait(); err != nil {
 			t.Error(err)
 		}
-		c.Close()
+		_ = c.Close(context.Background())
 		if err := st.Close(); err != nil {
 			t.Error(err)
 		}

@@ -40,7 +40,7 @@ func settledClient(t *testing.T, c *clustertest.Cluster) *client.Client {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, _ = cl.ListTopics(ctx) // the answer is what matters
-		cl.Close()
+		_ = cl.Close(ctx)
 	})
 	return cl
 }
@@ -387,7 +387,7 @@ func checkServing(t *testing.T, cl *client.Client, topic string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close(context.Background()) }()
 	tp := client.TopicPartition{Topic: topic, Partition: 0}
 	cs.Assign(tp)
 	if err := cs.Seek(tp, off); err != nil {

@@ -23,7 +23,7 @@ func BenchmarkProduce(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer cl.Close()
+			defer func() { _ = cl.Close(context.Background()) }()
 			if _, err := cl.CreateTopic(ctx, "bench", 1, 1, nil); err != nil {
 				b.Fatal(err)
 			}
@@ -67,7 +67,7 @@ func BenchmarkConsume(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer cl.Close()
+	defer func() { _ = cl.Close(context.Background()) }()
 	if _, err := cl.CreateTopic(ctx, "bench", 1, 1, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func BenchmarkConsume(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close(context.Background()) }()
 	cs.Assign(client.TopicPartition{Topic: "bench", Partition: 0})
 	b.SetBytes(size)
 	b.ReportAllocs()

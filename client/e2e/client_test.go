@@ -44,7 +44,7 @@ func newConsumer(t *testing.T, cl *client.Client, cfg client.ConsumerConfig) *cl
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cs.Close)
+	t.Cleanup(func() { _ = cs.Close(context.Background()) })
 	return cs
 }
 

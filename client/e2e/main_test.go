@@ -32,7 +32,7 @@ func newClient(t *testing.T, c *clustertest.Cluster) *client.Client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(cl.Close)
+	t.Cleanup(func() { _ = cl.Close(context.Background()) })
 	return cl
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
-	"github.com/sluice-mq/sluice/messages"
 )
 
 type benchFlags struct {
@@ -111,7 +110,7 @@ func (a *app) printBench(r benchResult, latency bool) error {
 // ensureTopic creates the bench topic unless it exists.
 func ensureTopic(ctx context.Context, c *client.Client, f *benchFlags) error {
 	_, err := c.CreateTopic(ctx, f.topic, f.partitions, f.rf, nil)
-	if errors.Is(err, messages.ErrTopicAlreadyExists) {
+	if errors.Is(err, client.ErrTopicAlreadyExists) {
 		return nil
 	}
 	return err
@@ -136,7 +135,7 @@ func (a *app) benchProduce() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			if err := ensureTopic(ctx, c, &f); err != nil {
 				return err
 			}
@@ -223,7 +222,7 @@ func (a *app) benchConsume() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			tps, err := partitionsOf(ctx, c, f.topic, -1)
 			if err != nil {
 				return err
@@ -233,7 +232,7 @@ func (a *app) benchConsume() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer cs.Close()
+			defer func() { _ = cs.Close(context.Background()) }()
 			cs.Assign(tps...)
 			stop, err := f.startProfile()
 			if err != nil {

@@ -19,7 +19,7 @@ func (a *app) clusterCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			m, err := c.Metadata(cmd.Context())
 			if err != nil {
 				return err

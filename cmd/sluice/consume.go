@@ -51,7 +51,7 @@ func (a *app) consumeCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			if f.group != "" {
 				return consumeGroup(cmd.Context(), c, a.stdout, args[0], f.group, f)
 			}
@@ -80,7 +80,7 @@ func consume(ctx context.Context, c *client.Client, out io.Writer, topic string,
 	if err != nil {
 		return err
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close(context.Background()) }()
 	cs.Assign(tps...)
 	for _, tp := range tps {
 		switch {

@@ -63,7 +63,7 @@ func (a *app) groupDescribe() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			r, err := describeGroup(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
@@ -194,7 +194,7 @@ func (a *app) groupResetOffsets() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			plan, err := resetOffsets(cmd.Context(), c, args[0], cmd, f, at)
 			if err != nil {
 				return err
@@ -344,7 +344,7 @@ func (a *app) groupDelete() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			if err := c.DeleteGroup(cmd.Context(), args[0]); err != nil {
 				return err
 			}

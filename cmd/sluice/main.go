@@ -140,5 +140,13 @@ func (a *app) client(ctx context.Context) (*client.Client, error) {
 	return c, nil
 }
 
+// closeClient closes c, waiting at most one request timeout: the command's
+// work is done, so a slow shutdown is not worth an error.
+func (a *app) closeClient(c *client.Client) {
+	ctx, cancel := context.WithTimeout(context.Background(), a.timeout)
+	defer cancel()
+	_ = c.Close(ctx)
+}
+
 // json reports whether -o json was asked for.
 func (a *app) json() bool { return a.output == "json" }

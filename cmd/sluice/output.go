@@ -110,7 +110,7 @@ func runListing[T any](a *app, fetch func(*client.Client, context.Context) ([]T,
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		defer a.closeClient(c)
 		items, err := fetch(c, cmd.Context())
 		if err != nil {
 			return err

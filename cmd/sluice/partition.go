@@ -41,7 +41,7 @@ func (a *app) partitionReassign() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			moves, err := f.moves(ctx, c, args[0])
 			if err != nil {
 				return err

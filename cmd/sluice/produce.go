@@ -15,7 +15,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
-	"github.com/sluice-mq/sluice/storage/batch"
 )
 
 // producerFlags are the settings shared by produce and bench produce.
@@ -48,7 +47,7 @@ func (f *producerFlags) config() (client.ProducerConfig, error) {
 	if err != nil {
 		return client.ProducerConfig{}, usageError{err}
 	}
-	codec, err := batch.ParseCodec(f.compression)
+	codec, err := client.ParseCodec(f.compression)
 	if err != nil {
 		return client.ProducerConfig{}, usageError{err}
 	}
@@ -113,7 +112,7 @@ func (a *app) produceCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			p, err := client.NewProducer(c, cfg)
 			if err != nil {
 				return err

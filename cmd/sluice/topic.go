@@ -31,7 +31,7 @@ func (a *app) topicCreate() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			info, err := c.CreateTopic(cmd.Context(), args[0], partitions, rf, cfg)
 			if err != nil {
 				return err
@@ -92,7 +92,7 @@ func (a *app) topicDescribe() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			d, err := c.DescribeTopic(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -148,7 +148,7 @@ func (a *app) topicAlter() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			configs, err := c.AlterConfigs(cmd.Context(), args[0], cfg, del)
 			if err != nil {
 				return err
@@ -178,7 +178,7 @@ func (a *app) topicDelete() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			if err := c.DeleteTopic(cmd.Context(), args[0]); err != nil {
 				return err
 			}
@@ -204,7 +204,7 @@ func (a *app) topicAddPartitions() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer c.Close()
+			defer a.closeClient(c)
 			if err := c.CreatePartitions(cmd.Context(), args[0], total); err != nil {
 				return err
 			}

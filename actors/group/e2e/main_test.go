@@ -47,7 +47,7 @@ func newClient(t *testing.T, c *clustertest.Cluster) *client.Client {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_, _ = cl.ListGroups(ctx) // asks every live broker; the answers are what matters
-		cl.Close()
+		_ = cl.Close(ctx)
 	})
 	return cl
 }

@@ -136,7 +136,7 @@ func staleFetchFenced(t *testing.T, e *env, p int32) []acked {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close(context.Background()) }()
 	tp := client.TopicPartition{Topic: topic, Partition: p}
 	cs.Assign(tp)
 	if err := cs.Seek(tp, 0); err != nil { // no offset lookup: the fetch is the first request

@@ -145,7 +145,7 @@ func ReadPartition(ctx context.Context, cl *client.Client, topic string, p int32
 	if err != nil {
 		return nil, err
 	}
-	defer cs.Close()
+	defer func() { _ = cs.Close(context.Background()) }()
 	tp := client.TopicPartition{Topic: topic, Partition: p}
 	cs.Assign(tp)
 	if err := cs.SeekToBeginning(tp); err != nil {
