@@ -53,5 +53,8 @@
 //
 // A record with a nil value is a tombstone: the committed offset, or the
 // whole group, is deleted, and compaction eventually drops the key.
+// Offset commits in a transactional batch (TxnOffsetCommit) are pending
+// (PendingOffsets) until their producer's COMMIT marker, and dropped at
+// its ABORT marker; Replay does the same while rebuilding.
 // Decoders reject truncated input, unknown versions and trailing bytes.
 package group

@@ -13,6 +13,9 @@ type Replay struct {
 	// Offsets holds, by group, the last committed offset of every partition
 	// not deleted.
 	Offsets map[string]map[Partition]OffsetValue
+	// Pending holds, by group, the transactional offset commits whose
+	// transaction has no marker yet (ApplyTransactional, EndTransaction).
+	Pending map[string]*PendingOffsets
 	// Read counts the records the replay was shown, of every group
 	// (a caller that skips other groups' records counts them too).
 	Read int
@@ -26,7 +29,8 @@ type Partition struct {
 
 // NewReplay returns an empty Replay.
 func NewReplay() *Replay {
-	return &Replay{Groups: make(map[string]*Metadata), Offsets: make(map[string]map[Partition]OffsetValue)}
+	return &Replay{Groups: make(map[string]*Metadata), Offsets: make(map[string]map[Partition]OffsetValue),
+		Pending: make(map[string]*PendingOffsets)}
 }
 
 // Apply applies one record. It returns an error, and changes nothing, for a
@@ -79,4 +83,55 @@ func (r *Replay) Apply(key, value []byte) error {
 		offs[p] = *v
 	}
 	return nil
+}
+
+// ApplyTransactional applies one record of a transactional batch of
+// producerID: an offset commit is held as pending until the producer's
+// marker (EndTransaction). Other records apply as with Apply.
+func (r *Replay) ApplyTransactional(producerID int64, key, value []byte) error {
+	kind, err := RecordKind(key)
+	if err != nil {
+		return err
+	}
+	if kind != KindOffset {
+		return r.Apply(key, value)
+	}
+	k, err := DecodeOffsetKey(key)
+	if err != nil {
+		return err
+	}
+	v, err := DecodeOffsetValue(value)
+	if err != nil {
+		return fmt.Errorf("offset %s/%s-%d: %w", k.Group, k.Topic, k.Partition, err)
+	}
+	pending := r.Pending[k.Group]
+	if pending == nil {
+		pending = NewPendingOffsets()
+		r.Pending[k.Group] = pending
+	}
+	tp := Partition{Topic: k.Topic, Partition: k.Partition}
+	if v == nil {
+		pending.Delete(producerID, tp)
+		return nil
+	}
+	pending.Add(producerID, map[Partition]OffsetValue{tp: *v})
+	return nil
+}
+
+// EndTransaction applies producerID's marker: on commit its pending
+// offsets, of every group, become committed; on abort they are dropped.
+func (r *Replay) EndTransaction(producerID int64, commit bool) {
+	for group, pending := range r.Pending {
+		for tp, v := range pending.Complete(producerID, commit) {
+			offs := r.Offsets[group]
+			if offs == nil {
+				offs = make(map[Partition]OffsetValue)
+				r.Offsets[group] = offs
+			}
+			offs[tp] = v
+		}
+		if pending.Producers() == 0 {
+			delete(r.Pending, group)
+		}
+	}
 }

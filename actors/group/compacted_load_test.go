@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	core "github.com/sluice-mq/sluice/group"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
@@ -34,7 +35,7 @@ func writeCommits(t testing.TB, dir string, groups, commits int) {
 			recs[g] = offsetRecord(fmt.Sprintf("group-%d", g), core.Partition{Topic: "orders", Partition: 0},
 				&core.OffsetValue{Offset: int64(c), LeaderEpoch: -1, CommitTimestamp: now})
 		}
-		b, err := encodeRecords(now, recs)
+		b, err := encodeRecords(now, batch.DefaultEncodeOptions(), recs)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	core "github.com/sluice-mq/sluice/group"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/batch"
 )
 
 // Activate tells a group actor which __consumer_offsets partition holds
@@ -71,6 +72,14 @@ type coordinator struct {
 	loaded  bool
 	g       *core.Group
 	offsets map[core.Partition]core.OffsetValue
+	// pending holds transactional offset commits waiting for their
+	// producer's marker; seqs the next sequence of each producer's
+	// batches in the partition, for the transactional batches this actor
+	// writes (loadSeqs collects them during a load). Invariant: loaded
+	// implies pending != nil and seqs != nil.
+	pending  *core.PendingOffsets
+	seqs     map[int64]producerSeq
+	loadSeqs map[int64]producerSeq
 
 	// Held JoinGroup and SyncGroup requests: whom to answer.
 	nextRequest core.RequestID
@@ -150,6 +159,10 @@ func (c *coordinator) serve(ctx actor.Context) {
 		c.handleOffsetCommit(ctx, m)
 	case *messages.OffsetFetchRequest:
 		c.handleOffsetFetch(ctx, m)
+	case *messages.TxnOffsetCommitRequest:
+		c.handleTxnOffsetCommit(ctx, m)
+	case *txnCompleted:
+		c.handleTxnCompleted(ctx, m)
 	case *messages.DescribeGroupsRequest:
 		c.handleDescribe(ctx)
 	case *messages.DeleteGroupsRequest:
@@ -191,7 +204,7 @@ func (c *coordinator) unload(ctx actor.Context) {
 		c.apply(ctx, c.g.Unload(c.cfg.Now()))
 	}
 	c.loaded = false
-	c.g, c.offsets = nil, nil
+	c.g, c.offsets, c.pending, c.seqs = nil, nil, nil, nil
 	c.stopTimer()
 	// Anything still held belongs to a request the group no longer knows.
 	notCoordinator := messages.Wrap(messages.ErrorCode_NOT_COORDINATOR, "group %q moved", c.groupID)
@@ -313,7 +326,13 @@ func (c *coordinator) persistGroup(ctx actor.Context, p *core.Persist) {
 // (new) state alone: callers check current(inc) with the incarnation they
 // started in.
 func (c *coordinator) write(ctx actor.Context, records []logRecord, done func(error)) {
-	buf, err := encodeRecords(c.cfg.Now().UnixMilli(), records)
+	c.writeWith(ctx, batch.DefaultEncodeOptions(), records, done)
+}
+
+// writeWith is write with the batch's producer fields set by opts (a
+// transactional offset commit).
+func (c *coordinator) writeWith(ctx actor.Context, opts batch.EncodeOptions, records []logRecord, done func(error)) {
+	buf, err := encodeRecords(c.cfg.Now().UnixMilli(), opts, records)
 	if err != nil {
 		done(messages.Wrap(messages.ErrorCode_UNKNOWN_SERVER_ERROR, "encode records: %v", err))
 		return

@@ -11,7 +11,8 @@ import (
 // a generation or committed offsets. Kafka describes any other group as
 // Dead and refuses to delete it with GROUP_ID_NOT_FOUND.
 func (c *coordinator) exists() bool {
-	return c.g.Size() > 0 || c.g.Generation() > 0 || c.g.State() != core.StateEmpty || len(c.offsets) > 0
+	return c.g.Size() > 0 || c.g.Generation() > 0 || c.g.State() != core.StateEmpty || len(c.offsets) > 0 ||
+		c.pending.Producers() > 0
 }
 
 // handleDescribe answers a DescribeGroups naming this group (the Host
@@ -135,6 +136,10 @@ func errorResponse(req any, err error) any {
 		return commitResponse(m, codes, err)
 	case *messages.OffsetFetchRequest:
 		return &messages.OffsetFetchResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.TxnOffsetCommitRequest:
+		return txnCommitResponse(m, nil, err)
+	case *txnCompleted, *messages.TxnOffsetsCompletedRequest:
+		return &messages.TxnOffsetsCompletedResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ListGroupsRequest:
 		return &messages.ListGroupsResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.DescribeGroupsRequest:

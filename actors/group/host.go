@@ -78,6 +78,10 @@ func (h *Host) Handle(ctx actor.Context, view controller.ClusterView) bool {
 		h.forward(ctx, view, m.GroupId)
 	case *messages.OffsetFetchRequest:
 		h.forward(ctx, view, m.GroupId)
+	case *messages.TxnOffsetCommitRequest:
+		h.forward(ctx, view, m.GroupId)
+	case *messages.TxnOffsetsCompletedRequest:
+		h.handleTxnOffsetsCompleted(ctx, view, m)
 	case *messages.DescribeGroupsRequest:
 		h.gather(ctx, view, m.Groups, func(g string) any { return &messages.DescribeGroupsRequest{Groups: []string{g}} })
 	case *messages.DeleteGroupsRequest:

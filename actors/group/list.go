@@ -121,7 +121,7 @@ func (l *lister) scanStep(ctx actor.Context, replica *actor.PID, p int32, offset
 			l.done(ctx, messages.ErrorForCode(resp.ErrorCode, resp.ErrorMessage))
 			return
 		}
-		next, err := replayRecords(resp.Records, offset, "", l.replay)
+		next, err := replayRecords(resp.Records, offset, "", l.replay, nil)
 		if err != nil || next <= offset {
 			l.done(ctx, err)
 			return

@@ -21,6 +21,7 @@ func (c *coordinator) startLoad(ctx actor.Context) {
 	c.incarnation++
 	c.loading, c.loaded = true, false
 	c.loadStarted = time.Now()
+	c.loadSeqs = make(map[int64]producerSeq)
 	c.loadBounds(ctx, c.incarnation, -1)
 }
 
@@ -93,7 +94,7 @@ func (c *coordinator) loadStep(ctx actor.Context, inc uint64, replay *core.Repla
 			c.loadFailed(ctx, inc, messages.ErrorForCode(resp.ErrorCode, resp.ErrorMessage))
 			return
 		}
-		next, err := replayRecords(resp.Records, offset, c.groupID, replay)
+		next, err := replayRecords(resp.Records, offset, c.groupID, replay, c.loadSeqs)
 		if err != nil {
 			c.loadFailed(ctx, inc, err)
 			return
@@ -127,6 +128,11 @@ func (c *coordinator) loadDone(ctx actor.Context, replay *core.Replay) {
 	if c.offsets == nil {
 		c.offsets = make(map[core.Partition]core.OffsetValue)
 	}
+	c.pending = replay.Pending[c.groupID]
+	if c.pending == nil {
+		c.pending = core.NewPendingOffsets()
+	}
+	c.seqs, c.loadSeqs = c.loadSeqs, nil
 	c.loading, c.loaded = false, true
 	elapsed := time.Since(c.loadStarted)
 	c.logger.Debug("group loaded", "partition", c.partition, "state", g.State(), "generation", g.Generation(),

@@ -32,19 +32,29 @@ func offsetRecord(groupID string, p core.Partition, v *core.OffsetValue) logReco
 }
 
 // encodeRecords builds the v2 batch appended to __consumer_offsets.
-func encodeRecords(nowMs int64, records []logRecord) ([]byte, error) {
-	b := batch.NewBuilder(batch.DefaultEncodeOptions())
+func encodeRecords(nowMs int64, opts batch.EncodeOptions, records []logRecord) ([]byte, error) {
+	b := batch.NewBuilder(opts)
 	for _, r := range records {
 		b.Append(nowMs, r.key, r.value, nil)
 	}
 	return b.Build()
 }
 
+// producerSeq is where a producer's batches in the partition stand: the
+// epoch of its last batch and the sequence its next batch starts at.
+type producerSeq struct {
+	epoch int16
+	next  int32
+}
+
 // replayRecords feeds the records of groupID found in buf, a Fetch
-// response's batches, to replay, skipping control batches and records of
-// other groups (every group's records when groupID is ""). It returns the offset after the last whole batch, or from
-// when buf holds none.
-func replayRecords(buf []byte, from int64, groupID string, replay *core.Replay) (int64, error) {
+// response's batches, to replay (every group's records when groupID is
+// ""). Records of transactional batches are held as pending until their
+// producer's marker (a control batch), which applies or drops them. seqs,
+// when not nil, learns the next sequence of every producer's batches. It
+// returns the offset after the last whole batch, or from when buf holds
+// none.
+func replayRecords(buf []byte, from int64, groupID string, replay *core.Replay, seqs map[int64]producerSeq) (int64, error) {
 	next := from
 	for len(buf) > 0 {
 		h, b, rest, err := batch.Next(buf)
@@ -57,16 +67,31 @@ func replayRecords(buf []byte, from int64, groupID string, replay *core.Replay) 
 		buf = rest
 		next = h.NextOffset()
 		if h.Attributes.Control() {
+			err = batch.ForEach(b, func(r batch.Record) error {
+				if t, _, err := batch.ParseControl(r); err == nil {
+					replay.EndTransaction(h.ProducerID, t == batch.ControlCommit)
+				}
+				return nil
+			})
+			if err != nil {
+				return next, err
+			}
 			continue
 		}
+		if seqs != nil && h.ProducerID >= 0 && h.BaseSequence >= 0 {
+			seqs[h.ProducerID] = producerSeq{epoch: h.ProducerEpoch, next: h.BaseSequence + h.LastOffsetDelta + 1}
+		}
+		transactional := h.Attributes.Transactional() && h.ProducerID >= 0
 		err = batch.ForEach(b, func(r batch.Record) error {
 			replay.Read++
 			if groupID != "" && recordGroup(r.Key) != groupID {
 				return nil
 			}
-			if err := replay.Apply(r.Key, r.Value); err != nil {
-				// Kafka skips records it cannot read; so does the load.
-				return nil
+			// Kafka skips records it cannot read; so does the load.
+			if transactional {
+				_ = replay.ApplyTransactional(h.ProducerID, r.Key, r.Value)
+			} else {
+				_ = replay.Apply(r.Key, r.Value)
 			}
 			return nil
 		})

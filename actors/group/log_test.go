@@ -11,7 +11,7 @@ import (
 
 func TestCoordinatorReplayKeepsOneGroupAndSkipsControlBatches(t *testing.T) {
 	mine := core.Partition{Topic: "orders", Partition: 0}
-	first, err := encodeRecords(1, []logRecord{
+	first, err := encodeRecords(1, batch.DefaultEncodeOptions(), []logRecord{
 		offsetRecord("app", mine, &core.OffsetValue{Offset: 5, LeaderEpoch: -1}),
 		offsetRecord("other", mine, &core.OffsetValue{Offset: 9, LeaderEpoch: -1}),
 		groupRecord("app", &core.Metadata{ProtocolType: "consumer", Generation: 3, StateTimestamp: -1}),
@@ -24,7 +24,7 @@ func TestCoordinatorReplayKeepsOneGroupAndSkipsControlBatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := encodeRecords(2, []logRecord{offsetRecord("app", mine, &core.OffsetValue{Offset: 6, LeaderEpoch: -1})})
+	second, err := encodeRecords(2, batch.DefaultEncodeOptions(), []logRecord{offsetRecord("app", mine, &core.OffsetValue{Offset: 6, LeaderEpoch: -1})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestCoordinatorReplayKeepsOneGroupAndSkipsControlBatches(t *testing.T) {
 	buf := append(append(append([]byte(nil), first...), control...), second...)
 
 	replay := core.NewReplay()
-	next, err := replayRecords(buf, 0, "app", replay)
+	next, err := replayRecords(buf, 0, "app", replay, nil)
 	if err != nil || next != 6 {
 		t.Fatalf("replay: next %d, %v; want 6", next, err)
 	}
@@ -50,7 +50,7 @@ func TestCoordinatorReplayKeepsOneGroupAndSkipsControlBatches(t *testing.T) {
 
 	// Every group at once, and a batch cut short at the end of the buffer.
 	replay = core.NewReplay()
-	next, err = replayRecords(buf[:len(buf)-3], 0, "", replay)
+	next, err = replayRecords(buf[:len(buf)-3], 0, "", replay, nil)
 	if err != nil || next != 5 {
 		t.Fatalf("replay of a cut buffer: next %d, %v; want 5", next, err)
 	}
@@ -61,7 +61,7 @@ func TestCoordinatorReplayKeepsOneGroupAndSkipsControlBatches(t *testing.T) {
 	// A corrupt batch is an error.
 	bad := append([]byte(nil), first...)
 	bad[len(bad)-1] ^= 0xff
-	if _, err := replayRecords(bad, 0, "app", core.NewReplay()); !errors.Is(err, batch.ErrCorruptBatch) {
+	if _, err := replayRecords(bad, 0, "app", core.NewReplay(), nil); !errors.Is(err, batch.ErrCorruptBatch) {
 		t.Fatalf("corrupt batch: %v", err)
 	}
 }
