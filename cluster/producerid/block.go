@@ -109,3 +109,42 @@ func nextBlock(ctx context.Context, st cluster.Store, node int32, size int64) (B
 	}
 	return Block{NodeID: node, Start: start, Size: size}, kv.Version, nil
 }
+
+// Raise makes every later claim start at floor or above: when the latest
+// block ends below floor it records a one-id block at floor (that id is
+// never handed out). A store already past floor is left alone. Metadata
+// recovery raises an empty store above the ids its replicas hold, so a
+// rebuilt store does not hand them out again.
+func Raise(ctx context.Context, st cluster.Store, node int32, floor int64) error {
+	if floor < 0 || floor == math.MaxInt64 {
+		return fmt.Errorf("%w: floor %d", ErrInvalidSize, floor)
+	}
+	for {
+		var version uint64
+		kv, err := st.Get(ctx, Key)
+		switch {
+		case errors.Is(err, cluster.ErrNotFound):
+		case err != nil:
+			return fmt.Errorf("producerid: read block: %w", err)
+		default:
+			last, err := Decode(kv.Value)
+			if err != nil {
+				return err
+			}
+			if last.End() >= floor {
+				return nil
+			}
+			version = kv.Version
+		}
+		_, err = st.CAS(ctx, Key, Encode(Block{NodeID: node, Start: floor, Size: 1}), version)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, cluster.ErrVersionMismatch) {
+			return fmt.Errorf("producerid: raise block: %w", err)
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("producerid: raise block: %w", err)
+		}
+	}
+}

@@ -63,6 +63,24 @@ func runClaimSuite(t *testing.T, open factory) {
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, open(t)) })
 	t.Run("Malformed", func(t *testing.T) { testMalformed(t, open(t)) })
 	t.Run("Exhausted", func(t *testing.T) { testExhausted(t, open(t)) })
+	t.Run("Raise", func(t *testing.T) { testRaise(t, open(t)) })
+}
+
+// testRaise: a raised store hands out ids from the floor on; raising
+// below what was handed out changes nothing.
+func testRaise(t *testing.T, st cluster.Store) {
+	if err := producerid.Raise(ctxT(t), st, 1, 5000); err != nil {
+		t.Fatal(err)
+	}
+	if b := mustClaim(t, st, 2, 100); b.Start != 5001 {
+		t.Fatalf("claim after raising to 5000 = %+v, want start 5001", b)
+	}
+	if err := producerid.Raise(ctxT(t), st, 1, 10); err != nil {
+		t.Fatal(err)
+	}
+	if b := mustClaim(t, st, 2, 100); b.Start != 5101 {
+		t.Fatalf("claim after raising below the latest block = %+v, want start 5101", b)
+	}
 }
 
 func ctxT(t *testing.T) context.Context {

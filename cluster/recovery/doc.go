@@ -22,6 +22,13 @@
 //     records itself and becomes leader in a new epoch (above every epoch
 //     seen) with an ISR of itself; followers catch up and rejoin the ISR.
 //
+// Producer ids: the rebuilt store's producer id block key
+// (cluster/producerid) is raised above the highest producer id in the
+// node's replicas' latest producer state snapshots and above a clock
+// floor (the wall time in ms × 1000, so ids stay unique as long as fewer
+// than one block of 1000 was claimed per millisecond since an earlier
+// recovery); ids producers still hold are not handed out again.
+//
 // Start every node with --recover-metadata before producing again: a
 // node that recovers later with a better log takes over the leadership,
 // and records written to the earlier leader in between are truncated.

@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/cluster/producerid"
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // CandidatesPrefix holds the best replica found so far per partition.
@@ -44,6 +47,8 @@ type Report struct {
 	TopicsCreated []string
 	Led           []metadata.TopicPartition // partitions this node now leads
 	Skipped       []string                  // replica dirs not recovered, with why
+	// ProducerIDFloor is where producer id claims start from now on.
+	ProducerIDFloor int64
 }
 
 // Recover rebuilds the metadata in st from the replicas in dataDir; self
@@ -57,12 +62,14 @@ func Recover(ctx context.Context, st cluster.Store, dataDir string, self identit
 	if err != nil {
 		return rep, fmt.Errorf("recovery: scan %s: %w", dataDir, err)
 	}
+	var highestPID int64 = -1
 	for _, e := range entries {
 		tp, ok := parseDir(e.Name())
 		if !e.IsDir() || !ok {
 			continue
 		}
 		dir := filepath.Join(dataDir, e.Name())
+		highestPID = max(highestPID, highestProducerID(dir))
 		led, created, err := recoverReplica(ctx, st, dir, tp, self.NodeID)
 		switch {
 		case errors.Is(err, errSkip):
@@ -81,7 +88,29 @@ func Recover(ctx context.Context, st cluster.Store, dataDir string, self identit
 			logger.Info("recovered partition, leading it", "partition", tp.String())
 		}
 	}
+	rep.ProducerIDFloor = max(highestPID+1, time.Now().UnixMilli()*producerid.DefaultBlockSize)
+	if err := producerid.Raise(ctx, st, self.NodeID, rep.ProducerIDFloor); err != nil {
+		return rep, fmt.Errorf("recovery: %w", err)
+	}
 	return rep, nil
+}
+
+// highestProducerID is the highest producer id in the latest producer
+// state snapshot of a replica directory, -1 without one.
+func highestProducerID(dir string) int64 {
+	highest := int64(-1)
+	offsets, err := producerstate.ListSnapshots(dir)
+	if err != nil || len(offsets) == 0 {
+		return highest
+	}
+	entries, err := producerstate.ReadSnapshot(dir, offsets[len(offsets)-1])
+	if err != nil {
+		return highest
+	}
+	for _, e := range entries {
+		highest = max(highest, e.ProducerID)
+	}
+	return highest
 }
 
 var errSkip = errors.New("skipped")

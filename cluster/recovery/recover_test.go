@@ -12,8 +12,11 @@ import (
 	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/cluster/producerid"
 	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/producerstate"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 var orders = metadata.Topic{Name: "orders", ID: "0123456789abcdef", Replicas: [][]int32{{1, 2}, {2, 1}},
@@ -133,5 +136,46 @@ func TestRecoverSkipsDirsWithoutRecordedTopic(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "bare-0")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRecoverRaisesProducerIDs: a rebuilt store hands out producer ids
+// above those in the replicas' producer state snapshots and above a
+// clock-based floor, never ids producers may still hold.
+func TestRecoverRaisesProducerIDs(t *testing.T) {
+	ctx := context.Background()
+	st := local.OpenMemory()
+	defer st.Close()
+	n1 := t.TempDir()
+	replicaDir(t, n1, 0, 1)
+	held := int64(1) << 60
+	entries := []producerstate.Entry{{ProducerID: 7, Epoch: 0, CoordinatorEpoch: -1, TxnFirstOffset: -1}, {ProducerID: held, Epoch: 3, CoordinatorEpoch: -1, TxnFirstOffset: -1}}
+	if err := producerstate.WriteSnapshot(vfs.OS{}, filepath.Join(n1, "orders-0"), 1, entries); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now().UnixMilli() * producerid.DefaultBlockSize
+	rep, err := Recover(ctx, st, n1, identity.Identity{ClusterID: "c1", NodeID: 1}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := producerid.Claim(ctx, st, 1, producerid.DefaultBlockSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Start <= held || rep.ProducerIDFloor <= held {
+		t.Fatalf("first block after recovery %+v (floor %d), want above the held id %d", b, rep.ProducerIDFloor, held)
+	}
+
+	// Without snapshots the floor is the clock's.
+	st2 := local.OpenMemory()
+	defer st2.Close()
+	n2 := t.TempDir()
+	replicaDir(t, n2, 0, 1)
+	rep, err = Recover(ctx, st2, n2, identity.Identity{ClusterID: "c1", NodeID: 2}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := producerid.Claim(ctx, st2, 2, 10); err != nil || b.Start < before {
+		t.Fatalf("first block %+v, %v; want at or above the clock floor %d", b, err, before)
 	}
 }
