@@ -150,7 +150,8 @@ func cmpInt64(a, b int64) int {
 // Later batches of the request are checked against the earlier ones.
 // Check changes nothing; Apply records the batches once appended.
 func (s *State) Check(headers []batch.Header) (dup BatchMetadata, isDup bool, err error) {
-	var staged []Entry // entries as the request's earlier batches leave them
+	var small [2]Entry
+	staged := small[:0] // entries as the request's earlier batches leave them
 	for _, h := range headers {
 		if h.ProducerID < 0 || h.Attributes.Control() {
 			continue
