@@ -29,6 +29,13 @@ type LoadStats struct {
 	// BadMarkers counts control batches replayed whose marker did not
 	// parse; they were applied as ending nothing.
 	BadMarkers int
+	// ReplayFrom is the offset the replay started at: state derived from
+	// the log above it (the aborted-transaction index) must be rebuilt
+	// from Completed.
+	ReplayFrom int64
+	// Completed lists the transactions the replayed markers completed,
+	// in log order.
+	Completed []CompletedTxn
 }
 
 // Load rebuilds a partition's producer state from its directory and log:
@@ -70,11 +77,12 @@ func Load(fsys vfs.FS, dir string, log Log, cfg Config, nowMs int64) (*State, Lo
 	if st == nil {
 		st = New(cfg, start)
 	}
+	stats.ReplayFrom = st.End()
 	if err := Replay(st, log, st.End()); err != nil {
 		return nil, stats, err
 	}
-	stats.Batches, stats.BadMarkers = st.replayed, st.badMarkers
-	st.replayed, st.badMarkers = 0, 0
+	stats.Batches, stats.BadMarkers, stats.Completed = st.replayed, st.badMarkers, st.replayedTxns
+	st.replayed, st.badMarkers, st.replayedTxns = 0, 0, nil
 	st.end = max(st.end, end)
 	return st, stats, nil
 }
@@ -95,7 +103,9 @@ func Replay(st *State, log Log, from int64) error {
 				st.badMarkers++
 			}
 		}
-		st.Apply(h, m)
+		if c := st.Apply(h, m); c != nil {
+			st.replayedTxns = append(st.replayedTxns, *c)
+		}
 		st.replayed++
 		return nil
 	})

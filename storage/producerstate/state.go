@@ -77,6 +77,11 @@ type CompletedTxn struct {
 	// LastOffset is the marker's offset.
 	LastOffset int64
 	Aborted    bool
+	// LastStableOffset is the first offset still undecided once the
+	// marker is applied (the first offset of the earliest transaction
+	// still open, else the marker's offset + 1), as Kafka records it in
+	// the aborted-transaction index.
+	LastStableOffset int64
 }
 
 // State is the producer state of one partition: an Entry per producer id
@@ -88,6 +93,12 @@ type State struct {
 	// ongoing maps the first offset of each open transaction to its
 	// producer id.
 	ongoing map[int64]int64
+	// unreplicated holds transactions whose marker is not yet below the
+	// high watermark (the leader's; see LastStableOffset), by marker
+	// offset.
+	unreplicated []CompletedTxn
+	// replayedTxns collects what Replay completed (for LoadStats).
+	replayedTxns []CompletedTxn
 	// end is the offset after the last batch applied: the state describes
 	// the log below it.
 	end int64
@@ -278,6 +289,11 @@ func (s *State) applyMarker(h batch.Header, m Marker) *CompletedTxn {
 		done = &CompletedTxn{ProducerID: e.ProducerID, FirstOffset: e.TxnFirstOffset, LastOffset: h.BaseOffset, Aborted: m.Type == batch.ControlAbort}
 		delete(s.ongoing, e.TxnFirstOffset)
 		e.TxnFirstOffset = -1
+		done.LastStableOffset = h.BaseOffset + 1
+		if first, ok := s.FirstUndecidedOffset(); ok {
+			done.LastStableOffset = first
+		}
+		s.unreplicated = append(s.unreplicated, *done)
 	}
 	e.setEpoch(h.ProducerEpoch)
 	e.CoordinatorEpoch = m.CoordinatorEpoch
@@ -345,6 +361,35 @@ func (s *State) FirstUndecidedOffset() (offset int64, ok bool) {
 		}
 	}
 	return offset, ok
+}
+
+// OnHighWatermark forgets the completed transactions whose marker the
+// high watermark hw has passed (followers call it; LastStableOffset does
+// it too).
+func (s *State) OnHighWatermark(hw int64) {
+	i := 0
+	for ; i < len(s.unreplicated) && s.unreplicated[i].LastOffset < hw; i++ {
+	}
+	if i > 0 {
+		s.unreplicated = append(s.unreplicated[:0], s.unreplicated[i:]...)
+	}
+}
+
+// LastStableOffset is the first offset a read_committed consumer may not
+// read yet given high watermark hw (Kafka's LSO): the smallest of hw, the
+// first offset of every open transaction, and that of every completed
+// transaction whose marker is not yet below hw. It also forgets the
+// completed transactions hw has passed.
+func (s *State) LastStableOffset(hw int64) int64 {
+	s.OnHighWatermark(hw)
+	lso := hw
+	if first, ok := s.FirstUndecidedOffset(); ok {
+		lso = min(lso, first)
+	}
+	for _, c := range s.unreplicated {
+		lso = min(lso, c.FirstOffset)
+	}
+	return lso
 }
 
 // OpenTransactions returns the open transactions (producer id and first

@@ -115,7 +115,7 @@ func TestMarkersCloseTransactions(t *testing.T) {
 		t.Fatalf("first undecided %d %v, want 10", first, ok)
 	}
 	done := s.Apply(markerHdr(1, 0, 15), &Marker{Type: batch.ControlAbort, CoordinatorEpoch: 4, Timestamp: 7000})
-	if done == nil || *done != (CompletedTxn{ProducerID: 1, FirstOffset: 10, LastOffset: 15, Aborted: true}) {
+	if done == nil || *done != (CompletedTxn{ProducerID: 1, FirstOffset: 10, LastOffset: 15, Aborted: true, LastStableOffset: 12}) {
 		t.Fatalf("completed %+v", done)
 	}
 	if first, ok := s.FirstUndecidedOffset(); !ok || first != 12 {
@@ -203,11 +203,36 @@ func TestApplyBatchesReadsMarkers(t *testing.T) {
 	s := New(Config{}, 0)
 	s.Apply(txnHdr(5, 2, 0, 3, 0), nil)
 	done, err := s.ApplyBatches(data)
-	if err != nil || len(done) != 1 || done[0] != (CompletedTxn{ProducerID: 5, FirstOffset: 0, LastOffset: 3}) {
+	if err != nil || len(done) != 1 || done[0] != (CompletedTxn{ProducerID: 5, FirstOffset: 0, LastOffset: 3, LastStableOffset: 4}) {
 		t.Fatalf("completed %+v, %v", done, err)
 	}
 	e, _ := s.Entry(5)
 	if e.CoordinatorEpoch != 9 || e.LastTimestamp != 4242 || s.End() != 4 {
 		t.Fatalf("entry %+v end %d", e, s.End())
+	}
+}
+
+func TestLastStableOffset(t *testing.T) {
+	s := New(Config{}, 0)
+	s.Apply(hdr(9, 0, 0, 5, 0), nil) // plain records 0-4
+	s.Apply(txnHdr(1, 0, 0, 2, 5), nil)
+	s.Apply(txnHdr(2, 0, 0, 2, 7), nil)
+	for _, c := range []struct{ hw, want int64 }{{3, 3}, {5, 5}, {9, 5}} {
+		if got := s.LastStableOffset(c.hw); got != c.want {
+			t.Fatalf("hw %d: lso %d, want %d", c.hw, got, c.want)
+		}
+	}
+	// Producer 1 commits at 9: its records stay unstable until the
+	// marker is below the high watermark.
+	s.Apply(markerHdr(1, 0, 9), &Marker{Type: batch.ControlCommit})
+	if got := s.LastStableOffset(9); got != 5 {
+		t.Fatalf("marker not replicated: lso %d, want 5", got)
+	}
+	if got := s.LastStableOffset(10); got != 7 {
+		t.Fatalf("marker replicated: lso %d, want 7 (producer 2 still open)", got)
+	}
+	s.Apply(markerHdr(2, 0, 10), &Marker{Type: batch.ControlAbort})
+	if got := s.LastStableOffset(11); got != 11 {
+		t.Fatalf("all decided: lso %d, want the high watermark 11", got)
 	}
 }
