@@ -54,20 +54,34 @@ func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
 // errors are carried in it.
 func (r *replica) readFetch(req *messages.FetchRequest) *messages.FetchResponse {
 	hw := r.progress.hw
+	lso := r.lastStableOffset()
 	resp := &messages.FetchResponse{
-		HighWatermark:  hw,
-		LogStartOffset: r.log.LogStartOffset(),
-		LeaderEpoch:    r.state.LeaderEpoch,
+		HighWatermark:    hw,
+		LogStartOffset:   r.log.LogStartOffset(),
+		LeaderEpoch:      r.state.LeaderEpoch,
+		LastStableOffset: lso,
 	}
 	maxBytes := int(req.MaxBytes)
 	if limit := r.cfg.maxFetchBytes(); maxBytes <= 0 || maxBytes > limit {
 		maxBytes = limit
 	}
-	data, err := r.log.Read(req.Offset, maxBytes, hw)
+	limit := hw
+	if req.IsolationLevel == ReadCommitted {
+		limit = lso
+	}
+	data, err := r.log.Read(req.Offset, maxBytes, limit)
 	var oor *commitlog.OffsetOutOfRangeError
 	switch {
 	case err == nil:
 		resp.Records = data
+		if req.IsolationLevel == ReadCommitted && len(data) > 0 {
+			if err := r.abortedIn(req.Offset, data, resp); err != nil {
+				r.logger.Error("read aborted-transaction index", "offset", req.Offset, "error", err)
+				resp.Records = nil
+				resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
+				resp.ErrorMessage = err.Error()
+			}
+		}
 	case errors.As(err, &oor):
 		resp.ErrorCode = messages.ErrorCode_OFFSET_OUT_OF_RANGE
 		resp.ErrorMessage = err.Error()
@@ -78,6 +92,35 @@ func (r *replica) readFetch(req *messages.FetchRequest) *messages.FetchResponse 
 		resp.ErrorMessage = err.Error()
 	}
 	return resp
+}
+
+// Isolation levels of fetch and list-offsets requests (Kafka's).
+const (
+	ReadUncommitted int32 = 0
+	ReadCommitted   int32 = 1
+)
+
+// lastStableOffset is the leader's LSO: the high watermark, held back by
+// the first offset of every undecided transaction.
+func (r *replica) lastStableOffset() int64 {
+	if r.producers == nil {
+		return r.progress.hw
+	}
+	return r.producers.LastStableOffset(r.progress.hw)
+}
+
+// abortedIn adds to resp the aborted transactions overlapping the
+// fetched batches data, which start at the batch holding offset.
+func (r *replica) abortedIn(offset int64, data []byte, resp *messages.FetchResponse) error {
+	_, end, ok := batchRange(data)
+	if !ok {
+		return nil
+	}
+	aborted, err := r.txns.Collect(offset, end)
+	for _, a := range aborted {
+		resp.AbortedTransactions = append(resp.AbortedTransactions, &messages.AbortedTransaction{ProducerId: a.ProducerID, FirstOffset: a.FirstOffset})
+	}
+	return err
 }
 
 // wakeParked answers the parked fetches that now have enough data.

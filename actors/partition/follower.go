@@ -93,7 +93,7 @@ func (r *replica) startTruncate(ctx actor.Context, offset int64) {
 		r.applyFollower(ctx, r.follow.Truncated(from, l.LatestEpoch()))
 		return
 	}
-	snaps, pcfg := r.snapshots, r.cfg.producerConfig()
+	snaps, txns, pcfg := r.snapshots, r.txns, r.cfg.producerConfig()
 	r.runDiskOp(ctx, func() any {
 		// No snapshot may describe records the cut removes: drop them
 		// before the log is cut, then rebuild from what is left.
@@ -110,7 +110,7 @@ func (r *replica) startTruncate(ctx actor.Context, offset int64) {
 		}
 		t := &truncated{gen: gen, from: from, err: err}
 		if err == nil {
-			t.producers, _, t.err = producerstate.Load(nil, l.Dir(), l, pcfg, time.Now().UnixMilli())
+			t.producers, _, t.err = rebuildProducers(l, txns, pcfg)
 		}
 		return t
 	})
@@ -223,10 +223,13 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 	}
 	if d.StartAt >= 0 {
 		// Emptying the log deletes files: off the actor, then the append.
-		l, gen, start, snaps, pcfg := r.log, r.followGen, d.StartAt, r.snapshots, r.cfg.producerConfig()
+		l, gen, start, snaps, txns, pcfg := r.log, r.followGen, d.StartAt, r.snapshots, r.txns, r.cfg.producerConfig()
 		r.runDiskOp(ctx, func() any {
 			snaps.drain()
 			_, err := producerstate.DeleteSnapshotsAbove(nil, l.Dir(), -1)
+			if err == nil {
+				err = txns.TruncateFrom(0)
+			}
 			if err == nil {
 				err = l.TruncateFullyAndStartAt(start)
 			}
@@ -310,4 +313,7 @@ func (r *replica) followerHW() {
 	hw := r.follow.HW()
 	r.log.SetHighWatermark(hw)
 	r.progress.advance(hw)
+	if r.producers != nil {
+		r.producers.OnHighWatermark(hw)
+	}
 }

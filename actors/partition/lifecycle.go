@@ -93,13 +93,11 @@ func (r *replica) closeLog(ctx actor.Context) {
 	r.stopReplication(ctx)
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "partition %s/%d is closing", r.cfg.Topic, r.cfg.Partition))
 	r.unregisterCleaner(false)
-	if r.snapshots != nil {
-		r.snapshots.drain()
-	}
+	r.closeProducers()
 	if err := r.log.Close(); err != nil {
 		r.logger.Error("close log", "error", err)
 	}
-	r.log, r.producers = nil, nil
+	r.log = nil
 }
 
 // failPending answers the pending produces with err and the parked fetches
@@ -146,9 +144,7 @@ func (r *replica) deleteLog(ctx actor.Context) {
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "partition %s/%d was deleted", r.cfg.Topic, r.cfg.Partition))
 	if r.log != nil {
 		r.unregisterCleaner(true)
-		if r.snapshots != nil {
-			r.snapshots.drain()
-		}
+		r.closeProducers()
 		if err := r.log.Delete(); err != nil {
 			r.logger.Error("delete log", "error", err)
 		}
@@ -215,7 +211,7 @@ func (r *replica) handleMaintenanceTick(ctx actor.Context) {
 	}
 	done := make(chan struct{})
 	r.maintenanceDone = done
-	l, system, self, now := r.log, ctx.ActorSystem(), ctx.Self(), time.Now()
+	l, txns, system, self, now := r.log, r.txns, ctx.ActorSystem(), ctx.Self(), time.Now()
 	r.expireProducers(now)
 	go func() {
 		defer close(done)
@@ -223,8 +219,11 @@ func (r *replica) handleMaintenanceTick(ctx actor.Context) {
 		deleted, retErr := l.EnforceRetention(now)
 		var snapErr error
 		if deleted > 0 {
-			// The snapshots of the deleted segments go with them.
-			_, snapErr = producerstate.DeleteSnapshotsBefore(nil, l.Dir(), l.Segments()[0].BaseOffset)
+			// The snapshots and aborted-transaction indexes of the
+			// deleted segments go with them.
+			first := l.Segments()[0].BaseOffset
+			_, snapErr = producerstate.DeleteSnapshotsBefore(nil, l.Dir(), first)
+			snapErr = errors.Join(snapErr, txns.DeleteBefore(first))
 		}
 		system.Root.Send(self, &maintenanceDone{rolled: rolled, deleted: deleted, err: errors.Join(rollErr, retErr, snapErr)})
 	}()

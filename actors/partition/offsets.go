@@ -12,9 +12,10 @@ const (
 	EarliestTimestamp int64 = -2
 )
 
-// handleListOffsets answers latest (the high watermark), earliest (the log
-// start offset) or the first committed offset whose batch has a record at
-// or after the timestamp (-1 when there is none).
+// handleListOffsets answers latest (the high watermark; the last stable
+// offset under read_committed), earliest (the log start offset) or the
+// first committed offset whose batch has a record at or after the
+// timestamp (-1 when there is none).
 func (r *replica) handleListOffsets(ctx actor.Context, req *messages.ListOffsetsRequest) {
 	if err := r.checkEpoch(req.LeaderEpoch); err != nil {
 		r.refuse(ctx, err)
@@ -22,6 +23,10 @@ func (r *replica) handleListOffsets(ctx actor.Context, req *messages.ListOffsets
 	}
 	resp := &messages.ListOffsetsResponse{Offset: -1, Timestamp: -1, LeaderEpoch: r.state.LeaderEpoch}
 	hw := r.progress.hw
+	if req.IsolationLevel == ReadCommitted {
+		// read_committed sees up to the last stable offset.
+		hw = r.lastStableOffset()
+	}
 	switch req.Timestamp {
 	case LatestTimestamp:
 		resp.Offset = hw

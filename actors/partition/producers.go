@@ -2,6 +2,7 @@ package partition
 
 import (
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -11,6 +12,7 @@ import (
 	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 	"github.com/sluice-mq/sluice/storage/producerstate"
+	"github.com/sluice-mq/sluice/storage/txnindex"
 )
 
 // Producer state (storage/producerstate): the leader checks each batch of
@@ -22,9 +24,17 @@ import (
 // when the log opens and after a follower's truncation (in the disk
 // operation that cuts the log).
 
-// loadProducers rebuilds the producer state of the log just opened.
+// loadProducers rebuilds the producer state and aborted-transaction index
+// of the log just opened.
 func (r *replica) loadProducers(l *commitlog.Log) error {
-	st, stats, err := producerstate.Load(nil, r.cfg.Dir, l, r.cfg.producerConfig(), time.Now().UnixMilli())
+	if r.txns == nil {
+		idx, err := txnindex.Open(nil, r.cfg.Dir)
+		if err != nil {
+			return err
+		}
+		r.txns = idx
+	}
+	st, stats, err := rebuildProducers(l, r.txns, r.cfg.producerConfig())
 	if err != nil {
 		return err
 	}
@@ -36,9 +46,39 @@ func (r *replica) loadProducers(l *commitlog.Log) error {
 	r.producers = st
 	r.snapBase = l.ActiveSegmentBase()
 	if r.snapshots == nil {
-		r.snapshots = newSnapshotter(r.cfg.Dir, r.logger)
+		r.snapshots = newSnapshotter(r.cfg.Dir, r.logger, r.txns.Sync)
 	}
 	return nil
+}
+
+// rebuildProducers loads the producer state of l (the latest snapshot and
+// the log above it) and rebuilds the aborted-transaction index above the
+// point the replay started from. It touches no replica field, so a disk
+// operation can run it.
+func rebuildProducers(l *commitlog.Log, idx *txnindex.Index, cfg producerstate.Config) (*producerstate.State, producerstate.LoadStats, error) {
+	st, stats, err := producerstate.Load(nil, l.Dir(), l, cfg, time.Now().UnixMilli())
+	if err != nil {
+		return nil, stats, err
+	}
+	if err := idx.TruncateFrom(stats.ReplayFrom); err != nil {
+		return nil, stats, err
+	}
+	segs := l.Segments()
+	for _, c := range stats.Completed {
+		if !c.Aborted {
+			continue
+		}
+		i := sort.Search(len(segs), func(i int) bool { return segs[i].BaseOffset > c.LastOffset })
+		if err := idx.Append(segs[max(i-1, 0)].BaseOffset, abortedEntry(c)); err != nil {
+			return nil, stats, err
+		}
+	}
+	st.OnHighWatermark(l.HighWatermark())
+	return st, stats, idx.Sync()
+}
+
+func abortedEntry(c producerstate.CompletedTxn) txnindex.Entry {
+	return txnindex.Entry{ProducerID: c.ProducerID, FirstOffset: c.FirstOffset, LastOffset: c.LastOffset, LastStableOffset: c.LastStableOffset}
 }
 
 // snapshotOnClose writes the producer state at the log end before the log
@@ -48,6 +88,11 @@ func (r *replica) snapshotOnClose() {
 		r.snapshots.drain()
 	}
 	if r.producers == nil || r.log == nil || r.producers.End() != r.log.LogEndOffset() {
+		return
+	}
+	// Every index entry below a snapshot must be durable (FORMAT.md).
+	if err := r.txns.Sync(); err != nil {
+		r.logger.Warn("sync aborted-transaction index", "error", err)
 		return
 	}
 	if err := producerstate.WriteSnapshot(nil, r.cfg.Dir, r.producers.End(), r.producers.Entries()); err != nil {
@@ -80,6 +125,16 @@ func (r *replica) appliedBatches(first int64, records []byte) []producerstate.Co
 	done, err := r.producers.ApplyBatches(records)
 	if err != nil {
 		r.logger.Warn("producer state of appended batches", "offset", first, "error", err)
+	}
+	for _, c := range done {
+		if !c.Aborted {
+			continue
+		}
+		if err := r.txns.Append(r.log.ActiveSegmentBase(), abortedEntry(c)); err != nil {
+			// The next open rebuilds the index from the log tail only if
+			// no snapshot covers this marker; fail loudly.
+			r.logger.Error("aborted-transaction index", "producer", c.ProducerID, "marker", c.LastOffset, "error", err)
+		}
 	}
 	return done
 }
@@ -127,6 +182,22 @@ func (r *replica) answerDuplicate(ctx actor.Context, req *messages.ProduceReques
 		LogAppendTimeMs: appendTime,
 	}}
 	r.awaitCommit(ctx, p, req.Acks, req.TimeoutMs, max(dup.LastOffset, r.log.LogEndOffset()-1))
+}
+
+// closeProducers ends the producer state with the log: the snapshot
+// writer is drained and the aborted-transaction index closed.
+func (r *replica) closeProducers() {
+	if r.snapshots != nil {
+		r.snapshots.drain()
+		r.snapshots = nil
+	}
+	if r.txns != nil {
+		if err := r.txns.Close(); err != nil {
+			r.logger.Error("close aborted-transaction index", "error", err)
+		}
+		r.txns = nil
+	}
+	r.producers = nil
 }
 
 // resetProducers rebuilds the producer state from the log as it is, after

@@ -13,6 +13,7 @@ import (
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 	"github.com/sluice-mq/sluice/storage/producerstate"
+	"github.com/sluice-mq/sluice/storage/txnindex"
 )
 
 // Messages the node guardian sends its replica children. They never leave
@@ -81,7 +82,9 @@ type replica struct {
 	producers *producerstate.State
 	snapBase  int64
 	snapshots *snapshotter
-	timers    map[uint64]*time.Timer // fetch expiry timers by parked id
+	// txns is the aborted-transaction index, open with the log.
+	txns   *txnindex.Index
+	timers map[uint64]*time.Timer // fetch expiry timers by parked id
 
 	// Replication. lead is set in the leader behaviour, follow in the
 	// follower behaviour once a leader is known; leadGen and followGen

@@ -15,6 +15,9 @@ import (
 type snapshotter struct {
 	dir    string
 	logger *slog.Logger
+	// before runs ahead of each write: state the snapshot covers must be
+	// durable first (the aborted-transaction index).
+	before func() error
 
 	mu      sync.Mutex
 	pending *snapshotJob
@@ -26,8 +29,8 @@ type snapshotJob struct {
 	entries []producerstate.Entry
 }
 
-func newSnapshotter(dir string, logger *slog.Logger) *snapshotter {
-	return &snapshotter{dir: dir, logger: logger}
+func newSnapshotter(dir string, logger *slog.Logger, before func() error) *snapshotter {
+	return &snapshotter{dir: dir, logger: logger, before: before}
 }
 
 // queue schedules the snapshot of entries at offset.
@@ -53,6 +56,10 @@ func (s *snapshotter) run(done chan struct{}) {
 			return
 		}
 		s.mu.Unlock()
+		if err := s.before(); err != nil {
+			s.logger.Warn("producer state snapshot not written", "offset", job.offset, "error", err)
+			continue
+		}
 		if err := producerstate.WriteSnapshot(nil, s.dir, job.offset, job.entries); err != nil {
 			// A missing snapshot only lengthens the next recovery.
 			s.logger.Warn("write producer state snapshot", "offset", job.offset, "error", err)
