@@ -35,6 +35,8 @@ type Producer struct {
 	// session is the idempotent producer's id and epoch; nil when not
 	// idempotent.
 	session *session
+	// txn is the transaction state; nil without a TransactionalID.
+	txn *txnManager
 	// ctx ends when Close stops the senders; their broker calls outside
 	// produce requests (InitProducerId) derive from it.
 	ctx    context.Context
@@ -105,6 +107,12 @@ func NewProducer(c *Client, cfg ProducerConfig) (*Producer, error) {
 	if cfg.idempotent() {
 		p.session = newSession(c, "")
 	}
+	if cfg.TransactionalID != "" {
+		p.session = newSession(c, cfg.TransactionalID)
+		p.session.txnTimeout = cfg.TransactionTimeout
+		p.opts.Transactional = true
+		p.txn = newTxnManager(p, cfg.TransactionalID)
+	}
 	p.space = sync.NewCond(&p.mu)
 	p.pool.New = func() any { return batch.NewBuilder(p.opts) }
 	return p, nil
@@ -138,6 +146,13 @@ func (p *Producer) Produce(ctx context.Context, rec *Record) (partition int32, o
 func (p *Producer) ProduceAsync(ctx context.Context, rec *Record, callback func(RecordMetadata, error)) {
 	if callback == nil {
 		callback = func(RecordMetadata, error) {}
+	}
+	if p.txn != nil {
+		var err error
+		if callback, err = p.txn.admit(callback); err != nil {
+			callback(RecordMetadata{Topic: rec.Topic, Partition: rec.Partition, Offset: -1, Timestamp: rec.Timestamp}, err)
+			return
+		}
 	}
 	fail := func(err error) {
 		callback(RecordMetadata{Topic: rec.Topic, Partition: rec.Partition, Offset: -1, Timestamp: rec.Timestamp}, err)

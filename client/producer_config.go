@@ -137,6 +137,14 @@ type ProducerConfig struct {
 	// MaxBufferedBytes bounds the bytes of records accepted and not yet
 	// acknowledged; ProduceAsync blocks while it is reached. 0 means 32 MiB.
 	MaxBufferedBytes int
+	// TransactionalID makes the producer transactional (client/txn.go):
+	// InitTransactions, then records between BeginTransaction and
+	// CommitTransaction or AbortTransaction are written atomically. It
+	// requires idempotence. "" means no transactions.
+	TransactionalID string
+	// TransactionTimeout is transaction.timeout.ms: the coordinator aborts
+	// a transaction open longer. 0 means DefaultTransactionTimeout.
+	TransactionTimeout time.Duration
 }
 
 func (cfg *ProducerConfig) applyDefaults(c *Client) error {
@@ -176,6 +184,9 @@ func (cfg *ProducerConfig) applyDefaults(c *Client) error {
 	}
 	if cfg.MaxInFlight < 0 || cfg.RequestTimeout < 0 || cfg.MaxBufferedBytes < 0 {
 		return fmt.Errorf("client: negative producer setting")
+	}
+	if err := cfg.applyTransactional(); err != nil {
+		return err
 	}
 	return cfg.resolveIdempotence()
 }

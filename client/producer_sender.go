@@ -171,6 +171,9 @@ func (s *sender) pump() {
 			if !s.ensureIdentity() {
 				return
 			}
+			if s.p.txn != nil && !s.ensureInTransaction() {
+				return
+			}
 		}
 		s.send(s.nextRequest())
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"sync"
+	"time"
 
 	"github.com/sluice-mq/sluice/messages"
 )
@@ -34,6 +35,8 @@ func (pi producerIdentity) String() string {
 type session struct {
 	c               *Client
 	transactionalID string
+	// txnTimeout is the transaction timeout sent with a transactional id.
+	txnTimeout time.Duration
 
 	mu  sync.Mutex // held across InitProducerId, so one call runs at a time
 	cur producerIdentity
@@ -91,11 +94,16 @@ func (s *session) bump(ctx context.Context, from producerIdentity) (producerIden
 // initProducerID asks a broker for an identity; from is the current one
 // for an epoch bump, noProducer for a new session.
 func (s *session) initProducerID(ctx context.Context, from producerIdentity) (producerIdentity, error) {
-	res, err := adminCall[*messages.InitProducerIdResponse](ctx, s.c, &messages.InitProducerIdRequest{
-		TransactionalId: s.transactionalID,
-		ProducerId:      from.id,
-		ProducerEpoch:   int32(from.epoch),
-	})
+	var res *messages.InitProducerIdResponse
+	var err error
+	if s.transactionalID != "" {
+		res, err = s.c.initTransactionalID(ctx, s.transactionalID, s.txnTimeout, from)
+	} else {
+		res, err = adminCall[*messages.InitProducerIdResponse](ctx, s.c, &messages.InitProducerIdRequest{
+			ProducerId:    from.id,
+			ProducerEpoch: int32(from.epoch),
+		})
+	}
 	if err != nil {
 		return noProducer, fmt.Errorf("client: init producer id: %w", err)
 	}
