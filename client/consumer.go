@@ -55,9 +55,17 @@ type ConsumerConfig struct {
 	// RequestTimeout bounds each request beyond the fetch's own wait. 0
 	// means the client's RequestTimeout.
 	RequestTimeout time.Duration
+	// IsolationLevel: ReadUncommitted (the default) returns every record;
+	// ReadCommitted only those of committed transactions (and of
+	// non-transactional producers), up to the last stable offset.
+	// Transaction markers are never returned.
+	IsolationLevel IsolationLevel
 }
 
 func (cfg *ConsumerConfig) applyDefaults(c *Client) error {
+	if !cfg.IsolationLevel.valid() {
+		return fmt.Errorf("client: invalid isolation level %d", cfg.IsolationLevel)
+	}
 	if cfg.FetchMaxBytes == 0 {
 		cfg.FetchMaxBytes = DefaultFetchMaxBytes
 	}

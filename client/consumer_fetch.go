@@ -271,7 +271,7 @@ func (cs *Consumer) decode(tp TopicPartition, r *fetchResult, from int64) ([]*Re
 		arena = append(arena, b...)
 		return arena[start:len(arena):len(arena)]
 	}
-	err := batch.ForEach(data, func(rec batch.Record) error {
+	err := forEachVisible(data, res.GetAbortedTransactions(), func(rec batch.Record) error {
 		if rec.Offset < next {
 			return nil // a fetch returns whole batches, starting before the position
 		}
@@ -433,6 +433,9 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 		MinBytes:    cs.cfg.FetchMinBytes,
 		MaxWaitMs:   int32(cs.cfg.FetchMaxWait / time.Millisecond),
 		LeaderEpoch: epoch,
+		// read_committed: up to the last stable offset, with the aborted
+		// transactions of the range (consumer_txn.go drops them).
+		IsolationLevel: int32(cs.cfg.IsolationLevel),
 	}
 	timeout := cs.cfg.FetchMaxWait + cs.cfg.RequestTimeout
 	fut := cs.c.system.Root.RequestFuture(part.leader, req, timeout)

@@ -149,6 +149,11 @@ func (p *Producer) SendOffsetsToTransaction(ctx context.Context, offsets map[Top
 	if group.GroupID == "" {
 		return fmt.Errorf("client: send offsets to transaction: %w", messages.ErrInvalidGroupID)
 	}
+	// The group's coordinator first: finding it creates __consumer_offsets,
+	// whose partition for the group joins the transaction.
+	if _, err := p.c.findCoordinator(ctx, group.GroupID); err != nil {
+		return t.noteFailure(fmt.Errorf("client: send offsets to transaction: %w", err))
+	}
 	pi := p.session.current()
 	_, err := txnCall[*messages.AddOffsetsToTxnResponse](ctx, p.c, t.id, &messages.AddOffsetsToTxnRequest{
 		TransactionalId: t.id, ProducerId: pi.id, ProducerEpoch: int32(pi.epoch), GroupId: group.GroupID,

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/cluster/clustertest"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+func newTxnProducer(t *testing.T, cl *client.Client, id string) *client.Producer {
+	t.Helper()
+	p := newProducer(t, cl, client.ProducerConfig{Acks: client.AcksAll, TransactionalID: id, TransactionTimeout: 20 * time.Second})
+	if err := p.InitTransactions(testCtx(t)); err != nil {
+		t.Fatalf("init transactions %q: %v", id, err)
+	}
+	return p
+}
+
+// produceTxn writes values to topic partition 0 in the open transaction
+// and waits for their acknowledgements.
+func produceTxn(t *testing.T, p *client.Producer, topic string, values ...string) {
+	t.Helper()
+	for _, v := range values {
+		if _, _, err := p.Produce(testCtx(t), &client.Record{Topic: topic, Partition: 0, Value: []byte(v)}); err != nil {
+			t.Fatalf("produce %q: %v", v, err)
+		}
+	}
+}
+
+// consumeValues reads partition 0 of topic from the start with the given
+// isolation until n records arrived, and returns their values.
+func consumeValues(t *testing.T, cl *client.Client, topic string, level client.IsolationLevel, n int) []string {
+	t.Helper()
+	cs := newConsumer(t, cl, client.ConsumerConfig{IsolationLevel: level, AutoOffsetReset: client.ResetEarliest})
+	cs.Assign(client.TopicPartition{Topic: topic, Partition: 0})
+	var out []string
+	for _, r := range pollN(t, cs, n) {
+		out = append(out, string(r.Value))
+	}
+	return out
+}
+
+func values(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%s-%d", prefix, i)
+	}
+	return out
+}
+
+// TestTransactions runs transactional producers against one sluiced
+// process: every commit and abort ends with a marker in the partition, a
+// second instance fences the first (its open transaction is aborted, its
+// commit refused), and offsets sent with a transaction count only if it
+// commits.
+func TestTransactions(t *testing.T) {
+	c := clustertest.Start(t, 1)
+	cl := newClient(t, c)
+	const topic = "txn-out"
+	createTopic(t, cl, topic, 1, nil)
+	ctx := testCtx(t)
+
+	p1 := newTxnProducer(t, cl, "etl")
+	// Committed, aborted, then one left open.
+	for _, step := range []struct {
+		prefix string
+		commit bool
+	}{{"committed", true}, {"aborted", false}} {
+		if err := p1.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		produceTxn(t, p1, topic, values(step.prefix, 5)...)
+		end := p1.AbortTransaction
+		if step.commit {
+			end = p1.CommitTransaction
+		}
+		if err := end(ctx); err != nil {
+			t.Fatalf("end %s: %v", step.prefix, err)
+		}
+	}
+	if err := p1.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produceTxn(t, p1, topic, "zombie-0")
+
+	// A read_uncommitted consumer sees everything written, markers aside.
+	want := append(append(values("committed", 5), values("aborted", 5)...), "zombie-0")
+	if got := consumeValues(t, cl, topic, client.ReadUncommitted, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("read_uncommitted %v, want %v", got, want)
+	}
+
+	// A second instance fences the first: its open transaction is aborted
+	// and it can neither commit nor write.
+	p2 := newTxnProducer(t, cl, "etl")
+	if err := p1.CommitTransaction(ctx); !errors.Is(err, messages.ErrProducerFenced) {
+		t.Fatalf("zombie commit: %v, want PRODUCER_FENCED", err)
+	}
+
+	// The new instance commits offsets with its transaction; an aborted
+	// transaction's offsets are dropped.
+	group := client.ConsumerGroupMetadata{GroupID: "etl-group", Generation: -1}
+	in := client.TopicPartition{Topic: "in", Partition: 0}
+	for _, step := range []struct {
+		value  string
+		offset int64
+		commit bool
+	}{{"p2-0", 42, true}, {"p2-aborted", 99, false}} {
+		if err := p2.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		produceTxn(t, p2, topic, step.value)
+		if err := p2.SendOffsetsToTransaction(ctx, map[client.TopicPartition]int64{in: step.offset}, group); err != nil {
+			t.Fatalf("send offsets: %v", err)
+		}
+		end := p2.AbortTransaction
+		if step.commit {
+			end = p2.CommitTransaction
+		}
+		if err := end(ctx); err != nil {
+			t.Fatalf("end %s: %v", step.value, err)
+		}
+	}
+	committed, err := cl.CommittedOffsets(ctx, group.GroupID, in)
+	if err != nil || committed[in].Offset != 42 {
+		t.Fatalf("committed offsets %v %v, want 42", committed, err)
+	}
+	if err := p2.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produceTxn(t, p2, topic, "p2-last")
+	if err := p2.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every transaction ended with a marker in the partition, the
+	// zombie's included (aborted by the fence): read_uncommitted shows the
+	// records with one offset left out after each transaction.
+	cs := newConsumer(t, cl, client.ConsumerConfig{AutoOffsetReset: client.ResetEarliest})
+	cs.Assign(client.TopicPartition{Topic: topic, Partition: 0})
+	var offsets []int64
+	var got []string
+	for _, r := range pollN(t, cs, 14) {
+		offsets = append(offsets, r.Offset)
+		got = append(got, string(r.Value))
+	}
+	wantOffsets := []int64{0, 1, 2, 3, 4, 6, 7, 8, 9, 10, 12, 14, 16, 18}
+	if !slices.Equal(offsets, wantOffsets) {
+		t.Fatalf("record offsets %v (%v), want %v", offsets, got, wantOffsets)
+	}
+	if end, _, err := cl.ListOffsets(ctx, topic, 0, -1); err != nil || end != 20 {
+		t.Fatalf("log end %d %v, want 20 (after the last marker)", end, err)
+	}
+	// The zombie stays fenced.
+	if err := p1.BeginTransaction(); !errors.Is(err, messages.ErrProducerFenced) {
+		t.Fatalf("zombie begin: %v", err)
+	}
+}
