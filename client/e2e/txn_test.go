@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +160,57 @@ func TestTransactions(t *testing.T) {
 	// The zombie stays fenced.
 	if err := p1.BeginTransaction(); !errors.Is(err, messages.ErrProducerFenced) {
 		t.Fatalf("zombie begin: %v", err)
+	}
+
+	// A producer that begins a transaction and goes silent is aborted
+	// after its transaction timeout, and fenced.
+	silent := newProducer(t, cl, client.ProducerConfig{TransactionalID: "silent", TransactionTimeout: 500 * time.Millisecond})
+	if err := silent.InitTransactions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := silent.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produceTxn(t, silent, topic, "silent-0")
+	for {
+		d, err := cl.DescribeTransaction(ctx, "silent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.State == "CompleteAbort" {
+			if d.ProducerEpoch != 1 || len(d.Partitions) != 0 {
+				t.Fatalf("after the timeout %+v", d)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("never aborted: %+v", d)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := silent.CommitTransaction(ctx); !errors.Is(err, messages.ErrProducerFenced) {
+		t.Fatalf("commit after the timeout: %v, want PRODUCER_FENCED", err)
+	}
+
+	// The CLI lists and describes them.
+	var listed []client.TransactionListing
+	if err := json.Unmarshal([]byte(cliOK(t, c, "", "txn", "list", "-o", "json")), &listed); err != nil {
+		t.Fatal(err)
+	}
+	states := map[string]string{}
+	for _, l := range listed {
+		states[l.TransactionalID] = l.State
+	}
+	if states["etl"] != "CompleteCommit" || states["silent"] != "CompleteAbort" || len(states) != 2 {
+		t.Fatalf("txn list: %v", listed)
+	}
+	if out := cliOK(t, c, "", "txn", "list", "--state", "CompleteAbort"); !strings.Contains(out, "silent") || strings.Contains(out, "etl") {
+		t.Fatalf("txn list --state CompleteAbort:\n%s", out)
+	}
+	if out := cliOK(t, c, "", "txn", "describe", "etl"); !strings.Contains(out, "CompleteCommit") || !strings.Contains(out, "PRODUCER-EPOCH") {
+		t.Fatalf("txn describe:\n%s", out)
+	}
+	if code, _, errOut := cliRun(t, c, "", "txn", "describe", "nobody"); code == 0 || !strings.Contains(errOut, "TRANSACTIONAL_ID_NOT_FOUND") {
+		t.Fatalf("describe of an unknown id: exit %d, %s", code, errOut)
 	}
 }

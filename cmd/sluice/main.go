@@ -113,7 +113,7 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.DurationVar(&a.timeout, "request-timeout", 10*time.Second, "timeout of each request to a broker")
 	pf.StringVar(&a.logLevel, "log-level", "error", "client log level on stderr: debug, info, warn or error")
 	root.AddCommand(a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand(),
-		a.partitionCommand(), a.groupCommand())
+		a.partitionCommand(), a.groupCommand(), a.txnCommand())
 	return root
 }
 
