@@ -213,4 +213,26 @@ func TestTransactions(t *testing.T) {
 	if code, _, errOut := cliRun(t, c, "", "txn", "describe", "nobody"); code == 0 || !strings.Contains(errOut, "TRANSACTIONAL_ID_NOT_FOUND") {
 		t.Fatalf("describe of an unknown id: exit %d, %s", code, errOut)
 	}
+
+	// sluice produce in transactions of 4 lines; consume read_committed.
+	createTopic(t, cl, "txn-cli", 1, nil)
+	var lines strings.Builder
+	for i := range 10 {
+		fmt.Fprintf(&lines, "line-%d\n", i)
+	}
+	cliOK(t, c, lines.String(), "produce", "txn-cli", "--transactional-id", "cli-etl", "--txn-records", "4")
+	out := cliOK(t, c, "", "consume", "txn-cli", "--from-beginning", "--isolation", "read_committed", "--max-messages", "10")
+	if want := strings.Join(values("line", 10), "\n") + "\n"; out != want {
+		t.Fatalf("consume read_committed:\n%s\nwant\n%s", out, want)
+	}
+	// Three transactions: three markers after 4, 8 and 10 records.
+	if end, _, err := cl.ListOffsets(ctx, "txn-cli", 0, -1); err != nil || end != 13 {
+		t.Fatalf("log end %d %v, want 13", end, err)
+	}
+	if d, err := cl.DescribeTransaction(ctx, "cli-etl"); err != nil || d.State != "CompleteCommit" {
+		t.Fatalf("cli-etl %+v %v", d, err)
+	}
+	if code, _, _ := cliRun(t, c, "", "consume", "txn-cli", "--isolation", "snapshot"); code == 0 {
+		t.Fatal("unknown isolation level accepted")
+	}
 }

@@ -26,6 +26,8 @@ type consumeFlags struct {
 	format        string
 	idle          time.Duration
 	group         string
+	isolation     string
+	level         client.IsolationLevel
 }
 
 func (a *app) consumeCommand() *cobra.Command {
@@ -47,6 +49,11 @@ func (a *app) consumeCommand() *cobra.Command {
 			if f.offset >= 0 && f.fromBeginning {
 				return usagef("--offset and --from-beginning exclude each other")
 			}
+			level, err := client.ParseIsolationLevel(f.isolation)
+			if err != nil {
+				return usageError{err}
+			}
+			f.level = level
 			c, err := a.client(cmd.Context())
 			if err != nil {
 				return err
@@ -68,6 +75,8 @@ func (a *app) consumeCommand() *cobra.Command {
 	fs.StringVar(&f.format, "format", "text", "record format: text or json (one object per line)")
 	fs.DurationVar(&f.idle, "timeout", 0, "stop after this long without a record (0: wait forever)")
 	fs.StringVar(&f.group, "group", "", "consume as a member of this consumer group, committing what is printed")
+	fs.StringVar(&f.isolation, "isolation", "read_uncommitted",
+		"read_committed: only records of committed transactions, up to the last stable offset; read_uncommitted: all")
 	return cmd
 }
 
@@ -76,7 +85,7 @@ func consume(ctx context.Context, c *client.Client, out io.Writer, topic string,
 	if err != nil {
 		return err
 	}
-	cs, err := client.NewConsumer(c, client.ConsumerConfig{})
+	cs, err := client.NewConsumer(c, client.ConsumerConfig{IsolationLevel: f.level})
 	if err != nil {
 		return err
 	}

@@ -21,7 +21,8 @@ const (
 // What was printed is committed every second and on exit, and the member
 // leaves the group when it stops.
 func consumeGroup(ctx context.Context, c *client.Client, out io.Writer, topic, group string, f consumeFlags) (err error) {
-	cfg := client.GroupConfig{GroupID: group, Topics: []string{topic}, AutoOffsetReset: client.ResetLatest}
+	cfg := client.GroupConfig{GroupID: group, Topics: []string{topic}, AutoOffsetReset: client.ResetLatest,
+		Consumer: client.ConsumerConfig{IsolationLevel: f.level}}
 	if f.fromBeginning {
 		cfg.AutoOffsetReset = client.ResetEarliest
 	}

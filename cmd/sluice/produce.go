@@ -74,6 +74,7 @@ func (a *app) produceCommand() *cobra.Command {
 	var file, keySep string
 	var partition int32
 	var maxLine int
+	var tf txnFlags
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
 		Short: "Produce one record per line of stdin or --file",
@@ -81,8 +82,14 @@ func (a *app) produceCommand() *cobra.Command {
 			"With --key-separator, the text before the first separator is the key.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if tf.id != "" && !cmd.Flags().Changed("acks") {
+				pf.acks = "all" // transactions need acks=all
+			}
 			cfg, err := pf.config()
 			if err != nil {
+				return err
+			}
+			if err := tf.apply(&cfg); err != nil {
 				return err
 			}
 			in := a.stdin
@@ -117,7 +124,12 @@ func (a *app) produceCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			n, err := produceLines(cmd.Context(), p, in, args[0], partition, keySep, maxLine)
+			var n int
+			if tf.id != "" {
+				n, err = produceTransactions(cmd.Context(), p, in, args[0], partition, keySep, maxLine, tf.records)
+			} else {
+				n, err = produceLines(cmd.Context(), p, in, args[0], partition, keySep, maxLine)
+			}
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 2*a.timeout)
 			defer cancel()
 			if cerr := p.Close(closeCtx); err == nil {
@@ -138,6 +150,7 @@ func (a *app) produceCommand() *cobra.Command {
 	cmd.Flags().StringVar(&keySep, "key-separator", "", "split each line into key and value at the first occurrence")
 	cmd.Flags().Int32Var(&partition, "partition", client.AnyPartition, "partition to write to (-1: by key, sticky without key)")
 	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 1<<20, "longest line accepted")
+	tf.register(cmd)
 	return cmd
 }
 
