@@ -313,7 +313,5 @@ func (r *replica) followerHW() {
 	hw := r.follow.HW()
 	r.log.SetHighWatermark(hw)
 	r.progress.advance(hw)
-	if r.producers != nil {
-		r.producers.OnHighWatermark(hw)
-	}
+	r.noteStable()
 }

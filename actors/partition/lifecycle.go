@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/compaction"
 	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
@@ -58,7 +59,20 @@ func (r *replica) registerCleaner() {
 		return
 	}
 	if r.cfg.TopicConfig.Compacts() {
-		r.cfg.Cleaner.Register(r.cleanerName(), r.log, r.cfg.cleanerPolicy())
+		p := r.cfg.cleanerPolicy()
+		// Transactions: nothing past the last stable offset is cleaned,
+		// and aborted records go (Kafka's cleaner rules).
+		p.StableEnd = r.stable.Load
+		idx := r.txns
+		p.Aborted = func(from, to int64) ([]compaction.AbortedTxn, error) {
+			entries, err := idx.Collect(from, to)
+			out := make([]compaction.AbortedTxn, len(entries))
+			for i, e := range entries {
+				out[i] = compaction.AbortedTxn{ProducerID: e.ProducerID, FirstOffset: e.FirstOffset, LastOffset: e.LastOffset}
+			}
+			return out, err
+		}
+		r.cfg.Cleaner.Register(r.cleanerName(), r.log, p)
 		return
 	}
 	r.cfg.Cleaner.Unregister(r.cleanerName(), false)

@@ -174,9 +174,7 @@ func (r *replica) commitThrough(ctx actor.Context, hw int64) {
 		return
 	}
 	r.log.SetHighWatermark(hw)
-	if r.producers != nil {
-		r.producers.OnHighWatermark(hw)
-	}
+	r.noteStable()
 	r.wakeParked(ctx)
 }
 

@@ -45,6 +45,7 @@ func (r *replica) loadProducers(l *commitlog.Log) error {
 	}
 	r.producers = st
 	r.snapBase = l.ActiveSegmentBase()
+	r.stable.Store(st.LastStableOffset(l.HighWatermark()))
 	if r.snapshots == nil {
 		r.snapshots = newSnapshotter(r.cfg.Dir, r.logger, r.txns.Sync)
 	}
@@ -126,6 +127,9 @@ func (r *replica) appliedBatches(first int64, records []byte) []producerstate.Co
 	if err != nil {
 		r.logger.Warn("producer state of appended batches", "offset", first, "error", err)
 	}
+	if len(done) > 0 || r.producers.HasOpenTransactions() {
+		r.noteStable()
+	}
 	for _, c := range done {
 		if !c.Aborted {
 			continue
@@ -182,6 +186,14 @@ func (r *replica) answerDuplicate(ctx actor.Context, req *messages.ProduceReques
 		LogAppendTimeMs: appendTime,
 	}}
 	r.awaitCommit(ctx, p, req.Acks, req.TimeoutMs, max(dup.LastOffset, r.log.LogEndOffset()-1))
+}
+
+// noteStable publishes the last stable offset at the current high
+// watermark for the log cleaner.
+func (r *replica) noteStable() {
+	if r.producers != nil && r.log != nil {
+		r.stable.Store(r.producers.LastStableOffset(r.log.HighWatermark()))
+	}
 }
 
 // closeProducers ends the producer state with the log: the snapshot

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -83,7 +84,11 @@ type replica struct {
 	snapBase  int64
 	snapshots *snapshotter
 	// txns is the aborted-transaction index, open with the log.
-	txns   *txnindex.Index
+	txns *txnindex.Index
+	// stable is the last stable offset, published for the log cleaner's
+	// threads (it cleans nothing past it).
+	stable *atomic.Int64
+
 	timers map[uint64]*time.Timer // fetch expiry timers by parked id
 
 	// Replication. lead is set in the leader behaviour, follow in the
@@ -146,6 +151,7 @@ func newReplica(l *latest) *replica {
 		latest:       l,
 		logger:       logger.With("topic", l.cfg.Topic, "partition", l.cfg.Partition),
 		timers:       make(map[uint64]*time.Timer),
+		stable:       new(atomic.Int64),
 		stateVersion: l.state.Version,
 	}
 	r.behavior.Become(r.initializing)

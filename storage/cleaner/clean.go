@@ -97,6 +97,12 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 			break
 		}
 	}
+	var aborted []compaction.AbortedTxn
+	if e.policy.Aborted != nil && len(segs) > 0 {
+		if aborted, err = e.policy.Aborted(segs[0].BaseOffset, segs[len(segs)-1].NextOffset); err != nil {
+			return res, fmt.Errorf("cleaner: aborted transactions: %w", err)
+		}
+	}
 	stats, err := compaction.Compact(inputs, out, compaction.Options{
 		MapFrom:       mapFrom,
 		MaxKeys:       c.maxKeys,
@@ -104,6 +110,7 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 		DropTombstones: func(i int) bool {
 			return !cleanedAt[i].IsZero() && !now.Before(cleanedAt[i].Add(retention))
 		},
+		Aborted: aborted,
 	})
 	if errors.Is(err, compaction.ErrCorruptInput) {
 		return res, fmt.Errorf("%w: %w", errUncleanable, err)

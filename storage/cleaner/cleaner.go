@@ -344,7 +344,11 @@ func (c *Cleaner) grab(now time.Time) (*entry, plan, error) {
 		if !ok {
 			first = -1
 		}
-		pl := makePlan(e.log.Segments(), e.log.HighWatermark(), first, now, e.policy)
+		end := e.log.HighWatermark()
+		if e.policy.StableEnd != nil {
+			end = min(end, e.policy.StableEnd())
+		}
+		pl := makePlan(e.log.Segments(), end, first, now, e.policy)
 		score := pl.ratio()
 		switch {
 		case pl.cleanable(e.policy):

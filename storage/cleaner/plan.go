@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/compaction"
 )
 
 // Policy is how one log is compacted: its topic's compaction settings.
@@ -25,6 +26,16 @@ type Policy struct {
 	// SegmentBytes is segment.bytes: cleaned segments are grouped into one
 	// replacement while their inputs fit.
 	SegmentBytes int64
+	// StableEnd, when set, bounds what is cleaned below the high
+	// watermark: no segment reaching past the offset it returns (the
+	// partition's last stable offset, so the records of undecided
+	// transactions stay as written). Called from cleaner threads.
+	StableEnd func() int64
+	// Aborted, when set, lists the aborted transactions overlapping
+	// [from, to) (from the partition's aborted-transaction index): their
+	// records are dropped and never supersede committed ones. Called from
+	// cleaner threads.
+	Aborted func(from, to int64) ([]compaction.AbortedTxn, error)
 }
 
 // plan is the part of a log one clean covers.

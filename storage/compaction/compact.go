@@ -54,6 +54,49 @@ type Options struct {
 	// rule (a log cleaner that knows when each segment was first cleaned
 	// keeps tombstones for DeleteRetention after that).
 	DropTombstones func(input int) bool
+	// Aborted lists the aborted transactions of the inputs (from the
+	// aborted-transaction index). Their records do not enter the offset
+	// map, so they never make a committed record of their key go, and
+	// they are dropped, except the last record of the producer's last
+	// batch (kept for its producer state; read_committed consumers still
+	// skip it by the index).
+	Aborted []AbortedTxn
+}
+
+// AbortedTxn is a transaction ended by an ABORT marker: producer
+// ProducerID's transactional records from FirstOffset to LastOffset (the
+// marker).
+type AbortedTxn struct {
+	ProducerID  int64
+	FirstOffset int64
+	LastOffset  int64
+}
+
+// abortedSet answers whether a transactional batch belongs to an aborted
+// transaction.
+type abortedSet map[int64][]AbortedTxn
+
+func newAbortedSet(txns []AbortedTxn) abortedSet {
+	if len(txns) == 0 {
+		return nil
+	}
+	set := abortedSet{}
+	for _, t := range txns {
+		set[t.ProducerID] = append(set[t.ProducerID], t)
+	}
+	return set
+}
+
+func (a abortedSet) contains(h batch.Header) bool {
+	if a == nil || !h.Attributes.Transactional() || h.Attributes.Control() {
+		return false
+	}
+	for _, t := range a[h.ProducerID] {
+		if t.FirstOffset <= h.BaseOffset && h.BaseOffset < t.LastOffset {
+			return true
+		}
+	}
+	return false
 }
 
 func (o Options) deleteHorizonMs() int64 {
@@ -91,6 +134,7 @@ type Stats struct {
 	TombstonesDropped int   // latest-for-their-key tombstones past the delete horizon
 	TombstonesKept    int   // latest-for-their-key tombstones not yet past it
 	ProducerBatches   int   // producers' last batches, whose last record is always kept
+	AbortedDropped    int   // records of aborted transactions dropped
 	BytesRead         int64 // input bytes (one pass)
 	BytesWritten      int64 // bytes passed to the Writer
 	// InputsCleaned is how many inputs, from the first, were cleaned and
@@ -116,6 +160,7 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 	// epoch and last sequence, which idempotence and transactions rebuild
 	// their state from after a restart.
 	lastOfProducer := make(map[int64]int64)
+	aborted := newAbortedSet(opts.Aborted)
 
 	// Pass 1: the latest offset of every key of inputs[MapFrom:], and each
 	// input's newest timestamp, until the map holds MaxKeys keys.
@@ -140,6 +185,9 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			}
 			if h.ProducerID >= 0 {
 				lastOfProducer[h.ProducerID] = h.BaseOffset
+			}
+			if aborted.contains(h) {
+				return nil // its keys supersede nothing
 			}
 			err := batch.ForEach(b, func(r batch.Record) error {
 				if r.Key != nil {
@@ -182,8 +230,16 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			dropTombstones = opts.DropTombstones(i)
 		}
 		producerLast := int64(-1) // the last offset of a producer's last batch
+		inAborted := false        // the batch belongs to an aborted transaction
 		keep := func(r batch.Record) bool {
-			if r.Key == nil || r.Offset == producerLast {
+			if r.Offset == producerLast {
+				return true
+			}
+			if inAborted {
+				stats.AbortedDropped++
+				return false
+			}
+			if r.Key == nil {
 				return true
 			}
 			// A key the map lacks is only in inputs before MapFrom, which
@@ -218,6 +274,7 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 			stats.RecordsRead += int(h.RecordCount)
 			stats.BytesRead += int64(len(b))
 			producerLast = -1
+			inAborted = aborted.contains(h)
 			if h.ProducerID >= 0 && !h.Attributes.Control() && lastOfProducer[h.ProducerID] == h.BaseOffset {
 				stats.ProducerBatches++
 				producerLast = h.LastOffset()

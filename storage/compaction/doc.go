@@ -37,6 +37,12 @@
 //     Now - DeleteRetention: consumers have had DeleteRetention to see the
 //     delete, so the tombstone itself goes.
 //
+// Records of aborted transactions (Options.Aborted, from the partition's
+// aborted-transaction index) stay out of the offset map, so they never
+// make a committed record of their key go, and are dropped in pass 2. The
+// caller cleans nothing past the last stable offset, so no record of an
+// undecided transaction is ever mapped.
+//
 // Control batches (transaction markers) pass through unchanged. The last
 // record of the last data batch of each producer id (ProducerID >= 0)
 // among the inputs is always kept, so a cleaned batch still ends there

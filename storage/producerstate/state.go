@@ -392,6 +392,9 @@ func (s *State) LastStableOffset(hw int64) int64 {
 	return lso
 }
 
+// HasOpenTransactions reports whether any transaction is open.
+func (s *State) HasOpenTransactions() bool { return len(s.ongoing) > 0 }
+
 // OpenTransactions returns the open transactions (producer id and first
 // offset), by first offset.
 func (s *State) OpenTransactions() []CompletedTxn {
