@@ -192,3 +192,64 @@ func TestSnapshotsAtRollAndRetention(t *testing.T) {
 		t.Fatalf("retry after retention and restart: %v at %d", r.ErrorCode, r.BaseOffset)
 	}
 }
+
+// A follower's truncation drops the producer state of the records it
+// cuts, and the snapshots describing them: as the next leader, and after
+// a restart, it answers retries by what its log holds.
+func TestTruncationRebuildsProducerState(t *testing.T) {
+	g := newReplicaGroup(t, []int32{1, 2}, nil, nil)
+	g.writeLog(1, 0, idem(t, 5, 0, 0, "a"))
+	// Node 2 led epoch 0 a little longer: batch 1-2 never reached node 1,
+	// and a clean close left a snapshot describing it.
+	g.start(2, State{Leader: 2, LeaderEpoch: 0, Replicas: []int32{2}, ISR: []int32{2}})
+	wantCode(t, g.produce(2, idem(t, 5, 0, 0, "a"), 1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	wantCode(t, g.produce(2, idem(t, 5, 0, 1, "x", "y"), 1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	g.stop(2)
+	if _, err := os.Stat(filepath.Join(g.dirs[2], "00000000000000000003.snapshot")); err != nil {
+		t.Fatal(err)
+	}
+
+	g.startAll(State{Leader: 1, LeaderEpoch: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}})
+	wantCode(t, g.produce(1, idem(t, 5, 0, 1, "b"), -1, 0).ErrorCode, messages.ErrorCode_NONE, "")
+	g.waitCaughtUp(1)
+	if _, err := os.Stat(filepath.Join(g.dirs[2], "00000000000000000003.snapshot")); !os.IsNotExist(err) {
+		t.Fatalf("the snapshot of the cut records survived the truncation: %v", err)
+	}
+	moved := State{Leader: 2, LeaderEpoch: 2, Replicas: []int32{1, 2}, ISR: []int32{1, 2}, Version: 2}
+	g.update(1, moved)
+	g.update(2, moved)
+	waitFor(t, waitTimeout, func() error {
+		if st := g.status(2); !st.Leader || st.LeaderEpoch != 2 {
+			return fmt.Errorf("node 2 leader %v epoch %d", st.Leader, st.LeaderEpoch)
+		}
+		return nil
+	})
+	if r := g.produce(2, idem(t, 5, 0, 1, "b"), -1, 0); r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != 1 {
+		t.Fatalf("retry of the leader's batch: %v at %d, want offset 1", r.ErrorCode, r.BaseOffset)
+	}
+	r := g.produce(2, idem(t, 5, 0, 1, "x", "y"), -1, 0)
+	wantCode(t, r.ErrorCode, messages.ErrorCode_OUT_OF_ORDER_SEQUENCE_NUMBER, r.ErrorMessage)
+	for i, v := range []string{"c", "d"} {
+		if r := g.produce(2, idem(t, 5, 0, int32(2+i), v), -1, 0); r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != int64(2+i) {
+			t.Fatalf("batch %s: %v at %d", v, r.ErrorCode, r.BaseOffset)
+		}
+	}
+	g.waitCaughtUp(2)
+
+	// Restart node 2 from its log alone (no close snapshot): no stale
+	// snapshot may come back into play.
+	g.stop(1)
+	g.stop(2)
+	snaps, _ := filepath.Glob(filepath.Join(g.dirs[2], "*.snapshot"))
+	for _, s := range snaps {
+		if filepath.Base(s) == "00000000000000000004.snapshot" {
+			if err := os.Remove(s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	g.start(2, State{Leader: 2, LeaderEpoch: 3, Replicas: []int32{2}, ISR: []int32{2}})
+	if r := g.produce(2, idem(t, 5, 0, 2, "c"), 1, 0); r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != 2 {
+		t.Fatalf("retry after restart: %v %s at %d, want offset 2", r.ErrorCode, r.ErrorMessage, r.BaseOffset)
+	}
+}
