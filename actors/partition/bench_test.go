@@ -101,3 +101,60 @@ func benchmarkIdempotent(b *testing.B, idempotent bool) {
 		}
 	}
 }
+
+// BenchmarkReplicaFetchIsolation compares read_uncommitted and
+// read_committed fetches (1 MiB max) of a log written by transactional
+// producers: 64 KiB batches, a commit marker after every 4 batches and
+// an aborted transaction every 16, so read_committed pays the last stable
+// offset and an aborted-transaction index read per fetch.
+func BenchmarkReplicaFetchIsolation(b *testing.B) {
+	h := newHarness(b, nil)
+	value := make([]byte, 1024)
+	seq := int32(0)
+	for i := range 256 {
+		opts := batch.DefaultEncodeOptions()
+		opts.ProducerID, opts.ProducerEpoch, opts.BaseSequence, opts.Transactional = 42, 0, seq, true
+		bld := batch.NewBuilder(opts)
+		for range 64 {
+			bld.Append(time.Now().UnixMilli(), nil, value, nil)
+		}
+		payload, err := bld.Build()
+		if err != nil {
+			b.Fatal(err)
+		}
+		seq += 64
+		if r := h.produce(payload, 1); r.ErrorCode != messages.ErrorCode_NONE {
+			b.Fatal(r.ErrorCode, r.ErrorMessage)
+		}
+		if i%4 == 3 {
+			m := request[*messages.WriteTxnMarkerResponse](h, &messages.WriteTxnMarkerRequest{
+				ProducerId: 42, ProducerEpoch: 0, Committed: i%16 != 15, LeaderEpoch: -1,
+			})
+			if m.ErrorCode != messages.ErrorCode_NONE {
+				b.Fatal(m.ErrorCode, m.ErrorMessage)
+			}
+		}
+	}
+	end := h.status().HighWatermark
+	for _, isolation := range []int32{ReadUncommitted, ReadCommitted} {
+		name := map[int32]string{ReadUncommitted: "read_uncommitted", ReadCommitted: "read_committed"}[isolation]
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			var offset, n int64
+			for range b.N {
+				f := request[*messages.FetchResponse](h, &messages.FetchRequest{
+					Offset: offset, MaxBytes: 1 << 20, LeaderEpoch: -1, IsolationLevel: isolation,
+				})
+				if f.ErrorCode != messages.ErrorCode_NONE || len(f.Records) == 0 {
+					b.Fatal(f.ErrorCode, f.ErrorMessage, offset)
+				}
+				n += int64(len(f.Records))
+				_, next, _ := batchRange(f.Records)
+				if offset = next; offset >= end {
+					offset = 0
+				}
+			}
+			b.SetBytes(n / int64(b.N))
+		})
+	}
+}
