@@ -72,6 +72,7 @@ type benchResult struct {
 	RecordsPerSec float64 `json:"records_per_sec"`
 	MBPerSec      float64 `json:"mb_per_sec"`
 	Errors        int64   `json:"errors,omitempty"`
+	FirstError    string  `json:"first_error,omitempty"`
 	LatencyP50Ms  float64 `json:"latency_p50_ms,omitempty"`
 	LatencyP99Ms  float64 `json:"latency_p99_ms,omitempty"`
 	LatencyP999Ms float64 `json:"latency_p999_ms,omitempty"`
@@ -102,7 +103,7 @@ func (a *app) printBench(r benchResult, latency bool) error {
 			r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyP999Ms, r.LatencyMaxMs)
 	}
 	if r.Errors > 0 {
-		return fmt.Errorf("%d records failed", r.Errors)
+		return fmt.Errorf("%d records failed, the first with: %s", r.Errors, r.FirstError)
 	}
 	return nil
 }
@@ -171,6 +172,7 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) ben
 	h := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	var mu sync.Mutex // guards h
 	var acked, failed atomic.Int64
+	var firstErr atomic.Pointer[string]
 	value := make([]byte, f.recordSize)
 	for i := range value {
 		value[i] = byte('a' + i%26)
@@ -194,6 +196,8 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) ben
 		p.ProduceAsync(ctx, rec, func(_ client.RecordMetadata, err error) {
 			if err != nil {
 				failed.Add(1)
+				msg := err.Error()
+				firstErr.CompareAndSwap(nil, &msg)
 				return
 			}
 			acked.Add(1)
@@ -205,6 +209,9 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) ben
 	}
 	_ = p.Flush(context.WithoutCancel(ctx))
 	r := benchResult{Records: acked.Load(), Bytes: acked.Load() * int64(f.recordSize), Errors: failed.Load()}
+	if e := firstErr.Load(); e != nil {
+		r.FirstError = *e
+	}
 	r.finish(time.Since(start), h)
 	return r
 }

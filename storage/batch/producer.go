@@ -34,8 +34,26 @@ func NextSequence(base int32, count int) int32 {
 // must have been filled by Append, is left unchanged. A producer merges
 // batches that queued up behind its in-flight limit into one, so an
 // idempotent producer, which sends one batch per request, still moves
-// large requests.
+// large requests. MergedSize tells the size beforehand.
 func (b *Builder) Merge(src *Builder) {
+	b.eachMerged(src, func(delta int64, attrs byte, tail []byte) {
+		size := 1 + varintLen(delta) + varintLen(int64(b.count)) + len(tail)
+		b.records = binary.AppendVarint(b.records, int64(size))
+		b.records = append(b.records, attrs)
+		b.records = binary.AppendVarint(b.records, delta)
+		b.records = binary.AppendVarint(b.records, int64(b.count))
+		b.records = append(b.records, tail...)
+		b.count++
+	})
+}
+
+// MergedSize is what EstimatedSize would be after Merge(src): the deltas
+// of src's records are written anew, so the result may exceed the sum of
+// both sizes.
+func (b *Builder) MergedSize(src *Builder) int {
+	size := len(b.records)
+	count := b.count
+	first := b.firstTimestamp
 	rest := src.records[HeaderSize:]
 	for len(rest) > 0 {
 		length, n := binary.Varint(rest)
@@ -43,20 +61,34 @@ func (b *Builder) Merge(src *Builder) {
 		rest = rest[n+int(length):]
 		tsDelta, n1 := binary.Varint(body[1:])
 		_, n2 := binary.Varint(body[1+n1:])
-		tail := body[1+n1+n2:] // key, value and headers
+		ts := src.firstTimestamp + tsDelta
+		if count == 0 {
+			first = ts
+		}
+		body2 := 1 + varintLen(ts-first) + varintLen(int64(count)) + len(body) - 1 - n1 - n2
+		size += varintLen(int64(body2)) + body2
+		count++
+	}
+	return size
+}
+
+// eachMerged calls fn for every record of src with its timestamp delta
+// against b (updating b's timestamps as Append does), its attributes and
+// the rest of its body (key, value, headers).
+func (b *Builder) eachMerged(src *Builder, fn func(delta int64, attrs byte, tail []byte)) {
+	rest := src.records[HeaderSize:]
+	for len(rest) > 0 {
+		length, n := binary.Varint(rest)
+		body := rest[n : n+int(length)]
+		rest = rest[n+int(length):]
+		tsDelta, n1 := binary.Varint(body[1:])
+		_, n2 := binary.Varint(body[1+n1:])
 		ts := src.firstTimestamp + tsDelta
 		if b.count == 0 {
 			b.firstTimestamp, b.maxTimestamp = ts, ts
 		} else if ts > b.maxTimestamp {
 			b.maxTimestamp = ts
 		}
-		delta := ts - b.firstTimestamp
-		size := 1 + varintLen(delta) + varintLen(int64(b.count)) + len(tail)
-		b.records = binary.AppendVarint(b.records, int64(size))
-		b.records = append(b.records, body[0])
-		b.records = binary.AppendVarint(b.records, delta)
-		b.records = binary.AppendVarint(b.records, int64(b.count))
-		b.records = append(b.records, tail...)
-		b.count++
+		fn(ts-b.firstTimestamp, body[0], body[1+n1+n2:])
 	}
 }

@@ -70,7 +70,11 @@ func TestMergeEqualsAppendingOneByOne(t *testing.T) {
 				b.Append(r.Timestamp, r.Key, r.Value, r.Headers)
 			}
 		}
+		size := a.MergedSize(b)
 		a.Merge(b)
+		if a.EstimatedSize() != size {
+			t.Fatalf("split at %d: MergedSize %d, size after Merge %d", split, size, a.EstimatedSize())
+		}
 		got, err := a.Build()
 		if err != nil {
 			t.Fatal(err)
@@ -81,5 +85,23 @@ func TestMergeEqualsAppendingOneByOne(t *testing.T) {
 		if _, err := Check(got, CheckOptions{}); err != nil {
 			t.Fatalf("split at %d: merged batch fails Check: %v", split, err)
 		}
+	}
+}
+
+// TestMergedSizeGrowsWithDeltas: merging many records makes their offset
+// deltas longer, which MergedSize accounts for.
+func TestMergedSizeGrowsWithDeltas(t *testing.T) {
+	a, b := NewBuilder(DefaultEncodeOptions()), NewBuilder(DefaultEncodeOptions())
+	for i := range 200 {
+		a.Append(int64(i), nil, []byte("x"), nil)
+		b.Append(int64(100000+i), nil, []byte("y"), nil)
+	}
+	size := a.MergedSize(b)
+	if size <= a.EstimatedSize()+b.EstimatedSize()-HeaderSize {
+		t.Fatalf("MergedSize %d, not above the plain sum %d", size, a.EstimatedSize()+b.EstimatedSize()-HeaderSize)
+	}
+	a.Merge(b)
+	if a.EstimatedSize() != size {
+		t.Fatalf("MergedSize %d, size after Merge %d", size, a.EstimatedSize())
 	}
 }
