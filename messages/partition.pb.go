@@ -975,6 +975,242 @@ func (x *WriteTxnMarkerResponse) GetLeaderEpoch() int32 {
 	return 0
 }
 
+// DescribeProducersRequest asks a partition's leader for the producer
+// state it keeps for idempotence and transactions (Kafka's
+// DescribeProducers, one partition; what kafka-transactions.sh
+// describe-producers shows).
+type DescribeProducersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	LeaderEpoch   int32                  `protobuf:"varint,3,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DescribeProducersRequest) Reset() {
+	*x = DescribeProducersRequest{}
+	mi := &file_partition_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeProducersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeProducersRequest) ProtoMessage() {}
+
+func (x *DescribeProducersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeProducersRequest.ProtoReflect.Descriptor instead.
+func (*DescribeProducersRequest) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DescribeProducersRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DescribeProducersRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *DescribeProducersRequest) GetLeaderEpoch() int32 {
+	if x != nil {
+		return x.LeaderEpoch
+	}
+	return 0
+}
+
+type DescribedProducer struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ProducerId    int64                  `protobuf:"varint,1,opt,name=producer_id,json=producerId,proto3" json:"producer_id,omitempty"`
+	ProducerEpoch int32                  `protobuf:"varint,2,opt,name=producer_epoch,json=producerEpoch,proto3" json:"producer_epoch,omitempty"`
+	// -1 when no batch of the current epoch is retained.
+	LastSequence  int32 `protobuf:"varint,3,opt,name=last_sequence,json=lastSequence,proto3" json:"last_sequence,omitempty"`
+	LastTimestamp int64 `protobuf:"varint,4,opt,name=last_timestamp,json=lastTimestamp,proto3" json:"last_timestamp,omitempty"`
+	// -1 before the producer's first transaction marker.
+	CoordinatorEpoch int32 `protobuf:"varint,5,opt,name=coordinator_epoch,json=coordinatorEpoch,proto3" json:"coordinator_epoch,omitempty"`
+	// First offset of the producer's open transaction, -1 when none.
+	CurrentTxnStartOffset int64 `protobuf:"varint,6,opt,name=current_txn_start_offset,json=currentTxnStartOffset,proto3" json:"current_txn_start_offset,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *DescribedProducer) Reset() {
+	*x = DescribedProducer{}
+	mi := &file_partition_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribedProducer) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribedProducer) ProtoMessage() {}
+
+func (x *DescribedProducer) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribedProducer.ProtoReflect.Descriptor instead.
+func (*DescribedProducer) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DescribedProducer) GetProducerId() int64 {
+	if x != nil {
+		return x.ProducerId
+	}
+	return 0
+}
+
+func (x *DescribedProducer) GetProducerEpoch() int32 {
+	if x != nil {
+		return x.ProducerEpoch
+	}
+	return 0
+}
+
+func (x *DescribedProducer) GetLastSequence() int32 {
+	if x != nil {
+		return x.LastSequence
+	}
+	return 0
+}
+
+func (x *DescribedProducer) GetLastTimestamp() int64 {
+	if x != nil {
+		return x.LastTimestamp
+	}
+	return 0
+}
+
+func (x *DescribedProducer) GetCoordinatorEpoch() int32 {
+	if x != nil {
+		return x.CoordinatorEpoch
+	}
+	return 0
+}
+
+func (x *DescribedProducer) GetCurrentTxnStartOffset() int64 {
+	if x != nil {
+		return x.CurrentTxnStartOffset
+	}
+	return 0
+}
+
+type DescribeProducersResponse struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode    ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// By producer id.
+	Producers        []*DescribedProducer `protobuf:"bytes,3,rep,name=producers,proto3" json:"producers,omitempty"`
+	LeaderEpoch      int32                `protobuf:"varint,4,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	LastStableOffset int64                `protobuf:"varint,5,opt,name=last_stable_offset,json=lastStableOffset,proto3" json:"last_stable_offset,omitempty"`
+	HighWatermark    int64                `protobuf:"varint,6,opt,name=high_watermark,json=highWatermark,proto3" json:"high_watermark,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *DescribeProducersResponse) Reset() {
+	*x = DescribeProducersResponse{}
+	mi := &file_partition_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DescribeProducersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DescribeProducersResponse) ProtoMessage() {}
+
+func (x *DescribeProducersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DescribeProducersResponse.ProtoReflect.Descriptor instead.
+func (*DescribeProducersResponse) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DescribeProducersResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *DescribeProducersResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *DescribeProducersResponse) GetProducers() []*DescribedProducer {
+	if x != nil {
+		return x.Producers
+	}
+	return nil
+}
+
+func (x *DescribeProducersResponse) GetLeaderEpoch() int32 {
+	if x != nil {
+		return x.LeaderEpoch
+	}
+	return 0
+}
+
+func (x *DescribeProducersResponse) GetLastStableOffset() int64 {
+	if x != nil {
+		return x.LastStableOffset
+	}
+	return 0
+}
+
+func (x *DescribeProducersResponse) GetHighWatermark() int64 {
+	if x != nil {
+		return x.HighWatermark
+	}
+	return 0
+}
+
 var File_partition_proto protoreflect.FileDescriptor
 
 const file_partition_proto_rawDesc = "" +
@@ -1066,13 +1302,34 @@ const file_partition_proto_rawDesc = "" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12\x16\n" +
 	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12!\n" +
-	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch2\x88\x03\n" +
+	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\"q\n" +
+	"\x18DescribeProducersRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12!\n" +
+	"\fleader_epoch\x18\x03 \x01(\x05R\vleaderEpoch\"\x8d\x02\n" +
+	"\x11DescribedProducer\x12\x1f\n" +
+	"\vproducer_id\x18\x01 \x01(\x03R\n" +
+	"producerId\x12%\n" +
+	"\x0eproducer_epoch\x18\x02 \x01(\x05R\rproducerEpoch\x12#\n" +
+	"\rlast_sequence\x18\x03 \x01(\x05R\flastSequence\x12%\n" +
+	"\x0elast_timestamp\x18\x04 \x01(\x03R\rlastTimestamp\x12+\n" +
+	"\x11coordinator_epoch\x18\x05 \x01(\x05R\x10coordinatorEpoch\x127\n" +
+	"\x18current_txn_start_offset\x18\x06 \x01(\x03R\x15currentTxnStartOffset\"\xa9\x02\n" +
+	"\x19DescribeProducersResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12:\n" +
+	"\tproducers\x18\x03 \x03(\v2\x1c.sluice.v1.DescribedProducerR\tproducers\x12!\n" +
+	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\x12,\n" +
+	"\x12last_stable_offset\x18\x05 \x01(\x03R\x10lastStableOffset\x12%\n" +
+	"\x0ehigh_watermark\x18\x06 \x01(\x03R\rhighWatermark2\xe8\x03\n" +
 	"\tPartition\x12@\n" +
 	"\aProduce\x12\x19.sluice.v1.ProduceRequest\x1a\x1a.sluice.v1.ProduceResponse\x12:\n" +
 	"\x05Fetch\x12\x17.sluice.v1.FetchRequest\x1a\x18.sluice.v1.FetchResponse\x12L\n" +
 	"\vListOffsets\x12\x1d.sluice.v1.ListOffsetsRequest\x1a\x1e.sluice.v1.ListOffsetsResponse\x12X\n" +
 	"\x0fPartitionStatus\x12!.sluice.v1.PartitionStatusRequest\x1a\".sluice.v1.PartitionStatusResponse\x12U\n" +
-	"\x0eWriteTxnMarker\x12 .sluice.v1.WriteTxnMarkerRequest\x1a!.sluice.v1.WriteTxnMarkerResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\x0eWriteTxnMarker\x12 .sluice.v1.WriteTxnMarkerRequest\x1a!.sluice.v1.WriteTxnMarkerResponse\x12^\n" +
+	"\x11DescribeProducers\x12#.sluice.v1.DescribeProducersRequest\x1a$.sluice.v1.DescribeProducersResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_partition_proto_rawDescOnce sync.Once
@@ -1086,43 +1343,50 @@ func file_partition_proto_rawDescGZIP() []byte {
 	return file_partition_proto_rawDescData
 }
 
-var file_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_partition_proto_goTypes = []any{
-	(*ProduceRequest)(nil),          // 0: sluice.v1.ProduceRequest
-	(*ProduceResponse)(nil),         // 1: sluice.v1.ProduceResponse
-	(*FetchRequest)(nil),            // 2: sluice.v1.FetchRequest
-	(*AbortedTransaction)(nil),      // 3: sluice.v1.AbortedTransaction
-	(*FetchResponse)(nil),           // 4: sluice.v1.FetchResponse
-	(*ListOffsetsRequest)(nil),      // 5: sluice.v1.ListOffsetsRequest
-	(*ListOffsetsResponse)(nil),     // 6: sluice.v1.ListOffsetsResponse
-	(*PartitionStatusRequest)(nil),  // 7: sluice.v1.PartitionStatusRequest
-	(*PartitionStatusResponse)(nil), // 8: sluice.v1.PartitionStatusResponse
-	(*WriteTxnMarkerRequest)(nil),   // 9: sluice.v1.WriteTxnMarkerRequest
-	(*WriteTxnMarkerResponse)(nil),  // 10: sluice.v1.WriteTxnMarkerResponse
-	(ErrorCode)(0),                  // 11: sluice.v1.ErrorCode
+	(*ProduceRequest)(nil),            // 0: sluice.v1.ProduceRequest
+	(*ProduceResponse)(nil),           // 1: sluice.v1.ProduceResponse
+	(*FetchRequest)(nil),              // 2: sluice.v1.FetchRequest
+	(*AbortedTransaction)(nil),        // 3: sluice.v1.AbortedTransaction
+	(*FetchResponse)(nil),             // 4: sluice.v1.FetchResponse
+	(*ListOffsetsRequest)(nil),        // 5: sluice.v1.ListOffsetsRequest
+	(*ListOffsetsResponse)(nil),       // 6: sluice.v1.ListOffsetsResponse
+	(*PartitionStatusRequest)(nil),    // 7: sluice.v1.PartitionStatusRequest
+	(*PartitionStatusResponse)(nil),   // 8: sluice.v1.PartitionStatusResponse
+	(*WriteTxnMarkerRequest)(nil),     // 9: sluice.v1.WriteTxnMarkerRequest
+	(*WriteTxnMarkerResponse)(nil),    // 10: sluice.v1.WriteTxnMarkerResponse
+	(*DescribeProducersRequest)(nil),  // 11: sluice.v1.DescribeProducersRequest
+	(*DescribedProducer)(nil),         // 12: sluice.v1.DescribedProducer
+	(*DescribeProducersResponse)(nil), // 13: sluice.v1.DescribeProducersResponse
+	(ErrorCode)(0),                    // 14: sluice.v1.ErrorCode
 }
 var file_partition_proto_depIdxs = []int32{
-	11, // 0: sluice.v1.ProduceResponse.error_code:type_name -> sluice.v1.ErrorCode
-	11, // 1: sluice.v1.FetchResponse.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 0: sluice.v1.ProduceResponse.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 1: sluice.v1.FetchResponse.error_code:type_name -> sluice.v1.ErrorCode
 	3,  // 2: sluice.v1.FetchResponse.aborted_transactions:type_name -> sluice.v1.AbortedTransaction
-	11, // 3: sluice.v1.ListOffsetsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	11, // 4: sluice.v1.PartitionStatusResponse.error_code:type_name -> sluice.v1.ErrorCode
-	11, // 5: sluice.v1.WriteTxnMarkerResponse.error_code:type_name -> sluice.v1.ErrorCode
-	0,  // 6: sluice.v1.Partition.Produce:input_type -> sluice.v1.ProduceRequest
-	2,  // 7: sluice.v1.Partition.Fetch:input_type -> sluice.v1.FetchRequest
-	5,  // 8: sluice.v1.Partition.ListOffsets:input_type -> sluice.v1.ListOffsetsRequest
-	7,  // 9: sluice.v1.Partition.PartitionStatus:input_type -> sluice.v1.PartitionStatusRequest
-	9,  // 10: sluice.v1.Partition.WriteTxnMarker:input_type -> sluice.v1.WriteTxnMarkerRequest
-	1,  // 11: sluice.v1.Partition.Produce:output_type -> sluice.v1.ProduceResponse
-	4,  // 12: sluice.v1.Partition.Fetch:output_type -> sluice.v1.FetchResponse
-	6,  // 13: sluice.v1.Partition.ListOffsets:output_type -> sluice.v1.ListOffsetsResponse
-	8,  // 14: sluice.v1.Partition.PartitionStatus:output_type -> sluice.v1.PartitionStatusResponse
-	10, // 15: sluice.v1.Partition.WriteTxnMarker:output_type -> sluice.v1.WriteTxnMarkerResponse
-	11, // [11:16] is the sub-list for method output_type
-	6,  // [6:11] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	14, // 3: sluice.v1.ListOffsetsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 4: sluice.v1.PartitionStatusResponse.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 5: sluice.v1.WriteTxnMarkerResponse.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 6: sluice.v1.DescribeProducersResponse.error_code:type_name -> sluice.v1.ErrorCode
+	12, // 7: sluice.v1.DescribeProducersResponse.producers:type_name -> sluice.v1.DescribedProducer
+	0,  // 8: sluice.v1.Partition.Produce:input_type -> sluice.v1.ProduceRequest
+	2,  // 9: sluice.v1.Partition.Fetch:input_type -> sluice.v1.FetchRequest
+	5,  // 10: sluice.v1.Partition.ListOffsets:input_type -> sluice.v1.ListOffsetsRequest
+	7,  // 11: sluice.v1.Partition.PartitionStatus:input_type -> sluice.v1.PartitionStatusRequest
+	9,  // 12: sluice.v1.Partition.WriteTxnMarker:input_type -> sluice.v1.WriteTxnMarkerRequest
+	11, // 13: sluice.v1.Partition.DescribeProducers:input_type -> sluice.v1.DescribeProducersRequest
+	1,  // 14: sluice.v1.Partition.Produce:output_type -> sluice.v1.ProduceResponse
+	4,  // 15: sluice.v1.Partition.Fetch:output_type -> sluice.v1.FetchResponse
+	6,  // 16: sluice.v1.Partition.ListOffsets:output_type -> sluice.v1.ListOffsetsResponse
+	8,  // 17: sluice.v1.Partition.PartitionStatus:output_type -> sluice.v1.PartitionStatusResponse
+	10, // 18: sluice.v1.Partition.WriteTxnMarker:output_type -> sluice.v1.WriteTxnMarkerResponse
+	13, // 19: sluice.v1.Partition.DescribeProducers:output_type -> sluice.v1.DescribeProducersResponse
+	14, // [14:20] is the sub-list for method output_type
+	8,  // [8:14] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_partition_proto_init() }
@@ -1137,7 +1401,7 @@ func file_partition_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_partition_proto_rawDesc), len(file_partition_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

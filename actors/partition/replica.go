@@ -276,6 +276,8 @@ func (r *replica) leader(ctx actor.Context) {
 		r.handleListOffsets(ctx, m)
 	case *messages.WriteTxnMarkerRequest:
 		r.handleWriteTxnMarker(ctx, m)
+	case *messages.DescribeProducersRequest:
+		r.handleDescribeProducers(ctx, m)
 	case *fetchExpired:
 		r.handleFetchExpired(ctx, m)
 	case *messages.ReplicateResponse:
@@ -298,7 +300,7 @@ func (r *replica) leader(ctx actor.Context) {
 func (r *replica) follower(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest,
-		*messages.WriteTxnMarkerRequest:
+		*messages.WriteTxnMarkerRequest, *messages.DescribeProducersRequest:
 		r.refuse(ctx, r.notLeader(m.(epochRequest).GetLeaderEpoch()))
 	case *messages.ReplicateRequest:
 		r.handlePush(ctx, m)
@@ -390,6 +392,8 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 		ctx.Respond(&messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.WriteTxnMarkerRequest:
 		ctx.Respond(&messages.WriteTxnMarkerResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, LeaderEpoch: r.state.LeaderEpoch})
+	case *messages.DescribeProducersRequest:
+		ctx.Respond(&messages.DescribeProducersResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.PartitionStatusRequest:
 		ctx.Respond(&messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text, NodeId: r.cfg.NodeID})
 	case *messages.OffsetsForLeaderEpochRequest:

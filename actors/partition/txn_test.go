@@ -132,6 +132,16 @@ func TestTransactionalPartition(t *testing.T) {
 	wantCode(t, h.marker(8, 0, 3, true).ErrorCode, messages.ErrorCode_NONE, "")
 	checkTxnView(t, h)
 
+	d := request[*messages.DescribeProducersResponse](h, &messages.DescribeProducersRequest{Topic: h.cfg.Topic, LeaderEpoch: -1})
+	wantCode(t, d.ErrorCode, messages.ErrorCode_NONE, d.ErrorMessage)
+	var desc []string
+	for _, p := range d.Producers {
+		desc = append(desc, fmt.Sprintf("%d/%d seq %d coord %d txn %d", p.ProducerId, p.ProducerEpoch, p.LastSequence, p.CoordinatorEpoch, p.CurrentTxnStartOffset))
+	}
+	if got := fmt.Sprint(desc); got != "[7/0 seq 1 coord 3 txn -1 8/0 seq 0 coord 3 txn -1 9/0 seq 0 coord -1 txn 5]" || d.LastStableOffset != 5 {
+		t.Fatalf("described %s lso %d", got, d.LastStableOffset)
+	}
+
 	// Fencing: a marker with an older coordinator epoch than the
 	// producer's last one, or an older producer epoch.
 	wantCode(t, h.marker(8, 0, 2, true).ErrorCode, messages.ErrorCode_TRANSACTION_COORDINATOR_FENCED, "")

@@ -62,3 +62,32 @@ func (r *replica) handleWriteTxnMarker(ctx actor.Context, req *messages.WriteTxn
 	}
 	r.awaitCommit(ctx, p, -1, req.TimeoutMs, info.LastOffset)
 }
+
+// handleDescribeProducers reports the partition's producer state.
+func (r *replica) handleDescribeProducers(ctx actor.Context, req *messages.DescribeProducersRequest) {
+	if err := r.checkEpoch(req.LeaderEpoch); err != nil {
+		r.refuse(ctx, err)
+		return
+	}
+	if ctx.Sender() == nil {
+		return
+	}
+	entries := r.producers.Entries()
+	resp := &messages.DescribeProducersResponse{
+		Producers:        make([]*messages.DescribedProducer, len(entries)),
+		LeaderEpoch:      r.state.LeaderEpoch,
+		LastStableOffset: r.lastStableOffset(),
+		HighWatermark:    r.progress.hw,
+	}
+	for i, e := range entries {
+		resp.Producers[i] = &messages.DescribedProducer{
+			ProducerId:            e.ProducerID,
+			ProducerEpoch:         int32(e.Epoch),
+			LastSequence:          e.LastSeq(),
+			LastTimestamp:         e.LastTimestamp,
+			CoordinatorEpoch:      e.CoordinatorEpoch,
+			CurrentTxnStartOffset: e.TxnFirstOffset,
+		}
+	}
+	ctx.Respond(resp)
+}
