@@ -45,6 +45,7 @@ type Client struct {
 	// request; it is asked first next time.
 	lastGood string
 
+	reqs      requests // what is on the wire
 	closeOnce sync.Once
 	closed    chan struct{} // closed when Close has shut everything down
 }
@@ -109,6 +110,8 @@ func (c *Client) startRemote() (err error) {
 			grpc.ForceServerCodecV2(transport.Codec{Pool: transport.Shared}),
 			grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 500 * time.Millisecond, PermitWithoutStream: true}),
 			grpc.KeepaliveParams(keepalive.ServerParameters{Time: 5 * time.Second, Timeout: 5 * time.Second}),
+			// Close relies on Stop returning after the handlers.
+			grpc.WaitForHandlers(true),
 		),
 		// WithDialOptions replaces the defaults, so the insecure
 		// credentials must be given again.
@@ -142,17 +145,28 @@ func (c *Client) startRemote() (err error) {
 // Address is the client's own remote address as brokers see it.
 func (c *Client) Address() string { return c.system.Address() }
 
-// Close stops the client's remote and actor system; requests in flight
-// fail. It waits for the shutdown until ctx ends (then it returns ctx's
-// error and the shutdown finishes in the background). Close is
-// idempotent; every call waits for the same shutdown.
+// Close stops the client's remote and actor system. Requests in flight
+// fail with ErrClosed, and so does every later one. It waits for the
+// shutdown until ctx ends (then it returns ctx's error and the shutdown
+// finishes in the background); once it returned nil, the client's
+// goroutines are done. Close may be called concurrently with requests
+// and more than once; every call waits for the same shutdown.
 func (c *Client) Close(ctx context.Context) error {
 	c.closeOnce.Do(func() {
 		c.cancel()
 		go func() {
 			defer close(c.closed)
+			c.reqs.stopSending()
 			if c.remote != nil {
-				c.remote.Shutdown(true)
+				// The gRPC server first, waiting for its handlers: no
+				// answer arrives from now on, so the pending futures can
+				// be ended and protoactor's endpoint reader is not
+				// running when its endpoints stop.
+				c.remote.Shutdown(false)
+			}
+			c.endPending()
+			if c.remote != nil {
+				c.stopEndpoints()
 			}
 			c.system.Shutdown()
 		}()
@@ -162,6 +176,20 @@ func (c *Client) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctxError(ctx, "closing the client")
+	}
+}
+
+// stopEndpoints stops the actors of protoactor's endpoint manager (its
+// activator, and the supervisor of the connections to brokers, which
+// closes them). Remote.Shutdown(true) would do the same and more, but
+// reads and writes state the endpoint readers use without a lock, and can
+// send on a closed reader's channel.
+func (c *Client) stopEndpoints() {
+	for _, id := range []string{"activator", "EndpointSupervisor"} {
+		pid := actor.NewPID(c.system.Address(), id)
+		if err := c.system.Root.StopFuture(pid).Wait(); err != nil {
+			c.log.Debug("stop remote endpoint actor", slog.String("actor", id), slog.Any("error", err))
+		}
 	}
 }
 
@@ -187,7 +215,7 @@ func call[T response](ctx context.Context, c *Client, pid *actor.PID, req proto.
 	if timeout <= 0 {
 		return zero, ctxError(ctx, "no time left for the request")
 	}
-	res, err := waitFuture(ctx, c.system.Root.RequestFuture(pid, req, timeout))
+	res, err := c.await(ctx, pid, req, timeout)
 	if errors.Is(err, actor.ErrTimeout) && ctx.Err() != nil {
 		return zero, ctxError(ctx, fmt.Sprintf("%s to %s", proto.MessageName(req).Name(), pid.Address))
 	}
@@ -215,21 +243,18 @@ func decodeResult[T response](res any, err error, pid *actor.PID, req proto.Mess
 	return typed, messages.ErrorForCode(typed.GetErrorCode(), typed.GetErrorMessage())
 }
 
-// waitFuture waits for f unless ctx ends first. The waiting goroutine left
-// behind in that case ends with the future's own timeout.
-func waitFuture(ctx context.Context, f actor.Future) (any, error) {
-	if ctx.Done() == nil {
-		return f.Result()
-	}
+// await sends req to pid and waits for the answer unless ctx ends first;
+// then it returns actor.ErrTimeout, and the request's waiter ends with the
+// answer, the request's timeout or Close.
+func (c *Client) await(ctx context.Context, pid *actor.PID, req proto.Message, timeout time.Duration) (any, error) {
 	type result struct {
 		v   any
 		err error
 	}
 	done := make(chan result, 1)
-	go func() {
-		v, err := f.Result()
-		done <- result{v, err}
-	}()
+	if err := c.request(pid, req, timeout, func(v any, err error) { done <- result{v, err} }); err != nil {
+		return nil, err
+	}
 	select {
 	case r := <-done:
 		return r.v, r.err

@@ -438,10 +438,7 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 		IsolationLevel: int32(cs.cfg.IsolationLevel),
 	}
 	timeout := cs.cfg.FetchMaxWait + cs.cfg.RequestTimeout
-	fut := cs.c.system.Root.RequestFuture(part.leader, req, timeout)
-	// The waiter ends when the future resolves, by timeout at the latest.
-	go func() {
-		v, err := fut.Result()
+	err = cs.c.request(part.leader, req, timeout, func(v any, err error) {
 		res, err := decodeResult[*messages.FetchResponse](v, err, part.leader, req, timeout)
 		if errors.Is(err, errNoActor) {
 			err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
@@ -451,5 +448,8 @@ func (cs *Consumer) fetch(cp *consumerPartition, gen uint64, offset int64) {
 		}
 		finish(res, err)
 		cs.startFetches() // prefetch while Poll decodes this answer
-	}()
+	})
+	if err != nil {
+		finish(nil, err)
+	}
 }

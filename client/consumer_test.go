@@ -102,7 +102,7 @@ func TestConsumerLongPollReturnsWhenRecordArrives(t *testing.T) {
 		}
 		got <- recs
 	}()
-	time.Sleep(50 * time.Millisecond) // let the fetch park
+	fb.awaitParked(t, "t", 0, 1)
 	produceN(t, c, "t", 0, 1, time.Now())
 	recs := <-got
 	if len(recs) != 1 || string(recs[0].Value) != "0" {

@@ -61,15 +61,7 @@ func (cs *Consumer) validate(cp *consumerPartition, gen uint64, part partitionSt
 		ReplicaId:      -1,
 	}
 	timeout := cs.cfg.RequestTimeout
-	fut := cs.c.system.Root.RequestFuture(part.leader, req, timeout)
-	// The waiter ends when the future resolves, by timeout at the latest.
-	go func() {
-		v, err := fut.Result()
-		res, err := decodeResult[*messages.OffsetsForLeaderEpochResponse](v, err, part.leader, req, timeout)
-		if errors.Is(err, errNoActor) {
-			err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
-				fmt.Sprintf("no replica of %s/%d at %s", cp.tp.Topic, cp.tp.Partition, part.leader.Address)), err)
-		}
+	settle := func(res *messages.OffsetsForLeaderEpochResponse, err error) {
 		cs.mu.Lock()
 		cp.fetching = false
 		if cp.gen == gen {
@@ -77,8 +69,19 @@ func (cs *Consumer) validate(cp *consumerPartition, gen uint64, part partitionSt
 		}
 		cs.mu.Unlock()
 		cs.notify()
+	}
+	err := cs.c.request(part.leader, req, timeout, func(v any, err error) {
+		res, err := decodeResult[*messages.OffsetsForLeaderEpochResponse](v, err, part.leader, req, timeout)
+		if errors.Is(err, errNoActor) {
+			err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER,
+				fmt.Sprintf("no replica of %s/%d at %s", cp.tp.Topic, cp.tp.Partition, part.leader.Address)), err)
+		}
+		settle(res, err)
 		cs.startFetches()
-	}()
+	})
+	if err != nil {
+		settle(nil, err)
+	}
 }
 
 // settleValidation applies an OffsetsForLeaderEpoch answer. A failed

@@ -40,6 +40,11 @@ type fakeBroker struct {
 	// Idempotence (fakeidem_test.go): InitProducerId requests seen and
 	// the next id; produce hooks that lose answers.
 	idem fakeIdem
+	// stopped is set before the client closes; no answer is sent after.
+	stopped bool
+
+	actorsMu sync.Mutex   // guards actors
+	actors   []*actor.PID // the node and replica actors, stopped before the client closes
 }
 
 type fakeTopic struct {
@@ -71,9 +76,11 @@ func newFakeClient(t *testing.T) (*Client, *fakeBroker) {
 	}
 	t.Cleanup(func() { _ = c.Close(context.Background()) })
 	fb := &fakeBroker{t: t, c: c, nodeID: 1, topics: map[string]*fakeTopic{}}
-	if _, err := c.system.Root.SpawnNamed(actor.PropsFromFunc(fb.receive), messages.NodeActorID); err != nil {
-		t.Fatal(err)
-	}
+	// Registered after c.Close, so it runs before: the fake answers
+	// nothing once the client closes, as a broker's answers stop at the
+	// client's closed remote.
+	t.Cleanup(fb.stop)
+	fb.spawn(messages.NodeActorID)
 	c.cfg.Seeds = []string{c.Address()}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -100,9 +107,11 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 			to := ctx.Sender()
 			time.AfterFunc(fb.hold(), func() {
 				fb.mu.Lock()
+				defer fb.mu.Unlock()
 				fb.outstanding--
-				fb.mu.Unlock()
-				fb.c.system.Root.Send(to, res)
+				if !fb.stopped {
+					fb.c.system.Root.Send(to, res)
+				}
 			})
 		default:
 			ctx.Respond(res)
@@ -121,6 +130,25 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 		fb.mu.Unlock()
 		ctx.Respond(&messages.PartitionStatusResponse{LogEndOffset: l.next, HighWatermark: l.next, Leader: true, NodeId: fb.nodeID})
 	}
+}
+
+// parkedFetches is the number of fetches of topic/partition waiting for
+// records.
+func (fb *fakeBroker) parkedFetches(topic string, partition int32) int {
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	return len(fb.log(topic, partition).parked)
+}
+
+// awaitParked waits until n fetches of topic/partition are parked.
+func (fb *fakeBroker) awaitParked(t *testing.T, topic string, partition int32, n int) {
+	t.Helper()
+	waitFor(t, 10*time.Second, func() error {
+		if got := fb.parkedFetches(topic, partition); got != n {
+			return fmt.Errorf("%d fetches of %s/%d parked, want %d", got, topic, partition, n)
+		}
+		return nil
+	})
 }
 
 func (fb *fakeBroker) hold() time.Duration {
@@ -165,9 +193,33 @@ func (fb *fakeBroker) addTopicLocked(name string, partitions int, configs map[st
 }
 
 func (fb *fakeBroker) spawnReplica(topic string, partition int32) {
-	id := messages.ReplicaActorID(topic, partition)
-	if _, err := fb.c.system.Root.SpawnNamed(actor.PropsFromFunc(fb.receive), id); err != nil {
+	fb.spawn(messages.ReplicaActorID(topic, partition))
+}
+
+func (fb *fakeBroker) spawn(id string) {
+	pid, err := fb.c.system.Root.SpawnNamed(actor.PropsFromFunc(fb.receive), id)
+	if err != nil {
 		fb.t.Errorf("spawn %s: %v", id, err)
+		return
+	}
+	fb.actorsMu.Lock()
+	fb.actors = append(fb.actors, pid)
+	fb.actorsMu.Unlock()
+}
+
+// stop ends the fake's answers: delayed ones are dropped and its actors
+// stopped, so none is answering while the client closes.
+func (fb *fakeBroker) stop() {
+	fb.mu.Lock()
+	fb.stopped = true
+	fb.mu.Unlock()
+	fb.actorsMu.Lock()
+	pids := fb.actors
+	fb.actorsMu.Unlock()
+	for _, pid := range pids {
+		if err := fb.c.system.Root.StopFuture(pid).Wait(); err != nil {
+			fb.t.Errorf("stop %s: %v", pid.Id, err)
+		}
 	}
 }
 
@@ -282,7 +334,7 @@ func (fb *fakeBroker) fetch(m *messages.FetchRequest, from *actor.PID) *messages
 		fb.mu.Lock()
 		defer fb.mu.Unlock()
 		for i, p := range l.parked {
-			if p.req == m {
+			if p.req == m && !fb.stopped {
 				l.parked = append(l.parked[:i], l.parked[i+1:]...)
 				fb.c.system.Root.Send(from, &messages.FetchResponse{HighWatermark: l.next})
 				return

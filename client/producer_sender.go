@@ -253,24 +253,28 @@ func (s *sender) send(req *produceRequest) {
 		Records:     req.records,
 		LeaderEpoch: part.epoch(),
 	}
-	root := s.p.c.system.Root
 	if s.p.cfg.Acks == AcksNone {
-		root.Send(part.leader, msg)
-		req.done, req.base, req.unanswered = true, -1, true
+		if err := s.p.c.send(part.leader, msg); err != nil {
+			req.done, req.err = true, err
+		} else {
+			req.done, req.base, req.unanswered = true, -1, true
+		}
 		s.complete()
 		return
 	}
-	fut := root.RequestFuture(part.leader, msg, s.p.cfg.RequestTimeout)
 	pid := part.leader
 	// The waiter ends when the future resolves, by the request timeout at
 	// the latest; results has room for every request in flight.
-	go func() {
-		res, err := fut.Result()
+	err = s.p.c.request(pid, msg, s.p.cfg.RequestTimeout, func(res any, err error) {
 		select {
 		case s.results <- produceResult{req: req, res: res, err: err, pid: pid}:
 		case <-s.p.quit:
 		}
-	}()
+	})
+	if err != nil {
+		req.done, req.err = true, err
+		s.complete()
+	}
 }
 
 func (s *sender) handle(r produceResult) {

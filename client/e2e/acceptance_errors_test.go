@@ -42,7 +42,7 @@ func TestAcceptanceBadInput(t *testing.T) {
 		t.Fatalf("raw requests: %v\n%s", err, out.String())
 	}
 
-	cl := settledClient(t, c)
+	cl := newClient(t, c)
 	ctx := testCtx(t)
 	createTopic(t, cl, "healthy", 1, nil)
 	createTopic(t, cl, "limited", 1, map[string]string{"max.message.bytes": "1024"})

@@ -19,32 +19,6 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 )
 
-// settledClient is newClient whose cleanup, which runs after the
-// consumers' and producers', lets traffic settle before the client
-// closes: protoactor's remote reads a field on every inbound message that
-// Shutdown writes without a lock, so the answer to a closed consumer's
-// long-poll fetch arriving unordered with Close is reported by the race
-// detector. After the fetches' longest wait, one awaited request orders
-// every earlier read of the broker's stream before Close.
-func settledClient(t *testing.T, c *clustertest.Cluster) *client.Client {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	cl, err := client.New(ctx, client.Config{Seeds: []string{c.Addr(0)}, RequestTimeout: 5 * time.Second,
-		RetryBackoff: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		time.Sleep(client.DefaultFetchMaxWait + 200*time.Millisecond)
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_, _ = cl.ListTopics(ctx) // the answer is what matters
-		_ = cl.Close(ctx)
-	})
-	return cl
-}
-
 // ack is where the broker acknowledged a record.
 type ack struct {
 	partition int32
@@ -95,7 +69,7 @@ func pollNothing(t *testing.T, cs *client.Consumer) {
 func TestAcceptanceKeyedRecordsOrderAndOffsets(t *testing.T) {
 	const topic, partitions, n, keys = "keyed", 8, 100_000, 5000
 	c := clustertest.Start(t, 1, clustertest.WithLogLevel("warn"))
-	cl := settledClient(t, c)
+	cl := newClient(t, c)
 	createTopic(t, cl, topic, partitions, nil)
 	key := func(seq int) []byte { return fmt.Appendf(nil, "k-%d", seq%keys) }
 
@@ -177,7 +151,7 @@ func TestAcceptanceKeyedRecordsOrderAndOffsets(t *testing.T) {
 func TestAcceptanceKillMidStream(t *testing.T) {
 	const topic, partitions = "durable", 3
 	c := clustertest.Start(t, 1, clustertest.WithLogLevel("warn"))
-	cl := settledClient(t, c)
+	cl := newClient(t, c)
 	createTopic(t, cl, topic, partitions, map[string]string{"flush.policy": "always"})
 
 	p := newProducer(t, cl, client.ProducerConfig{Acks: client.AcksLeader, MaxBufferedBytes: 1 << 20})
@@ -291,7 +265,7 @@ func TestAcceptanceKillMidStream(t *testing.T) {
 func TestAcceptanceAddPartitionsAndDeleteTopic(t *testing.T) {
 	const topic, keys = "growing", 200
 	c := clustertest.Start(t, 1, clustertest.WithLogLevel("warn"))
-	cl := settledClient(t, c)
+	cl := newClient(t, c)
 	ctx := testCtx(t)
 	createTopic(t, cl, topic, 2, nil)
 	createTopic(t, cl, "bystander", 1, nil)
