@@ -77,7 +77,7 @@ func TestClientCloseWithRequestsInFlight(t *testing.T) {
 					return
 				default:
 				}
-				p.ProduceAsync(client.NewRecord("closing", nil, []byte("v")), func(_ client.RecordMetadata, err error) {
+				p.ProduceAsync(context.Background(), client.NewRecord("closing", nil, []byte("v")), func(_ client.RecordMetadata, err error) {
 					if err == nil {
 						acked.Add(1)
 					}
