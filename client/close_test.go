@@ -41,9 +41,10 @@ func TestCloseEndsRequestsInFlight(t *testing.T) {
 	}
 
 	var closers sync.WaitGroup
+	ctx := testCtx(t)
 	for range 2 {
 		closers.Go(func() {
-			if err := c.Close(testCtx(t)); err != nil {
+			if err := c.Close(ctx); err != nil {
 				t.Errorf("Close: %v", err)
 			}
 		})

@@ -93,9 +93,10 @@ func TestClientCloseWithRequestsInFlight(t *testing.T) {
 			return nil
 		})
 		var closers sync.WaitGroup
+		closeCtx := testCtx(t)
 		for range 2 {
 			closers.Go(func() {
-				if err := cl.Close(testCtx(t)); err != nil {
+				if err := cl.Close(closeCtx); err != nil {
 					t.Errorf("round %d: Close: %v", round, err)
 				}
 			})
