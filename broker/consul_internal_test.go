@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,12 +44,42 @@ func TestBrokerNodeIDMustBeUniqueInTheCluster(t *testing.T) {
 	if err := checkNodeIDFree(ctx, other, cluster.Member{NodeID: 2, Address: "127.0.0.1:7002"}, 0); err != nil {
 		t.Fatalf("free id: %v", err)
 	}
-	// A registration that goes away within the wait frees the id.
+	// A registration that goes away within the wait frees the id: it
+	// goes once the check has read it.
+	watched := &membersRead{Membership: other, read: make(chan struct{})}
+	checked := make(chan struct{})
+	closed := make(chan struct{})
 	go func() {
-		time.Sleep(200 * time.Millisecond)
-		_ = m.Close()
+		defer close(closed)
+		select {
+		case <-watched.read:
+			_ = m.Close()
+		case <-checked:
+		}
 	}()
-	if err := checkNodeIDFree(ctx, other, cluster.Member{NodeID: 1, Address: "127.0.0.1:7002"}, 20*time.Second); err != nil {
+	err = checkNodeIDFree(ctx, watched, cluster.Member{NodeID: 1, Address: "127.0.0.1:7002"}, 20*time.Second)
+	close(checked)
+	<-closed
+	if err != nil {
 		t.Fatalf("id freed during the wait: %v", err)
 	}
+	if n := watched.reads.Load(); n < 2 {
+		t.Fatalf("members read %d times, want the registration seen and then gone", n)
+	}
+}
+
+// membersRead is a Membership whose read channel closes after the first
+// Members call.
+type membersRead struct {
+	cluster.Membership
+	read  chan struct{}
+	reads atomic.Int32
+}
+
+func (m *membersRead) Members(ctx context.Context) ([]cluster.Member, uint64, error) {
+	members, index, err := m.Membership.Members(ctx)
+	if m.reads.Add(1) == 1 {
+		close(m.read)
+	}
+	return members, index, err
 }

@@ -37,6 +37,8 @@ type replicaGroup struct {
 
 	mu   sync.Mutex
 	gone map[int32]bool // nodes Peer reports as not live members
+	// goneLookups counts, by node, the Peer calls that found it gone.
+	goneLookups map[int32]int
 }
 
 func newReplicaGroup(t *testing.T, ids []int32, store cluster.Store, mutate func(*Config)) *replicaGroup {
@@ -81,6 +83,12 @@ func (g *replicaGroup) name(id int32) string {
 func (g *replicaGroup) peer(id int32) *actor.PID {
 	g.mu.Lock()
 	gone := g.gone[id]
+	if gone {
+		if g.goneLookups == nil {
+			g.goneLookups = make(map[int32]int)
+		}
+		g.goneLookups[id]++
+	}
 	g.mu.Unlock()
 	if _, ok := g.dirs[id]; !ok || gone {
 		return nil
@@ -143,6 +151,15 @@ func (g *replicaGroup) setGone(id int32, gone bool) {
 		g.gone = make(map[int32]bool)
 	}
 	g.gone[id] = gone
+}
+
+// goneLookupCount is how often the replicas asked Peer for node id while
+// it was gone: each ask is a replica about to push to it or to add it to
+// the ISR, finding it not a live member.
+func (g *replicaGroup) goneLookupCount(id int32) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.goneLookups[id]
 }
 
 func (g *replicaGroup) update(id int32, state State) {

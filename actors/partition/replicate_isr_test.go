@@ -106,7 +106,20 @@ func TestReplicaLeaderKeepsDeadFollowerOutOfISR(t *testing.T) {
 	shrunk := state
 	shrunk.ISR, shrunk.Version = []int32{1, 2}, version
 	g.update(1, shrunk)
-	time.Sleep(20 * g.base.Replication.RetryInterval) // many ticks
+	g.status(1) // the update is applied
+	// Until the leader has found node 3 gone many times (it keeps
+	// proposing to add it back, from its last view of it), or the ISR
+	// changed.
+	start := g.goneLookupCount(3)
+	waitFor(t, waitTimeout, func() error {
+		if isr := storedISR(t, store); !slices.Equal(isr, []int32{1, 2}) {
+			return nil
+		}
+		if n := g.goneLookupCount(3) - start; n < 20 {
+			return fmt.Errorf("node 3 found gone %d times, want 20", n)
+		}
+		return nil
+	})
 	if isr := storedISR(t, store); !slices.Equal(isr, []int32{1, 2}) {
 		t.Fatalf("stored ISR %v while node 3 is gone, want [1 2]", isr)
 	}

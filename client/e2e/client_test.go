@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +27,7 @@ func TestClientSingleNode(t *testing.T) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, cl) })
 	t.Run("TypedErrors", func(t *testing.T) { testTypedErrors(t, cl) })
 	t.Run("OffsetOutOfRange", func(t *testing.T) { testOffsetOutOfRange(t, cl) })
-	t.Run("LongPoll", func(t *testing.T) { testLongPoll(t, cl) })
+	t.Run("LongPoll", func(t *testing.T) { testLongPoll(t, c, cl) })
 	t.Run("Seeks", func(t *testing.T) { testSeeks(t, cl) })
 	t.Run("Admin", func(t *testing.T) { testAdmin(t, cl) })
 }
@@ -215,7 +219,7 @@ func testOffsetOutOfRange(t *testing.T, cl *client.Client) {
 	}
 }
 
-func testLongPoll(t *testing.T, cl *client.Client) {
+func testLongPoll(t *testing.T, c *clustertest.Cluster, cl *client.Client) {
 	createTopic(t, cl, "long-poll", 1, nil)
 	tp := client.TopicPartition{Topic: "long-poll", Partition: 0}
 	cs := newConsumer(t, cl, client.ConsumerConfig{FetchMaxWait: time.Minute})
@@ -227,6 +231,9 @@ func testLongPoll(t *testing.T, cl *client.Client) {
 		recs []*client.Record
 		err  error
 	}
+	// Fetches of earlier consumers wait out their time first, so that
+	// the one parked next is this consumer's.
+	awaitParkedFetches(t, c, 0)
 	done := make(chan result, 1)
 	go func() {
 		// Well below the fetch's one-minute wait: only an early answer
@@ -236,7 +243,7 @@ func testLongPoll(t *testing.T, cl *client.Client) {
 		recs, err := cs.Poll(ctx)
 		done <- result{recs, err}
 	}()
-	time.Sleep(200 * time.Millisecond) // let the fetch park at the leader
+	awaitParkedFetches(t, c, 1)
 	p := newProducer(t, cl, client.ProducerConfig{Acks: client.AcksLeader})
 	if _, _, err := p.Produce(testCtx(t), client.NewRecord("long-poll", nil, []byte("wake up"))); err != nil {
 		t.Fatal(err)
@@ -245,6 +252,42 @@ func testLongPoll(t *testing.T, cl *client.Client) {
 	if r.err != nil || len(r.recs) != 1 || string(r.recs[0].Value) != "wake up" {
 		t.Fatalf("Poll = %v, %v", r.recs, r.err)
 	}
+}
+
+// awaitParkedFetches waits until node 0 has n long-poll fetches parked
+// (its sluice_parked_fetches gauge).
+func awaitParkedFetches(t *testing.T, c *clustertest.Cluster, n int) {
+	t.Helper()
+	waitProgress(t, func() error {
+		got, err := brokerMetric(c, 0, "sluice_parked_fetches")
+		if err != nil {
+			return err
+		}
+		if got != float64(n) {
+			return fmt.Errorf("%v fetches parked at node %d, want %d", got, c.Node(0).ID, n)
+		}
+		return nil
+	})
+}
+
+// brokerMetric reads an unlabelled metric from node i's /metrics.
+func brokerMetric(c *clustertest.Cluster, i int, name string) (float64, error) {
+	resp, err := http.Get("http://" + c.HTTP(i) + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("metric %s not found at node %d", name, c.Node(i).ID)
 }
 
 func testSeeks(t *testing.T, cl *client.Client) {
