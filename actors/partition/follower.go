@@ -93,7 +93,7 @@ func (r *replica) startTruncate(ctx actor.Context, offset int64) {
 		r.applyFollower(ctx, r.follow.Truncated(from, l.LatestEpoch()))
 		return
 	}
-	snaps, txns, pcfg := r.snapshots, r.txns, r.cfg.producerConfig()
+	snaps, txns, pcfg, metrics := r.snapshots, r.txns, r.cfg.producerConfig(), r.cfg.Metrics
 	r.runDiskOp(ctx, func() any {
 		// No snapshot may describe records the cut removes: drop them
 		// before the log is cut, then rebuild from what is left.
@@ -110,7 +110,9 @@ func (r *replica) startTruncate(ctx actor.Context, offset int64) {
 		}
 		t := &truncated{gen: gen, from: from, err: err}
 		if err == nil {
-			t.producers, _, t.err = rebuildProducers(l, txns, pcfg)
+			var stats producerstate.LoadStats
+			t.producers, stats, t.err = rebuildProducers(l, txns, pcfg)
+			metrics.replayed(stats.Batches)
 		}
 		return t
 	})

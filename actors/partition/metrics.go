@@ -21,6 +21,10 @@ type Metrics struct {
 	// RecoveryScannedBytes counts log bytes verified by crash recovery
 	// when logs open (the bytes after their checkpointed recovery point).
 	RecoveryScannedBytes prometheus.Counter
+	// ProducerStateReplayedBatches counts batch headers read to rebuild
+	// producer state (the log above the latest snapshot) when logs open
+	// or followers truncate.
+	ProducerStateReplayedBatches prometheus.Counter
 }
 
 // NewMetrics creates the replica metrics (not yet registered).
@@ -74,6 +78,10 @@ func NewMetrics() *Metrics {
 			Namespace: "sluice", Name: "log_recovery_scanned_bytes_total",
 			Help: "Log bytes verified by crash recovery when partition logs opened.",
 		}),
+		ProducerStateReplayedBatches: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "producer_state_replayed_batches_total",
+			Help: "Batch headers read to rebuild producer state above the latest snapshot.",
+		}),
 	}
 }
 
@@ -81,7 +89,7 @@ func NewMetrics() *Metrics {
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.ProduceRequests, m.ProducedBytes, m.ProducedRecords,
 		m.FetchRequests, m.FetchedBytes, m.ParkedFetches, m.SegmentsDeleted,
-		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes} {
+		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes, m.ProducerStateReplayedBatches} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -149,6 +157,12 @@ func (m *Metrics) isrChanged(shrink bool) {
 func (m *Metrics) truncated() {
 	if m != nil {
 		m.Truncations.Inc()
+	}
+}
+
+func (m *Metrics) replayed(batches int) {
+	if m != nil && batches > 0 {
+		m.ProducerStateReplayedBatches.Add(float64(batches))
 	}
 }
 

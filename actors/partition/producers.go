@@ -38,6 +38,7 @@ func (r *replica) loadProducers(l *commitlog.Log) error {
 	if err != nil {
 		return err
 	}
+	r.cfg.Metrics.replayed(stats.Batches)
 	if stats.Corrupt > 0 || stats.Stale > 0 || stats.BadMarkers > 0 || stats.Batches > 1000 {
 		r.logger.Info("rebuilt producer state", "snapshot", stats.Snapshot, "corrupt_snapshots", stats.Corrupt,
 			"stale_snapshots", stats.Stale, "batches_replayed", stats.Batches, "unreadable_markers", stats.BadMarkers,

@@ -91,6 +91,10 @@ log:
 		}
 		return nil
 	})
+	// Recovery read the batches after the last snapshot, not the log.
+	if n := metric(t, c, "sluice_producer_state_replayed_batches_total"); n >= 30 {
+		t.Fatalf("recovery replayed %v batches of 65 to rebuild the producer state", n)
+	}
 	for i := len(offsets) - 5; i < len(offsets); i++ {
 		r := produce(producerBatch(t, 100, int32(i*4), false, 4))
 		if r.ErrorCode != messages.ErrorCode_NONE || r.BaseOffset != offsets[i] {
