@@ -111,6 +111,11 @@ func (c *Cleaner) clean(e *entry, pl plan, now time.Time) (res result, err error
 			return !cleanedAt[i].IsZero() && !now.Before(cleanedAt[i].Add(retention))
 		},
 		Aborted: aborted,
+		// The plan starts at the log start: markers with nothing left of
+		// their transaction go after delete.retention.ms, as tombstones.
+		DropMarkers: func(i int) bool {
+			return !cleanedAt[i].IsZero() && !now.Before(cleanedAt[i].Add(retention))
+		},
 	})
 	if errors.Is(err, compaction.ErrCorruptInput) {
 		return res, fmt.Errorf("%w: %w", errUncleanable, err)

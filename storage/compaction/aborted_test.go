@@ -41,3 +41,31 @@ func TestAbortedTransactionsDropped(t *testing.T) {
 		t.Fatal("the aborted list changed nothing")
 	}
 }
+
+// A marker goes, once its input may drop tombstones, when nothing of its
+// transaction is left; it stays while a record of it is.
+func TestMarkersDroppedWithTheirTransaction(t *testing.T) {
+	txn := batch.EncodeOptions{ProducerID: 7, ProducerEpoch: 1, BaseSequence: 0, Transactional: true, PartitionLeaderEpoch: -1}
+	// Producer 7's first transaction (k at 0) is superseded by a plain k
+	// at 2 and committed at 1; its second (j at 3) stays, committed at 4.
+	seg := append(encodeBatch(t, 0, txn, kv("k", "txn", 1)), controlBatch(t, 1)...)
+	seg = append(seg, plainBatch(t, 2, kv("k", "plain", 2))...)
+	txn.BaseSequence = 1
+	seg = append(seg, encodeBatch(t, 3, txn, kv("j", "txn2", 3))...)
+	seg = append(seg, controlBatch(t, 4)...)
+	for _, drop := range []bool{false, true} {
+		out, stats := compact(t, [][]byte{seg}, Options{DropMarkers: func(int) bool { return drop }})
+		got := fmt.Sprint(summary(decodeAll(t, out[0])))
+		want := []string{fmtRecord(1, "control", "commit", 1000)}
+		if drop {
+			want = nil
+		}
+		want = append(want, fmtRecord(2, "k", "plain", 2), fmtRecord(3, "j", "txn2", 3), fmtRecord(4, "control", "commit", 1000))
+		if got != fmt.Sprint(want) {
+			t.Fatalf("drop %v: cleaned\n%s\nwant\n%s", drop, got, want)
+		}
+		if drop != (stats.MarkersDropped == 1) {
+			t.Fatalf("drop %v: %d markers dropped", drop, stats.MarkersDropped)
+		}
+	}
+}

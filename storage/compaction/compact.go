@@ -61,6 +61,12 @@ type Options struct {
 	// batch (kept for its producer state; read_committed consumers still
 	// skip it by the index).
 	Aborted []AbortedTxn
+	// DropMarkers, when set, decides for each input whether its
+	// transaction markers may go once no record of their transaction is
+	// left (Kafka drops them after delete.retention.ms, as tombstones).
+	// The inputs must then start at the log start, so every record a
+	// marker ends is among them.
+	DropMarkers func(input int) bool
 }
 
 // AbortedTxn is a transaction ended by an ABORT marker: producer
@@ -135,6 +141,7 @@ type Stats struct {
 	TombstonesKept    int   // latest-for-their-key tombstones not yet past it
 	ProducerBatches   int   // producers' last batches, whose last record is always kept
 	AbortedDropped    int   // records of aborted transactions dropped
+	MarkersDropped    int   // transaction markers dropped with no record of their transaction left
 	BytesRead         int64 // input bytes (one pass)
 	BytesWritten      int64 // bytes passed to the Writer
 	// InputsCleaned is how many inputs, from the first, were cleaned and
@@ -224,6 +231,9 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 	// Pass 2: rewrite each batch with its surviving records.
 	horizon := opts.deleteHorizonMs()
 	var rw rewriter
+	// txnData notes the producers whose current transaction still has a
+	// record in the output (its marker must stay).
+	txnData := make(map[int64]bool)
 	for i, in := range inputs[:cleaned] {
 		dropTombstones := opts.DeleteRetention < 0 || maxTimestamps[i] < horizon
 		if opts.DropTombstones != nil {
@@ -279,7 +289,22 @@ func Compact(inputs []Input, out Writer, opts Options) (Stats, error) {
 				stats.ProducerBatches++
 				producerLast = h.LastOffset()
 			}
-			return rw.rewrite(h, b, keep, emit)
+			if h.Attributes.Control() && h.ProducerID >= 0 {
+				hadData := txnData[h.ProducerID]
+				delete(txnData, h.ProducerID)
+				if !hadData && opts.DropMarkers != nil && opts.DropMarkers(i) {
+					stats.MarkersDropped++
+					return nil
+				}
+			}
+			kept := stats.RecordsKept
+			if err := rw.rewrite(h, b, keep, emit); err != nil {
+				return err
+			}
+			if h.Attributes.Transactional() && !h.Attributes.Control() && stats.RecordsKept > kept {
+				txnData[h.ProducerID] = true
+			}
+			return nil
 		})
 		if err != nil {
 			return stats, err

@@ -43,7 +43,10 @@
 // caller cleans nothing past the last stable offset, so no record of an
 // undecided transaction is ever mapped.
 //
-// Control batches (transaction markers) pass through unchanged. The last
+// Control batches (transaction markers) pass through unchanged, unless
+// Options.DropMarkers allows it for their input and no record of their
+// transaction is left in the output (the inputs then start at the log
+// start, so every record a marker ends was seen). The last
 // record of the last data batch of each producer id (ProducerID >= 0)
 // among the inputs is always kept, so a cleaned batch still ends there
 // with the producer's id, epoch and last sequence: the state idempotent
