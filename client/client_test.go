@@ -125,9 +125,9 @@ func TestClientDeadLetterIsRetriedAsNotLeader(t *testing.T) {
 	fb.noReplicas = true
 	fb.addTopicLocked("late", 1, nil)
 	fb.mu.Unlock()
-	// The replica actor appears only after a while: requests meanwhile
-	// are dead letters, which the client retries.
-	time.AfterFunc(100*time.Millisecond, func() { fb.spawnReplica("late", 0) })
+	// The replica actor appears only after a request to it was a dead
+	// letter, which the client retries.
+	fb.spawnReplicaOnDeadLetter("late", 0)
 	off, _, err := c.ListOffsets(ctx, "late", 0, LatestTimestamp)
 	if err != nil || off != 0 {
 		t.Fatalf("ListOffsets = %d, %v", off, err)

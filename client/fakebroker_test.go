@@ -196,6 +196,20 @@ func (fb *fakeBroker) spawnReplica(topic string, partition int32) {
 	fb.spawn(messages.ReplicaActorID(topic, partition))
 }
 
+// spawnReplicaOnDeadLetter spawns the replica of topic/partition once a
+// request to it was a dead letter, so the client meets a missing replica
+// first, whenever it sends.
+func (fb *fakeBroker) spawnReplicaOnDeadLetter(topic string, partition int32) {
+	id := messages.ReplicaActorID(topic, partition)
+	var once sync.Once
+	sub := fb.c.system.EventStream.Subscribe(func(evt any) {
+		if dl, ok := evt.(*actor.DeadLetterEvent); ok && dl.PID.GetId() == id {
+			once.Do(func() { fb.spawn(id) })
+		}
+	})
+	fb.t.Cleanup(func() { fb.c.system.EventStream.Unsubscribe(sub) })
+}
+
 func (fb *fakeBroker) spawn(id string) {
 	pid, err := fb.c.system.Root.SpawnNamed(actor.PropsFromFunc(fb.receive), id)
 	if err != nil {

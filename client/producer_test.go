@@ -355,7 +355,7 @@ func TestProducerRetriesDeadLetterUntilReplicaExists(t *testing.T) {
 	fb.noReplicas = true
 	fb.addTopicLocked("late", 1, nil)
 	fb.mu.Unlock()
-	time.AfterFunc(100*time.Millisecond, func() { fb.spawnReplica("late", 0) })
+	fb.spawnReplicaOnDeadLetter("late", 0)
 	p := newTestProducer(t, c, ProducerConfig{Acks: AcksLeader})
 	if _, off, err := p.Produce(testCtx(t), &Record{Topic: "late", Value: []byte("v")}); err != nil || off != 0 {
 		t.Fatalf("Produce = %d, %v", off, err)
