@@ -112,6 +112,7 @@ func NewProducer(c *Client, cfg ProducerConfig) (*Producer, error) {
 		p.session.txnTimeout = cfg.TransactionTimeout
 		p.opts.Transactional = true
 		p.txn = newTxnManager(p, cfg.TransactionalID)
+		p.session.mayBump = p.txn.mayBump
 	}
 	p.space = sync.NewCond(&p.mu)
 	p.pool.New = func() any { return batch.NewBuilder(p.opts) }

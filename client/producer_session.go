@@ -37,6 +37,10 @@ type session struct {
 	transactionalID string
 	// txnTimeout is the transaction timeout sent with a transactional id.
 	txnTimeout time.Duration
+	// mayBump, set for a transactional id, refuses an epoch bump while
+	// the coordinator has a transaction of the session open: the bump
+	// would abort it (client/txn.go).
+	mayBump func() error
 
 	mu  sync.Mutex // held across InitProducerId, so one call runs at a time
 	cur producerIdentity
@@ -82,6 +86,11 @@ func (s *session) bump(ctx context.Context, from producerIdentity) (producerIden
 	defer s.mu.Unlock()
 	if s.cur != from && s.cur.id >= 0 {
 		return s.cur, nil
+	}
+	if s.mayBump != nil {
+		if err := s.mayBump(); err != nil {
+			return noProducer, err
+		}
 	}
 	pi, err := s.initProducerID(ctx, from)
 	if err != nil {

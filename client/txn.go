@@ -306,6 +306,22 @@ func fencedError(err error) bool {
 		errors.Is(err, messages.ErrTransactionalIDNotFound) || errors.Is(err, messages.ErrInvalidProducerIDMapping)
 }
 
+// mayBump allows a KIP-360 epoch bump (a partition lost the producer's
+// sequence state) only while the coordinator has no transaction of this
+// producer open: with partitions or offsets added, the bump would abort
+// the transaction behind the application's back, so the transaction fails
+// instead (ErrTransactionAborted) and the bump happens for the first
+// batch after the abort.
+func (t *txnManager) mayBump() error {
+	t.mu.Lock()
+	open := t.phase == txnOpen && (len(t.added) > 0 || t.offsetsAdded)
+	t.mu.Unlock()
+	if !open {
+		return nil
+	}
+	return t.noteFailure(fmt.Errorf("%w: a partition lost the producer's sequence state", ErrTransactionAborted))
+}
+
 // admit checks that a record may join the open transaction and wraps its
 // callback so a failed write dooms the transaction.
 func (t *txnManager) admit(callback func(RecordMetadata, error)) (func(RecordMetadata, error), error) {
