@@ -9,8 +9,9 @@
 //
 // One file per log segment, `<segment base offset as 20 digits>.txnindex`,
 // holding the entries of the aborts whose marker the segment holds, in
-// marker order. No header; each entry is 34 bytes, big-endian, as in
-// Kafka:
+// marker order (after compaction merged segments, the markers from a
+// file's base up to the next file's). No header; each entry is 34 bytes,
+// big-endian, as in Kafka:
 //
 //	version           i16   0
 //	producerId        i64

@@ -143,8 +143,11 @@ func (x *Index) truncateFile(base, size int64) error {
 }
 
 // Append adds e to the index of the segment based at base (the segment
-// holding the marker), creating the file if needed. It is not fsynced:
-// Sync does that.
+// holding the marker), creating the file if needed, or to the last file
+// when that is based later (compaction merged the segment that file was
+// made for into an earlier one): entries stay in marker order across
+// files, and each file holds markers from its base to the next file's.
+// It is not fsynced: Sync does that.
 func (x *Index) Append(base int64, e Entry) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -152,7 +155,7 @@ func (x *Index) Append(base int64, e Entry) error {
 		return errors.New("txnindex: closed")
 	}
 	if n := len(x.bases); n > 0 && base < x.bases[n-1] {
-		return fmt.Errorf("txnindex: append to segment %d behind the last index %d", base, x.bases[n-1])
+		base = x.bases[n-1]
 	}
 	f, err := x.fsys.OpenFile(x.path(base), os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {

@@ -93,8 +93,17 @@ func TestAppendCollect(t *testing.T) {
 	if got, _ := x.Collect(0, 1000); !slices.Equal(pids(got), []int64{2}) {
 		t.Fatalf("after retention %v", pids(got))
 	}
-	if err := x.Append(50, entries[0].e); err == nil {
-		t.Fatal("append behind the last segment accepted")
+	// A marker of a segment compaction merged into an earlier base goes
+	// to the last file, after the entries there.
+	late := Entry{ProducerID: 4, FirstOffset: 130, LastOffset: 140, LastStableOffset: 141}
+	if err := x.Append(50, late); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := x.Collect(135, 1000); !slices.Equal(pids(got), []int64{4}) {
+		t.Fatalf("entry appended behind the last file: %v", pids(got))
+	}
+	if _, err := os.Stat(filepath.Join(dir, Name(50))); !os.IsNotExist(err) {
+		t.Fatalf("a file behind the last one was created: %v", err)
 	}
 }
 
