@@ -1,12 +1,15 @@
 package txn
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/group"
@@ -288,5 +291,44 @@ func TestTxnCoordinatorWritesMarkersToLeaders(t *testing.T) {
 		if want := []string{"data", fmt.Sprintf("commit c0 p%d", r.ProducerId)}; !reflect.DeepEqual(kinds, want) {
 			t.Fatalf("out/%d holds %v, want %v", p, kinds, want)
 		}
+	}
+}
+
+func TestTxnHostCreatesStateTopicOnDemand(t *testing.T) {
+	var created []*messages.CreateTopicRequest
+	var mu sync.Mutex
+	h := newHarness(t, nil)
+	h.createTopic = func(_ context.Context, req *messages.CreateTopicRequest) *messages.CreateTopicResponse {
+		mu.Lock()
+		defer mu.Unlock()
+		created = append(created, req)
+		return &messages.CreateTopicResponse{}
+	}
+	h.restart()
+	h.setView(func(v *controller.ClusterView) {
+		delete(v.Snapshot.Topics, messages.TransactionStateTopic)
+		v.Members = append(v.Members, cluster.Member{NodeID: 2, Address: "127.0.0.1:1"}, cluster.Member{NodeID: 3, Address: "127.0.0.1:2"})
+	})
+	f := call[*messages.FindCoordinatorResponse](h, &messages.FindCoordinatorRequest{GroupId: "etl", KeyType: messages.CoordinatorKeyType_TRANSACTION})
+	if f.ErrorCode != messages.ErrorCode_COORDINATOR_NOT_AVAILABLE {
+		t.Fatalf("find coordinator without the topic: %v", f)
+	}
+	waitFor(t, requestTimeout, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(created) == 0 {
+			return fmt.Errorf("no CreateTopic call")
+		}
+		return nil
+	})
+	mu.Lock()
+	req := created[0]
+	mu.Unlock()
+	if req.Name != messages.TransactionStateTopic || req.Partitions != 50 || req.ReplicationFactor != 3 ||
+		req.Configs[metadata.ConfigCleanupPolicy] != metadata.CleanupCompact || req.Configs[metadata.ConfigMinInsyncReplicas] != "2" {
+		t.Fatalf("create request: %v", req)
+	}
+	if r := h.init("etl", time.Minute, -1, -1); r.ErrorCode != messages.ErrorCode_COORDINATOR_NOT_AVAILABLE {
+		t.Fatalf("init without the topic: %v", r)
 	}
 }

@@ -110,6 +110,8 @@ type harness struct {
 	// realMarkers hosts "out" replicas and writes markers to them with
 	// the default LeaderMarkers.
 	realMarkers bool
+	// createTopic, when set, is the Host's way to create internal topics.
+	createTopic CreateTopicFunc
 }
 
 // newHarness starts a node leading a one-partition __transaction_state,
@@ -172,7 +174,7 @@ func (h *harness) setView(mutate func(*controller.ClusterView)) {
 func (h *harness) start() {
 	h.t.Helper()
 	n := &testNode{
-		host:    NewHost(1, nil, h.cfg),
+		host:    NewHost(1, h.createTopic, h.cfg),
 		view:    h.view(),
 		nextPID: h.nextPID,
 		replica: partition.Config{

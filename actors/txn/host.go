@@ -120,7 +120,8 @@ func (h *Host) handleFindCoordinator(ctx actor.Context, view controller.ClusterV
 }
 
 // ensureStateTopic creates __transaction_state in a goroutine unless one
-// is at it (compacted, replicated like __consumer_offsets).
+// is at it (compacted, replicated like __consumer_offsets, with
+// min.insync.replicas 2 when there are two replicas or more).
 func (h *Host) ensureStateTopic(ctx actor.Context, view controller.ClusterView) {
 	if h.createTopic == nil || !h.creating.CompareAndSwap(false, true) {
 		return
@@ -134,6 +135,11 @@ func (h *Host) ensureStateTopic(ctx actor.Context, view controller.ClusterView) 
 			metadata.ConfigCleanupPolicy: metadata.CleanupCompact,
 			metadata.ConfigSegmentBytes:  strconv.FormatInt(h.cfg.StateSegmentBytes, 10),
 		},
+	}
+	if rf >= 2 {
+		// transaction.state.log.min.isr: a decision is on two replicas
+		// before it is answered.
+		req.Configs[metadata.ConfigMinInsyncReplicas] = "2"
 	}
 	logger := h.cfg.Logger
 	go func() {
