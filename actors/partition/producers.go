@@ -58,6 +58,16 @@ func (r *replica) loadProducers(l *commitlog.Log) error {
 // point the replay started from. It touches no replica field, so a disk
 // operation can run it.
 func rebuildProducers(l *commitlog.Log, idx *txnindex.Index, cfg producerstate.Config) (*producerstate.State, producerstate.LoadStats, error) {
+	if idx.Damaged() {
+		// A corrupt index entry: rebuild the index from the whole log,
+		// which means replaying it all (no snapshot).
+		if _, err := producerstate.DeleteSnapshotsAbove(nil, l.Dir(), -1); err != nil {
+			return nil, producerstate.LoadStats{}, err
+		}
+		if err := idx.Reset(); err != nil {
+			return nil, producerstate.LoadStats{}, err
+		}
+	}
 	st, stats, err := producerstate.Load(nil, l.Dir(), l, cfg, time.Now().UnixMilli())
 	if err != nil {
 		return nil, stats, err

@@ -166,6 +166,19 @@ func TestTransactionStateRecovered(t *testing.T) {
 	h.start()
 	checkTxnView(t, h)
 	h.stop()
+	// A damaged index entry: the index is rebuilt from the whole log.
+	idx, _ := filepath.Glob(filepath.Join(h.cfg.Dir, "*.txnindex"))
+	b, err := os.ReadFile(idx[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[1] = 7 // the version of the first entry
+	if err := os.WriteFile(idx[0], b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h.start()
+	checkTxnView(t, h)
+	h.stop()
 	for _, pattern := range []string{"*.snapshot", "*.txnindex", commitlog.CleanShutdownFile} {
 		files, _ := filepath.Glob(filepath.Join(h.cfg.Dir, pattern))
 		for _, f := range files {

@@ -22,8 +22,10 @@
 // Entries are appended as markers are written (to the file of the active
 // segment) and fsynced before the producer state snapshot that covers
 // them is written, so every entry below the latest snapshot's offset is
-// durable. Opening cuts a torn trailing entry; an entry with an unknown
-// version or offsets out of order is corrupt. On recovery the replica
+// durable. Opening cuts a torn trailing entry and checks every entry; an
+// entry with an unknown version or offsets out of order marks the index
+// Damaged, and its owner rebuilds it from the whole log (Reset). On
+// recovery the replica
 // drops the entries at or above the offset its producer state replay
 // starts from and appends those the replay finds again (TruncateFrom),
 // which also rebuilds a missing or damaged file. Retention deletes the

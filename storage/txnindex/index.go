@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -96,9 +97,12 @@ type Index struct {
 	sizes  map[int64]int64
 	dirty  map[int64]bool
 	closed bool
+	// damaged: Open found a file with a corrupt entry.
+	damaged bool
 }
 
-// Open opens the index files in dir, cutting a torn trailing entry.
+// Open opens the index files in dir, cutting a torn trailing entry and
+// checking every entry; a corrupt one marks the index Damaged.
 func Open(fsys vfs.FS, dir string) (*Index, error) {
 	fsys = vfs.Default(fsys)
 	x := &Index{dir: dir, fsys: fsys, sizes: map[int64]int64{}, dirty: map[int64]bool{}}
@@ -125,7 +129,33 @@ func Open(fsys vfs.FS, dir string) (*Index, error) {
 		x.sizes[base] = size
 	}
 	slices.Sort(x.bases)
+	for _, base := range x.bases {
+		if _, err := x.read(base); errors.Is(err, ErrCorrupt) {
+			x.damaged = true
+		} else if err != nil {
+			return nil, err
+		}
+	}
 	return x, nil
+}
+
+// Damaged reports whether Open found a corrupt entry: the owner must
+// rebuild the whole index (Reset, then Append from the whole log).
+func (x *Index) Damaged() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.damaged
+}
+
+// Reset deletes every index file, for a rebuild from the whole log.
+func (x *Index) Reset() error {
+	if err := x.TruncateFrom(math.MinInt64); err != nil {
+		return err
+	}
+	x.mu.Lock()
+	x.damaged = false
+	x.mu.Unlock()
+	return nil
 }
 
 func (x *Index) path(base int64) string { return filepath.Join(x.dir, Name(base)) }
@@ -274,14 +304,14 @@ func (x *Index) TruncateFrom(offset int64) error {
 	if n := len(x.bases); n > 0 {
 		base := x.bases[n-1]
 		entries, err := x.read(base)
-		if err != nil && !errors.Is(err, ErrCorrupt) {
+		if err != nil {
 			return err
 		}
 		cut := 0
 		for cut < len(entries) && entries[cut].LastOffset < offset {
 			cut++
 		}
-		if size := int64(cut) * EntrySize; err != nil || size != x.sizes[base] {
+		if size := int64(cut) * EntrySize; size != x.sizes[base] {
 			if err := x.truncateFile(base, size); err != nil {
 				return err
 			}

@@ -135,6 +135,17 @@ func TestTornAndCorruptFiles(t *testing.T) {
 	if _, err := x.Collect(0, 100); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("damaged entry: %v", err)
 	}
+	// Opened, the damage is reported for a rebuild; Reset empties it.
+	x, err = Open(nil, dir)
+	if err != nil || !x.Damaged() {
+		t.Fatalf("open of a damaged index: damaged %v, %v", x != nil && x.Damaged(), err)
+	}
+	if err := x.Reset(); err != nil || x.Damaged() {
+		t.Fatalf("reset: %v", err)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*"+Suffix)); len(files) != 0 {
+		t.Fatalf("files left after reset: %v", files)
+	}
 }
 
 // FuzzDecode: the entry reader never panics, and what it accepts
