@@ -56,10 +56,10 @@ func values(prefix string, n int) []string {
 }
 
 // TestTransactions runs transactional producers against one sluiced
-// process: every commit and abort ends with a marker in the partition, a
-// second instance fences the first (its open transaction is aborted, its
-// commit refused), and offsets sent with a transaction count only if it
-// commits.
+// process: every commit and abort ends with a marker in the partition,
+// read_committed consumers see committed records only, a second instance
+// fences the first (its open transaction is aborted, its commit refused),
+// and offsets sent with a transaction count only if it commits.
 func TestTransactions(t *testing.T) {
 	c := clustertest.Start(t, 1)
 	cl := newClient(t, c)
@@ -156,6 +156,13 @@ func TestTransactions(t *testing.T) {
 	}
 	if end, _, err := cl.ListOffsets(ctx, topic, 0, -1); err != nil || end != 20 {
 		t.Fatalf("log end %d %v, want 20 (after the last marker)", end, err)
+	}
+
+	// read_committed: the committed records only, in order; the zombie's
+	// and the aborted ones never.
+	want = append(values("committed", 5), "p2-0", "p2-last")
+	if got := consumeValues(t, cl, topic, client.ReadCommitted, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("read_committed %v, want %v", got, want)
 	}
 	// The zombie stays fenced.
 	if err := p1.BeginTransaction(); !errors.Is(err, messages.ErrProducerFenced) {
