@@ -40,6 +40,7 @@ func (r *replica) takeOffline(ctx actor.Context, cause error) {
 	r.logger.Warn("log dir offline: replica stopped", "dir", r.cfg.Dir, "error", cause)
 	if r.log != nil {
 		r.unregisterCleaner(false)
+		r.abandonProducers()
 		_ = r.log.Close() // failed: closes the files only
 		r.log = nil
 	}

@@ -223,6 +223,17 @@ func (r *replica) closeProducers() {
 	r.producers = nil
 }
 
+// abandonProducers drops the producer state of a failed log without
+// writing anything more: a snapshot being written is waited for, the
+// index is not synced (the next open rebuilds what is missing).
+func (r *replica) abandonProducers() {
+	if r.snapshots != nil {
+		r.snapshots.drain()
+		r.snapshots = nil
+	}
+	r.txns, r.producers = nil, nil
+}
+
 // resetProducers rebuilds the producer state from the log as it is, after
 // a disk operation on it failed midway (the log may or may not have been
 // cut). It reads the log in the actor: this is the rare failure path.
