@@ -69,8 +69,9 @@
 // error. Before its first send it asks a broker for a producer id and
 // epoch (InitProducerId; the session type, producer_session.go). Every
 // partition numbers its batches (producer id, epoch and base sequence in
-// the batch header) as they are first sent, one batch per request (the
-// batches queued behind the in-flight limit merged into one), and
+// the batch header) as they are first sent, one batch per request (while
+// the in-flight limit is used up the open batch grows past BatchBytes and
+// batches that queued anyway are merged), and
 // resends a failed one with the same numbers, in order, so the broker
 // appends it once or answers it as a duplicate with the original offsets.
 // OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID at the head of a

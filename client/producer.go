@@ -224,7 +224,7 @@ func (p *Producer) ProduceAsync(ctx context.Context, rec *Record, callback func(
 	o.bytes += size
 	p.buffered += size
 	p.pending++
-	if p.cfg.Linger < 0 || p.flushing > 0 || o.builder.EstimatedSize() >= p.cfg.BatchBytes {
+	if p.cfg.Linger < 0 || p.flushing > 0 || o.builder.EstimatedSize() >= p.batchLimit(pb) {
 		p.seal(pb)
 	}
 	p.mu.Unlock()
@@ -266,12 +266,12 @@ func (p *Producer) choose(rec *Record, partitions, size int) *partitionBuffer {
 		tp.Partition = int32(part.Partition(rec.Key, partitions))
 	}
 	pb := p.buffer(tp)
-	if pb.open != nil && pb.open.builder.EstimatedSize()+size > p.cfg.BatchBytes {
+	if pb.open != nil && pb.open.builder.EstimatedSize()+size > p.batchLimit(pb) {
 		p.seal(pb)
 		if part != nil {
 			tp.Partition = int32(part.Partition(rec.Key, partitions))
 			pb = p.buffer(tp)
-			if pb.open != nil && pb.open.builder.EstimatedSize()+size > p.cfg.BatchBytes {
+			if pb.open != nil && pb.open.builder.EstimatedSize()+size > p.batchLimit(pb) {
 				p.seal(pb)
 			}
 		}
@@ -288,6 +288,28 @@ func (p *Producer) buffer(tp TopicPartition) *partitionBuffer {
 		go pb.sender.run()
 	}
 	return pb
+}
+
+// batchLimit is the size at which pb's open batch is sealed: BatchBytes,
+// or, for an idempotent producer whose partition cannot send now (its
+// in-flight limit is used up), the merge limit: the batch keeps growing
+// rather than queueing as one more small batch that would be merged
+// later. Called with p.mu held.
+func (p *Producer) batchLimit(pb *partitionBuffer) int {
+	if p.session == nil || !pb.sender.backlog.Load() {
+		return p.cfg.BatchBytes
+	}
+	return pb.sender.mergeLimit()
+}
+
+// sealFull seals tp's open batch once it has reached BatchBytes, for a
+// partition whose sender can send again after its batch grew past it.
+func (p *Producer) sealFull(tp TopicPartition) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pb := p.parts[tp]; pb != nil && pb.open != nil && pb.open.builder.EstimatedSize() >= p.cfg.BatchBytes {
+		p.seal(pb)
+	}
 }
 
 // newBatch starts a batch. Called with p.mu held.

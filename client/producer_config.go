@@ -109,12 +109,12 @@ type ProducerConfig struct {
 	Linger time.Duration
 	// BatchBytes caps a batch's uncompressed size when it is sealed; a
 	// record that does not fit an empty batch is refused with
-	// MESSAGE_TOO_LARGE. 0 means 64 KiB. Batches sealed while the
-	// partition's in-flight limit is used up travel together: a plain
-	// producer concatenates them in one request, an idempotent one (one
-	// batch per request) merges them into one batch of up to 256 KiB (or
-	// BatchBytes if larger), within MaxRequestBytes and the topic's
-	// max.message.bytes.
+	// MESSAGE_TOO_LARGE. 0 means 64 KiB. While a partition's in-flight
+	// limit is used up its batches travel together: a plain producer
+	// concatenates the sealed ones in one request; an idempotent one (one
+	// batch per request) lets the open batch grow past BatchBytes and
+	// merges batches that queued anyway, up to 256 KiB (or BatchBytes if
+	// larger) within MaxRequestBytes and the topic's max.message.bytes.
 	BatchBytes int
 	// Compression is the codec of produced batches.
 	Compression batch.Codec

@@ -358,3 +358,50 @@ func TestIdempotentMergesQueuedBatches(t *testing.T) {
 		t.Fatalf("%d merged batches of %d, %d requests: want merged batches, one per request", big, fb.producedBatches, fb.produced)
 	}
 }
+
+// TestIdempotentBatchGrowsWhileBacklogged: while the partition's in-flight
+// limit is used up the open batch grows past BatchBytes, and it goes out
+// as soon as the limit frees, without waiting for its linger.
+func TestIdempotentBatchGrowsWhileBacklogged(t *testing.T) {
+	c, fb := newFakeClient(t)
+	fb.addTopic("t", 1, nil)
+	p := newTestProducer(t, c, ProducerConfig{BatchBytes: 1 << 10, MaxInFlight: 1, Linger: time.Hour})
+	fb.mu.Lock()
+	fb.holdProduce = 100 * time.Millisecond
+	fb.mu.Unlock()
+	ctx := testCtx(t)
+	value := make([]byte, 100)
+	done := make(chan error, 100)
+	cb := func(_ RecordMetadata, err error) { done <- err }
+	for range 11 { // a full first batch: sealed and sent at once
+		p.ProduceAsync(ctx, &Record{Topic: "t", Partition: 0, Value: value}, cb)
+	}
+	waitUntil(t, func() error {
+		fb.mu.Lock()
+		defer fb.mu.Unlock()
+		if fb.produced == 0 {
+			return errors.New("first batch not sent")
+		}
+		return nil
+	})
+	for range 40 { // about 4 KiB while the first is unanswered
+		p.ProduceAsync(ctx, &Record{Topic: "t", Partition: 0, Value: value}, cb)
+	}
+	timeout := time.After(10 * time.Second)
+	for i := range 51 {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-timeout:
+			t.Fatalf("%d of 51 records answered: the grown batch waits for its linger", i)
+		}
+	}
+	hs := fb.headers("t", 0)
+	// The first batch took about 9 records (1 KiB); the rest, some 4 KiB,
+	// grew into the second.
+	if len(hs) != 2 || hs[0].RecordCount+hs[1].RecordCount != 51 || hs[1].RecordCount < 40 {
+		t.Fatalf("stored %d batches (the last with %d records), want two, the second grown past BatchBytes", len(hs), hs[len(hs)-1].RecordCount)
+	}
+}

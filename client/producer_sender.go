@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -43,6 +44,10 @@ type sender struct {
 	nextSeq    uint64
 	// seq numbers the batches of an idempotent producer; nil otherwise.
 	seq *sequencer
+	// backlog is set (idempotent producers only) while the sender cannot
+	// send: producing goroutines then let the open batch grow
+	// (Producer.batchLimit).
+	backlog atomic.Bool
 }
 
 // produceRequest is one ProduceRequest: one or more batches.
@@ -132,8 +137,20 @@ func (s *sender) run() {
 	}
 }
 
-// pump sends what credit and the retry state allow.
+// pump sends what credit and the retry state allow, and tells the
+// producing goroutines whether the partition is backlogged.
 func (s *sender) pump() {
+	s.pumpSends()
+	if s.seq == nil {
+		return
+	}
+	backlogged := s.recovering || len(s.inflight) >= s.p.cfg.MaxInFlight
+	if s.backlog.Swap(backlogged) && !backlogged {
+		s.p.sealFull(s.tp) // the grown batch may go now
+	}
+}
+
+func (s *sender) pumpSends() {
 	for {
 		if s.recovering {
 			if len(s.inflight) > 0 {

@@ -178,15 +178,23 @@ func (s *sender) failQueue(err error) {
 // the client knows only when the topic overrides it.
 const maxMergedBatchBytes = 256 << 10
 
+// mergeLimit is the largest batch the partition sends: maxMergedBatchBytes
+// (or BatchBytes if larger), within a request and the topic's
+// max.message.bytes. Safe from any goroutine.
+func (s *sender) mergeLimit() int {
+	limit := min(s.p.c.cfg.MaxRequestBytes, max(s.p.cfg.BatchBytes, maxMergedBatchBytes))
+	if t, ok := s.p.c.meta.Load().topics[s.tp.Topic]; ok && t.maxMessageBytes > 0 {
+		limit = min(limit, t.maxMessageBytes)
+	}
+	return limit
+}
+
 // mergeQueued merges the queued batches into the first one while the
 // result stays within maxMergedBatchBytes (or BatchBytes, if larger), a
 // request and the topic's max.message.bytes, and
 // returns how many queue entries the first now covers and its size.
 func (s *sender) mergeQueued() (int, int) {
-	limit := min(s.p.c.cfg.MaxRequestBytes, max(s.p.cfg.BatchBytes, maxMergedBatchBytes))
-	if t, ok := s.p.c.meta.Load().topics[s.tp.Topic]; ok && t.maxMessageBytes > 0 {
-		limit = min(limit, t.maxMessageBytes)
-	}
+	limit := s.mergeLimit()
 	o := s.queue[0]
 	n := 1
 	for ; n < len(s.queue); n++ {
