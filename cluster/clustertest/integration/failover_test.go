@@ -252,6 +252,16 @@ func staleLeader(t *testing.T, e *env) []acked {
 	}
 	e.waitInSync(topic)
 	e.verify(topic, partitions, acks)
+	// What the paused leader may have appended was cut when it followed.
+	values, err := workload.ReadPartition(e.ctx(), e.cl, topic, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off, v := range values {
+		if v == "stale-probe" {
+			t.Errorf("the refused probe is in %s/%d at offset %d", topic, p, off)
+		}
+	}
 	return acks
 }
 
