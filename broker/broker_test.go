@@ -204,9 +204,9 @@ func TestBrokerStartupErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(bin, append(tt.args, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0")...)
+			cmd := exec.Command(bin, append(tt.args, "--listen", "127.0.0.1:0", "--http", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0")...)
 			if tt.name == "bad listen" {
-				cmd = exec.Command(bin, append(tt.args, "--http", "127.0.0.1:0")...)
+				cmd = exec.Command(bin, append(tt.args, "--http", "127.0.0.1:0", "--kafka-listen", "127.0.0.1:0")...)
 			}
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr

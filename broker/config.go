@@ -16,6 +16,8 @@ import (
 	"github.com/sluice-mq/sluice/actors/node"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	kafkaserver "github.com/sluice-mq/sluice/kafka/server"
+	"github.com/sluice-mq/sluice/kafka/wire"
 	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 	"github.com/sluice-mq/sluice/storage/producerstate"
@@ -69,6 +71,8 @@ type Config struct {
 	// Consul puts the node in a cluster (see ConsulConfig); an empty
 	// address runs it alone.
 	Consul ConsulConfig `yaml:"consul"`
+	// Kafka is the Kafka protocol listener (see KafkaConfig).
+	Kafka KafkaConfig `yaml:"kafka"`
 }
 
 // RemoteConfig tunes protoactor's gRPC remote.
@@ -204,6 +208,12 @@ func DefaultConfig() Config {
 			ReplicaLagTime: replication.DefaultReplicaLagTime,
 			RetryInterval:  replication.DefaultRetryInterval,
 		},
+		Kafka: KafkaConfig{
+			Listen:          DefaultKafkaListen,
+			MaxRequestBytes: wire.DefaultMaxRequestBytes,
+			IdleTimeout:     kafkaserver.DefaultIdleTimeout,
+			MaxInFlight:     kafkaserver.DefaultMaxInFlight,
+		},
 		Consul: ConsulConfig{
 			Prefix:      DefaultConsulPrefix,
 			ServiceName: DefaultConsulServiceName,
@@ -271,6 +281,9 @@ func (c *Config) Validate() error {
 		}
 	}
 	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	if err := c.Kafka.validate(); err != nil {
 		return err
 	}
 	r, l := c.Remote, c.Log

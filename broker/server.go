@@ -24,6 +24,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	kafkaserver "github.com/sluice-mq/sluice/kafka/server"
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
@@ -76,6 +77,11 @@ type Server struct {
 	// Config.FaultInjection only, is the file layer of every log.
 	logDirs *node.LogDirs
 	faults  *vfs.Faulty
+
+	kafkaLn   net.Listener
+	kafkaAddr string
+	kafka     *kafkaserver.Server
+	kafkaDone chan struct{}
 
 	httpServer *http.Server
 	httpAddr   string
@@ -148,6 +154,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		}
 	}()
 
+	if err := s.listenKafka(); err != nil {
+		return nil, err
+	}
+
 	s.system = actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return actorLogger(logger)
 	}))
@@ -160,7 +170,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		return nil, err
 	}
 	s.remote = r
-	self := cluster.Member{NodeID: cfg.NodeID, Address: s.system.Address(), HTTPAddress: s.httpAddr}
+	self := cluster.Member{NodeID: cfg.NodeID, Address: s.system.Address(), HTTPAddress: s.httpAddr, KafkaAddress: s.kafkaAddr}
 	if s.membership == nil {
 		s.membership = local.NewMembership(self)
 	}
@@ -235,8 +245,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if httpLn != nil {
 		s.serveHTTP(httpLn, registry)
 	}
+	s.serveKafka()
 	s.healthy.Store(true)
-	logger.Info("sluiced started", "node_id", cfg.NodeID, "address", self.Address, "http", s.httpAddr,
+	logger.Info("sluiced started", "node_id", cfg.NodeID, "address", self.Address, "http", s.httpAddr, "kafka", s.kafkaAddr,
 		"data_dir", cfg.DataDir, "topics", len(initial.Topics))
 	return s, nil
 }
@@ -283,6 +294,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) teardown(ctx context.Context) error {
 	s.healthy.Store(false)
 	var errs []error
+	s.stopKafka()
 	if s.guardian != nil {
 		timeout := s.cfg.ShutdownTimeout
 		if d, ok := ctx.Deadline(); ok {

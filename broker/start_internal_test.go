@@ -22,6 +22,7 @@ func TestBrokerStartFailsCleanlyWhenRemotePortTaken(t *testing.T) {
 	cfg.DataDir = t.TempDir()
 	cfg.Listen = taken.Addr().String()
 	cfg.Advertise = ""
+	cfg.Kafka.Listen = "127.0.0.1:0"
 	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

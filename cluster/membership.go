@@ -9,6 +9,9 @@ type Member struct {
 	Address string `json:"address"`
 	// HTTPAddress is the host:port of the node's admin HTTP server.
 	HTTPAddress string `json:"http_address"`
+	// KafkaAddress is the advertised host:port of the node's Kafka
+	// listener ("" if it has none).
+	KafkaAddress string `json:"kafka_address,omitempty"`
 }
 
 // Membership tracks which nodes are alive and which one is the controller.

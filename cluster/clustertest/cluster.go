@@ -63,6 +63,7 @@ type Node struct {
 	ID      int32
 	Addr    string // actor remote host:port
 	HTTP    string // admin HTTP host:port
+	Kafka   string // Kafka listener host:port
 	DataDir string
 	LogPath string
 
@@ -86,6 +87,7 @@ func Start(t testing.TB, n int, opts ...Option) *Cluster {
 			ID:      c.opts.firstID + int32(i),
 			Addr:    freeAddr(t),
 			HTTP:    freeAddr(t),
+			Kafka:   freeAddr(t),
 			DataDir: filepath.Join(root, fmt.Sprintf("node%d", i), "data"),
 			LogPath: filepath.Join(root, fmt.Sprintf("node%d.log", i)),
 		}
@@ -119,6 +121,9 @@ func (c *Cluster) Addr(i int) string { return c.nodes[i].Addr }
 // HTTP is node i's admin HTTP address.
 func (c *Cluster) HTTP(i int) string { return c.nodes[i].HTTP }
 
+// Kafka is node i's Kafka listener address.
+func (c *Cluster) Kafka(i int) string { return c.nodes[i].Kafka }
+
 // DataDir is node i's data directory.
 func (c *Cluster) DataDir(i int) string { return c.nodes[i].DataDir }
 
@@ -139,6 +144,7 @@ func (c *Cluster) args(i int) []string {
 		"--data-dir", n.DataDir,
 		"--listen", n.Addr,
 		"--http", n.HTTP,
+		"--kafka-listen", n.Kafka,
 		"--log-level", c.opts.logLevel,
 	}
 	if c.opts.flags != nil {

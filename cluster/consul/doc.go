@@ -12,7 +12,7 @@
 //
 // Membership keeps these records, all under the same prefix:
 //
-//	service  <ServiceName>-<id>   meta node_id, address, http_address; TTL check
+//	service  <ServiceName>-<id>   meta node_id, address, http_address, kafka_address; TTL check
 //	                              "service:<ServiceName>-<id>" passed every CheckTTL/3
 //	session  <ServiceName>-<id>   bound to serfHealth and the TTL check,
 //	                              behavior delete, lock-delay LockDelay

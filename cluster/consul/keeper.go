@@ -142,9 +142,10 @@ func (k *keeper) register(ctx context.Context) error {
 		Address: host,
 		Port:    port,
 		Meta: map[string]string{
-			"node_id":      strconv.Itoa(int(k.self.NodeID)),
-			"address":      k.self.Address,
-			"http_address": k.self.HTTPAddress,
+			"node_id":       strconv.Itoa(int(k.self.NodeID)),
+			"address":       k.self.Address,
+			"http_address":  k.self.HTTPAddress,
+			"kafka_address": k.self.KafkaAddress,
 		},
 		Check: &api.AgentServiceCheck{
 			CheckID:                        k.checkID,

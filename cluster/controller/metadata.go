@@ -34,7 +34,7 @@ func Metadata(view ClusterView, req *messages.MetadataRequest) *messages.Metadat
 	sort.Slice(members, func(i, j int) bool { return members[i].NodeID < members[j].NodeID })
 	for _, m := range members {
 		live[m.NodeID] = true
-		resp.Brokers = append(resp.Brokers, &messages.Broker{NodeId: m.NodeID, Address: m.Address, HttpAddress: m.HTTPAddress})
+		resp.Brokers = append(resp.Brokers, &messages.Broker{NodeId: m.NodeID, Address: m.Address, HttpAddress: m.HTTPAddress, KafkaAddress: m.KafkaAddress})
 	}
 	names := req.GetTopics()
 	if len(names) == 0 {

@@ -40,6 +40,8 @@ type flags struct {
 	dataDir   string
 	listen    string
 	advertise string
+	kafka     string
+	kafkaAdv  string
 	http      string
 	nodeID    int32
 	logLevel  string
@@ -76,6 +78,8 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&f.listen, "listen", def.Listen, "host:port of the actor remote (gRPC)")
 	fs.StringVar(&f.advertise, "advertise", "", "host:port clients and other nodes use to reach the remote (default: --listen)")
 	fs.StringVar(&f.http, "http", def.HTTP, "host:port of the admin HTTP server (/healthz, /metrics); empty disables it")
+	fs.StringVar(&f.kafka, "kafka-listen", def.Kafka.Listen, "host:port of the Kafka protocol listener; empty disables it")
+	fs.StringVar(&f.kafkaAdv, "kafka-advertise", "", "host:port Kafka clients use to reach this node (default: --kafka-listen)")
 	fs.Int32Var(&f.nodeID, "node-id", def.NodeID, "node id, unique in the cluster")
 	fs.StringVar(&f.logLevel, "log-level", def.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&f.lagTime, "replica-lag-time", def.Replication.ReplicaLagTime, "a follower behind the leader this long leaves the ISR")
@@ -115,6 +119,12 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	}
 	if fs.Changed("http") {
 		cfg.HTTP = f.http
+	}
+	if fs.Changed("kafka-listen") {
+		cfg.Kafka.Listen = f.kafka
+	}
+	if fs.Changed("kafka-advertise") {
+		cfg.Kafka.Advertise = f.kafkaAdv
 	}
 	if fs.Changed("node-id") {
 		cfg.NodeID = f.nodeID

@@ -184,7 +184,7 @@ func TestNodeWithWrongConsulRemovesNoData(t *testing.T) {
 func TestSecondSluicedOnOneDataDirRefused(t *testing.T) {
 	c := clustertest.Start(t, 1)
 	bin := filepath.Join(clustertest.BuildBinaries(t), "sluiced")
-	cmd := exec.Command(bin, "--data-dir", c.DataDir(0), "--listen", "127.0.0.1:0", "--http", "")
+	cmd := exec.Command(bin, "--data-dir", c.DataDir(0), "--listen", "127.0.0.1:0", "--http", "", "--kafka-listen", "127.0.0.1:0")
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() == 0 {

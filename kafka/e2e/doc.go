@@ -1,0 +1,4 @@
+// Package e2e tests the Kafka listener against real sluiced processes with
+// real Kafka clients: franz-go's kgo in Go, kcat (librdkafka) as a
+// process, and raw sockets for bad input.
+package e2e
