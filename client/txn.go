@@ -367,9 +367,11 @@ func (t *txnManager) addPartition(ctx context.Context, tp TopicPartition) error 
 }
 
 // ensureInTransaction adds the partition to the open transaction before
-// its queued batches are sent; on failure they fail with the error.
+// its queued batches are sent; on failure they fail with the error. It
+// waits up to the transaction timeout (past it the coordinator aborts the
+// transaction anyway), so a coordinator failover does not fail it.
 func (s *sender) ensureInTransaction() bool {
-	ctx, cancel := context.WithTimeout(s.p.ctx, s.p.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(s.p.ctx, max(s.p.cfg.RequestTimeout, s.p.cfg.TransactionTimeout))
 	err := s.p.txn.addPartition(ctx, s.tp)
 	cancel()
 	if err != nil {

@@ -1,9 +1,17 @@
 package integration
 
 import (
+	"os"
 	"testing"
 
 	"github.com/sluice-mq/sluice/cluster/clustertest"
 )
 
-func TestMain(m *testing.M) { clustertest.Main(m) }
+// TestMain runs the tests, or, when the test binary is started as the
+// exactly-once ETL program of TestExactlyOnceETL, that program.
+func TestMain(m *testing.M) {
+	if brokers := os.Getenv(etlBrokersEnv); brokers != "" {
+		os.Exit(runETL(brokers))
+	}
+	clustertest.Main(m)
+}
