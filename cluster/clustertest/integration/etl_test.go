@@ -31,14 +31,14 @@ const (
 	// before each commit, with the transaction's records written, and
 	// creates "holding".
 	etlDirEnv = "SLUICE_TEST_ETL_DIR"
-	etlIn         = "etl-in"
-	etlOut        = "etl-out"
-	etlGroup      = "etl"
-	etlTxnID      = "etl-1"
-	etlBatch      = 100
-	etlInputs     = 3000
-	etlKeys       = 10
-	etlPause      = 100 * time.Millisecond
+	etlIn     = "etl-in"
+	etlOut    = "etl-out"
+	etlGroup  = "etl"
+	etlTxnID  = "etl-1"
+	etlBatch  = 100
+	etlInputs = 3000
+	etlKeys   = 10
+	etlPause  = 100 * time.Millisecond
 )
 
 // runETL is the ETL program. It runs until killed; it exits 1 on an error
