@@ -30,6 +30,8 @@ type Client struct {
 	log    *slog.Logger
 	system *actor.ActorSystem
 	remote *remote.Remote
+	// txnCoords caches transaction coordinators (txn.go).
+	txnCoords txnCoordinators
 
 	// ctx ends when the client is closed; background work derives from it.
 	ctx    context.Context

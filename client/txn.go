@@ -67,10 +67,18 @@ type txnManager struct {
 	// producer was fenced.
 	failed error
 	fatal  error
+	// adding is set while an AddPartitionsToTxn is in flight; toAdd
+	// collects the partitions for the next one; addDone is signalled when
+	// one ends.
+	adding  bool
+	toAdd   map[TopicPartition]bool
+	addDone *sync.Cond
 }
 
 func newTxnManager(p *Producer, id string) *txnManager {
-	return &txnManager{p: p, id: id, added: make(map[TopicPartition]bool)}
+	t := &txnManager{p: p, id: id, added: make(map[TopicPartition]bool), toAdd: make(map[TopicPartition]bool)}
+	t.addDone = sync.NewCond(&t.mu)
+	return t
 }
 
 // InitTransactions registers the producer's TransactionalID with its
@@ -336,33 +344,76 @@ func (t *txnManager) admit(callback func(RecordMetadata, error)) (func(RecordMet
 	}, nil
 }
 
-// addPartition adds tp to the open transaction before its first batch:
-// AddPartitionsToTxn to the coordinator, once per partition and
-// transaction. Called from tp's sender goroutine.
+// addPartition adds tp to the open transaction before its first batch.
+// Called from tp's sender goroutine; the senders of a transaction's new
+// partitions share requests: while one AddPartitionsToTxn is in flight the
+// others queue their partitions, and the next request carries them all
+// (the coordinator takes one write at a time per transactional id).
 func (t *txnManager) addPartition(ctx context.Context, tp TopicPartition) error {
 	t.mu.Lock()
-	if t.added[tp] {
+	defer t.mu.Unlock()
+	for {
+		switch {
+		case t.added[tp]:
+			return nil
+		case t.phase != txnOpen:
+			return ErrNoTransaction
+		case t.failed != nil:
+			return fmt.Errorf("%w: %w", ErrTransactionAborted, t.failed)
+		case ctx.Err() != nil:
+			return ctxError(ctx, "adding a partition to the transaction")
+		}
+		if t.adding {
+			t.toAdd[tp] = true
+			t.addDone.Wait()
+			continue
+		}
+		t.toAdd[tp] = true
+		batch := make([]TopicPartition, 0, len(t.toAdd))
+		for p := range t.toAdd {
+			batch = append(batch, p)
+		}
+		clear(t.toAdd)
+		t.adding = true
 		t.mu.Unlock()
-		return nil
+		err := t.sendAdd(ctx, batch)
+		t.mu.Lock()
+		t.adding = false
+		if err == nil && t.phase == txnOpen {
+			for _, p := range batch {
+				t.added[p] = true
+			}
+		}
+		t.addDone.Broadcast()
+		if err != nil {
+			t.mu.Unlock()
+			err = t.noteFailure(err)
+			t.mu.Lock()
+			return err
+		}
 	}
-	open := t.phase == txnOpen
-	t.mu.Unlock()
-	if !open {
-		return ErrNoTransaction
+}
+
+// sendAdd is one AddPartitionsToTxn for partitions.
+func (t *txnManager) sendAdd(ctx context.Context, partitions []TopicPartition) error {
+	byTopic := map[string]*messages.AddPartitionsToTxnTopic{}
+	var topics []*messages.AddPartitionsToTxnTopic
+	for _, tp := range partitions {
+		mt := byTopic[tp.Topic]
+		if mt == nil {
+			mt = &messages.AddPartitionsToTxnTopic{Name: tp.Topic}
+			byTopic[tp.Topic] = mt
+			topics = append(topics, mt)
+		}
+		mt.Partitions = append(mt.Partitions, tp.Partition)
 	}
 	pi := t.p.session.current()
 	_, err := txnCall[*messages.AddPartitionsToTxnResponse](ctx, t.p.c, t.id, &messages.AddPartitionsToTxnRequest{
-		TransactionalId: t.id, ProducerId: pi.id, ProducerEpoch: int32(pi.epoch),
-		Topics: []*messages.AddPartitionsToTxnTopic{{Name: tp.Topic, Partitions: []int32{tp.Partition}}},
+		TransactionalId: t.id, ProducerId: pi.id, ProducerEpoch: int32(pi.epoch), Topics: topics,
 	}, nil)
 	if err != nil {
-		return t.noteFailure(fmt.Errorf("add %s/%d to the transaction: %w", tp.Topic, tp.Partition, err))
+		return fmt.Errorf("add %d partitions to the transaction: %w", len(partitions), err)
 	}
-	t.mu.Lock()
-	if t.phase == txnOpen {
-		t.added[tp] = true
-	}
-	t.mu.Unlock()
 	return nil
 }
 
@@ -405,42 +456,96 @@ func (c *Client) findTxnCoordinator(ctx context.Context, id string) (*actor.PID,
 	return pid, nil
 }
 
+// Backoff of requests answered CONCURRENT_TRANSACTIONS (the previous
+// transaction's markers are being written, a few milliseconds as a rule):
+// short at first, as Kafka's producer retries them, doubling up to the
+// client's RetryBackoff.
+const concurrentBackoff = 5 * time.Millisecond
+
 // txnCall sends a request about transactional id to its coordinator,
-// finding it first and again after coordinator errors. Retriable errors
-// are retried; CONCURRENT_TRANSACTIONS (the previous transaction's markers
-// are still being written) and COORDINATOR_LOAD_IN_PROGRESS are retried
-// until ctx ends.
+// found once and cached on the client (again after coordinator errors).
+// Retriable errors are retried; CONCURRENT_TRANSACTIONS and
+// COORDINATOR_LOAD_IN_PROGRESS are retried until ctx ends, the former
+// after a short backoff.
 func txnCall[T response](ctx context.Context, c *Client, id string, req proto.Message, check func(T) error) (T, error) {
 	var res T
-	var coord *actor.PID
 	op := func(int) error {
-		if coord == nil {
-			var err error
-			if coord, err = c.findTxnCoordinator(ctx, id); err != nil {
-				return permanent(err)
-			}
+		coord, err := c.txnCoordinator(ctx, id)
+		if err != nil {
+			return permanent(err)
 		}
-		var err error
 		res, err = call[T](ctx, c, coord, req, c.cfg.RequestTimeout)
 		if err == nil && check != nil {
 			err = check(res)
 		}
 		if coordinatorError(err) {
-			coord = nil
+			c.forgetTxnCoordinator(id, coord)
 			if errors.Is(err, errNoActor) {
 				err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_COORDINATOR_NOT_AVAILABLE, "coordinator unreachable"), err)
 			}
 		}
+		if errors.Is(err, messages.ErrConcurrentTransactions) {
+			return permanent(err) // retried below, sooner
+		}
 		return err
 	}
+	backoff := concurrentBackoff
 	for {
 		err := c.retry(ctx, op)
-		if errors.Is(err, messages.ErrConcurrentTransactions) || errors.Is(err, messages.ErrCoordinatorLoadInProgress) {
+		switch {
+		case errors.Is(err, messages.ErrConcurrentTransactions):
+			if e := c.sleep(ctx, backoff); e != nil {
+				return res, fmt.Errorf("%w (retrying after: %w)", e, err)
+			}
+			backoff = min(2*backoff, c.cfg.RetryBackoff)
+			continue
+		case errors.Is(err, messages.ErrCoordinatorLoadInProgress):
 			if e := c.sleep(ctx, c.cfg.backoff(1)); e == nil {
 				continue
 			}
 		}
+		var perm *permanentError
+		if errors.As(err, &perm) && errors.Is(err, messages.ErrConcurrentTransactions) {
+			err = perm.err
+		}
 		return res, err
+	}
+}
+
+// txnCoordinators caches the coordinator of each transactional id the
+// client's producers use. Bounded by those ids.
+type txnCoordinators struct {
+	mu   sync.Mutex
+	byID map[string]*actor.PID
+}
+
+// txnCoordinator returns the cached coordinator of id, finding it first.
+func (c *Client) txnCoordinator(ctx context.Context, id string) (*actor.PID, error) {
+	c.txnCoords.mu.Lock()
+	pid := c.txnCoords.byID[id]
+	c.txnCoords.mu.Unlock()
+	if pid != nil {
+		return pid, nil
+	}
+	pid, err := c.findTxnCoordinator(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.txnCoords.mu.Lock()
+	if c.txnCoords.byID == nil {
+		c.txnCoords.byID = make(map[string]*actor.PID)
+	}
+	c.txnCoords.byID[id] = pid
+	c.txnCoords.mu.Unlock()
+	return pid, nil
+}
+
+// forgetTxnCoordinator drops pid as id's coordinator.
+func (c *Client) forgetTxnCoordinator(id string, pid *actor.PID) {
+	c.txnCoords.mu.Lock()
+	defer c.txnCoords.mu.Unlock()
+	if cur := c.txnCoords.byID[id]; cur != nil && cur.Equal(pid) {
+		delete(c.txnCoords.byID, id)
 	}
 }
 

@@ -26,6 +26,10 @@ type benchFlags struct {
 	records    int64
 	rate       float64
 	cpuProfile string
+	// txnID makes bench produce transactional, committing every
+	// commitInterval (bench_txn.go).
+	txnID          string
+	commitInterval time.Duration
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -77,6 +81,8 @@ type benchResult struct {
 	LatencyP99Ms  float64 `json:"latency_p99_ms,omitempty"`
 	LatencyP999Ms float64 `json:"latency_p999_ms,omitempty"`
 	LatencyMaxMs  float64 `json:"latency_max_ms,omitempty"`
+	// Transactions counts the commits of a transactional run.
+	Transactions int64 `json:"transactions,omitempty"`
 }
 
 func (r *benchResult) finish(elapsed time.Duration, h *hdrhistogram.Histogram) {
@@ -102,7 +108,10 @@ func (a *app) printBench(r benchResult, latency bool) error {
 		fmt.Fprintf(a.stdout, "latency ms: p50 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 			r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyP999Ms, r.LatencyMaxMs)
 	}
-	if r.Errors > 0 {
+	if r.Transactions > 0 {
+		fmt.Fprintf(a.stdout, "%d transactions committed\n", r.Transactions)
+	}
+	if r.Errors > 0 || (r.Transactions > 0 && r.FirstError != "") {
 		return fmt.Errorf("%d records failed, the first with: %s", r.Errors, r.FirstError)
 	}
 	return nil
@@ -140,7 +149,17 @@ func (a *app) benchProduce() *cobra.Command {
 			if err := ensureTopic(ctx, c, &f); err != nil {
 				return err
 			}
+			if f.txnID != "" {
+				if !cmd.Flags().Changed("acks") {
+					cfg.Acks = client.AcksAll // transactions need acks=all
+				}
+				cfg.TransactionalID = f.txnID
+			}
 			p, err := client.NewProducer(c, cfg)
+			if err != nil {
+				return err
+			}
+			txn, err := startBenchTransactions(ctx, p, &f)
 			if err != nil {
 				return err
 			}
@@ -148,7 +167,7 @@ func (a *app) benchProduce() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r := runProduceBench(ctx, p, &f)
+			r := runProduceBench(ctx, p, &f, txn)
 			stop()
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.timeout)
 			defer cancel()
@@ -162,13 +181,15 @@ func (a *app) benchProduce() *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().IntVar(&f.recordSize, "record-size", 1024, "value size of each record in bytes")
 	cmd.Flags().Float64Var(&f.rate, "rate", 0, "records per second to offer (0: as fast as possible), for latency at a given load")
+	cmd.Flags().StringVar(&f.txnID, "transactional-id", "", "produce in transactions of this transactional id")
+	cmd.Flags().DurationVar(&f.commitInterval, "commit-interval", 100*time.Millisecond, "with --transactional-id: how often to commit")
 	return cmd
 }
 
 // runProduceBench produces until the duration or record count is reached
 // and waits for every acknowledgement. Latency is from ProduceAsync to the
 // delivery callback, in microseconds.
-func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) benchResult {
+func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags, txn *benchTransactions) benchResult {
 	h := hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
 	var mu sync.Mutex // guards h
 	var acked, failed atomic.Int64
@@ -184,6 +205,9 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) ben
 	for ; f.records == 0 || sent < f.records; sent++ {
 		if sent%1024 == 0 && (ctx.Err() != nil || (f.records == 0 && time.Now().After(deadline))) {
 			break
+		}
+		if txn != nil && sent%64 == 0 {
+			txn.maybeCommit(ctx)
 		}
 		if f.rate > 0 && sent%16 == 0 {
 			// Pace in steps of 16 records: sleep until the schedule.
@@ -208,7 +232,16 @@ func runProduceBench(ctx context.Context, p *client.Producer, f *benchFlags) ben
 		})
 	}
 	_ = p.Flush(context.WithoutCancel(ctx))
+	if txn != nil {
+		txn.finish(context.WithoutCancel(ctx))
+	}
 	r := benchResult{Records: acked.Load(), Bytes: acked.Load() * int64(f.recordSize), Errors: failed.Load()}
+	if txn != nil {
+		r.Transactions = txn.commits
+		if txn.err != nil && r.FirstError == "" {
+			r.FirstError = txn.err.Error()
+		}
+	}
 	if e := firstErr.Load(); e != nil {
 		r.FirstError = *e
 	}
