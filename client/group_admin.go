@@ -139,7 +139,32 @@ type CommittedOffset struct {
 // every partition it committed when tps is empty. Partitions without a
 // commit are left out.
 func (c *Client) CommittedOffsets(ctx context.Context, group string, tps ...TopicPartition) (map[TopicPartition]CommittedOffset, error) {
-	res, err := groupCall[*messages.OffsetFetchResponse](ctx, c, group, offsetFetchRequest(group, tps), nil)
+	return c.fetchCommitted(ctx, group, false, tps)
+}
+
+// fetchCommitted is CommittedOffsets; with requireStable a partition
+// with offsets of an open transaction fails with the retriable
+// messages.ErrUnstableOffsetCommit instead of returning the offset
+// committed before (KIP-447).
+func (c *Client) fetchCommitted(ctx context.Context, group string, requireStable bool, tps []TopicPartition) (map[TopicPartition]CommittedOffset, error) {
+	req := offsetFetchRequest(group, tps)
+	req.RequireStable = requireStable
+	var check func(*messages.OffsetFetchResponse) error
+	if requireStable {
+		// Retried like any retriable error: the transaction's marker is
+		// usually milliseconds away.
+		check = func(r *messages.OffsetFetchResponse) error {
+			for _, t := range r.GetTopics() {
+				for _, p := range t.GetPartitions() {
+					if p.GetErrorCode() == messages.ErrorCode_UNSTABLE_OFFSET_COMMIT {
+						return fmt.Errorf("%s/%d: %w", t.GetName(), p.GetPartition(), messages.ErrUnstableOffsetCommit)
+					}
+				}
+			}
+			return nil
+		}
+	}
+	res, err := groupCall[*messages.OffsetFetchResponse](ctx, c, group, req, check)
 	if err != nil {
 		return nil, fmt.Errorf("committed offsets of group %q: %w", group, err)
 	}

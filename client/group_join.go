@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -331,7 +332,13 @@ func (g *GroupConsumer) positionAssigned(ctx context.Context) error {
 	if len(g.unpositioned) == 0 {
 		return nil
 	}
-	committed, err := g.c.CommittedOffsets(ctx, g.cfg.GroupID, g.unpositioned...)
+	// A read_committed member starts only from stable offsets: not while
+	// a transaction that commits offsets of its partitions is open
+	// (UNSTABLE_OFFSET_COMMIT, tried again on the next Poll).
+	committed, err := g.c.fetchCommitted(ctx, g.cfg.GroupID, g.cfg.Consumer.IsolationLevel == ReadCommitted, g.unpositioned)
+	if errors.Is(err, messages.ErrUnstableOffsetCommit) {
+		return nil // still paused; the next Poll asks again
+	}
 	if err != nil {
 		return err
 	}

@@ -96,6 +96,7 @@ var (
 	ErrProducerFenced               = sentinel(ErrorCode_PRODUCER_FENCED, false)
 	ErrTransactionalIDNotFound      = sentinel(ErrorCode_TRANSACTIONAL_ID_NOT_FOUND, false)
 	ErrOperationNotAttempted        = sentinel(ErrorCode_OPERATION_NOT_ATTEMPTED, false)
+	ErrUnstableOffsetCommit         = sentinel(ErrorCode_UNSTABLE_OFFSET_COMMIT, true)
 )
 
 var byCode = func() map[ErrorCode]*Error {
@@ -117,7 +118,7 @@ var byCode = func() map[ErrorCode]*Error {
 		ErrGroupMaxSizeReached, ErrFencedInstanceID, ErrInvalidRecord,
 		ErrInvalidTxnState, ErrInvalidProducerIDMapping, ErrInvalidTransactionTimeout,
 		ErrConcurrentTransactions, ErrTransactionCoordinatorFenced, ErrUnknownProducerID,
-		ErrProducerFenced, ErrTransactionalIDNotFound, ErrOperationNotAttempted,
+		ErrProducerFenced, ErrTransactionalIDNotFound, ErrOperationNotAttempted, ErrUnstableOffsetCommit,
 	} {
 		m[e.Code] = e
 	}

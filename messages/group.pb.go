@@ -1522,7 +1522,11 @@ type OffsetFetchRequest struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	GroupId string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
 	// Empty means every partition the group has committed offsets for.
-	Topics        []*OffsetFetchTopic `protobuf:"bytes,2,rep,name=topics,proto3" json:"topics,omitempty"`
+	Topics []*OffsetFetchTopic `protobuf:"bytes,2,rep,name=topics,proto3" json:"topics,omitempty"`
+	// A partition with offsets of an open transaction waiting for its
+	// marker gets UNSTABLE_OFFSET_COMMIT (retriable) instead of the offset
+	// committed before (KIP-447); read_committed consumers set it.
+	RequireStable bool `protobuf:"varint,3,opt,name=require_stable,json=requireStable,proto3" json:"require_stable,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1569,6 +1573,13 @@ func (x *OffsetFetchRequest) GetTopics() []*OffsetFetchTopic {
 		return x.Topics
 	}
 	return nil
+}
+
+func (x *OffsetFetchRequest) GetRequireStable() bool {
+	if x != nil {
+		return x.RequireStable
+	}
+	return false
 }
 
 type OffsetFetchPartition struct {
@@ -2523,10 +2534,11 @@ const file_group_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
 	"partitions\x18\x02 \x03(\x05R\n" +
-	"partitions\"d\n" +
+	"partitions\"\x8b\x01\n" +
 	"\x12OffsetFetchRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x123\n" +
-	"\x06topics\x18\x02 \x03(\v2\x1b.sluice.v1.OffsetFetchTopicR\x06topics\"\x91\x02\n" +
+	"\x06topics\x18\x02 \x03(\v2\x1b.sluice.v1.OffsetFetchTopicR\x06topics\x12%\n" +
+	"\x0erequire_stable\x18\x03 \x01(\bR\rrequireStable\"\x91\x02\n" +
 	"\x14OffsetFetchPartition\x12\x1c\n" +
 	"\tpartition\x18\x01 \x01(\x05R\tpartition\x12)\n" +
 	"\x10committed_offset\x18\x02 \x01(\x03R\x0fcommittedOffset\x124\n" +

@@ -89,21 +89,30 @@ func (c *coordinator) handleOffsetFetch(ctx actor.Context, m *messages.OffsetFet
 		for _, name := range sortedKeys(byTopic) {
 			ps := byTopic[name]
 			slices.Sort(ps)
-			resp.Topics = append(resp.Topics, c.fetchTopic(name, ps))
+			resp.Topics = append(resp.Topics, c.fetchTopic(name, ps, m.RequireStable))
 		}
 	} else {
 		for _, t := range m.Topics {
-			resp.Topics = append(resp.Topics, c.fetchTopic(t.Name, t.Partitions))
+			resp.Topics = append(resp.Topics, c.fetchTopic(t.Name, t.Partitions, m.RequireStable))
 		}
 	}
 	ctx.Respond(resp)
 }
 
-func (c *coordinator) fetchTopic(name string, partitions []int32) *messages.OffsetFetchTopicResponse {
+// fetchTopic answers the partitions of one topic; with requireStable a
+// partition whose offset waits in an open transaction gets
+// UNSTABLE_OFFSET_COMMIT (KIP-447).
+func (c *coordinator) fetchTopic(name string, partitions []int32, requireStable bool) *messages.OffsetFetchTopicResponse {
 	tr := &messages.OffsetFetchTopicResponse{Name: name}
 	for _, p := range partitions {
 		fp := &messages.OffsetFetchPartition{Partition: p, CommittedOffset: -1, CommittedLeaderEpoch: -1, CommitTimestamp: -1}
-		if v, ok := c.offsets[core.Partition{Topic: name, Partition: p}]; ok {
+		tp := core.Partition{Topic: name, Partition: p}
+		if requireStable && c.pending.Pending(tp) {
+			fp.ErrorCode = messages.ErrorCode_UNSTABLE_OFFSET_COMMIT
+			tr.Partitions = append(tr.Partitions, fp)
+			continue
+		}
+		if v, ok := c.offsets[tp]; ok {
 			fp.CommittedOffset, fp.CommittedLeaderEpoch = v.Offset, v.LeaderEpoch
 			fp.Metadata, fp.CommitTimestamp = v.Metadata, v.CommitTimestamp
 		}

@@ -86,9 +86,25 @@ func TestGroupTxnOffsetsVisibleOnlyOnCommit(t *testing.T) {
 	if _, ok := got["in/2"]; ok {
 		t.Fatalf("open transaction's offset visible after reload: %v", got)
 	}
+	// KIP-447: a read_committed member asking for stable offsets is told
+	// to wait while the transaction is open.
+	stable := func() messages.ErrorCode {
+		r := call[*messages.OffsetFetchResponse](h, &messages.OffsetFetchRequest{GroupId: "app", RequireStable: true,
+			Topics: []*messages.OffsetFetchTopic{{Name: "in", Partitions: []int32{1, 2}}}})
+		if c := r.Topics[0].Partitions[0].ErrorCode; c != messages.ErrorCode_NONE {
+			t.Fatalf("a partition without pending offsets: %s", c)
+		}
+		return r.Topics[0].Partitions[1].ErrorCode
+	}
+	if c := stable(); c != messages.ErrorCode_UNSTABLE_OFFSET_COMMIT {
+		t.Fatalf("require_stable with an open transaction: %s", c)
+	}
 	h.marker(102, 0, true, true)
 	if got, _ := h.committed("app"); got["in/2"] != 7 {
 		t.Fatalf("after the reloaded transaction's commit: %v", got)
+	}
+	if c := stable(); c != messages.ErrorCode_NONE {
+		t.Fatalf("require_stable after the commit: %s", c)
 	}
 
 	// The transactional batches carry the producer, the transactional
