@@ -242,4 +242,32 @@ func TestTransactions(t *testing.T) {
 	if code, _, _ := cliRun(t, c, "", "consume", "txn-cli", "--isolation", "snapshot"); code == 0 {
 		t.Fatal("unknown isolation level accepted")
 	}
+
+	// An open transaction holds the last stable offset; `txn producers`
+	// shows it and `txn abort` ends it in the partition, so read_committed
+	// consumers go on.
+	createTopic(t, cl, "txn-hang", 1, nil)
+	hang := newTxnProducer(t, cl, "hang")
+	if err := hang.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produceTxn(t, hang, "txn-hang", "hanging-0")
+	var prods client.PartitionProducers
+	if err := json.Unmarshal([]byte(cliOK(t, c, "", "txn", "producers", "txn-hang", "0", "-o", "json")), &prods); err != nil {
+		t.Fatal(err)
+	}
+	if prods.LastStableOffset != 0 || prods.HighWatermark != 1 || len(prods.Producers) != 1 || prods.Producers[0].CurrentTxnStartOffset != 0 {
+		t.Fatalf("txn producers: %+v", prods)
+	}
+	if out := cliOK(t, c, "", "txn", "abort", "--topic", "txn-hang", "--partition", "0", "--start-offset", "0"); !strings.Contains(out, "aborted") {
+		t.Fatalf("txn abort: %s", out)
+	}
+	d, err := cl.DescribeProducers(ctx, "txn-hang", 0)
+	if err != nil || d.LastStableOffset != 2 || d.Producers[0].CurrentTxnStartOffset != -1 {
+		t.Fatalf("after txn abort: %+v %v", d, err)
+	}
+	if code, _, errOut := cliRun(t, c, "", "txn", "abort", "--topic", "txn-hang", "--partition", "0", "--start-offset", "7"); code == 0 ||
+		!strings.Contains(errOut, "no open transaction") {
+		t.Fatalf("abort of nothing: exit %d %s", code, errOut)
+	}
 }
