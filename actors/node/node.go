@@ -258,6 +258,9 @@ func (n *node) handleStarted(ctx actor.Context) {
 	}
 	n.startWatches(ctx)
 	n.spawnController(ctx)
+	// Claim the first producer-id block now, so idempotent producers can
+	// start while the metadata store is briefly unreachable.
+	n.maybeClaimBlock(ctx)
 }
 
 // handleStopping ends the goroutines; children are stopped by the actor

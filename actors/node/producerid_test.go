@@ -157,7 +157,39 @@ func TestNodeInitProducerIDStoreDown(t *testing.T) {
 		t.Fatalf("metadata while claims fail: %+v", md)
 	}
 	fs.fail.Store(false)
-	if r := h.initProducerID(newSession()); r.ErrorCode != messages.ErrorCode_NONE || r.ProducerId != 0 {
-		t.Fatalf("InitProducerId with the store back = %+v, want id 0", r)
+	// The first start claimed block 0 before the restart, so the id comes
+	// from the next block.
+	if r := h.initProducerID(newSession()); r.ErrorCode != messages.ErrorCode_NONE || r.ProducerId != 1000 {
+		t.Fatalf("InitProducerId with the store back = %+v, want id 1000", r)
+	}
+}
+
+// TestNodeInitProducerIDPrefetchedAtStart: a node claims its first block
+// when it starts, so producers that start while the store is down later
+// still get ids.
+func TestNodeInitProducerIDPrefetchedAtStart(t *testing.T) {
+	h := newHarness(t)
+	h.stop()
+	fs := &failingStore{}
+	h.wrap = func(st cluster.Store) cluster.Store { fs.Store = st; return fs }
+	h.start()
+	waitFor(t, func() error {
+		kv, err := fs.Store.Get(context.Background(), producerid.Key)
+		if err != nil {
+			return err
+		}
+		b, err := producerid.Decode(kv.Value)
+		if err != nil {
+			return err
+		}
+		if b.Start != 1000 {
+			return fmt.Errorf("latest claimed block %v, want the restarted node's [1000, 2000)", b)
+		}
+		return nil
+	})
+	fs.fail.Store(true)
+	r := h.initProducerID(newSession())
+	if r.ErrorCode != messages.ErrorCode_NONE || r.ProducerId < 1000 || r.ProducerId >= 2000 {
+		t.Fatalf("InitProducerId with the store down after start = %+v, want an id of the block claimed at start", r)
 	}
 }
