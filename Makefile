@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(TOOLS_CACHE):$(PATH)
 
 PROTO_FILES := $(wildcard messages/*.proto)
 
-.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul protoc-tools clean
+.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul kcat protoc-tools clean
 
 all: build
 
@@ -33,7 +33,7 @@ UNIT_PKGS = $(filter-out $(INTEGRATION_PKGS),$(shell $(GO) list ./...))
 
 # The whole suite: unit tests with -race, then the integration tests, which
 # start real sluiced processes (and a Consul dev agent for cluster tests).
-test: consul
+test: consul kcat
 	$(GO) vet ./...
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
@@ -41,7 +41,7 @@ test: consul
 test-unit: consul
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
 
-test-integration: consul
+test-integration: consul kcat
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
 
 fuzz:
@@ -54,6 +54,11 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./storage/... ./benchmarks/...
+
+# kcat (librdkafka's command-line client) drives the Kafka listener's
+# tests; it comes from Debian.
+kcat:
+	@command -v kcat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq kcat; }
 
 # protoc comes from Debian; protoc-gen-go is pinned to the protobuf runtime.
 protoc-tools:

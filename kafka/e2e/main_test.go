@@ -35,6 +35,17 @@ func newClient(t *testing.T, c *clustertest.Cluster, opts ...kgo.Opt) *kgo.Clien
 	return cl
 }
 
+// newClientAt is a kgo client of one Kafka listener.
+func newClientAt(t *testing.T, addr string) *kgo.Client {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	return cl
+}
+
 // createTopic creates topic through the Kafka CreateTopics request.
 func createTopic(t *testing.T, cl *kgo.Client, topic string, partitions int32, configs map[string]string) {
 	t.Helper()

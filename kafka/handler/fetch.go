@@ -43,6 +43,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 			rp.Partition = p.Partition
 			rp.HighWatermark, rp.LastStableOffset, rp.LogStartOffset = -1, -1, -1
 			rp.PreferredReadReplica = -1
+			rp.RecordBatches = []byte{} // never null: librdkafka refuses a -1 size
 			epoch := int32(-1)
 			if r.Version >= 9 {
 				epoch = p.CurrentLeaderEpoch
@@ -151,7 +152,9 @@ func fillFetch(rp *kmsg.FetchResponseTopicPartition, a *messages.FetchResponse) 
 	rp.HighWatermark = a.HighWatermark
 	rp.LastStableOffset = a.LastStableOffset
 	rp.LogStartOffset = a.LogStartOffset
-	rp.RecordBatches = a.Records
+	if len(a.Records) > 0 {
+		rp.RecordBatches = a.Records
+	}
 	rp.AbortedTransactions = nil
 	for _, t := range a.AbortedTransactions {
 		at := kmsg.NewFetchResponseTopicPartitionAbortedTransaction()
@@ -170,7 +173,7 @@ func limitFetch(parts []*kmsg.FetchResponseTopicPartition, max int) {
 			continue
 		}
 		if total > 0 && total+n > max {
-			p.RecordBatches = nil
+			p.RecordBatches = []byte{}
 			continue
 		}
 		total += n
