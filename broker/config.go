@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluice-mq/sluice/actors/node"
 	"github.com/sluice-mq/sluice/actors/partition"
+	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	kafkaserver "github.com/sluice-mq/sluice/kafka/server"
 	"github.com/sluice-mq/sluice/kafka/wire"
@@ -155,6 +156,13 @@ type LimitsConfig struct {
 	// it the least recently written one without an open transaction is
 	// forgotten.
 	MaxProducerIDs int `yaml:"max_producer_ids"`
+	// MaxPartitionsPerTopic caps the partitions of one topic; a create
+	// or add-partitions over it is refused (INVALID_PARTITIONS) before
+	// anything is written.
+	MaxPartitionsPerTopic int `yaml:"max_partitions_per_topic"`
+	// MaxPartitionsPerNode caps the partition replicas the controller
+	// assigns to one node over all topics.
+	MaxPartitionsPerNode int `yaml:"max_partitions_per_node"`
 }
 
 // Defaults of a node with no flags and no config file.
@@ -202,6 +210,8 @@ func DefaultConfig() Config {
 			MaxPendingProduceBytes: partition.DefaultMaxPendingProduceBytes,
 			ProducerIDExpiration:   producerstate.DefaultExpiration,
 			MaxProducerIDs:         producerstate.DefaultMaxProducers,
+			MaxPartitionsPerTopic:  controller.DefaultMaxPartitionsPerTopic,
+			MaxPartitionsPerNode:   controller.DefaultMaxPartitionsPerNode,
 		},
 		Cleaner: defaultCleanerConfig(),
 		Replication: ReplicationConfig{
@@ -329,6 +339,10 @@ func (c *Config) Validate() error {
 		return bad("limits.producer_id_expiration %s: must be >= 1ms", c.Limits.ProducerIDExpiration)
 	case c.Limits.MaxProducerIDs < 1:
 		return bad("limits.max_producer_ids %d: must be >= 1", c.Limits.MaxProducerIDs)
+	case c.Limits.MaxPartitionsPerTopic < 1:
+		return bad("limits.max_partitions_per_topic %d: must be >= 1", c.Limits.MaxPartitionsPerTopic)
+	case c.Limits.MaxPartitionsPerNode < 1:
+		return bad("limits.max_partitions_per_node %d: must be >= 1", c.Limits.MaxPartitionsPerNode)
 	case c.Limits.MaxPendingProduceBytes < int64(c.MaxRequestBytes):
 		return bad("limits.max_pending_produce_bytes %d: must be >= max_request_bytes %d", c.Limits.MaxPendingProduceBytes, c.MaxRequestBytes)
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -12,7 +13,8 @@ import (
 )
 
 // serveHTTP serves /healthz (200 "ok" while the node serves requests, with
-// a warning line while it is not registered in the cluster; 503 before and
+// a warning line while it is not registered in the cluster; 503 while
+// starting, while it knows no controller or still spawns replicas, and
 // during shutdown), /cluster (ClusterStatus as JSON), /metrics (Prometheus
 // text format) and /debug/pprof/ (Go profiles) on ln.
 func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
@@ -22,6 +24,11 @@ func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 		if !s.healthy.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte("unavailable\n"))
+			return
+		}
+		if err := s.ready.Ready(); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = fmt.Fprintf(w, "not ready: %v\n", err)
 			return
 		}
 		_, _ = w.Write([]byte(s.healthText()))

@@ -21,6 +21,7 @@ import (
 	"github.com/sluice-mq/sluice/actors/node"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/controller"
 	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
@@ -76,7 +77,9 @@ type Server struct {
 	// logDirs is the node's published log dir state; faults, with
 	// Config.FaultInjection only, is the file layer of every log.
 	logDirs *node.LogDirs
-	faults  *vfs.Faulty
+	// ready is the guardian's readiness, shown by /healthz.
+	ready  *node.Readiness
+	faults *vfs.Faulty
 
 	kafkaLn   net.Listener
 	kafkaAddr string
@@ -104,7 +107,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	for _, opt := range opts {
 		opt(&o)
 	}
-	srv := &Server{cfg: cfg, logger: logger, store: o.store, membership: o.membership, logDirs: node.NewLogDirs()}
+	srv := &Server{cfg: cfg, logger: logger, store: o.store, membership: o.membership, logDirs: node.NewLogDirs(), ready: node.NewReadiness()}
 	defer func() {
 		if err != nil {
 			_ = srv.teardown(context.Background()) // the start error is the one to report
@@ -220,6 +223,10 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		RetentionCheckInterval: cfg.Log.RetentionCheckInterval,
 		Flusher:                s.flusher,
 		Cleaner:                s.cleaner,
+		Controller: controller.New(s.store, s.membership, defaults, controller.WithLimits(controller.Limits{
+			MaxPartitionsPerTopic: cfg.Limits.MaxPartitionsPerTopic,
+			MaxPartitionsPerNode:  cfg.Limits.MaxPartitionsPerNode,
+		})),
 		Limits: partition.Limits{
 			MaxFetchWait:           cfg.Limits.FetchMaxWait,
 			MaxParkedFetches:       cfg.Limits.MaxParkedFetches,
@@ -232,6 +239,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Metrics:     metrics,
 		KeptDirs:    keptDirs,
 		LogDirs:     s.logDirs,
+		Readiness:   s.ready,
 		LogFS:       logFS,
 
 		FileDeleteDelay: cfg.Log.FileDeleteDelay,
@@ -239,11 +247,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)
 	}
+	if httpLn != nil {
+		// Served while starting: /healthz says why the node is not ready.
+		s.serveHTTP(httpLn, registry)
+	}
 	if err := s.waitReady(ctx); err != nil {
 		return nil, err
-	}
-	if httpLn != nil {
-		s.serveHTTP(httpLn, registry)
 	}
 	s.serveKafka()
 	s.healthy.Store(true)

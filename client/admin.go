@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"regexp"
@@ -76,8 +77,11 @@ func (c *Client) CreateTopic(ctx context.Context, name string, partitions int32,
 		return TopicInfo{}, messages.ErrorForCode(messages.ErrorCode_INVALID_REPLICATION_FACTOR,
 			fmt.Sprintf("topic %q: replication factor %d, want at least 1", name, replicationFactor))
 	}
+	// One id for every attempt: a retry of a create whose answer was lost
+	// gets the topic rather than TOPIC_ALREADY_EXISTS.
 	res, err := adminCall[*messages.CreateTopicResponse](ctx, c, &messages.CreateTopicRequest{
 		Name: name, Partitions: partitions, ReplicationFactor: replicationFactor, Configs: configs,
+		RequestId: rand.Text(),
 	})
 	if err != nil {
 		return TopicInfo{}, fmt.Errorf("create topic %q: %w", name, err)

@@ -389,8 +389,12 @@ type CreateTopicRequest struct {
 	// Kafka topic config names: retention.ms, retention.bytes, segment.bytes,
 	// segment.ms, max.message.bytes, cleanup.policy, compression.type,
 	// min.insync.replicas, flush.policy (never|interval|always), ...
-	Configs       map[string]string `protobuf:"bytes,4,rep,name=configs,proto3" json:"configs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	ValidateOnly  bool              `protobuf:"varint,5,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	Configs      map[string]string `protobuf:"bytes,4,rep,name=configs,proto3" json:"configs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	ValidateOnly bool              `protobuf:"varint,5,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Chosen by the client once per create and sent again on its retries: a
+	// retry of a create that succeeded gets the topic, not
+	// TOPIC_ALREADY_EXISTS. Empty: no retry detection.
+	RequestId     string `protobuf:"bytes,6,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -458,6 +462,13 @@ func (x *CreateTopicRequest) GetValidateOnly() bool {
 		return x.ValidateOnly
 	}
 	return false
+}
+
+func (x *CreateTopicRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
 }
 
 type CreateTopicResponse struct {
@@ -898,7 +909,7 @@ const file_admin_proto_rawDesc = "" +
 	"cluster_id\x18\x03 \x01(\tR\tclusterId\x12#\n" +
 	"\rcontroller_id\x18\x04 \x01(\x05R\fcontrollerId\x12+\n" +
 	"\abrokers\x18\x05 \x03(\v2\x11.sluice.v1.BrokerR\abrokers\x120\n" +
-	"\x06topics\x18\x06 \x03(\v2\x18.sluice.v1.TopicMetadataR\x06topics\"\x9e\x02\n" +
+	"\x06topics\x18\x06 \x03(\v2\x18.sluice.v1.TopicMetadataR\x06topics\"\xbd\x02\n" +
 	"\x12CreateTopicRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
@@ -906,7 +917,9 @@ const file_admin_proto_rawDesc = "" +
 	"partitions\x12-\n" +
 	"\x12replication_factor\x18\x03 \x01(\x05R\x11replicationFactor\x12D\n" +
 	"\aconfigs\x18\x04 \x03(\v2*.sluice.v1.CreateTopicRequest.ConfigsEntryR\aconfigs\x12#\n" +
-	"\rvalidate_only\x18\x05 \x01(\bR\fvalidateOnly\x1a:\n" +
+	"\rvalidate_only\x18\x05 \x01(\bR\fvalidateOnly\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x06 \x01(\tR\trequestId\x1a:\n" +
 	"\fConfigsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x9f\x01\n" +

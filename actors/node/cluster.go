@@ -49,6 +49,7 @@ func (n *node) handleRoleChanged(m *ctlactor.RoleChanged) {
 	case n.view.ControllerID == n.cfg.Self.NodeID:
 		n.view.ControllerID = -1 // until the poll reads the new holder
 	}
+	n.ready.controllerKnown.Store(n.view.ControllerID >= 0)
 }
 
 // handleMembersChanged records the live members and publishes their

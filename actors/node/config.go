@@ -45,6 +45,9 @@ type Config struct {
 	// replica (0 means their defaults).
 	IndexIntervalBytes     int32
 	RetentionCheckInterval time.Duration
+	// Readiness, when set, is where the node publishes whether it can
+	// serve (for /healthz).
+	Readiness *Readiness
 	// Limits are passed to every replica (see partition.Limits).
 	Limits partition.Limits
 	// AdminTimeout bounds one admin request against the store; 0 means

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -76,6 +77,13 @@ type node struct {
 	// stopping holds replicas told to stop or delete whose Terminated has
 	// not arrived; a partition is not respawned while its old actor lives.
 	stopping map[metadata.TopicPartition]*actor.PID
+	// byPID finds the partition of a replica child (hosted or stopping)
+	// by its actor id, so a Terminated costs a lookup, not a scan.
+	byPID map[string]metadata.TopicPartition
+	// reapplyQueued is set while a reapply message is in the mailbox.
+	reapplyQueued bool
+	// ready is published to /healthz.
+	ready    *Readiness
 	draining *actor.PID // who asked for the drain until it is answered
 	// closing is set by a drain or Stopping and never cleared: no replica
 	// is spawned and no admin request served from then on.
@@ -143,6 +151,10 @@ func newNode(cfg Config) *node {
 	if logDirs == nil {
 		logDirs = NewLogDirs()
 	}
+	ready := cfg.Readiness
+	if ready == nil {
+		ready = NewReadiness()
+	}
 	return &node{
 		logDirs:   logDirs,
 		cfg:       cfg,
@@ -157,6 +169,8 @@ func newNode(cfg Config) *node {
 		deleter:   newDeleter(cfg.FileDeleteDelay),
 		deleting:  make(map[metadata.TopicPartition]string),
 		stopping:  make(map[metadata.TopicPartition]*actor.PID),
+		byPID:     make(map[string]metadata.TopicPartition),
+		ready:     ready,
 
 		kept:           make(map[metadata.TopicPartition]string),
 		conflictLogged: make(map[metadata.TopicPartition]bool),
@@ -185,6 +199,10 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleMembersChanged(m)
 	case *controllerChanged:
 		n.view.ControllerID = m.id
+		n.ready.controllerKnown.Store(m.id >= 0)
+	case *reapply:
+		n.reapplyQueued = false
+		n.apply(ctx, n.view.Snapshot)
 	case *ctlactor.RoleChanged:
 		n.handleRoleChanged(m)
 	case *drainRequest:
@@ -274,21 +292,23 @@ func (n *node) handleStopping() {
 }
 
 func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
-	for tp, pid := range n.stopping {
-		if pid.Equal(m.Who) {
-			delete(n.stopping, tp)
-			if topicID, ok := n.deleting[tp]; ok {
-				n.deleter.markDeleted(tp, n.partitionDir(tp), topicID)
-			}
+	tp, ok := n.byPID[m.Who.GetId()]
+	if !ok {
+		return
+	}
+	if pid, ok := n.stopping[tp]; ok && pid.Equal(m.Who) {
+		delete(n.byPID, m.Who.GetId())
+		delete(n.stopping, tp)
+		if topicID, ok := n.deleting[tp]; ok {
+			n.deleter.markDeleted(tp, n.partitionDir(tp), topicID)
 		}
 	}
-	for tp, r := range n.replicas {
-		if r.pid.Equal(m.Who) {
-			// Stopped on its own (restart limit): spawn it again on the
-			// next snapshot.
-			n.logger.Warn("replica stopped", "partition", tp.String())
-			delete(n.replicas, tp)
-		}
+	if r, ok := n.replicas[tp]; ok && r.pid.Equal(m.Who) {
+		// Stopped on its own (restart limit): spawn it again on the
+		// next snapshot.
+		n.logger.Warn("replica stopped", "partition", tp.String())
+		delete(n.byPID, m.Who.GetId())
+		delete(n.replicas, tp)
 	}
 	if n.closing {
 		if n.draining != nil && len(n.replicas) == 0 && len(n.stopping) == 0 {
@@ -297,7 +317,15 @@ func (n *node) handleTerminated(ctx actor.Context, m *actor.Terminated) {
 		}
 		return
 	}
-	n.apply(ctx, n.view.Snapshot) // respawn what was waiting for this stop
+	if n.assigned(tp) {
+		n.scheduleApply(ctx) // respawn what was waiting for this stop
+	}
+}
+
+// assigned reports whether the current metadata assigns tp to this node.
+func (n *node) assigned(tp metadata.TopicPartition) bool {
+	t, ok := n.view.Snapshot.Topics[tp.Topic]
+	return ok && int(tp.Partition) < len(t.Replicas) && slices.Contains(t.Replicas[tp.Partition], n.cfg.Self.NodeID)
 }
 
 // handleDirRenamed lets a partition whose old directory was renamed away
@@ -308,8 +336,8 @@ func (n *node) handleDirRenamed(ctx actor.Context, m *dirRenamed) {
 		// Still in place: keep it rather than host a new replica over it.
 		n.keep(m.tp, "")
 	}
-	if !n.closing {
-		n.apply(ctx, n.view.Snapshot)
+	if n.assigned(m.tp) {
+		n.scheduleApply(ctx)
 	}
 }
 

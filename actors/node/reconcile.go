@@ -95,15 +95,22 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 		n.stopping[tp] = r.pid
 		delete(n.replicas, tp)
 	}
+	spawned, pending := 0, 0
 	for tp, d := range desired {
 		r, ok := n.replicas[tp]
 		switch {
 		case !ok:
 			_, busy := n.stopping[tp]
 			_, deleting := n.deleting[tp]
-			if !busy && !deleting && n.mayHost(tp, d.topicID) {
-				n.spawn(ctx, tp, d)
+			if busy || deleting || !n.mayHost(tp, d.topicID) {
+				continue
 			}
+			if spawned >= spawnChunk {
+				pending++
+				continue
+			}
+			n.spawn(ctx, tp, d)
+			spawned++
 		default:
 			if r.metaKey != d.metaKey {
 				r.metaKey = d.metaKey
@@ -118,6 +125,11 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 				ctx.Send(r.pid, &partition.UpdateState{State: d.state})
 			}
 		}
+	}
+	n.ready.pendingReplicas.Store(int64(pending))
+	n.ready.started.Store(true)
+	if pending > 0 {
+		n.scheduleApply(ctx) // the next chunk, after what waits in the mailbox
 	}
 	// Transaction coordinators follow this node's leadership of
 	// __transaction_state.
@@ -152,6 +164,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		n.logger.Error("spawn replica", "partition", tp.String(), "error", err)
 		return
 	}
+	n.byPID[pid.GetId()] = tp
 	n.replicas[tp] = &hostedReplica{pid: pid, topicID: d.topicID, metaKey: d.metaKey, config: d.config, state: d.state}
 	if n.offline == nil {
 		n.meta.enqueue(n.partitionDir(tp), d.topic)

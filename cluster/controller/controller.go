@@ -28,6 +28,7 @@ type Controller struct {
 	defaults   metadata.TopicConfig
 	startIndex func(topic string) int
 	maxRetries int
+	limits     Limits
 }
 
 // Option configures a Controller.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/cluster/placement"
@@ -47,10 +48,20 @@ func (c *Controller) createTopic(ctx context.Context, req *messages.CreateTopicR
 		return metadata.Topic{}, messages.Wrap(messages.ErrorCode_INVALID_REPLICATION_FACTOR,
 			"topic %q: replication factor must be at least 1, got %d", name, rf)
 	}
+	if err := c.checkTopicLimit(name, partitions); err != nil {
+		return metadata.Topic{}, err
+	}
 	if _, err := metadata.ParseTopicConfig(req.GetConfigs(), c.defaults, rf); err != nil {
 		return metadata.Topic{}, err
 	}
-	if err := c.checkNameFree(ctx, name); err != nil {
+	topics, err := metadata.ListTopics(ctx, c.store)
+	if err != nil {
+		return metadata.Topic{}, err
+	}
+	if t, ok := retried(topics, req); ok {
+		return t, nil
+	}
+	if err := checkNameFree(topics, name); err != nil {
 		return metadata.Topic{}, err
 	}
 	nodes, err := c.liveNodes(ctx)
@@ -65,29 +76,51 @@ func (c *Controller) createTopic(ctx context.Context, req *messages.CreateTopicR
 	if err != nil {
 		return metadata.Topic{}, err
 	}
+	if err := c.checkNodeLimit(name, topics, replicas); err != nil {
+		return metadata.Topic{}, err
+	}
 	topic := metadata.Topic{
-		Name:     name,
-		Configs:  copyConfigs(req.GetConfigs()),
-		Replicas: replicas,
-		Internal: internal,
+		Name:            name,
+		Configs:         copyConfigs(req.GetConfigs()),
+		Replicas:        replicas,
+		Internal:        internal,
+		CreateRequestID: req.GetRequestId(),
 	}
 	if req.GetValidateOnly() {
 		return topic, nil
 	}
 	if err := metadata.CreateTopic(ctx, c.store, topic, nil); err != nil {
+		if errors.Is(err, messages.ErrTopicAlreadyExists) && req.GetRequestId() != "" {
+			// A retry may have raced its original: the original won.
+			if t, gerr := metadata.GetTopic(ctx, c.store, name); gerr == nil && t.CreateRequestID == req.GetRequestId() {
+				return t, nil
+			}
+		}
 		return metadata.Topic{}, err
 	}
 	return topic, nil
 }
 
+// retried finds the topic a retry of req created: same name and the same
+// non-empty request id. The client sends one id with every attempt of a
+// create, so an attempt whose answer was lost (a timeout) is not reported
+// as TOPIC_ALREADY_EXISTS by the next one.
+func retried(topics []metadata.Topic, req *messages.CreateTopicRequest) (metadata.Topic, bool) {
+	if req.GetRequestId() == "" {
+		return metadata.Topic{}, false
+	}
+	for _, t := range topics {
+		if t.Name == req.GetName() && t.CreateRequestID == req.GetRequestId() {
+			return t, true
+		}
+	}
+	return metadata.Topic{}, false
+}
+
 // checkNameFree fails when the topic exists, or when an existing topic's
 // name differs only in '.' versus '_' (Kafka refuses those: their metric
 // names collide).
-func (c *Controller) checkNameFree(ctx context.Context, name string) error {
-	topics, err := metadata.ListTopics(ctx, c.store)
-	if err != nil {
-		return err
-	}
+func checkNameFree(topics []metadata.Topic, name string) error {
 	colliding := metadata.CollidingName(name)
 	for _, t := range topics {
 		if t.Name == name {
@@ -115,6 +148,9 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *messages.CreateP
 			return messages.Wrap(messages.ErrorCode_INVALID_PARTITIONS,
 				"topic %q has %d partitions; the new count %d must be larger", topic.Name, topic.Partitions(), total)
 		}
+		if err := c.checkTopicLimit(topic.Name, total); err != nil {
+			return err
+		}
 		nodes, err := c.liveNodes(ctx)
 		if err != nil {
 			return err
@@ -125,6 +161,13 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *messages.CreateP
 		}
 		added, err := placement.AssignAdditional(topic.Replicas, nodes, total)
 		if err != nil {
+			return err
+		}
+		topics, err := metadata.ListTopics(ctx, c.store)
+		if err != nil {
+			return err
+		}
+		if err := c.checkNodeLimit(topic.Name, topics, added); err != nil {
 			return err
 		}
 		if req.GetValidateOnly() {

@@ -39,6 +39,9 @@ type Topic struct {
 	// Invariant: every partition has the same number of distinct replicas.
 	Replicas [][]int32 `json:"replicas"`
 	Internal bool      `json:"internal,omitempty"`
+	// CreateRequestID is the request id of the create that wrote the
+	// topic (empty if it had none): a retry of that create succeeds.
+	CreateRequestID string `json:"create_request_id,omitempty"`
 
 	// Version is the store version the topic was read at (0 for a topic not
 	// read from the store); UpdateTopic compares it.

@@ -169,6 +169,11 @@ func run(cfg broker.Config) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
+	if limit, err := raiseFileLimit(); err != nil {
+		logger.Warn("open-file limit", "limit", limit, "error", err)
+	} else {
+		logger.Info("open-file limit", "limit", limit)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

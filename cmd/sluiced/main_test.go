@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"syscall"
 	"testing"
 
 	"github.com/sluice-mq/sluice/broker"
@@ -44,5 +45,26 @@ func TestSluicedExampleConfigIsTheDefaults(t *testing.T) {
 	}
 	if !reflect.DeepEqual(cfg, broker.DefaultConfig()) {
 		t.Fatalf("sluiced.example.yaml differs from the defaults:\n%+v\n%+v", cfg, broker.DefaultConfig())
+	}
+}
+
+func TestRaiseFileLimit(t *testing.T) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	lowered := lim
+	lowered.Cur = min(lim.Max, 256)
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lowered); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim) })
+	got, err := raiseFileLimit()
+	if err != nil || got != lim.Max {
+		t.Fatalf("raiseFileLimit = %d, %v; want the hard limit %d", got, err, lim.Max)
+	}
+	var now syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &now); err != nil || now.Cur != lim.Max {
+		t.Fatalf("soft limit after raise = %d (%v), want %d", now.Cur, err, lim.Max)
 	}
 }

@@ -1,0 +1,53 @@
+package node
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Replicas are spawned at most spawnChunk per turn of the guardian: a
+// snapshot with thousands of new partitions is worked off in chunks, and
+// requests queued meanwhile (metadata, admin) are answered between them.
+const spawnChunk = 256
+
+// reapply makes the guardian apply its current snapshot again: to spawn
+// the next chunk, or what waited for a stop or a directory rename. At
+// most one is queued at a time (node.reapplyQueued), so a burst of stops
+// costs one pass over the metadata, not one per stop.
+type reapply struct{}
+
+// scheduleApply queues one reapply unless one is queued already.
+func (n *node) scheduleApply(ctx actor.Context) {
+	if n.reapplyQueued || n.closing {
+		return
+	}
+	n.reapplyQueued = true
+	ctx.Send(ctx.Self(), &reapply{})
+}
+
+// Readiness publishes whether the node can serve to its admin HTTP server
+// (/healthz): it knows the controller and has spawned every replica the
+// metadata assigns it. It is safe for concurrent use.
+type Readiness struct {
+	controllerKnown atomic.Bool
+	pendingReplicas atomic.Int64
+	started         atomic.Bool
+}
+
+// NewReadiness returns a Readiness that is not ready.
+func NewReadiness() *Readiness { return &Readiness{} }
+
+// Ready returns nil when the node can serve, otherwise why not.
+func (r *Readiness) Ready() error {
+	switch {
+	case !r.started.Load():
+		return fmt.Errorf("node: starting: metadata not applied yet")
+	case !r.controllerKnown.Load():
+		return fmt.Errorf("node: no controller known")
+	case r.pendingReplicas.Load() > 0:
+		return fmt.Errorf("node: starting replicas: %d to spawn", r.pendingReplicas.Load())
+	}
+	return nil
+}
