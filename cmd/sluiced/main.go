@@ -172,7 +172,7 @@ func run(cfg broker.Config) error {
 	if limit, err := raiseFileLimit(); err != nil {
 		logger.Warn("open-file limit", "limit", limit, "error", err)
 	} else {
-		logger.Info("open-file limit", "limit", limit)
+		logger.Debug("open-file limit", "limit", limit)
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
