@@ -95,6 +95,8 @@ func (f *Flusher) checkpointAll() {
 		case tried:
 			f.cp.written.Add(1)
 		}
+		// A failure fails the log, which reports it to its handler.
+		_, _ = l.ReleaseIdleFiles()
 	}
 }
 

@@ -254,7 +254,10 @@ func (l *Log) load() error {
 	}
 	l.hw = min(max(offsets[keyHighWatermark], l.logStart), leo)
 	l.activeSince = l.opts.now()
-	return l.applyRecovered(rec)
+	if err := l.applyRecovered(rec); err != nil {
+		return err
+	}
+	return l.releaseAllLocked()
 }
 
 // listSegments returns the base offsets of the .log files in the

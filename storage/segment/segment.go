@@ -68,7 +68,7 @@ type Segment struct {
 	nameSuffix string
 
 	fs                           vfs.FS
-	logFile, indexFile, timeFile vfs.File
+	logFile, indexFile, timeFile *handle
 
 	// Invariant: size is the length of the valid log; every byte below it
 	// is a whole, CRC-checked batch.
@@ -103,12 +103,20 @@ func (s *Segment) path(suffix string) string {
 func Create(dir string, baseOffset int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, baseOffset, opts)
 	var err error
-	if s.logFile, err = s.fs.OpenFile(s.path(LogSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
+	if s.logFile, err = openHandle(s.fs, s.path(LogSuffix), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644); err != nil {
 		return nil, fmt.Errorf("segment: create %020d: %w", baseOffset, err)
 	}
 	if err := s.openIndexFiles(true); err != nil {
 		s.closeFiles()
 		return nil, err
+	}
+	// The new index files are empty: they need no descriptor until the
+	// first entries are written.
+	for _, h := range []*handle{s.indexFile, s.timeFile} {
+		if _, err := h.release(false); err != nil {
+			s.closeFiles()
+			return nil, fmt.Errorf("segment: create %020d: %w", baseOffset, err)
+		}
 	}
 	s.writeGen = 1
 	return s, nil
@@ -121,7 +129,7 @@ func Create(dir string, baseOffset int64, opts Options) (*Segment, error) {
 func Open(dir string, baseOffset int64, opts Options) (*Segment, error) {
 	s := newSegment(dir, baseOffset, opts)
 	var err error
-	if s.logFile, err = s.fs.OpenFile(s.path(LogSuffix), os.O_RDWR, 0); err != nil {
+	if s.logFile, err = openHandle(s.fs, s.path(LogSuffix), os.O_RDWR, 0); err != nil {
 		return nil, fmt.Errorf("segment: open %020d: %w", baseOffset, err)
 	}
 	if err := s.openIndexFiles(false); err != nil {
@@ -163,10 +171,10 @@ func (s *Segment) openIndexFiles(create bool) error {
 		flags |= os.O_TRUNC
 	}
 	var err error
-	if s.indexFile, err = s.fs.OpenFile(s.path(IndexSuffix), flags, 0o644); err != nil {
+	if s.indexFile, err = openHandle(s.fs, s.path(IndexSuffix), flags, 0o644); err != nil {
 		return fmt.Errorf("segment: open index %020d: %w", s.base, err)
 	}
-	if s.timeFile, err = s.fs.OpenFile(s.path(TimeIndexSuffix), flags, 0o644); err != nil {
+	if s.timeFile, err = openHandle(s.fs, s.path(TimeIndexSuffix), flags, 0o644); err != nil {
 		return fmt.Errorf("segment: open timeindex %020d: %w", s.base, err)
 	}
 	return nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 // writeIndexes writes the index entries that are only in memory.
@@ -64,7 +63,7 @@ func (s *Segment) PrepareSync() (SyncToken, error) {
 // but not concurrently with Close, Delete or TruncateTo.
 func (t SyncToken) SyncFiles() error {
 	s := t.seg
-	for _, f := range []vfs.File{s.logFile, s.indexFile, s.timeFile} {
+	for _, f := range []*handle{s.logFile, s.indexFile, s.timeFile} {
 		if err := f.Sync(); err != nil {
 			return fmt.Errorf("segment: sync %s: %w", f.Name(), err)
 		}
@@ -106,7 +105,7 @@ func (s *Segment) Close() error {
 
 func (s *Segment) closeFiles() error {
 	var errs []error
-	for _, f := range []vfs.File{s.logFile, s.indexFile, s.timeFile} {
+	for _, f := range []*handle{s.logFile, s.indexFile, s.timeFile} {
 		if f != nil {
 			if err := f.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("segment: close %s: %w", f.Name(), err))
