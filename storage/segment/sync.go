@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
 )
 
 // writeIndexes writes the index entries that are only in memory.
