@@ -15,10 +15,16 @@ PROTO_FILES := $(wildcard messages/*.proto)
 
 all: build
 
+# --version of both binaries: the git tag (or "dev") and commit, linked in.
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS     := -X github.com/sluice-mq/sluice/internal/version.Version=$(VERSION) \
+               -X github.com/sluice-mq/sluice/internal/version.Commit=$(COMMIT)
+
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/sluiced ./cmd/sluiced
-	$(GO) build -o $(BIN)/sluice ./cmd/sluice
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/sluiced ./cmd/sluiced
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/sluice ./cmd/sluice
 
 run: build
 	./$(BIN)/sluiced

@@ -243,7 +243,7 @@ func (c *Config) LoadFile(path string) error {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
-		return fmt.Errorf("broker: parse config %s: %w", path, err)
+		return fmt.Errorf("broker: config %s: %w", path, describeYAMLError(data, err))
 	}
 	return nil
 }

@@ -32,5 +32,37 @@ func actorLogger(logger *slog.Logger) *slog.Logger {
 	if logger.Enabled(context.Background(), slog.LevelDebug) {
 		min = slog.LevelDebug
 	}
-	return slog.New(minLevelHandler{Handler: logger.Handler(), min: min}).With("component", "protoactor")
+	return slog.New(disconnectHandler{minLevelHandler{Handler: logger.Handler(), min: min}}).With("component", "protoactor")
+}
+
+// disconnectMessages are protoactor's logs of a peer's stream ending. A
+// client that closes its connection after a command ends its stream; that
+// is how every short-lived client leaves, not an error of the node.
+var disconnectMessages = map[string]bool{
+	"EndpointWriter lost connection":                    true,
+	"EndpointWriter error when closing the stream":      true,
+	"EndpointWriter error when closing the client conn": true,
+}
+
+// disconnectHandler logs protoactor's disconnect messages at debug, whatever
+// level protoactor gave them. They come at error, which Enabled lets
+// through; Handle lowers the level and checks it again.
+type disconnectHandler struct{ minLevelHandler }
+
+func (h disconnectHandler) Handle(ctx context.Context, r slog.Record) error {
+	if disconnectMessages[r.Message] && r.Level > slog.LevelDebug {
+		r.Level = slog.LevelDebug
+	}
+	if !h.minLevelHandler.Enabled(ctx, r.Level) {
+		return nil
+	}
+	return h.minLevelHandler.Handle(ctx, r)
+}
+
+func (h disconnectHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return disconnectHandler{h.minLevelHandler.WithAttrs(attrs).(minLevelHandler)}
+}
+
+func (h disconnectHandler) WithGroup(name string) slog.Handler {
+	return disconnectHandler{h.minLevelHandler.WithGroup(name).(minLevelHandler)}
 }

@@ -221,7 +221,15 @@ func call[T response](ctx context.Context, c *Client, pid *actor.PID, req proto.
 	if errors.Is(err, actor.ErrTimeout) && ctx.Err() != nil {
 		return zero, ctxError(ctx, fmt.Sprintf("%s to %s", proto.MessageName(req).Name(), pid.Address))
 	}
-	return decodeResult[T](res, err, pid, req, timeout)
+	typed, err := decodeResult[T](res, err, pid, req, timeout)
+	if errors.Is(err, errNoActor) {
+		wait := timeout
+		if dl, ok := ctx.Deadline(); ok {
+			wait = min(wait, time.Until(dl))
+		}
+		err = probeDeadLetter(err, pid.Address, wait)
+	}
+	return typed, err
 }
 
 // decodeResult turns a future's outcome into a typed response and error:

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os"
+	"time"
 
 	"github.com/sluice-mq/sluice/messages"
 )
@@ -48,6 +51,46 @@ func (e *OffsetOutOfRangeError) Unwrap() error { return messages.ErrOffsetOutOfR
 // errNoActor marks a request answered by a dead letter: the target actor
 // does not exist on its node, or the node could not be reached.
 var errNoActor = errors.New("client: no such actor")
+
+// UnreachableError reports a broker the client could not connect to: no
+// process listens at Addr, or the network does not route there. It
+// matches the client's dead-letter error, so it is handled as a node
+// that is gone.
+type UnreachableError struct {
+	Addr string
+	Err  error // the dial's error, e.g. a *net.OpError with ECONNREFUSED
+}
+
+func (e *UnreachableError) Error() string {
+	reason := e.Err.Error()
+	var op *net.OpError
+	if errors.As(e.Err, &op) && op.Err != nil {
+		reason = op.Err.Error()
+		var sys *os.SyscallError
+		if errors.As(op.Err, &sys) {
+			reason = sys.Err.Error()
+		}
+	}
+	return fmt.Sprintf("cannot reach broker %s: %s", e.Addr, reason)
+}
+
+// Unwrap returns the dial's error and the dead-letter error.
+func (e *UnreachableError) Unwrap() []error { return []error{e.Err, errNoActor} }
+
+// probeDeadLetter tells a dead letter from an unreachable node: when addr
+// does not accept a TCP connection within wait, it returns an
+// *UnreachableError, else err unchanged.
+func probeDeadLetter(err error, addr string, wait time.Duration) error {
+	if !errors.Is(err, errNoActor) || wait <= 0 {
+		return err
+	}
+	conn, derr := net.DialTimeout("tcp", addr, min(wait, time.Second))
+	if derr != nil {
+		return &UnreachableError{Addr: addr, Err: derr}
+	}
+	_ = conn.Close()
+	return err
+}
 
 // permanentError marks an error the retry loop must not retry although its
 // code is retriable, e.g. UNKNOWN_TOPIC_OR_PARTITION confirmed by fresh

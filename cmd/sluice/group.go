@@ -71,8 +71,8 @@ func (a *app) groupDescribe() *cobra.Command {
 			if a.json() {
 				return writeJSON(a.stdout, r)
 			}
-			fmt.Fprintf(a.stdout, "group %s: %s, protocol %s, generation %d, members %d\n\n",
-				r.GroupID, r.State, dash(r.Protocol), r.Generation, len(r.Members))
+			fmt.Fprintf(a.stdout, "group %s: %s, protocol %s, generation %d, %s\n\n",
+				r.GroupID, r.State, dash(r.Protocol), r.Generation, plural(len(r.Members), "member"))
 			t := newTable(a.stdout, "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "MEMBER-ID", "CLIENT-ID", "HOST")
 			for _, p := range r.Partitions {
 				current := "-"

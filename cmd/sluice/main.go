@@ -28,6 +28,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/internal/flagerr"
+	"github.com/sluice-mq/sluice/internal/version"
 )
 
 const defaultBrokers = "127.0.0.1:9650"
@@ -51,7 +53,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "sluice: %s\n", oneLine(err))
+	fmt.Fprintf(stderr, "sluice: %s\n", describeError(err))
 	var u usageError
 	if errors.As(err, &u) || !app.parsed {
 		return 2
@@ -112,9 +114,27 @@ func (a *app) rootCommand() *cobra.Command {
 	pf.StringVarP(&a.output, "output", "o", "text", "output format of listings: text or json")
 	pf.DurationVar(&a.timeout, "request-timeout", 10*time.Second, "timeout of each request to a broker")
 	pf.StringVar(&a.logLevel, "log-level", "error", "client log level on stderr: debug, info, warn or error")
-	root.AddCommand(a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand(),
+	root.Version = version.Get().String("sluice")
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.SetFlagErrorFunc(flagerr.Describe)
+	root.AddCommand(a.versionCommand(), a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand(),
 		a.partitionCommand(), a.groupCommand(), a.txnCommand())
 	return root
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version of this binary",
+		Args:  cobra.NoArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if a.json() {
+				return writeJSON(a.stdout, version.Get())
+			}
+			_, err := fmt.Fprintln(a.stdout, version.Get().String("sluice"))
+			return err
+		},
+	}
 }
 
 // client connects to the cluster named by --brokers.

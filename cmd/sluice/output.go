@@ -87,6 +87,15 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
+// plural writes n and the noun, with an s unless n is 1: "1 record",
+// "2 records".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // humanBytes formats n as B, KiB, MiB or GiB.
 func humanBytes(n int64) string {
 	const unit = 1024

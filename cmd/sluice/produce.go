@@ -141,7 +141,7 @@ func (a *app) produceCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stderr, "produced %d records to %s\n", n, args[0])
+			fmt.Fprintf(a.stderr, "produced %s to %s\n", plural(n, "record"), args[0])
 			return nil
 		},
 	}

@@ -39,7 +39,7 @@ func (a *app) topicCreate() *cobra.Command {
 			if a.json() {
 				return writeJSON(a.stdout, info)
 			}
-			fmt.Fprintf(a.stdout, "created topic %s with %d partitions, replication factor %d\n", args[0], partitions, rf)
+			fmt.Fprintf(a.stdout, "created topic %s with %s, replication factor %d\n", args[0], plural(int(partitions), "partition"), rf)
 			return nil
 		},
 	}
@@ -209,7 +209,7 @@ func (a *app) topicAddPartitions() *cobra.Command {
 				return err
 			}
 			if !a.json() {
-				fmt.Fprintf(a.stdout, "topic %s now has %d partitions\n", args[0], total)
+				fmt.Fprintf(a.stdout, "topic %s now has %s\n", args[0], plural(int(total), "partition"))
 			}
 			return nil
 		},

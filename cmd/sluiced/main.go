@@ -26,6 +26,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/broker"
+	"github.com/sluice-mq/sluice/internal/flagerr"
+	"github.com/sluice-mq/sluice/internal/version"
 )
 
 func main() {
@@ -72,6 +74,9 @@ func newCommand() *cobra.Command {
 			return run(cfg)
 		},
 	}
+	cmd.Version = version.Get().String("sluiced")
+	cmd.SetVersionTemplate("{{.Version}}\n")
+	cmd.SetFlagErrorFunc(flagerr.Describe)
 	fs := cmd.Flags()
 	fs.StringVar(&f.config, "config", "", "YAML config file (every setting; flags override it)")
 	fs.StringVar(&f.dataDir, "data-dir", def.DataDir, "data directory (created if its parent exists)")
