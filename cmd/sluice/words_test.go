@@ -24,9 +24,9 @@ func TestCLIVersion(t *testing.T) {
 
 func TestCLIFlagErrorsInWords(t *testing.T) {
 	for args, want := range map[string][]string{
-		`sluice: --max-messages "x": want a whole number`: {"consume", "t", "--max-messages", "x"},
+		`sluice: --max-messages "x": want a whole number`:                 {"consume", "t", "--max-messages", "x"},
 		`sluice: --timeout "5": want a duration such as 500ms, 30s or 2h`: {"consume", "t", "--timeout", "5"},
-		`sluice: --partitions "many": want a whole number`: {"topic", "create", "t", "--partitions", "many"},
+		`sluice: --partitions "many": want a whole number`:                {"topic", "create", "t", "--partitions", "many"},
 	} {
 		code, _, stderr := runCLI(t, "", want...)
 		lines := strings.Split(strings.TrimSpace(stderr), "\n")
