@@ -198,6 +198,20 @@ func TestTransactions(t *testing.T) {
 	if err := silent.CommitTransaction(ctx); !errors.Is(err, messages.ErrProducerFenced) {
 		t.Fatalf("commit after the timeout: %v, want PRODUCER_FENCED", err)
 	}
+	// The abort moved the last stable offset past the silent producer's
+	// record: a transaction committed after it is visible to read_committed
+	// consumers, and the silent record never is.
+	if err := p2.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produceTxn(t, p2, topic, "after-silent")
+	if err := p2.CommitTransaction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = append(want, "after-silent")
+	if got := consumeValues(t, cl, topic, client.ReadCommitted, len(want)); !slices.Equal(got, want) {
+		t.Fatalf("read_committed after the timeout %v, want %v", got, want)
+	}
 
 	// The CLI lists and describes them.
 	var listed []client.TransactionListing
