@@ -50,6 +50,7 @@ func (n *node) handleRoleChanged(m *ctlactor.RoleChanged) {
 		n.view.ControllerID = -1 // until the poll reads the new holder
 	}
 	n.ready.controllerKnown.Store(n.view.ControllerID >= 0)
+	n.ready.note()
 }
 
 // handleMembersChanged records the live members and publishes their

@@ -200,6 +200,7 @@ func (n *node) Receive(ctx actor.Context) {
 	case *controllerChanged:
 		n.view.ControllerID = m.id
 		n.ready.controllerKnown.Store(m.id >= 0)
+		n.ready.note()
 	case *reapply:
 		n.reapplyQueued = false
 		n.apply(ctx, n.view.Snapshot)

@@ -28,12 +28,23 @@ func (n *node) scheduleApply(ctx actor.Context) {
 }
 
 // Readiness publishes whether the node can serve to its admin HTTP server
-// (/healthz): it knows the controller and has spawned every replica the
-// metadata assigns it. It is safe for concurrent use.
+// (/healthz): it has applied the metadata, spawned every replica the
+// metadata assigns it and, while it starts, knows the controller. Once it
+// was ready, losing the controller (a metadata store outage) does not
+// make it unready: its replicas keep serving, and /healthz warns instead.
+// It is safe for concurrent use.
 type Readiness struct {
 	controllerKnown atomic.Bool
 	pendingReplicas atomic.Int64
 	started         atomic.Bool
+	wasReady        atomic.Bool
+}
+
+// note records that the node has been ready once, if it is now.
+func (r *Readiness) note() {
+	if r.started.Load() && r.controllerKnown.Load() && r.pendingReplicas.Load() == 0 {
+		r.wasReady.Store(true)
+	}
 }
 
 // NewReadiness returns a Readiness that is not ready.
@@ -44,7 +55,7 @@ func (r *Readiness) Ready() error {
 	switch {
 	case !r.started.Load():
 		return fmt.Errorf("node: starting: metadata not applied yet")
-	case !r.controllerKnown.Load():
+	case !r.controllerKnown.Load() && !r.wasReady.Load():
 		return fmt.Errorf("node: no controller known")
 	case r.pendingReplicas.Load() > 0:
 		return fmt.Errorf("node: starting replicas: %d to spawn", r.pendingReplicas.Load())

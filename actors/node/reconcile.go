@@ -128,6 +128,7 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 	}
 	n.ready.pendingReplicas.Store(int64(pending))
 	n.ready.started.Store(true)
+	n.ready.note()
 	if pending > 0 {
 		n.scheduleApply(ctx) // the next chunk, after what waits in the mailbox
 	}
