@@ -316,11 +316,15 @@ func TestExactlyOnceETL(t *testing.T) {
 	}
 	// killMidTransaction holds the ETL before a commit, with the
 	// transaction's records written, and SIGKILLs it there.
-	killMidTransaction := func() {
-		hold, holding := filepath.Join(dir, "hold"), filepath.Join(dir, "holding")
+	// armHold asks the ETL to hold before its next commit; killHeld waits
+	// until it holds and kills it there.
+	hold, holding := filepath.Join(dir, "hold"), filepath.Join(dir, "holding")
+	armHold := func() {
 		if err := os.WriteFile(hold, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	killHeld := func() {
 		e.waitFor("the ETL held in a transaction", func() error {
 			_, err := os.Stat(holding)
 			return err
@@ -335,6 +339,10 @@ func TestExactlyOnceETL(t *testing.T) {
 			}
 		}
 		restart()
+	}
+	killMidTransaction := func() {
+		armHold()
+		killHeld()
 	}
 	// progress waits until read_committed output holds at least n records,
 	// restarting the ETL if it stopped on its own.
@@ -363,8 +371,11 @@ func TestExactlyOnceETL(t *testing.T) {
 	t.Logf("SIGKILL node %d, the transaction coordinator", coordinator)
 	e.c.Kill(e.index(coordinator))
 	progress(1800)
+	// Armed before the restart of the coordinator's node, which takes
+	// longer than the ETL needs for the rest of its input.
+	armHold()
 	e.c.StartNode(e.index(coordinator))
-	killMidTransaction()
+	killHeld()
 	progress(etlInputs)
 
 	// Exactly once, in input order per key.
