@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,9 +90,42 @@ func start(cfg Config) (*Client, error) {
 // bootstrap fetches the first metadata.
 func (c *Client) bootstrap(ctx context.Context) error {
 	if _, err := c.refreshMetadata(ctx); err != nil {
+		if un := unreachableSeeds(c.cfg.Seeds); len(un) == len(c.cfg.Seeds) && !errors.Is(err, messages.ErrNetworkException) {
+			// The wait ended before the dead letters came back: say that
+			// no seed could be reached rather than that time ran out.
+			err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NETWORK_EXCEPTION, "no broker answered"), errors.Join(un...))
+		}
 		return fmt.Errorf("client: bootstrap metadata from %v: %w", c.cfg.Seeds, err)
 	}
 	return nil
+}
+
+// unreachableSeeds dials every seed at once and returns an
+// *UnreachableError for each that refused or did not answer within a
+// second.
+func unreachableSeeds(seeds []string) []error {
+	errs := make([]error, len(seeds))
+	var wg sync.WaitGroup
+	for i, s := range seeds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			conn, err := net.DialTimeout("tcp", s, time.Second)
+			if err != nil {
+				errs[i] = &UnreachableError{Addr: s, Err: err}
+				return
+			}
+			_ = conn.Close()
+		}()
+	}
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // startRemote configures the remote per the transport's limits: a writer

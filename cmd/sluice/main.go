@@ -155,7 +155,7 @@ func (a *app) client(ctx context.Context) (*client.Client, error) {
 	c, err := client.New(bootCtx, client.Config{Seeds: seeds, ListenHost: a.listen, AdvertiseAddr: a.advertise,
 		RequestTimeout: a.timeout, Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", a.brokers, err)
+		return nil, err
 	}
 	return c, nil
 }

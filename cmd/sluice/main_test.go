@@ -55,7 +55,7 @@ func TestCLIRuntimeErrorExitsOneWithOneLine(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	last := lines[len(lines)-1]
-	if !strings.HasPrefix(last, "sluice: connect to 127.0.0.1:1") {
+	if last != "sluice: cannot reach broker 127.0.0.1:1: connection refused" {
 		t.Fatalf("reason line %q", last)
 	}
 }
