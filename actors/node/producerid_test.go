@@ -169,27 +169,32 @@ func TestNodeInitProducerIDStoreDown(t *testing.T) {
 // still get ids.
 func TestNodeInitProducerIDPrefetchedAtStart(t *testing.T) {
 	h := newHarness(t)
+	claimed := func(start int64) func() error {
+		return func() error {
+			kv, err := h.store.Get(context.Background(), producerid.Key)
+			if err != nil {
+				return err
+			}
+			b, err := producerid.Decode(kv.Value)
+			if err != nil {
+				return err
+			}
+			if b.Start != start {
+				return fmt.Errorf("latest claimed block %v, want one starting at %d", b, start)
+			}
+			return nil
+		}
+	}
+	waitFor(t, claimed(0))
 	h.stop()
 	fs := &failingStore{}
 	h.wrap = func(st cluster.Store) cluster.Store { fs.Store = st; return fs }
 	h.start()
-	waitFor(t, func() error {
-		kv, err := fs.Store.Get(context.Background(), producerid.Key)
-		if err != nil {
-			return err
-		}
-		b, err := producerid.Decode(kv.Value)
-		if err != nil {
-			return err
-		}
-		if b.Start != 1000 {
-			return fmt.Errorf("latest claimed block %v, want the restarted node's [1000, 2000)", b)
-		}
-		return nil
-	})
+	waitFor(t, claimed(1000))
 	fs.fail.Store(true)
 	r := h.initProducerID(newSession())
 	if r.ErrorCode != messages.ErrorCode_NONE || r.ProducerId < 1000 || r.ProducerId >= 2000 {
 		t.Fatalf("InitProducerId with the store down after start = %+v, want an id of the block claimed at start", r)
 	}
 }
+
