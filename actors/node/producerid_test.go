@@ -197,4 +197,3 @@ func TestNodeInitProducerIDPrefetchedAtStart(t *testing.T) {
 		t.Fatalf("InitProducerId with the store down after start = %+v, want an id of the block claimed at start", r)
 	}
 }
-
