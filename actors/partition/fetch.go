@@ -154,6 +154,19 @@ func (r *replica) answerParked(ctx actor.Context, p parkedFetch[parkedRequest]) 
 	ctx.Send(p.value.sender, resp)
 }
 
+// answerParkedEmpty answers a parked fetch with no records and the
+// partition's current offsets.
+func (r *replica) answerParkedEmpty(ctx actor.Context, p parkedFetch[parkedRequest]) {
+	r.cfg.Metrics.parked(-1)
+	r.cfg.Metrics.fetch(messages.ErrorCode_NONE.String(), 0)
+	ctx.Send(p.value.sender, &messages.FetchResponse{
+		HighWatermark:    r.progress.hw,
+		LogStartOffset:   r.log.LogStartOffset(),
+		LeaderEpoch:      r.state.LeaderEpoch,
+		LastStableOffset: r.lastStableOffset(),
+	})
+}
+
 // fenceParked answers at once, with FENCED_LEADER_EPOCH, the parked
 // fetches sent in an epoch that is no longer current (Kafka completes a
 // delayed fetch when the partition's epoch changes under it).

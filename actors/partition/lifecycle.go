@@ -115,7 +115,10 @@ func (r *replica) closeLog(ctx actor.Context) {
 }
 
 // failPending answers the pending produces with err and the parked fetches
-// with what the log holds now (or err when it is gone).
+// empty, as if their wait had expired (or with err when the log is gone).
+// Empty: a replica closing with thousands of parked fetches must not read
+// and send max_bytes for each; the consumer fetches again from the same
+// offset and finds the new leader.
 func (r *replica) failPending(ctx actor.Context, err error) {
 	for _, p := range append(r.acks.drain(), r.allAcks.drain()...) {
 		p.resp.ErrorCode = messages.CodeFor(err)
@@ -125,7 +128,7 @@ func (r *replica) failPending(ctx actor.Context, err error) {
 	for _, p := range r.parked.drain() {
 		r.stopTimer(p.id)
 		if r.log != nil && !r.deleted {
-			r.answerParked(ctx, p)
+			r.answerParkedEmpty(ctx, p)
 		} else {
 			r.answerFetchError(ctx, p, err)
 		}

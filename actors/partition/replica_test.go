@@ -303,6 +303,28 @@ func TestReplicaLongPollExpires(t *testing.T) {
 	}
 }
 
+// A replica that stops answers its parked fetches empty, with the current
+// offsets, instead of reading max_bytes for each of them: the consumer
+// fetches the records again from the same offset.
+func TestReplicaStopAnswersParkedFetchEmpty(t *testing.T) {
+	h := newHarness(t, nil)
+	h.produce(encode(t, 1, "a"), 1)
+	parked := h.system.Root.RequestFuture(h.pid, &messages.FetchRequest{
+		Offset: 0, MaxBytes: 1 << 20, MinBytes: 1 << 20, MaxWaitMs: 60_000, LeaderEpoch: -1,
+	}, requestTimeout)
+	h.status() // answered after the fetch: it is parked
+	h.stop()
+	res, err := parked.Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := res.(*messages.FetchResponse)
+	wantCode(t, f.ErrorCode, messages.ErrorCode_NONE, f.ErrorMessage)
+	if len(f.Records) != 0 || f.HighWatermark != 1 {
+		t.Fatalf("parked fetch answered at stop: %d bytes, hw %d", len(f.Records), f.HighWatermark)
+	}
+}
+
 func TestReplicaListOffsets(t *testing.T) {
 	h := newHarness(t, nil)
 	h.produce(encode(t, 1000, "a", "b"), 1) // offsets 0-1
