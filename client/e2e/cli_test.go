@@ -129,16 +129,34 @@ func TestCLIEndToEnd(t *testing.T) {
 	}
 	cliOK(t, c, "", "topic", "alter", "lines", "--config", "retention.ms=60000")
 	cliOK(t, c, "", "topic", "add-partitions", "lines", "--partitions", "3")
-	out = cliOK(t, c, "", "bench", "produce", "--topic", "bench", "--records", "2000", "--record-size", "100", "-o", "json")
+	// Two producers share --records; unpaced, the latency is labelled as
+	// including queueing.
+	out = cliOK(t, c, "", "bench", "produce", "--topic", "bench", "--partitions", "3", "--records", "2001", "--record-size", "100",
+		"--producers", "2", "-o", "json")
 	var bench struct {
-		Records int64 `json:"records"`
+		Records    int64 `json:"records"`
+		Producers  int   `json:"producers"`
+		Consumers  int   `json:"consumers"`
+		Queueing   bool  `json:"latency_includes_queueing"`
+		Partitions int   `json:"partitions"`
+		ReachedEnd bool  `json:"reached_end"`
 	}
-	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records != 2000 {
+	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records != 2001 || bench.Producers != 2 || !bench.Queueing {
 		t.Fatalf("bench produce: %v\n%s", err, out)
 	}
-	out = cliOK(t, c, "", "bench", "consume", "--topic", "bench", "--records", "2000", "-o", "json")
-	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records != 2000 {
+	if out = cliOK(t, c, "", "bench", "produce", "--topic", "bench", "--records", "10"); !strings.Contains(out, "including queueing") {
+		t.Fatalf("unpaced bench produce does not say its latency includes queueing:\n%s", out)
+	}
+	// Consume reads up to the end offsets of its start and stops there,
+	// with no idle second to wait for.
+	out = cliOK(t, c, "", "bench", "consume", "--topic", "bench", "--consumers", "2", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records != 2011 || bench.Consumers != 2 ||
+		bench.Partitions != 3 || !bench.ReachedEnd {
 		t.Fatalf("bench consume: %v\n%s", err, out)
+	}
+	out = cliOK(t, c, "", "bench", "consume", "--topic", "bench", "--records", "100", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &bench); err != nil || bench.Records < 100 {
+		t.Fatalf("bench consume --records 100: %v\n%s", err, out)
 	}
 	cliOK(t, c, "", "topic", "delete", "lines")
 

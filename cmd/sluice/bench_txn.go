@@ -20,9 +20,9 @@ type benchTransactions struct {
 }
 
 // startBenchTransactions initializes the producer's transactions and opens
-// the first; nil without --transactional-id.
-func startBenchTransactions(ctx context.Context, p *client.Producer, f *benchFlags) (*benchTransactions, error) {
-	if f.txnID == "" {
+// the first; nil when txnID (the producer's transactional id) is empty.
+func startBenchTransactions(ctx context.Context, p *client.Producer, f *benchFlags, txnID string) (*benchTransactions, error) {
+	if txnID == "" {
 		return nil, nil
 	}
 	if f.commitInterval <= 0 {
