@@ -189,11 +189,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 
 	registry := prometheus.NewRegistry()
 	metrics := partition.NewMetrics()
+	gauges := partition.NewGauges()
 	keptDirs := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "sluice_kept_partition_dirs",
 		Help: "Partition directories in the data dir kept without a replica: the metadata does not assign them to this node and records no delete of them.",
 	})
-	if err := errors.Join(metrics.Register(registry), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
+	if err := errors.Join(metrics.Register(registry), registry.Register(gauges), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
 		registry.Register(collectors.NewGoCollector()),
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)
@@ -237,6 +238,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Replication: cfg.Replication.replicationConfig(),
 		Logger:      logger,
 		Metrics:     metrics,
+		Gauges:      gauges,
 		KeptDirs:    keptDirs,
 		LogDirs:     s.logDirs,
 		Readiness:   s.ready,

@@ -78,9 +78,11 @@ type Config struct {
 	// pass (0 means actors/controller's default).
 	ControllerPollInterval    time.Duration
 	ControllerRecheckInterval time.Duration
-	// Logger defaults to slog.Default(); Metrics may be nil.
+	// Logger defaults to slog.Default(); Metrics and Gauges (the
+	// per-partition series) may be nil.
 	Logger  *slog.Logger
 	Metrics *partition.Metrics
+	Gauges  *partition.Gauges
 	// FileDeleteDelay is how long a deleted replica's directory, renamed
 	// <dir>.<topic id>-delete, stays before it is removed (Kafka's
 	// file.delete.delay.ms); 0 means DefaultFileDeleteDelay.

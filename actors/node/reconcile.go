@@ -152,6 +152,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		Cleaner:                n.cfg.Cleaner,
 		Logger:                 n.logger,
 		Metrics:                n.cfg.Metrics,
+		Gauges:                 n.cfg.Gauges,
 		Peer:                   n.directory.Peer(tp.Topic, tp.Partition),
 		Store:                  n.cfg.Store,
 		Replication:            n.cfg.Replication,

@@ -42,8 +42,9 @@ type Config struct {
 	Cleaner *cleaner.Cleaner
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// Metrics may be nil.
+	// Metrics and Gauges (the per-partition series) may be nil.
 	Metrics *Metrics
+	Gauges  *Gauges
 
 	// Peer resolves the replica actor of the same partition on another
 	// node: {node's remote address, messages.ReplicaActorID(topic,

@@ -12,8 +12,9 @@ import (
 
 // parkedRequest is a long-poll fetch waiting in the replica.
 type parkedRequest struct {
-	sender *actor.PID
-	req    *messages.FetchRequest
+	sender   *actor.PID
+	req      *messages.FetchRequest
+	received time.Time // when the request arrived
 }
 
 // handleFetch returns committed batches from the requested offset. When
@@ -37,11 +38,13 @@ func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
 	if resp.ErrorCode != messages.ErrorCode_NONE || len(resp.Records) >= int(req.MinBytes) || req.MaxWaitMs <= 0 ||
 		r.parked.len() >= r.cfg.maxParkedFetches() {
 		r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
+		r.stats.fetched(resp.Records)
+		r.cfg.Metrics.requestDone(requestFetch, resp.ErrorCode, r.received)
 		ctx.Respond(resp)
 		return
 	}
 	need := int64(req.MinBytes) - int64(len(resp.Records))
-	id := r.parked.park(r.progress.committedBytes, need, parkedRequest{sender: ctx.Sender(), req: req})
+	id := r.parked.park(r.progress.committedBytes, need, parkedRequest{sender: ctx.Sender(), req: req, received: r.received})
 	r.cfg.Metrics.parked(1)
 	system, self := ctx.ActorSystem(), ctx.Self()
 	wait := min(time.Duration(req.MaxWaitMs)*time.Millisecond, r.cfg.maxFetchWait())
@@ -151,6 +154,8 @@ func (r *replica) answerParked(ctx actor.Context, p parkedFetch[parkedRequest]) 
 	r.cfg.Metrics.parked(-1)
 	resp := r.readFetch(p.value.req)
 	r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
+	r.stats.fetched(resp.Records)
+	r.cfg.Metrics.requestDone(requestFetch, resp.ErrorCode, p.value.received)
 	ctx.Send(p.value.sender, resp)
 }
 
@@ -159,6 +164,7 @@ func (r *replica) answerParked(ctx actor.Context, p parkedFetch[parkedRequest]) 
 func (r *replica) answerParkedEmpty(ctx actor.Context, p parkedFetch[parkedRequest]) {
 	r.cfg.Metrics.parked(-1)
 	r.cfg.Metrics.fetch(messages.ErrorCode_NONE.String(), 0)
+	r.cfg.Metrics.requestDone(requestFetch, messages.ErrorCode_NONE, p.value.received)
 	ctx.Send(p.value.sender, &messages.FetchResponse{
 		HighWatermark:    r.progress.hw,
 		LogStartOffset:   r.log.LogStartOffset(),
@@ -183,6 +189,7 @@ func (r *replica) answerFetchError(ctx actor.Context, p parkedFetch[parkedReques
 	r.cfg.Metrics.parked(-1)
 	code := messages.CodeFor(err)
 	r.cfg.Metrics.fetch(code.String(), 0)
+	r.cfg.Metrics.requestDone(requestFetch, code, p.value.received)
 	ctx.Send(p.value.sender, &messages.FetchResponse{
 		ErrorCode: code, ErrorMessage: err.Error(), LeaderEpoch: r.state.LeaderEpoch,
 	})

@@ -42,6 +42,7 @@ func (r *replica) openLog() error {
 		return err
 	}
 	r.log = l
+	r.stats.setLog(l)
 	r.progress.reset(l.HighWatermark())
 	r.durableEnd = l.LogEndOffset()
 	r.registerCleaner()
@@ -108,6 +109,7 @@ func (r *replica) closeLog(ctx actor.Context) {
 	r.failPending(ctx, messages.Wrap(messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, "partition %s/%d is closing", r.cfg.Topic, r.cfg.Partition))
 	r.unregisterCleaner(false)
 	r.closeProducers()
+	r.stats.setLog(nil)
 	if err := r.log.Close(); err != nil {
 		r.logger.Error("close log", "error", err)
 	}
@@ -162,6 +164,7 @@ func (r *replica) deleteLog(ctx actor.Context) {
 	if r.log != nil {
 		r.unregisterCleaner(true)
 		r.closeProducers()
+		r.releaseStats()
 		if err := r.log.Delete(); err != nil {
 			r.logger.Error("delete log", "error", err)
 		}

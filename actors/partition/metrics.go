@@ -1,6 +1,12 @@
 package partition
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/sluice-mq/sluice/messages"
+)
 
 // Metrics are the counters replica actors update; one set per node,
 // shared by every replica. Register them with Register.
@@ -25,6 +31,10 @@ type Metrics struct {
 	// producer state (the log above the latest snapshot) when logs open
 	// or followers truncate.
 	ProducerStateReplayedBatches prometheus.Counter
+	// RequestDuration is the time from a produce or fetch request's
+	// arrival at the replica to its answer (acks and long polls
+	// included), by request and error code.
+	RequestDuration *prometheus.HistogramVec
 }
 
 // NewMetrics creates the replica metrics (not yet registered).
@@ -82,6 +92,12 @@ func NewMetrics() *Metrics {
 			Namespace: "sluice", Name: "producer_state_replayed_batches_total",
 			Help: "Batch headers read to rebuild producer state above the latest snapshot.",
 		}),
+		RequestDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "sluice", Name: "request_duration_seconds",
+			Help: "Time from a produce or fetch request's arrival at the partition replica to its answer (acks=all replication and long-poll waits included), by request and error code.",
+			// 100 µs to ~15 s.
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
+		}, []string{"request", "error"}),
 	}
 }
 
@@ -89,7 +105,8 @@ func NewMetrics() *Metrics {
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.ProduceRequests, m.ProducedBytes, m.ProducedRecords,
 		m.FetchRequests, m.FetchedBytes, m.ParkedFetches, m.SegmentsDeleted,
-		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes, m.ProducerStateReplayedBatches} {
+		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes, m.ProducerStateReplayedBatches,
+		m.RequestDuration} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -117,6 +134,18 @@ func (m *Metrics) fetch(code string, bytes int) {
 	}
 	m.FetchRequests.WithLabelValues(code).Inc()
 	m.FetchedBytes.Add(float64(bytes))
+}
+
+// Request kinds of RequestDuration.
+const (
+	requestProduce = "produce"
+	requestFetch   = "fetch"
+)
+
+func (m *Metrics) requestDone(request string, code messages.ErrorCode, received time.Time) {
+	if m != nil && !received.IsZero() {
+		m.RequestDuration.WithLabelValues(request, code.String()).Observe(time.Since(received).Seconds())
+	}
 }
 
 func (m *Metrics) parked(delta int) {

@@ -41,6 +41,7 @@ func (r *replica) takeOffline(ctx actor.Context, cause error) {
 	if r.log != nil {
 		r.unregisterCleaner(false)
 		r.abandonProducers()
+		r.stats.setLog(nil)
 		_ = r.log.Close() // failed: closes the files only
 		r.log = nil
 	}

@@ -16,6 +16,8 @@ type pendingProduce struct {
 	sender *actor.PID
 	resp   *messages.ProduceResponse
 	bytes  int64 // record bytes, counted in replica.pendingBytes
+	// received is when the request arrived.
+	received time.Time
 	// marker, when set, is the answer instead of resp: the append was a
 	// transaction marker (its error code and message come from resp).
 	marker *messages.WriteTxnMarkerResponse
@@ -30,6 +32,7 @@ func (r *replica) answerProduce(ctx actor.Context, p pendingProduce) {
 		ctx.Send(p.sender, p.marker)
 		return
 	}
+	r.cfg.Metrics.requestDone(requestProduce, p.resp.ErrorCode, p.received)
 	ctx.Send(p.sender, p.resp)
 }
 
@@ -79,7 +82,7 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 			r.cfg.Topic, r.cfg.Partition, r.pendingBytes, r.cfg.maxPendingProduceBytes()))
 		return
 	}
-	records, appendTime, err := r.prepareProduce(req.Records, time.Now())
+	records, appendTime, err := r.prepareProduce(req.Records, r.received)
 	if err != nil {
 		r.refuse(ctx, err)
 		return
@@ -103,12 +106,13 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 		return
 	}
 	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
+	r.stats.produced(info.Records, info.Bytes)
 	r.appliedBatches(info.FirstOffset, records)
 	r.progress.appended(info.LastOffset+1, info.Bytes)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
 	var p *pendingProduce
 	if ctx.Sender() != nil {
-		p = &pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), resp: &messages.ProduceResponse{
+		p = &pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), received: r.received, resp: &messages.ProduceResponse{
 			BaseOffset:      info.FirstOffset,
 			LogStartOffset:  info.LogStartOffset,
 			LeaderEpoch:     r.state.LeaderEpoch,

@@ -120,6 +120,12 @@ type replica struct {
 	maintenanceTimer *time.Timer
 	maintenanceDone  chan struct{} // non-nil while a maintenance run is in flight
 	deleted          bool
+	// received is when the produce or fetch request being handled
+	// arrived (for Metrics.RequestDuration).
+	received time.Time
+	// stats is what the replica publishes to Config.Gauges (nil: none),
+	// held from Started until the actor stops.
+	stats *partitionStats
 	// offline is the failure that took the log dir offline (nil: none);
 	// the replica then refuses everything and never reopens its log.
 	offline error
@@ -158,14 +164,47 @@ func newReplica(l *latest) *replica {
 	return r
 }
 
-// Receive dispatches to the current behaviour.
-func (r *replica) Receive(ctx actor.Context) { r.behavior.Receive(ctx) }
+// Receive dispatches to the current behaviour, then publishes the role
+// the message may have changed.
+func (r *replica) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *messages.ProduceRequest, *messages.FetchRequest:
+		r.received = time.Now()
+	}
+	r.behavior.Receive(ctx)
+	switch ctx.Message().(type) {
+	case *actor.Stopping, *actor.Restarting:
+		r.releaseStats()
+	default:
+		r.publishRole()
+	}
+}
+
+// publishRole publishes the replica's role to the node's gauges: leading
+// (with the ISR its replication core has) or following.
+func (r *replica) publishRole() {
+	if r.stats == nil {
+		return
+	}
+	isr := len(r.state.ISR)
+	if r.lead != nil {
+		isr = len(r.lead.ISR())
+	}
+	r.stats.setRole(r.lead != nil, len(r.state.Replicas), isr, int(r.cfg.TopicConfig.MinInsyncReplicas))
+}
+
+// releaseStats takes the replica's series off the node's gauges.
+func (r *replica) releaseStats() {
+	r.cfg.Gauges.release(r.stats)
+	r.stats = nil
+}
 
 // initializing opens the log on Started, then takes the role the metadata
 // state gives this node.
 func (r *replica) initializing(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
+		r.stats = r.cfg.Gauges.acquire(r.cfg.Topic, r.cfg.Partition)
 		if r.cfg.Offline != nil {
 			r.offline = r.cfg.Offline
 			r.behavior.Become(r.failed)
@@ -384,9 +423,11 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 	switch m := ctx.Message().(type) {
 	case *messages.ProduceRequest:
 		r.cfg.Metrics.produce(code.String(), 0, 0)
+		r.cfg.Metrics.requestDone(requestProduce, code, r.received)
 		ctx.Respond(&messages.ProduceResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.FetchRequest:
 		r.cfg.Metrics.fetch(code.String(), 0)
+		r.cfg.Metrics.requestDone(requestFetch, code, r.received)
 		ctx.Respond(&messages.FetchResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.ListOffsetsRequest:
 		ctx.Respond(&messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1, LeaderEpoch: r.state.LeaderEpoch})
