@@ -85,6 +85,8 @@ func errorResponse(req any, err error) any {
 		return &messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1}
 	case *messages.PartitionStatusRequest:
 		return &messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.DescribeProducersRequest:
+		return &messages.DescribeProducersResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.InitProducerIdRequest:
 		return initError(err)
 	}

@@ -104,6 +104,20 @@ func (h *Handler) answer(ctx context.Context, req *wire.Request) kmsg.Response {
 		resp = h.createPartitions(ctx, r)
 	case *kmsg.InitProducerIDRequest:
 		resp = h.initProducerID(ctx, r)
+	case *kmsg.AddPartitionsToTxnRequest:
+		resp = h.addPartitionsToTxn(ctx, r)
+	case *kmsg.AddOffsetsToTxnRequest:
+		resp = h.addOffsetsToTxn(ctx, r)
+	case *kmsg.EndTxnRequest:
+		resp = h.endTxn(ctx, r)
+	case *kmsg.TxnOffsetCommitRequest:
+		resp = h.txnOffsetCommit(ctx, r)
+	case *kmsg.DescribeProducersRequest:
+		resp = h.describeProducers(ctx, r)
+	case *kmsg.DescribeTransactionsRequest:
+		resp = h.describeTransactions(ctx, r)
+	case *kmsg.ListTransactionsRequest:
+		resp = h.listTransactions(ctx, r)
 	default:
 		// ParseRequest admits only served keys, each of which has a case.
 		panic(fmt.Sprintf("handler: no handler for served key %d", req.Key))
