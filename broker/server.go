@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/sluice-mq/sluice/actors/group"
 	"github.com/sluice-mq/sluice/actors/node"
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster"
@@ -190,11 +191,12 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	registry := prometheus.NewRegistry()
 	metrics := partition.NewMetrics()
 	gauges := partition.NewGauges()
+	groupStats := group.NewStats(gauges.HighWatermark)
 	keptDirs := prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "sluice_kept_partition_dirs",
 		Help: "Partition directories in the data dir kept without a replica: the metadata does not assign them to this node and records no delete of them.",
 	})
-	if err := errors.Join(metrics.Register(registry), registry.Register(gauges), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
+	if err := errors.Join(metrics.Register(registry), registry.Register(gauges), registry.Register(groupStats), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
 		registry.Register(collectors.NewGoCollector()),
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)
@@ -239,6 +241,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Logger:      logger,
 		Metrics:     metrics,
 		Gauges:      gauges,
+		Groups:      group.Config{Stats: groupStats},
 		KeptDirs:    keptDirs,
 		LogDirs:     s.logDirs,
 		Readiness:   s.ready,

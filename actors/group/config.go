@@ -63,6 +63,9 @@ type Config struct {
 	OnLoad func(group string, records int, elapsed time.Duration)
 	// Now returns the current time; nil means time.Now. Tests move it.
 	Now func() time.Time
+	// Stats, when set, gets the group's state, size and committed
+	// offsets for /metrics (stats.go).
+	Stats *Stats
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }

@@ -72,6 +72,11 @@ type coordinator struct {
 	loaded  bool
 	g       *core.Group
 	offsets map[core.Partition]core.OffsetValue
+	// offsetsVersion counts changes of offsets; published is the view
+	// last given to Config.Stats, at publishedVersion (stats.go).
+	offsetsVersion   uint64
+	published        *groupStats
+	publishedVersion uint64
 	// pending holds transactional offset commits waiting for their
 	// producer's marker; seqs the next sequence of each producer's
 	// batches in the partition, for the transactional batches this actor
@@ -112,9 +117,22 @@ func Props(groupID string, cfg Config) *actor.Props {
 	})
 }
 
-// Receive is a type switch over the actor's messages; group requests are
-// served once the group is loaded.
+// Receive serves the message, then publishes what it changed to
+// Config.Stats.
 func (c *coordinator) Receive(ctx actor.Context) {
+	c.receive(ctx)
+	switch ctx.Message().(type) {
+	case *actor.Stopping, *actor.Restarting:
+		c.cfg.Stats.drop(c.groupID)
+		c.published = nil
+	default:
+		c.publishStats()
+	}
+}
+
+// receive is a type switch over the actor's messages; group requests are
+// served once the group is loaded.
+func (c *coordinator) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		c.lastRequest = c.cfg.Now()
@@ -353,5 +371,6 @@ func (c *coordinator) writeWith(ctx actor.Context, opts batch.EncodeOptions, rec
 			return
 		}
 		done(produceResult(res, err))
+		c.publishStats() // continuations do not pass through Receive
 	})
 }

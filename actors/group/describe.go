@@ -84,6 +84,7 @@ func (c *coordinator) handleDelete(ctx actor.Context) {
 		}
 		c.g = c.newGroup()
 		c.offsets = make(map[core.Partition]core.OffsetValue)
+		c.offsetsVersion++
 		c.schedule(ctx, c.g.Deadline())
 	})
 }

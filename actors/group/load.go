@@ -125,6 +125,7 @@ func (c *coordinator) loadDone(ctx actor.Context, replay *core.Replay) {
 	}
 	c.g = g
 	c.offsets = replay.Offsets[c.groupID]
+	c.offsetsVersion++
 	if c.offsets == nil {
 		c.offsets = make(map[core.Partition]core.OffsetValue)
 	}
@@ -141,6 +142,7 @@ func (c *coordinator) loadDone(ctx actor.Context, replay *core.Replay) {
 		c.cfg.OnLoad(c.groupID, replay.Read, elapsed)
 	}
 	c.schedule(ctx, g.Deadline())
+	c.publishStats() // continuations do not pass through Receive
 }
 
 // newGroup returns a fresh state machine; the config was validated by the

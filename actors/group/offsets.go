@@ -48,6 +48,7 @@ func (c *coordinator) handleOffsetCommit(ctx actor.Context, m *messages.OffsetCo
 			for tp, v := range values {
 				c.offsets[tp] = v
 			}
+			c.offsetsVersion++
 		}
 		for tp := range values {
 			codes[tp] = messages.CodeFor(werr)
@@ -193,6 +194,7 @@ func (c *coordinator) handleRetention(ctx actor.Context) {
 		for _, tp := range expired {
 			delete(c.offsets, tp)
 		}
+		c.offsetsVersion++
 		c.logger.Info("expired committed offsets", "partitions", len(expired), "group_deleted", deleteGroup && len(c.offsets) == 0)
 		if deleteGroup && len(c.offsets) == 0 && c.g.State() == core.StateEmpty {
 			c.g = c.newGroup()

@@ -95,6 +95,7 @@ func (c *coordinator) handleTxnOffsetCommit(ctx actor.Context, m *messages.TxnOf
 func (c *coordinator) handleTxnCompleted(ctx actor.Context, m *txnCompleted) {
 	for tp, v := range c.pending.Complete(m.producerID, m.commit) {
 		c.offsets[tp] = v
+		c.offsetsVersion++
 	}
 	ctx.Respond(&messages.TxnOffsetsCompletedResponse{})
 }
