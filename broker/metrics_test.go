@@ -71,7 +71,8 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = cl.Close(context.Background()) }()
-	if _, err := cl.CreateTopic(ctx, "metered", 2, 1, nil); err != nil {
+	// flush.policy=always: every produce is fsynced (the fsync histogram).
+	if _, err := cl.CreateTopic(ctx, "metered", 2, 1, map[string]string{"flush.policy": "always"}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := client.NewProducer(cl, client.ProducerConfig{})
@@ -131,6 +132,9 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		`sluice_group_members{group="live"}`:                                           1,
 		`sluice_group_state{group="live",state="Stable"}`:                              1,
 		"sluice_under_replicated_partitions":                                           0,
+		"sluice_controller_active":                                                     1,
+		"sluice_offline_partitions":                                                    0,
+		"sluice_cluster_topics":                                                        2, // and __consumer_offsets
 	}
 	// The commit's answer may reach the client before the coordinator
 	// publishes it: await the values.
@@ -159,6 +163,9 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		got[`sluice_request_duration_seconds{error="NONE",request="fetch"}_count`] < 1 {
 		t.Errorf("request durations: produce %v, fetch %v", got[`sluice_request_duration_seconds{error="NONE",request="produce"}_count`],
 			got[`sluice_request_duration_seconds{error="NONE",request="fetch"}_count`])
+	}
+	if got["sluice_log_fsync_seconds_count"] < 1 || got["sluice_cluster_partitions"] < 52 {
+		t.Errorf("%v fsync rounds, %v partitions in the cluster", got["sluice_log_fsync_seconds_count"], got["sluice_cluster_partitions"])
 	}
 	if got["sluice_partition_fetched_records_total"+p0] < 30 || got["sluice_partition_log_size_bytes"+p0] <= 0 {
 		t.Errorf("partition 0: fetched %v records, log %v bytes", got["sluice_partition_fetched_records_total"+p0],

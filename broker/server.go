@@ -214,6 +214,13 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if err != nil {
 		return nil, err
 	}
+	ctl := controller.New(s.store, s.membership, defaults, controller.WithLimits(controller.Limits{
+		MaxPartitionsPerTopic: cfg.Limits.MaxPartitionsPerTopic,
+		MaxPartitionsPerNode:  cfg.Limits.MaxPartitionsPerNode,
+	}))
+	if err := registry.Register(controllerCollector{ctl.Stats()}); err != nil {
+		return nil, fmt.Errorf("broker: metrics: %w", err)
+	}
 	props := node.Props(node.Config{
 		Self:                   self,
 		DataDir:                cfg.DataDir,
@@ -226,10 +233,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		RetentionCheckInterval: cfg.Log.RetentionCheckInterval,
 		Flusher:                s.flusher,
 		Cleaner:                s.cleaner,
-		Controller: controller.New(s.store, s.membership, defaults, controller.WithLimits(controller.Limits{
-			MaxPartitionsPerTopic: cfg.Limits.MaxPartitionsPerTopic,
-			MaxPartitionsPerNode:  cfg.Limits.MaxPartitionsPerNode,
-		})),
+		Controller:             ctl,
 		Limits: partition.Limits{
 			MaxFetchWait:           cfg.Limits.FetchMaxWait,
 			MaxParkedFetches:       cfg.Limits.MaxParkedFetches,

@@ -118,6 +118,7 @@ func (a *controllerActor) setActive(ctx actor.Context, active bool) {
 		return
 	}
 	a.status.Active, a.status.Since = active, time.Now()
+	a.cfg.Controller.Stats().Active.Store(active)
 	if active {
 		a.logger.Info("this node is now the controller", "node_id", a.cfg.NodeID)
 	} else {

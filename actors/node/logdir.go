@@ -68,6 +68,9 @@ func (n *node) initLogOptions(ctx actor.Context) {
 	if n.cfg.LogFS != nil {
 		n.logOpts = append(n.logOpts, commitlog.WithFS(n.cfg.LogFS))
 	}
+	if m := n.cfg.Metrics; m != nil {
+		n.logOpts = append(n.logOpts, commitlog.WithSyncObserver(m.ObserveFsync))
+	}
 }
 
 // handleLogDirFailed takes the data dir offline on the first failure of

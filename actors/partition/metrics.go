@@ -35,6 +35,8 @@ type Metrics struct {
 	// arrival at the replica to its answer (acks and long polls
 	// included), by request and error code.
 	RequestDuration *prometheus.HistogramVec
+	// FsyncDuration is the time of each fsync round of a log's data.
+	FsyncDuration prometheus.Histogram
 }
 
 // NewMetrics creates the replica metrics (not yet registered).
@@ -98,6 +100,12 @@ func NewMetrics() *Metrics {
 			// 100 µs to ~15 s.
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 14),
 		}, []string{"request", "error"}),
+		FsyncDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "sluice", Name: "log_fsync_seconds",
+			Help: "Time of each fsync round of a partition log's segment files (and directory when it changed).",
+			// 50 µs to ~3 s.
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2.5, 13),
+		}),
 	}
 }
 
@@ -106,7 +114,7 @@ func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.ProduceRequests, m.ProducedBytes, m.ProducedRecords,
 		m.FetchRequests, m.FetchedBytes, m.ParkedFetches, m.SegmentsDeleted,
 		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes, m.ProducerStateReplayedBatches,
-		m.RequestDuration} {
+		m.RequestDuration, m.FsyncDuration} {
 		if err := r.Register(c); err != nil {
 			return err
 		}
@@ -145,6 +153,13 @@ const (
 func (m *Metrics) requestDone(request string, code messages.ErrorCode, received time.Time) {
 	if m != nil && !received.IsZero() {
 		m.RequestDuration.WithLabelValues(request, code.String()).Observe(time.Since(received).Seconds())
+	}
+}
+
+// ObserveFsync records one fsync round (commitlog.WithSyncObserver).
+func (m *Metrics) ObserveFsync(d time.Duration) {
+	if m != nil {
+		m.FsyncDuration.Observe(d.Seconds())
 	}
 }
 

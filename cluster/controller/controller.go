@@ -29,6 +29,7 @@ type Controller struct {
 	startIndex func(topic string) int
 	maxRetries int
 	limits     Limits
+	stats      Stats
 }
 
 // Option configures a Controller.

@@ -47,6 +47,12 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 		return nil, err
 	}
 	var changed []metadata.TopicPartition
+	var offline, partitions int64
+	defer func() {
+		c.stats.Offline.Store(offline)
+		c.stats.Partitions.Store(partitions)
+		c.stats.Topics.Store(int64(len(snap.Topics)))
+	}()
 	for _, name := range snap.TopicNames() {
 		topic := snap.Topics[name]
 		unclean := false
@@ -55,13 +61,17 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 		}
 		for p, replicas := range topic.Replicas {
 			tp := metadata.TopicPartition{Topic: name, Partition: int32(p)}
+			partitions++
 			state, ok := snap.States[tp]
 			if !ok {
 				continue // being created; its creator writes the state
 			}
-			did, err := c.electOne(ctx, tp, replicas, state, live, unclean)
+			did, leader, err := c.electOne(ctx, tp, replicas, state, live, unclean)
 			if err != nil {
 				return changed, err
+			}
+			if leader < 0 {
+				offline++
 			}
 			if did {
 				changed = append(changed, tp)
@@ -72,12 +82,15 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 	return append(changed, moved...), err
 }
 
-// electOne applies electLeader to one partition, retrying lost races.
-func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, replicas []int32, state metadata.PartitionState, live map[int32]bool, unclean bool) (bool, error) {
-	did := false
+// electOne applies electLeader to one partition, retrying lost races. It
+// reports whether it changed the state, and the leader the partition has
+// (-1: offline).
+func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, replicas []int32, state metadata.PartitionState, live map[int32]bool, unclean bool) (bool, int32, error) {
+	did, leader := false, state.Leader
 	err := c.retry(ctx, func() error {
 		next, change := electLeader(replicas, state, live, unclean)
 		if !change {
+			leader = state.Leader
 			return nil
 		}
 		_, err := metadata.CASPartitionState(ctx, c.store, tp.Topic, tp.Partition, next, state.Version)
@@ -89,13 +102,16 @@ func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, r
 			state = fresh
 			return err
 		}
-		did = err == nil
+		if did = err == nil; did {
+			c.stats.countChange(state, next)
+			leader = next.Leader
+		}
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("controller: elect leader of %s: %w", tp, err)
+		return false, leader, fmt.Errorf("controller: elect leader of %s: %w", tp, err)
 	}
-	return did, nil
+	return did, leader, nil
 }
 
 // electLeader computes a partition's next state given the live nodes; it

@@ -85,16 +85,31 @@ func TestControllerElectLeaders(t *testing.T) {
 			t.Errorf("%s = %+v, want %+v", tp, got, w)
 		}
 	}
+	// Stats: t/0 got a new leader, single/0 went offline; t/1 and t/2
+	// only lost a follower.
+	stats := func(elections, wentOffline, offline int64) {
+		t.Helper()
+		st := f.ctl.Stats()
+		if st.Elections.Load() != elections || st.WentOffline.Load() != wentOffline || st.Offline.Load() != offline ||
+			st.Unclean.Load() != 0 || st.Topics.Load() != 2 || st.Partitions.Load() != 4 {
+			t.Fatalf("stats: %d elections, %d unclean, %d went offline, %d offline, %d topics, %d partitions; want %d, 0, %d, %d, 2, 4",
+				st.Elections.Load(), st.Unclean.Load(), st.WentOffline.Load(), st.Offline.Load(), st.Topics.Load(), st.Partitions.Load(),
+				elections, wentOffline, offline)
+		}
+	}
+	stats(1, 1, 1)
 	// Running again changes nothing.
 	if changed, err := f.ctl.ElectLeaders(ctx); err != nil || len(changed) != 0 {
 		t.Fatalf("second ElectLeaders changed %v, %v", changed, err)
 	}
+	stats(1, 1, 1)
 	// Node 1 returns: the offline partition gets its leader back.
 	f.members.set(1, 2, 3)
 	changed, err = f.ctl.ElectLeaders(ctx)
 	if err != nil || len(changed) != 1 || changed[0] != (metadata.TopicPartition{Topic: "single", Partition: 0}) {
 		t.Fatalf("ElectLeaders after return = %v, %v", changed, err)
 	}
+	stats(2, 1, 0)
 	// No members at all: nothing is touched.
 	f.members.set()
 	if changed, err := f.ctl.ElectLeaders(ctx); err != nil || len(changed) != 0 {

@@ -140,6 +140,7 @@ type options struct {
 	now        func() time.Time
 	handoff    bool
 	beforeSync func()
+	onSync     func(time.Duration)
 	fs         vfs.FS
 	onFailure  func(*FailedError)
 }
@@ -171,6 +172,11 @@ func WithSyncHandoff() Option { return func(o *options) { o.handoff = true } }
 // Flush, truncation), in the goroutine about to fsync. For tests and
 // fault injection: a slow fn is a slow disk.
 func WithBeforeSync(fn func()) Option { return func(o *options) { o.beforeSync = fn } }
+
+// WithSyncObserver has fn told how long each successful fsync round of
+// segment data took (the segments' files and, when it changed, the
+// directory), in the goroutine that ran it. fn must not block.
+func WithSyncObserver(fn func(time.Duration)) Option { return func(o *options) { o.onSync = fn } }
 
 // WithFlusher makes the log hand its fsyncs to f (shared by every log of
 // a node) when its policy is FlushInterval. Without it such a log starts

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/sluice-mq/sluice/storage/checkpoint"
 	"github.com/sluice-mq/sluice/storage/segment"
@@ -123,6 +124,7 @@ func (l *Log) syncDataLocked() (completion, error) {
 	if hook := l.opts.beforeSync; hook != nil && err == nil && len(tokens) > 0 {
 		hook()
 	}
+	started := time.Now()
 	if err == nil && syncDirNeeded {
 		err = l.syncDir()
 	}
@@ -131,6 +133,9 @@ func (l *Log) syncDataLocked() (completion, error) {
 			break
 		}
 		err = t.SyncFiles()
+	}
+	if fn := l.opts.onSync; fn != nil && err == nil && (syncDirNeeded || len(tokens) > 0) {
+		fn(time.Since(started))
 	}
 
 	l.mu.Lock()
