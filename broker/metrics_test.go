@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -166,6 +169,21 @@ func TestMetricsAfterTraffic(t *testing.T) {
 	}
 	if got["sluice_log_fsync_seconds_count"] < 1 || got["sluice_cluster_partitions"] < 52 {
 		t.Errorf("%v fsync rounds, %v partitions in the cluster", got["sluice_log_fsync_seconds_count"], got["sluice_cluster_partitions"])
+	}
+	// Every series the Grafana dashboard plots exists.
+	dashboard, err := os.ReadFile(filepath.Join("..", "docs", "grafana", "sluice-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make(map[string]bool)
+	for k := range got {
+		names[strings.TrimSuffix(strings.SplitN(k, "{", 2)[0], "_count")] = true
+	}
+	for _, name := range regexp.MustCompile(`sluice_[a-z_]+`).FindAllString(string(dashboard), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count")
+		if !names[base] {
+			t.Errorf("the dashboard plots %s, which /metrics does not have", name)
+		}
 	}
 	if got["sluice_partition_fetched_records_total"+p0] < 30 || got["sluice_partition_log_size_bytes"+p0] <= 0 {
 		t.Errorf("partition 0: fetched %v records, log %v bytes", got["sluice_partition_fetched_records_total"+p0],

@@ -39,8 +39,17 @@ type Metrics struct {
 	FsyncDuration prometheus.Histogram
 }
 
-// NewMetrics creates the replica metrics (not yet registered).
+// NewMetrics creates the replica metrics (not yet registered). The
+// labelled series every node has are created at 0, so that dashboards and
+// rate() see them before the first event.
 func NewMetrics() *Metrics {
+	m := newMetrics()
+	m.ISRChanges.WithLabelValues("shrink")
+	m.ISRChanges.WithLabelValues("expand")
+	return m
+}
+
+func newMetrics() *Metrics {
 	return &Metrics{
 		ProduceRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "sluice", Name: "produce_requests_total",
