@@ -49,9 +49,15 @@ func newClientAt(t *testing.T, addr string) *kgo.Client {
 // createTopic creates topic through the Kafka CreateTopics request.
 func createTopic(t *testing.T, cl *kgo.Client, topic string, partitions int32, configs map[string]string) {
 	t.Helper()
+	createTopicRF(t, cl, topic, partitions, 1, configs)
+}
+
+// createTopicRF is createTopic with rf replicas per partition.
+func createTopicRF(t *testing.T, cl *kgo.Client, topic string, partitions int32, rf int16, configs map[string]string) {
+	t.Helper()
 	req := kmsg.NewPtrCreateTopicsRequest()
 	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, 1
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
 	for k, v := range configs {
 		c := kmsg.NewCreateTopicsRequestTopicConfig()
 		c.Name, c.Value = k, kmsg.StringPtr(v)
