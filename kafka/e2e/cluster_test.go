@@ -139,6 +139,7 @@ func (e *kenv) index(id int32) int {
 func TestKafkaCluster(t *testing.T) {
 	e := startCluster(t)
 	t.Run("kcat", func(t *testing.T) {
+		e.t = t
 		dirs := make([]string, e.c.Len())
 		for i := range dirs {
 			dirs[i] = e.c.DataDir(i)
@@ -146,6 +147,8 @@ func TestKafkaCluster(t *testing.T) {
 		runKcat(t, kcatTarget{bootstrap: e.bootstrap(), admin: e.admin, rf: 3, dataDirs: dirs,
 			brokers: brokerAddrs(e.c), inSync: func(topic string) { e.waitInSync(topic) }})
 	})
+	// Last: it kills nodes.
+	t.Run("failover", func(t *testing.T) { e.t = t; failover(t, e) })
 }
 
 // brokerAddrs maps every node id to its Kafka address.
