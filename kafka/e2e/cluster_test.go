@@ -147,6 +147,7 @@ func TestKafkaCluster(t *testing.T) {
 		runKcat(t, kcatTarget{bootstrap: e.bootstrap(), admin: e.admin, rf: 3, dataDirs: dirs,
 			brokers: brokerAddrs(e.c), inSync: func(topic string) { e.waitInSync(topic) }})
 	})
+	t.Run("cooperative group", func(t *testing.T) { e.t = t; groupsCooperative(t, e) })
 	// Last: it kills nodes.
 	t.Run("failover", func(t *testing.T) { e.t = t; failover(t, e) })
 }
