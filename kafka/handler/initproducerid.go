@@ -10,7 +10,8 @@ import (
 
 // initProducerID hands out a producer id and epoch: from the node's block
 // without a transactional id, from the id's transaction coordinator with
-// one. v3+ may carry the current id and epoch for an epoch bump (KIP-360).
+// one. v3+ may carry the current id and epoch for an epoch bump (KIP-360);
+// before v4 PRODUCER_FENCED is answered as INVALID_PRODUCER_EPOCH.
 func (h *Handler) initProducerID(ctx context.Context, r *kmsg.InitProducerIDRequest) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
@@ -24,7 +25,7 @@ func (h *Handler) initProducerID(ctx context.Context, r *kmsg.InitProducerIDRequ
 		resp.ErrorCode = errCoordinatorNotAvailable
 		return resp
 	}
-	resp.ErrorCode = code(a.ErrorCode)
+	resp.ErrorCode = fencedCode(code(a.ErrorCode), r.Version, fencedSinceInit)
 	if a.ErrorCode == messages.ErrorCode_NONE {
 		resp.ProducerID, resp.ProducerEpoch = a.ProducerId, int16(a.ProducerEpoch)
 	}

@@ -25,6 +25,13 @@ func TestTxnCodeFencedByVersion(t *testing.T) {
 			t.Errorf("txnCode(%d, v%d) = %d, want %d", tc.code, tc.version, got, tc.want)
 		}
 	}
+	// InitProducerId learned PRODUCER_FENCED in v4.
+	if got := fencedCode(errProducerFenced, 3, fencedSinceInit); got != errInvalidProducerEpoch {
+		t.Errorf("InitProducerId v3 fenced: %d", got)
+	}
+	if got := fencedCode(errProducerFenced, 4, fencedSinceInit); got != errProducerFenced {
+		t.Errorf("InitProducerId v4 fenced: %d", got)
+	}
 }
 
 func addPartitionsReq(version int16) *kmsg.AddPartitionsToTxnRequest {
@@ -114,7 +121,8 @@ func TestTxnOffsetCommitMapping(t *testing.T) {
 	}
 	r.Topics = append(r.Topics, rt)
 
-	msg := txnOffsetCommitMsg(r)
+	known := map[string]int32{"in": 2}
+	msg := txnOffsetCommitMsg(r, known)
 	if msg.GenerationId != -1 || msg.MemberId != "" {
 		t.Fatalf("v2 request names a member: %+v", msg)
 	}
@@ -122,22 +130,46 @@ func TestTxnOffsetCommitMapping(t *testing.T) {
 		t.Fatalf("partition: %+v", p)
 	}
 	r.Version = 3
-	if msg = txnOffsetCommitMsg(r); msg.GenerationId != 5 || msg.MemberId != "m" {
+	if msg = txnOffsetCommitMsg(r, known); msg.GenerationId != 5 || msg.MemberId != "m" {
 		t.Fatalf("v3 request: %+v", msg)
 	}
 	r.Version = 1
-	if msg = txnOffsetCommitMsg(r); msg.Topics[0].Partitions[0].CommittedLeaderEpoch != -1 {
+	if msg = txnOffsetCommitMsg(r, known); msg.Topics[0].Partitions[0].CommittedLeaderEpoch != -1 {
 		t.Fatalf("v1 carries a leader epoch: %+v", msg.Topics[0].Partitions[0])
 	}
 
 	a := &messages.TxnOffsetCommitResponse{Topics: []*messages.TxnOffsetCommitTopicResult{{Name: "in", Partitions: []*messages.TxnOffsetCommitPartitionResult{
 		{Partition: 0}, {Partition: 1, ErrorCode: messages.ErrorCode_OFFSET_METADATA_TOO_LARGE},
 	}}}}
-	resp := txnOffsetCommitResp(r, a, nil)
+	resp := txnOffsetCommitResp(r, a, nil, known)
 	if c := resp.Topics[0].Partitions; c[0].ErrorCode != 0 || c[1].ErrorCode != 12 {
 		t.Fatalf("codes: %+v", c)
 	}
-	resp = txnOffsetCommitResp(r, &messages.TxnOffsetCommitResponse{ErrorCode: messages.ErrorCode_ILLEGAL_GENERATION}, nil)
+
+	// A partition the metadata does not know is not sent and answers
+	// UNKNOWN_TOPIC_OR_PARTITION; a topic with none known is left out.
+	known = map[string]int32{"in": 1}
+	msg = txnOffsetCommitMsg(r, known)
+	if len(msg.Topics) != 1 || len(msg.Topics[0].Partitions) != 1 || msg.Topics[0].Partitions[0].Partition != 0 {
+		t.Fatalf("sent %+v", msg.Topics)
+	}
+	resp = txnOffsetCommitResp(r, &messages.TxnOffsetCommitResponse{Topics: []*messages.TxnOffsetCommitTopicResult{
+		{Name: "in", Partitions: []*messages.TxnOffsetCommitPartitionResult{{Partition: 0}}}}}, nil, known)
+	if c := resp.Topics[0].Partitions; c[0].ErrorCode != 0 || c[1].ErrorCode != 3 {
+		t.Fatalf("codes with an unknown partition: %+v", c)
+	}
+	if msg = txnOffsetCommitMsg(r, map[string]int32{}); len(msg.Topics) != 0 {
+		t.Fatalf("sent partitions of an unknown topic: %+v", msg.Topics)
+	}
+	resp = txnOffsetCommitResp(r, nil, nil, map[string]int32{})
+	for _, p := range resp.Topics[0].Partitions {
+		if p.ErrorCode != 3 {
+			t.Fatalf("unknown topic: %+v", p)
+		}
+	}
+
+	known = map[string]int32{"in": 2}
+	resp = txnOffsetCommitResp(r, &messages.TxnOffsetCommitResponse{ErrorCode: messages.ErrorCode_ILLEGAL_GENERATION}, nil, known)
 	for _, p := range resp.Topics[0].Partitions {
 		if p.ErrorCode != 22 {
 			t.Fatalf("whole-request error not per partition: %+v", p)

@@ -8,15 +8,22 @@ const (
 	errProducerFenced       int16 = 90
 )
 
-// fencedBefore is the first version of AddPartitionsToTxn, AddOffsetsToTxn
-// and EndTxn that knows PRODUCER_FENCED (KIP-588); older versions get
-// INVALID_PRODUCER_EPOCH instead, as Kafka answers them.
-const fencedBefore = 2
+// The first versions that know PRODUCER_FENCED (KIP-588): v2 of
+// AddPartitionsToTxn, AddOffsetsToTxn and EndTxn, v4 of InitProducerId.
+// Older versions get INVALID_PRODUCER_EPOCH instead, as Kafka answers them.
+const (
+	fencedSinceTxn  = 2
+	fencedSinceInit = 4
+)
 
-// txnCode is the error code a transaction coordinator request at version
-// answers for c.
-func txnCode(c int16, version int16) int16 {
-	if c == errProducerFenced && version < fencedBefore {
+// txnCode is the error code AddPartitionsToTxn, AddOffsetsToTxn or EndTxn
+// at version answers for c.
+func txnCode(c int16, version int16) int16 { return fencedCode(c, version, fencedSinceTxn) }
+
+// fencedCode is c, or INVALID_PRODUCER_EPOCH for PRODUCER_FENCED at a
+// version below since.
+func fencedCode(c, version, since int16) int16 {
+	if c == errProducerFenced && version < since {
 		return errInvalidProducerEpoch
 	}
 	return c
