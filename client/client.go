@@ -57,6 +57,9 @@ type Client struct {
 // from the first seed that answers. It fails when no seed answers before
 // ctx ends or every seed was tried.
 func New(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.ListenHost == "" && cfg.Validate() == nil {
+		cfg.ListenHost = routeHost(ctx, cfg.Seeds)
+	}
 	c, err := start(cfg)
 	if err != nil {
 		return nil, err
@@ -90,10 +93,16 @@ func start(cfg Config) (*Client, error) {
 // bootstrap fetches the first metadata.
 func (c *Client) bootstrap(ctx context.Context) error {
 	if _, err := c.refreshMetadata(ctx); err != nil {
-		if un := unreachableSeeds(c.cfg.Seeds); len(un) == len(c.cfg.Seeds) && !errors.Is(err, messages.ErrNetworkException) {
+		un := unreachableSeeds(c.cfg.Seeds)
+		switch {
+		case len(un) == len(c.cfg.Seeds) && !errors.Is(err, messages.ErrNetworkException):
 			// The wait ended before the dead letters came back: say that
 			// no seed could be reached rather than that time ran out.
 			err = fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NETWORK_EXCEPTION, "no broker answered"), errors.Join(un...))
+		case len(un) < len(c.cfg.Seeds) && errors.Is(err, messages.ErrRequestTimedOut):
+			// A seed took the connection but no answer came: most often
+			// the broker cannot connect back to the client's address.
+			err = &NoAnswerError{ClientAddr: c.Address(), Err: err}
 		}
 		return fmt.Errorf("client: bootstrap metadata from %v: %w", c.cfg.Seeds, err)
 	}

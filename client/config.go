@@ -43,7 +43,10 @@ type Config struct {
 	// client learns the rest of the cluster from the first that answers.
 	Seeds []string
 	// ListenHost is the interface the client's own remote listens on, so
-	// brokers can send responses back. "" means 127.0.0.1.
+	// brokers can send responses back. "" means the local address of a
+	// connection to the first seed that accepts one (the interface that
+	// routes to the cluster, so a client on another host works with no
+	// settings); 127.0.0.1 when none does.
 	ListenHost string
 	// ListenPort is the port of the client's remote; 0 picks a free one.
 	ListenPort int

@@ -77,6 +77,23 @@ func (e *UnreachableError) Error() string {
 // Unwrap returns the dial's error and the dead-letter error.
 func (e *UnreachableError) Unwrap() []error { return []error{e.Err, errNoActor} }
 
+// NoAnswerError reports that a broker accepted the client's connection but
+// no answer came back before the timeout. Brokers answer by connecting to
+// the client's own remote at ClientAddr; when they cannot reach it (the
+// client listens on loopback, or sits behind NAT) every request times
+// out. Config.ListenHost or Config.AdvertiseAddr fix that.
+type NoAnswerError struct {
+	ClientAddr string
+	Err        error // the timeout
+}
+
+func (e *NoAnswerError) Error() string {
+	return fmt.Sprintf("no answer from the brokers, which accepted the connection: they may not reach this client at %s "+
+		"(set the client's listen or advertise address to one the brokers can connect to): %v", e.ClientAddr, e.Err)
+}
+
+func (e *NoAnswerError) Unwrap() error { return e.Err }
+
 // probeDeadLetter tells a dead letter from an unreachable node: when addr
 // does not accept a TCP connection within wait, it returns an
 // *UnreachableError, else err unchanged.

@@ -13,6 +13,10 @@ import (
 // reach broker 127.0.0.1:9999: connection refused"); other errors are their
 // text on one line without the repeated "sluice: " of wire errors.
 func describeError(err error) string {
+	if na, ok := errors.AsType[*client.NoAnswerError](err); ok {
+		return "the brokers took the connection but could not answer to " + na.ClientAddr +
+			": set --client-listen to an address of this host they can reach (or --client-advertise behind NAT)"
+	}
 	if errors.Is(err, messages.ErrNetworkException) {
 		if un := unreachable(err, nil); len(un) > 0 {
 			parts := make([]string, len(un))

@@ -109,7 +109,7 @@ func (a *app) rootCommand() *cobra.Command {
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.brokers, "brokers", brokers, "seed brokers, host:port[,host:port...] (env SLUICE_BROKERS)")
-	pf.StringVar(&a.listen, "client-listen", client.DefaultListenHost, "interface the client's own remote listens on; brokers send answers there")
+	pf.StringVar(&a.listen, "client-listen", "", "interface the client's own remote listens on; brokers send answers there (default: the local address that routes to the first broker)")
 	pf.StringVar(&a.advertise, "client-advertise", "", "host:port brokers reach the client at, when not the listen address (NAT, containers)")
 	pf.StringVarP(&a.output, "output", "o", "text", "output format of listings: text or json")
 	pf.DurationVar(&a.timeout, "request-timeout", 10*time.Second, "timeout of each request to a broker")
