@@ -148,6 +148,7 @@ func TestKafkaCluster(t *testing.T) {
 			brokers: brokerAddrs(e.c), inSync: func(topic string) { e.waitInSync(topic) }})
 	})
 	t.Run("cooperative group", func(t *testing.T) { e.t = t; groupsCooperative(t, e) })
+	t.Run("front doors", func(t *testing.T) { e.t = t; frontDoors(t, e) })
 	// Last: it kills nodes.
 	t.Run("failover", func(t *testing.T) { e.t = t; failover(t, e) })
 }

@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -72,4 +75,24 @@ func createTopicRF(t *testing.T, cl *kgo.Client, topic string, partitions int32,
 	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
 		t.Fatalf("create topic %s: %+v", topic, resp.Topics)
 	}
+}
+
+var cli struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// sluiceBinary builds cmd/sluice once, next to the harness's sluiced.
+func sluiceBinary(t *testing.T) string {
+	t.Helper()
+	cli.once.Do(func() {
+		cli.path = filepath.Join(clustertest.BuildBinaries(t), "sluice")
+		cli.out, cli.err = exec.Command("go", "build", "-o", cli.path, "github.com/sluice-mq/sluice/cmd/sluice").CombinedOutput()
+	})
+	if cli.err != nil {
+		t.Fatalf("build sluice: %v\n%s", cli.err, cli.out)
+	}
+	return cli.path
 }
