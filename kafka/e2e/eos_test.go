@@ -12,10 +12,6 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
-
-	"github.com/sluice-mq/sluice/cluster/clustertest"
-	"github.com/sluice-mq/sluice/cluster/consul/consultest"
 )
 
 const (
@@ -24,72 +20,6 @@ const (
 	eosKeys                           = 12
 	eosPartitions                     = 3
 )
-
-// startReplicated starts three nodes sharing a Consul agent, and waits
-// until Metadata through the Kafka listener names all three and a
-// controller.
-func startReplicated(t *testing.T) *clustertest.Cluster {
-	t.Helper()
-	agent := consultest.Start(t)
-	c := clustertest.Start(t, 3, clustertest.WithLogLevel("warn"), clustertest.WithFlags(func(int) []string {
-		return []string{"--consul", agent.Addr(), "--consul-check-ttl", "1s", "--replica-lag-time", "3s"}
-	}))
-	cl := newClient(t, c)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := kmsg.NewPtrMetadataRequest().RequestWith(testCtx(t), cl)
-		if err == nil && len(resp.Brokers) == 3 && resp.ControllerID >= 0 {
-			return c
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("three brokers and a controller: %v %+v", err, resp)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// createReplicated creates topic with replication factor 3 and
-// min.insync.replicas 2 through CreateTopics.
-func createReplicated(t *testing.T, cl *kgo.Client, topic string, partitions int32) {
-	t.Helper()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, 3
-	c := kmsg.NewCreateTopicsRequestTopicConfig()
-	c.Name, c.Value = "min.insync.replicas", kmsg.StringPtr("2")
-	rt.Configs = append(rt.Configs, c)
-	req.Topics = append(req.Topics, rt)
-	req.TimeoutMillis = 10000
-	resp, err := req.RequestWith(testCtx(t), cl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(resp.Topics) != 1 || resp.Topics[0].ErrorCode != 0 {
-		t.Fatalf("create topic %s: %+v", topic, resp.Topics)
-	}
-}
-
-// leaderOf is the node id leading topic/partition, per Metadata.
-func leaderOf(t *testing.T, cl *kgo.Client, topic string, partition int32) int32 {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		req := kmsg.NewPtrMetadataRequest()
-		rt := kmsg.NewMetadataRequestTopic()
-		rt.Topic = kmsg.StringPtr(topic)
-		req.Topics = append(req.Topics, rt)
-		resp, err := req.RequestWith(testCtx(t), cl)
-		if err == nil && len(resp.Topics) == 1 && int(partition) < len(resp.Topics[0].Partitions) {
-			if l := resp.Topics[0].Partitions[partition].Leader; l >= 0 {
-				return l
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no leader of %s/%d: %v", topic, partition, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // etlLoop is a kgo read-process-write loop: it reads eosIn as a
 // read_committed member of eosGroup and writes each record's value to
@@ -160,10 +90,12 @@ func etlLoop(ctx context.Context, seeds []string, done, retried *atomic.Int64) e
 // again: a read_committed consumer of eos-out then sees every input
 // record exactly once, in input order per key.
 func TestKgoExactlyOnceAcrossLeaderKill(t *testing.T) {
-	c := startReplicated(t)
-	admin := newClient(t, c)
-	createReplicated(t, admin, eosIn, eosPartitions)
-	createReplicated(t, admin, eosOut, eosPartitions)
+	e := startCluster(t)
+	c, admin := e.c, e.admin
+	for _, topic := range []string{eosIn, eosOut} {
+		createTopicRF(t, admin, topic, eosPartitions, 3, map[string]string{"min.insync.replicas": "2"})
+		e.waitInSync(topic)
+	}
 	seeds := []string{c.Kafka(0), c.Kafka(1), c.Kafka(2)}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -219,7 +151,11 @@ func TestKgoExactlyOnceAcrossLeaderKill(t *testing.T) {
 		}
 	}
 	waitFor("first committed output", 30*time.Second, func() bool { return done.Load() >= eosInputs/4 })
-	victim := int(leaderOf(t, admin, eosOut, 0) - 1)
+	leader, err := e.partition(eosOut, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	victim := int(leader.Leader - 1)
 	c.Kill(victim)
 	before := done.Load()
 	waitFor("output committed with the leader down", 45*time.Second, func() bool { return done.Load() >= before+eosInputs/8 })
