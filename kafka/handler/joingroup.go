@@ -10,7 +10,9 @@ import (
 )
 
 // joinGroup forwards JoinGroup to the group's coordinator, which answers
-// once the rebalance completes (up to the rebalance timeout).
+// once the rebalance completes (up to the rebalance timeout). A new member
+// at v0-v3 is joined with the id the coordinator assigns (KIP-394's
+// MEMBER_ID_REQUIRED round trip is v4+).
 func (h *Handler) joinGroup(ctx context.Context, r *kmsg.JoinGroupRequest, clientID string) kmsg.Response {
 	resp := r.ResponseKind().(*kmsg.JoinGroupResponse)
 	resp.Generation = -1
@@ -25,7 +27,14 @@ func (h *Handler) joinGroup(ctx context.Context, r *kmsg.JoinGroupRequest, clien
 	for _, p := range r.Protocols {
 		msg.Protocols = append(msg.Protocols, &messages.GroupProtocol{Name: p.Name, Metadata: p.Metadata})
 	}
-	a, err := ask[*messages.JoinGroupResponse](ctx, h, msg, time.Duration(rebalance)*time.Millisecond+slack)
+	timeout := time.Duration(rebalance)*time.Millisecond + slack
+	a, err := ask[*messages.JoinGroupResponse](ctx, h, msg, timeout)
+	if err == nil && r.Version < 4 && a.ErrorCode == messages.ErrorCode_MEMBER_ID_REQUIRED {
+		// Before v4 a client cannot take MEMBER_ID_REQUIRED: the
+		// coordinator's assigned id joins at once, as Kafka does.
+		msg.MemberId = a.MemberId
+		a, err = ask[*messages.JoinGroupResponse](ctx, h, msg, timeout)
+	}
 	if err != nil {
 		resp.ErrorCode = errCoordinatorNotAvailable
 		return resp

@@ -23,9 +23,9 @@ type VersionRange struct {
 // request at one of them closes the connection like any unserved version.
 // Fetch
 // starts at v4 (the first version carrying the isolation level and v2
-// batches), like Kafka 4. JoinGroup starts at v4, the first version in
-// which a member id is assigned by MEMBER_ID_REQUIRED, which the group
-// coordinator always does.
+// batches), like Kafka 4. JoinGroup is served from v0 (sarama's default
+// version sends v3): below v4 the handler answers MEMBER_ID_REQUIRED
+// itself by joining with the assigned id.
 var served = map[int16]VersionRange{
 	0:  {3, 9},  // Produce (advertised from v0)
 	1:  {4, 12}, // Fetch
@@ -34,7 +34,7 @@ var served = map[int16]VersionRange{
 	8:  {0, 8},  // OffsetCommit
 	9:  {0, 8},  // OffsetFetch
 	10: {0, 4},  // FindCoordinator
-	11: {4, 9},  // JoinGroup
+	11: {0, 9},  // JoinGroup
 	12: {0, 4},  // Heartbeat
 	13: {0, 5},  // LeaveGroup
 	14: {0, 5},  // SyncGroup
