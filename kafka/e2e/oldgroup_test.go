@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
