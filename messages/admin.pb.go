@@ -222,12 +222,14 @@ func (x *PartitionMetadata) GetIsr() []int32 {
 }
 
 type TopicMetadata struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ErrorCode     ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Partitions    []*PartitionMetadata   `protobuf:"bytes,3,rep,name=partitions,proto3" json:"partitions,omitempty"`
-	Configs       map[string]string      `protobuf:"bytes,4,rep,name=configs,proto3" json:"configs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	Internal      bool                   `protobuf:"varint,5,opt,name=internal,proto3" json:"internal,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode  ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Partitions []*PartitionMetadata   `protobuf:"bytes,3,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	Configs    map[string]string      `protobuf:"bytes,4,rep,name=configs,proto3" json:"configs,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Internal   bool                   `protobuf:"varint,5,opt,name=internal,proto3" json:"internal,omitempty"`
+	// topic_id is the topic's id, 16 random bytes in hex (Kafka's topic id).
+	TopicId       string `protobuf:"bytes,6,opt,name=topic_id,json=topicId,proto3" json:"topic_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -295,6 +297,13 @@ func (x *TopicMetadata) GetInternal() bool {
 		return x.Internal
 	}
 	return false
+}
+
+func (x *TopicMetadata) GetTopicId() string {
+	if x != nil {
+		return x.TopicId
+	}
+	return ""
 }
 
 type MetadataResponse struct {
@@ -888,7 +897,7 @@ const file_admin_proto_rawDesc = "" +
 	"\x06leader\x18\x03 \x01(\x05R\x06leader\x12!\n" +
 	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\x12\x1a\n" +
 	"\breplicas\x18\x05 \x03(\x05R\breplicas\x12\x10\n" +
-	"\x03isr\x18\x06 \x03(\x05R\x03isr\"\xaf\x02\n" +
+	"\x03isr\x18\x06 \x03(\x05R\x03isr\"\xca\x02\n" +
 	"\rTopicMetadata\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12\x12\n" +
@@ -897,7 +906,8 @@ const file_admin_proto_rawDesc = "" +
 	"partitions\x18\x03 \x03(\v2\x1c.sluice.v1.PartitionMetadataR\n" +
 	"partitions\x12?\n" +
 	"\aconfigs\x18\x04 \x03(\v2%.sluice.v1.TopicMetadata.ConfigsEntryR\aconfigs\x12\x1a\n" +
-	"\binternal\x18\x05 \x01(\bR\binternal\x1a:\n" +
+	"\binternal\x18\x05 \x01(\bR\binternal\x12\x19\n" +
+	"\btopic_id\x18\x06 \x01(\tR\atopicId\x1a:\n" +
 	"\fConfigsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x02\n" +

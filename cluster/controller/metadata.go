@@ -59,6 +59,7 @@ func Metadata(view ClusterView, req *messages.MetadataRequest) *messages.Metadat
 func topicMetadata(t metadata.Topic, states map[metadata.TopicPartition]metadata.PartitionState, live map[int32]bool) *messages.TopicMetadata {
 	tm := &messages.TopicMetadata{
 		Name:       t.Name,
+		TopicId:    t.ID,
 		Configs:    copyConfigs(t.Configs),
 		Internal:   t.Internal,
 		Partitions: make([]*messages.PartitionMetadata, len(t.Replicas)),

@@ -165,6 +165,27 @@ func TestKafkaMetadataAndErrors(t *testing.T) {
 		resp.Topics[1].ErrorCode != kerr.UnknownTopicOrPartition.Code {
 		t.Fatalf("topics %+v", resp.Topics)
 	}
+	// Topic ids (v10+): the topic's own, stable, and a new one for a
+	// topic created again under the same name.
+	id := resp.Topics[0].TopicID
+	if id == ([16]byte{}) || resp.Topics[1].TopicID != ([16]byte{}) {
+		t.Fatalf("topic ids %x (meta), %x (missing)", id, resp.Topics[1].TopicID)
+	}
+	if again, err := req.RequestWith(testCtx(t), cl); err != nil || again.Topics[0].TopicID != id {
+		t.Fatalf("topic id %x, then %+v (%v)", id, again, err)
+	}
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TopicNames, del.TimeoutMillis = []string{"meta"}, 10000 // v0-v5
+	dt := kmsg.NewDeleteTopicsRequestTopic()
+	dt.Topic = kmsg.StringPtr("meta") // v6+
+	del.Topics = append(del.Topics, dt)
+	if dr, err := del.RequestWith(testCtx(t), cl); err != nil || len(dr.Topics) != 1 || dr.Topics[0].ErrorCode != 0 {
+		t.Fatalf("delete: %+v (%v)", dr, err)
+	}
+	createTopic(t, cl, "meta", 2, nil)
+	if again, err := req.RequestWith(testCtx(t), cl); err != nil || again.Topics[0].TopicID == id || again.Topics[0].TopicID == ([16]byte{}) {
+		t.Fatalf("recreated topic id %x, was %x (%v)", again.Topics[0].TopicID, id, err)
+	}
 	// A fetch of a partition that does not exist fails that partition only.
 	f := kmsg.NewPtrFetchRequest()
 	for _, p := range []int32{0, 9} {

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"encoding/hex"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -42,6 +43,7 @@ func (h *Handler) metadata(ctx context.Context, r *kmsg.MetadataRequest) kmsg.Re
 		rt.Topic = strPtr(t.Name)
 		rt.ErrorCode = code(t.ErrorCode)
 		rt.IsInternal = t.Internal
+		rt.TopicID = topicID(t.TopicId)
 		for _, p := range t.Partitions {
 			rp := kmsg.NewMetadataResponseTopicPartition()
 			rp.Partition = p.Partition
@@ -113,4 +115,14 @@ func (h *Handler) brokerAddress(ctx context.Context, id int32) (string, int32, b
 		}
 	}
 	return "", 0, false
+}
+
+// topicID is a topic's id (16 bytes in hex) as Kafka's UUID; all zeros,
+// Kafka's "no id", when it does not parse.
+func topicID(id string) [16]byte {
+	var out [16]byte
+	if b, err := hex.DecodeString(id); err == nil && len(b) == len(out) {
+		copy(out[:], b)
+	}
+	return out
 }
