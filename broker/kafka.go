@@ -81,7 +81,9 @@ func (s *Server) serveKafka() {
 	if s.kafkaLn == nil {
 		return
 	}
-	h := handler.New(handler.Config{Root: s.system.Root, Guardian: s.guardian, NodeID: s.cfg.NodeID, Logger: s.logger})
+	defaults, _ := s.cfg.TopicDefaults() // validated at start
+	h := handler.New(handler.Config{Root: s.system.Root, Guardian: s.guardian, NodeID: s.cfg.NodeID,
+		TopicDefaults: defaults, Logger: s.logger})
 	k := s.cfg.Kafka
 	s.kafka = kafkaserver.New(s.kafkaLn, h, kafkaserver.Config{
 		MaxRequestBytes: k.MaxRequestBytes, IdleTimeout: k.IdleTimeout, MaxInFlight: k.MaxInFlight,

@@ -236,11 +236,12 @@ func (l *Leader) AnswerEpochQuery(req *messages.OffsetsForLeaderEpochRequest, lo
 }
 
 // AnswerEpochQuery answers req for a leader in epoch current; see
-// Leader.AnswerEpochQuery.
+// Leader.AnswerEpochQuery. A request without a current epoch (-1, a Kafka
+// consumer's before v2) is not fenced.
 func AnswerEpochQuery(current int32, req *messages.OffsetsForLeaderEpochRequest, log EpochEnds) *messages.OffsetsForLeaderEpochResponse {
 	resp := &messages.OffsetsForLeaderEpochResponse{LeaderEpoch: -1, EndOffset: -1}
 	switch {
-	case req.LeaderEpoch < current:
+	case req.LeaderEpoch >= 0 && req.LeaderEpoch < current:
 		resp.ErrorCode = messages.ErrorCode_FENCED_LEADER_EPOCH
 	case req.LeaderEpoch > current:
 		resp.ErrorCode = messages.ErrorCode_UNKNOWN_LEADER_EPOCH

@@ -332,6 +332,7 @@ func TestLeaderAnswerEpochQuery(t *testing.T) {
 		{current: 4, requested: 1, epoch: 0, end: 5},
 		{current: 3, requested: 0, code: messages.ErrorCode_FENCED_LEADER_EPOCH, epoch: -1, end: -1},
 		{current: 5, requested: 0, code: messages.ErrorCode_UNKNOWN_LEADER_EPOCH, epoch: -1, end: -1},
+		{current: -1, requested: 2, epoch: 2, end: 9}, // a consumer without a current epoch is not fenced
 	} {
 		resp := AnswerEpochQuery(4, &messages.OffsetsForLeaderEpochRequest{LeaderEpoch: tc.current, RequestedEpoch: tc.requested}, log)
 		if resp.ErrorCode != tc.code || resp.LeaderEpoch != tc.epoch || resp.EndOffset != tc.end {

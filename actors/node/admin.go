@@ -87,6 +87,8 @@ func errorResponse(req any, err error) any {
 		return &messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.DescribeProducersRequest:
 		return &messages.DescribeProducersResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.OffsetsForLeaderEpochRequest:
+		return &messages.OffsetsForLeaderEpochResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: -1, EndOffset: -1}
 	case *messages.InitProducerIdRequest:
 		return initError(err)
 	}

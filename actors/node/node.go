@@ -236,6 +236,8 @@ func (n *node) Receive(ctx actor.Context) {
 		n.route(ctx, m.Topic, m.Partition)
 	case *messages.DescribeProducersRequest:
 		n.route(ctx, m.Topic, m.Partition)
+	case *messages.OffsetsForLeaderEpochRequest:
+		n.route(ctx, m.Topic, m.Partition)
 
 	case *messages.InitProducerIdRequest:
 		if m.TransactionalId != "" {

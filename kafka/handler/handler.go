@@ -12,6 +12,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/kafka/wire"
 	"github.com/sluice-mq/sluice/messages"
 )
@@ -35,7 +36,10 @@ type Config struct {
 	Guardian *actor.PID
 	// NodeID is this node's id.
 	NodeID int32
-	Logger *slog.Logger
+	// TopicDefaults are the node's topic config defaults (DescribeConfigs);
+	// the zero value means Kafka's.
+	TopicDefaults metadata.TopicConfig
+	Logger        *slog.Logger
 }
 
 // Handler answers Kafka requests; it is safe for concurrent use.
@@ -44,7 +48,12 @@ type Handler struct {
 }
 
 // New returns a Handler.
-func New(cfg Config) *Handler { return &Handler{cfg: cfg} }
+func New(cfg Config) *Handler {
+	if cfg.TopicDefaults == (metadata.TopicConfig{}) {
+		cfg.TopicDefaults = metadata.DefaultTopicConfig()
+	}
+	return &Handler{cfg: cfg}
+}
 
 // Handle starts one request in request order and returns the function
 // that completes it (see server.Handler): Produce sends to the replicas
@@ -118,6 +127,20 @@ func (h *Handler) answer(ctx context.Context, req *wire.Request) kmsg.Response {
 		resp = h.describeTransactions(ctx, r)
 	case *kmsg.ListTransactionsRequest:
 		resp = h.listTransactions(ctx, r)
+	case *kmsg.OffsetForLeaderEpochRequest:
+		resp = h.offsetForLeaderEpoch(ctx, r)
+	case *kmsg.DescribeConfigsRequest:
+		resp = h.describeConfigs(ctx, r)
+	case *kmsg.AlterConfigsRequest:
+		resp = h.alterConfigs(ctx, r)
+	case *kmsg.IncrementalAlterConfigsRequest:
+		resp = h.incrementalAlterConfigs(ctx, r)
+	case *kmsg.DescribeClusterRequest:
+		resp = h.describeCluster(ctx, r)
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		resp = h.alterPartitionReassignments(ctx, r)
+	case *kmsg.ListPartitionReassignmentsRequest:
+		resp = h.listPartitionReassignments(ctx, r)
 	default:
 		// ParseRequest admits only served keys, each of which has a case.
 		panic(fmt.Sprintf("handler: no handler for served key %d", req.Key))
