@@ -68,7 +68,7 @@ func (a *app) consumeCommand() *cobra.Command {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.fromBeginning, "from-beginning", false, "start at the log start instead of the end")
 	fs.Int64Var(&f.offset, "offset", -1, "start at this offset (of every consumed partition)")
-	fs.Int32Var(&f.partition, "partition", -1, "consume only this partition (-1: all)")
+	fs.Int32VarP(&f.partition, "partition", "p", -1, "consume only this partition (-1: all)")
 	fs.IntVar(&f.maxMessages, "max-messages", 0, "stop after this many records (0: no limit)")
 	fs.BoolVar(&f.printKey, "print-key", false, "print the key before the value (text format)")
 	fs.StringVar(&f.keySep, "key-separator", "\t", "separator between key and value (text format)")

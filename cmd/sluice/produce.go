@@ -146,9 +146,9 @@ func (a *app) produceCommand() *cobra.Command {
 		},
 	}
 	pf.register(cmd, "1")
-	cmd.Flags().StringVar(&file, "file", "", "read records from this file instead of stdin (shows progress)")
+	cmd.Flags().StringVarP(&file, "file", "f", "", "read records from this file instead of stdin (shows progress)")
 	cmd.Flags().StringVar(&keySep, "key-separator", "", "split each line into key and value at the first occurrence")
-	cmd.Flags().Int32Var(&partition, "partition", client.AnyPartition, "partition to write to (-1: by key, sticky without key)")
+	cmd.Flags().Int32VarP(&partition, "partition", "p", client.AnyPartition, "partition to write to (-1: by key, sticky without key)")
 	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 1<<20, "longest line accepted")
 	tf.register(cmd)
 	return cmd

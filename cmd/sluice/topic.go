@@ -43,9 +43,9 @@ func (a *app) topicCreate() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().Int32Var(&partitions, "partitions", 1, "number of partitions")
-	cmd.Flags().Int32Var(&rf, "replication-factor", 1, "replicas per partition")
-	cmd.Flags().StringArrayVar(&configs, "config", nil, "topic config key=value (repeatable), e.g. retention.ms=86400000")
+	cmd.Flags().Int32VarP(&partitions, "partitions", "p", 1, "number of partitions")
+	cmd.Flags().Int32VarP(&rf, "replication-factor", "r", 1, "replicas per partition")
+	cmd.Flags().StringArrayVarP(&configs, "config", "c", nil, "topic config key=value (repeatable), e.g. retention.ms=86400000")
 	return cmd
 }
 
@@ -163,7 +163,7 @@ func (a *app) topicAlter() *cobra.Command {
 			return t.flush()
 		},
 	}
-	cmd.Flags().StringArrayVar(&set, "config", nil, "config key=value to set (repeatable)")
+	cmd.Flags().StringArrayVarP(&set, "config", "c", nil, "config key=value to set (repeatable)")
 	cmd.Flags().StringArrayVar(&del, "delete-config", nil, "config key to reset to the broker default (repeatable)")
 	return cmd
 }
@@ -214,6 +214,6 @@ func (a *app) topicAddPartitions() *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().Int32Var(&total, "partitions", 0, "new total number of partitions")
+	cmd.Flags().Int32VarP(&total, "partitions", "p", 0, "new total number of partitions")
 	return cmd
 }
