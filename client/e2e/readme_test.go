@@ -48,6 +48,9 @@ func quickStartBlocks(t *testing.T) [][]string {
 
 var (
 	producePipe = regexp.MustCompile(`^(.+)\|\s*\./bin/sluice produce `)
+	// kcatLine is a kcat command against the Kafka listener's default
+	// address, which the test replaces with its node's.
+	kcatLine    = regexp.MustCompile(`^kcat -b 127\.0\.0\.1:9092 `)
 	maxMessages = regexp.MustCompile(`--max-messages[ =](\d+)`)
 )
 
@@ -92,6 +95,18 @@ func TestReadmeQuickStart(t *testing.T) {
 	var produced []string
 	consumed := false
 	for _, line := range commands {
+		if kcatLine.MatchString(line) {
+			if _, err := exec.LookPath("kcat"); err != nil {
+				t.Fatalf("kcat is not installed (make kcat installs it): %v", err)
+			}
+			line = kcatLine.ReplaceAllString(line, "kcat -b "+c.Kafka(0)+" ")
+			if !strings.Contains(line, " -C ") || !strings.Contains(line, " -e") {
+				t.Fatalf("quick start kcat line %q should consume (-C) and exit at the end (-e)", line)
+			}
+			consumed = true
+			checkConsumed(t, line, lines(sh(line)), produced, len(produced))
+			continue
+		}
 		if !strings.HasPrefix(line, "./bin/sluice ") && !producePipe.MatchString(line) {
 			t.Fatalf("quick start line %q does not run ./bin/sluice", line)
 		}
@@ -104,25 +119,32 @@ func TestReadmeQuickStart(t *testing.T) {
 			produced = append(produced, lines(sh(producePipe.FindStringSubmatch(line)[1]))...)
 		case strings.HasPrefix(line, "./bin/sluice consume "):
 			consumed = true
-			got, want := lines(out), len(produced)
+			want := len(produced)
 			if m := maxMessages.FindStringSubmatch(line); m != nil {
 				n, _ := strconv.Atoi(m[1])
 				want = min(n, want)
 			}
-			left := slices.Clone(produced)
-			for _, g := range got {
-				i := slices.Index(left, g)
-				if i < 0 {
-					t.Fatalf("%s printed %q, not produced (produced %q)", line, g, produced)
-				}
-				left = slices.Delete(left, i, i+1)
-			}
-			if want == 0 || len(got) != want {
-				t.Fatalf("%s printed %d records %q, want %d of the produced %q", line, len(got), got, want, produced)
-			}
+			checkConsumed(t, line, lines(out), produced, want)
 		}
 	}
 	if len(produced) == 0 || !consumed {
 		t.Fatalf("the quick start should produce and consume records: %q", commands)
+	}
+}
+
+// checkConsumed fails unless got is want records of produced, each at
+// most as often as it was produced.
+func checkConsumed(t *testing.T, line string, got, produced []string, want int) {
+	t.Helper()
+	left := slices.Clone(produced)
+	for _, g := range got {
+		i := slices.Index(left, g)
+		if i < 0 {
+			t.Fatalf("%s printed %q, not produced (produced %q)", line, g, produced)
+		}
+		left = slices.Delete(left, i, i+1)
+	}
+	if want == 0 || len(got) != want {
+		t.Fatalf("%s printed %d records %q, want %d of the produced %q", line, len(got), got, want, produced)
 	}
 }
