@@ -3,6 +3,7 @@ package messages
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error is the Go form of a wire ErrorCode. Errors with the same code compare
@@ -131,6 +132,9 @@ func ErrorForCode(code ErrorCode, msg string) error {
 	if code == ErrorCode_NONE {
 		return nil
 	}
+	// A message relayed from another node's error already starts with the
+	// code's name; keep it once.
+	msg = strings.TrimPrefix(msg, code.String()+": ")
 	e := &Error{Code: code, Message: msg}
 	if s, ok := byCode[code]; ok {
 		e.Retriable = s.Retriable
