@@ -151,8 +151,12 @@ type PartitionStatus struct {
 
 // TopicDescription is a topic's metadata with each partition's status.
 type TopicDescription struct {
-	Name       string            `json:"name"`
-	Configs    map[string]string `json:"configs,omitempty"`
+	Name string `json:"name"`
+	// Configs are the topic's overrides of the node's defaults.
+	Configs map[string]string `json:"configs,omitempty"`
+	// Defaults are the topic config defaults of the node that answered
+	// the metadata request: with Configs, the effective configuration.
+	Defaults   map[string]string `json:"-"`
 	Internal   bool              `json:"internal,omitempty"`
 	Partitions []PartitionStatus `json:"partitions"`
 }
@@ -173,7 +177,7 @@ func (c *Client) DescribeTopic(ctx context.Context, topic string) (TopicDescript
 	if t.info.Err != nil {
 		return TopicDescription{}, fmt.Errorf("describe topic %q: %w", topic, t.info.Err)
 	}
-	d := TopicDescription{Name: topic, Configs: t.info.Configs, Internal: t.info.Internal,
+	d := TopicDescription{Name: topic, Configs: t.info.Configs, Defaults: s.topicDefaults, Internal: t.info.Internal,
 		Partitions: make([]PartitionStatus, len(t.partitions))}
 	var wg sync.WaitGroup
 	for i, p := range t.partitions {

@@ -52,8 +52,10 @@ type Metadata struct {
 type snapshot struct {
 	clusterID  string
 	controller int32
-	brokers    map[int32]Broker
-	topics     map[string]*topicState
+	// topicDefaults are the answering node's topic config defaults.
+	topicDefaults map[string]string
+	brokers       map[int32]Broker
+	topics        map[string]*topicState
 }
 
 type topicState struct {
@@ -85,10 +87,11 @@ func (p partitionState) epoch() int32 {
 
 func newSnapshot(res *messages.MetadataResponse) *snapshot {
 	s := &snapshot{
-		clusterID:  res.GetClusterId(),
-		controller: res.GetControllerId(),
-		brokers:    make(map[int32]Broker, len(res.GetBrokers())),
-		topics:     make(map[string]*topicState, len(res.GetTopics())),
+		clusterID:     res.GetClusterId(),
+		controller:    res.GetControllerId(),
+		topicDefaults: res.GetTopicDefaults(),
+		brokers:       make(map[int32]Broker, len(res.GetBrokers())),
+		topics:        make(map[string]*topicState, len(res.GetTopics())),
 	}
 	for _, b := range res.GetBrokers() {
 		s.brokers[b.GetNodeId()] = Broker{NodeID: b.GetNodeId(), Address: b.GetAddress(), HTTPAddress: b.GetHttpAddress()}
@@ -100,8 +103,11 @@ func newSnapshot(res *messages.MetadataResponse) *snapshot {
 			Internal: t.GetInternal(),
 			Err:      messages.ErrorForCode(t.GetErrorCode(), "topic "+t.GetName()),
 		}}
+		// The topic's override, else the answering node's default.
 		if v, ok := t.GetConfigs()["max.message.bytes"]; ok {
 			ts.maxMessageBytes, _ = strconv.Atoi(v) // a bad value leaves the limit to the broker
+		} else if v, ok := res.GetTopicDefaults()["max.message.bytes"]; ok {
+			ts.maxMessageBytes, _ = strconv.Atoi(v)
 		}
 		parts := append([]*messages.PartitionMetadata(nil), t.GetPartitions()...)
 		sort.Slice(parts, func(i, j int) bool { return parts[i].GetPartition() < parts[j].GetPartition() })

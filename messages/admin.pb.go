@@ -307,13 +307,16 @@ func (x *TopicMetadata) GetTopicId() string {
 }
 
 type MetadataResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	ErrorCode     ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
-	ErrorMessage  string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
-	ClusterId     string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
-	ControllerId  int32                  `protobuf:"varint,4,opt,name=controller_id,json=controllerId,proto3" json:"controller_id,omitempty"`
-	Brokers       []*Broker              `protobuf:"bytes,5,rep,name=brokers,proto3" json:"brokers,omitempty"`
-	Topics        []*TopicMetadata       `protobuf:"bytes,6,rep,name=topics,proto3" json:"topics,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode    ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	ClusterId    string                 `protobuf:"bytes,3,opt,name=cluster_id,json=clusterId,proto3" json:"cluster_id,omitempty"`
+	ControllerId int32                  `protobuf:"varint,4,opt,name=controller_id,json=controllerId,proto3" json:"controller_id,omitempty"`
+	Brokers      []*Broker              `protobuf:"bytes,5,rep,name=brokers,proto3" json:"brokers,omitempty"`
+	Topics       []*TopicMetadata       `protobuf:"bytes,6,rep,name=topics,proto3" json:"topics,omitempty"`
+	// topic_defaults are the answering node's topic config defaults, which
+	// a topic's configs override (every key of the topic config table).
+	TopicDefaults map[string]string `protobuf:"bytes,7,rep,name=topic_defaults,json=topicDefaults,proto3" json:"topic_defaults,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -386,6 +389,13 @@ func (x *MetadataResponse) GetBrokers() []*Broker {
 func (x *MetadataResponse) GetTopics() []*TopicMetadata {
 	if x != nil {
 		return x.Topics
+	}
+	return nil
+}
+
+func (x *MetadataResponse) GetTopicDefaults() map[string]string {
+	if x != nil {
+		return x.TopicDefaults
 	}
 	return nil
 }
@@ -910,7 +920,7 @@ const file_admin_proto_rawDesc = "" +
 	"\btopic_id\x18\x06 \x01(\tR\atopicId\x1a:\n" +
 	"\fConfigsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x8f\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xa8\x03\n" +
 	"\x10MetadataResponse\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
@@ -919,7 +929,11 @@ const file_admin_proto_rawDesc = "" +
 	"cluster_id\x18\x03 \x01(\tR\tclusterId\x12#\n" +
 	"\rcontroller_id\x18\x04 \x01(\x05R\fcontrollerId\x12+\n" +
 	"\abrokers\x18\x05 \x03(\v2\x11.sluice.v1.BrokerR\abrokers\x120\n" +
-	"\x06topics\x18\x06 \x03(\v2\x18.sluice.v1.TopicMetadataR\x06topics\"\xbd\x02\n" +
+	"\x06topics\x18\x06 \x03(\v2\x18.sluice.v1.TopicMetadataR\x06topics\x12U\n" +
+	"\x0etopic_defaults\x18\a \x03(\v2..sluice.v1.MetadataResponse.TopicDefaultsEntryR\rtopicDefaults\x1a@\n" +
+	"\x12TopicDefaultsEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xbd\x02\n" +
 	"\x12CreateTopicRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1e\n" +
 	"\n" +
@@ -988,7 +1002,7 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_admin_proto_goTypes = []any{
 	(*MetadataRequest)(nil),          // 0: sluice.v1.MetadataRequest
 	(*Broker)(nil),                   // 1: sluice.v1.Broker
@@ -1004,42 +1018,44 @@ var file_admin_proto_goTypes = []any{
 	(*AlterConfigsRequest)(nil),      // 11: sluice.v1.AlterConfigsRequest
 	(*AlterConfigsResponse)(nil),     // 12: sluice.v1.AlterConfigsResponse
 	nil,                              // 13: sluice.v1.TopicMetadata.ConfigsEntry
-	nil,                              // 14: sluice.v1.CreateTopicRequest.ConfigsEntry
-	nil,                              // 15: sluice.v1.AlterConfigsRequest.SetEntry
-	nil,                              // 16: sluice.v1.AlterConfigsResponse.ConfigsEntry
-	(ErrorCode)(0),                   // 17: sluice.v1.ErrorCode
+	nil,                              // 14: sluice.v1.MetadataResponse.TopicDefaultsEntry
+	nil,                              // 15: sluice.v1.CreateTopicRequest.ConfigsEntry
+	nil,                              // 16: sluice.v1.AlterConfigsRequest.SetEntry
+	nil,                              // 17: sluice.v1.AlterConfigsResponse.ConfigsEntry
+	(ErrorCode)(0),                   // 18: sluice.v1.ErrorCode
 }
 var file_admin_proto_depIdxs = []int32{
-	17, // 0: sluice.v1.PartitionMetadata.error_code:type_name -> sluice.v1.ErrorCode
-	17, // 1: sluice.v1.TopicMetadata.error_code:type_name -> sluice.v1.ErrorCode
+	18, // 0: sluice.v1.PartitionMetadata.error_code:type_name -> sluice.v1.ErrorCode
+	18, // 1: sluice.v1.TopicMetadata.error_code:type_name -> sluice.v1.ErrorCode
 	2,  // 2: sluice.v1.TopicMetadata.partitions:type_name -> sluice.v1.PartitionMetadata
 	13, // 3: sluice.v1.TopicMetadata.configs:type_name -> sluice.v1.TopicMetadata.ConfigsEntry
-	17, // 4: sluice.v1.MetadataResponse.error_code:type_name -> sluice.v1.ErrorCode
+	18, // 4: sluice.v1.MetadataResponse.error_code:type_name -> sluice.v1.ErrorCode
 	1,  // 5: sluice.v1.MetadataResponse.brokers:type_name -> sluice.v1.Broker
 	3,  // 6: sluice.v1.MetadataResponse.topics:type_name -> sluice.v1.TopicMetadata
-	14, // 7: sluice.v1.CreateTopicRequest.configs:type_name -> sluice.v1.CreateTopicRequest.ConfigsEntry
-	17, // 8: sluice.v1.CreateTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
-	3,  // 9: sluice.v1.CreateTopicResponse.topic:type_name -> sluice.v1.TopicMetadata
-	17, // 10: sluice.v1.DeleteTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
-	17, // 11: sluice.v1.CreatePartitionsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	15, // 12: sluice.v1.AlterConfigsRequest.set:type_name -> sluice.v1.AlterConfigsRequest.SetEntry
-	17, // 13: sluice.v1.AlterConfigsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	16, // 14: sluice.v1.AlterConfigsResponse.configs:type_name -> sluice.v1.AlterConfigsResponse.ConfigsEntry
-	0,  // 15: sluice.v1.Admin.Metadata:input_type -> sluice.v1.MetadataRequest
-	5,  // 16: sluice.v1.Admin.CreateTopic:input_type -> sluice.v1.CreateTopicRequest
-	7,  // 17: sluice.v1.Admin.DeleteTopic:input_type -> sluice.v1.DeleteTopicRequest
-	9,  // 18: sluice.v1.Admin.CreatePartitions:input_type -> sluice.v1.CreatePartitionsRequest
-	11, // 19: sluice.v1.Admin.AlterConfigs:input_type -> sluice.v1.AlterConfigsRequest
-	4,  // 20: sluice.v1.Admin.Metadata:output_type -> sluice.v1.MetadataResponse
-	6,  // 21: sluice.v1.Admin.CreateTopic:output_type -> sluice.v1.CreateTopicResponse
-	8,  // 22: sluice.v1.Admin.DeleteTopic:output_type -> sluice.v1.DeleteTopicResponse
-	10, // 23: sluice.v1.Admin.CreatePartitions:output_type -> sluice.v1.CreatePartitionsResponse
-	12, // 24: sluice.v1.Admin.AlterConfigs:output_type -> sluice.v1.AlterConfigsResponse
-	20, // [20:25] is the sub-list for method output_type
-	15, // [15:20] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	14, // 7: sluice.v1.MetadataResponse.topic_defaults:type_name -> sluice.v1.MetadataResponse.TopicDefaultsEntry
+	15, // 8: sluice.v1.CreateTopicRequest.configs:type_name -> sluice.v1.CreateTopicRequest.ConfigsEntry
+	18, // 9: sluice.v1.CreateTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
+	3,  // 10: sluice.v1.CreateTopicResponse.topic:type_name -> sluice.v1.TopicMetadata
+	18, // 11: sluice.v1.DeleteTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
+	18, // 12: sluice.v1.CreatePartitionsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 13: sluice.v1.AlterConfigsRequest.set:type_name -> sluice.v1.AlterConfigsRequest.SetEntry
+	18, // 14: sluice.v1.AlterConfigsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	17, // 15: sluice.v1.AlterConfigsResponse.configs:type_name -> sluice.v1.AlterConfigsResponse.ConfigsEntry
+	0,  // 16: sluice.v1.Admin.Metadata:input_type -> sluice.v1.MetadataRequest
+	5,  // 17: sluice.v1.Admin.CreateTopic:input_type -> sluice.v1.CreateTopicRequest
+	7,  // 18: sluice.v1.Admin.DeleteTopic:input_type -> sluice.v1.DeleteTopicRequest
+	9,  // 19: sluice.v1.Admin.CreatePartitions:input_type -> sluice.v1.CreatePartitionsRequest
+	11, // 20: sluice.v1.Admin.AlterConfigs:input_type -> sluice.v1.AlterConfigsRequest
+	4,  // 21: sluice.v1.Admin.Metadata:output_type -> sluice.v1.MetadataResponse
+	6,  // 22: sluice.v1.Admin.CreateTopic:output_type -> sluice.v1.CreateTopicResponse
+	8,  // 23: sluice.v1.Admin.DeleteTopic:output_type -> sluice.v1.DeleteTopicResponse
+	10, // 24: sluice.v1.Admin.CreatePartitions:output_type -> sluice.v1.CreatePartitionsResponse
+	12, // 25: sluice.v1.Admin.AlterConfigs:output_type -> sluice.v1.AlterConfigsResponse
+	21, // [21:26] is the sub-list for method output_type
+	16, // [16:21] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -1054,7 +1070,7 @@ func file_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

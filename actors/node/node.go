@@ -212,7 +212,9 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleBlockClaimed(ctx, m)
 
 	case *messages.MetadataRequest:
-		ctx.Respond(controller.Metadata(n.view, m))
+		resp := controller.Metadata(n.view, m)
+		resp.TopicDefaults = n.cfg.TopicDefaults.Map()
+		ctx.Respond(resp)
 	case *messages.CreateTopicRequest:
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.CreateTopic(c, m) })
 	case *messages.DeleteTopicRequest:
