@@ -180,7 +180,8 @@ func (p *Producer) ProduceAsync(ctx context.Context, rec *Record, callback func(
 	size := recordSizeBound(rec.Key, rec.Value, rec.Headers)
 	if limit := p.recordLimit(t); batch.HeaderSize+size > limit {
 		fail(fmt.Errorf("produce to %q: %w", rec.Topic, messages.ErrorForCode(messages.ErrorCode_MESSAGE_TOO_LARGE,
-			fmt.Sprintf("record of about %d bytes exceeds the %d-byte batch limit", size, limit-batch.HeaderSize))))
+			fmt.Sprintf("record of about %d bytes exceeds the %d-byte limit (the client's max request bytes and the topic's max.message.bytes)",
+				size, limit-batch.HeaderSize))))
 		return
 	}
 	ts := time.Now().UnixMilli()
@@ -241,9 +242,11 @@ func (p *Producer) topicState(ctx context.Context, topic string) (*topicState, e
 	return p.c.topic(ctx, topic)
 }
 
-// recordLimit is the largest batch a single record may need.
+// recordLimit is the largest batch a single record may need: a record
+// larger than BatchBytes gets a batch of its own (as Kafka's batch.size),
+// up to the client's MaxRequestBytes and the topic's max.message.bytes.
 func (p *Producer) recordLimit(t *topicState) int {
-	limit := p.cfg.BatchBytes
+	limit := max(p.cfg.BatchBytes, p.c.cfg.MaxRequestBytes)
 	if t.maxMessageBytes > 0 {
 		limit = min(limit, t.maxMessageBytes)
 	}

@@ -186,9 +186,14 @@ func TestProducerRefusesTooLargeRecords(t *testing.T) {
 	fb.addTopic("small", 1, map[string]string{"max.message.bytes": "1000"})
 	p := newTestProducer(t, c, ProducerConfig{BatchBytes: 16 << 10})
 	ctx := testCtx(t)
-	_, _, err := p.Produce(ctx, &Record{Topic: "t", Value: make([]byte, 17<<10)})
+	// Above BatchBytes a record gets a batch of its own (Kafka's
+	// batch.size); above the client's MaxRequestBytes it is refused.
+	if _, _, err := p.Produce(ctx, &Record{Topic: "t", Value: make([]byte, 17<<10)}); err != nil {
+		t.Fatalf("record above BatchBytes, within MaxRequestBytes: %v", err)
+	}
+	_, _, err := p.Produce(ctx, &Record{Topic: "t", Value: make([]byte, DefaultMaxRequestBytes)})
 	if !errors.Is(err, messages.ErrMessageTooLarge) {
-		t.Fatalf("record above BatchBytes: %v", err)
+		t.Fatalf("record above MaxRequestBytes: %v", err)
 	}
 	_, _, err = p.Produce(ctx, &Record{Topic: "small", Value: make([]byte, 2000)})
 	if !errors.Is(err, messages.ErrMessageTooLarge) {
