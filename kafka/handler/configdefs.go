@@ -8,51 +8,33 @@ import (
 	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
-// configDef describes one topic config for DescribeConfigs: its type, the
-// broker config Kafka names as its default's synonym, and a line of
-// documentation.
+// configDef is a topic config's description (metadata.ConfigDoc) in
+// DescribeConfigs' terms.
 type configDef struct {
 	typ    kmsg.ConfigType
 	broker string
 	doc    string
 }
 
+// kafkaTypes maps metadata's config types to DescribeConfigs' (v3+).
+var kafkaTypes = map[metadata.ConfigType]kmsg.ConfigType{
+	metadata.ConfigTypeBoolean: kmsg.ConfigTypeBoolean,
+	metadata.ConfigTypeString:  kmsg.ConfigTypeString,
+	metadata.ConfigTypeInt:     kmsg.ConfigTypeInt,
+	metadata.ConfigTypeLong:    kmsg.ConfigTypeLong,
+	metadata.ConfigTypeDouble:  kmsg.ConfigTypeDouble,
+	metadata.ConfigTypeList:    kmsg.ConfigTypeList,
+}
+
 // configDefs has an entry for every name in metadata.ConfigNames
 // (TestConfigDefsCoverEveryName).
-var configDefs = map[string]configDef{
-	metadata.ConfigRetentionMs: {kmsg.ConfigTypeLong, "log.retention.ms",
-		"How long a log segment is kept before it is deleted; -1 keeps data forever."},
-	metadata.ConfigRetentionBytes: {kmsg.ConfigTypeLong, "log.retention.bytes",
-		"The largest size a partition may grow to before old segments are deleted; -1 is unlimited."},
-	metadata.ConfigSegmentBytes: {kmsg.ConfigTypeInt, "log.segment.bytes",
-		"The size at which the active segment rolls."},
-	metadata.ConfigSegmentMs: {kmsg.ConfigTypeLong, "log.roll.ms",
-		"The age at which the active segment rolls."},
-	metadata.ConfigMaxMessageBytes: {kmsg.ConfigTypeInt, "message.max.bytes",
-		"The largest record batch the partition accepts."},
-	metadata.ConfigCleanupPolicy: {kmsg.ConfigTypeList, "log.cleanup.policy",
-		"delete, compact, or both: how old segments are cleaned up."},
-	metadata.ConfigCompressionType: {kmsg.ConfigTypeString, "compression.type",
-		"The codec batches are stored in; producer keeps the producer's."},
-	metadata.ConfigFlushPolicy: {kmsg.ConfigTypeString, "log.flush.policy",
-		"When the log is fsynced: never (leave it to the OS and replication), interval or always."},
-	metadata.ConfigFlushIntervalMs: {kmsg.ConfigTypeLong, "log.flush.interval.ms",
-		"The group-commit window of flush.policy=interval."},
-	metadata.ConfigMinInsyncReplicas: {kmsg.ConfigTypeInt, "min.insync.replicas",
-		"The fewest in-sync replicas an acks=all produce needs."},
-	metadata.ConfigUncleanLeaderElection: {kmsg.ConfigTypeBoolean, "unclean.leader.election.enable",
-		"Whether an out-of-sync replica may become leader when no in-sync one is alive, losing data."},
-	metadata.ConfigDeleteRetentionMs: {kmsg.ConfigTypeLong, "log.cleaner.delete.retention.ms",
-		"How long compaction keeps tombstones."},
-	metadata.ConfigMessageTimestampType: {kmsg.ConfigTypeString, "log.message.timestamp.type",
-		"CreateTime or LogAppendTime."},
-	metadata.ConfigMinCleanableDirtyRatio: {kmsg.ConfigTypeDouble, "log.cleaner.min.cleanable.ratio",
-		"The dirty share of a compacted log at which it is cleaned."},
-	metadata.ConfigMinCompactionLagMs: {kmsg.ConfigTypeLong, "log.cleaner.min.compaction.lag.ms",
-		"Records younger than this stay out of compaction."},
-	metadata.ConfigMaxCompactionLagMs: {kmsg.ConfigTypeLong, "log.cleaner.max.compaction.lag.ms",
-		"A dirty segment this old is cleaned whatever the ratio."},
-}
+var configDefs = func() map[string]configDef {
+	defs := map[string]configDef{}
+	for _, d := range metadata.ConfigDocs() {
+		defs[d.Name] = configDef{typ: kafkaTypes[d.Type], broker: d.BrokerName, doc: d.Doc}
+	}
+	return defs
+}()
 
 // configEntry is one effective topic config as DescribeConfigs answers
 // it: the override when the topic has one (DYNAMIC_TOPIC_CONFIG), else

@@ -11,8 +11,9 @@ import (
 
 func TestConfigDefsCoverEveryName(t *testing.T) {
 	for _, name := range metadata.ConfigNames() {
-		if _, ok := configDefs[name]; !ok {
-			t.Errorf("config %s has no configDefs entry", name)
+		d, ok := configDefs[name]
+		if !ok || d.typ == 0 || d.broker == "" || d.doc == "" {
+			t.Errorf("config %s: configDefs entry %+v, want a type, a broker name and a doc", name, d)
 		}
 	}
 }
