@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/spf13/cobra"
 
@@ -10,10 +11,15 @@ import (
 
 func (a *app) clusterCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Inspect the cluster"}
-	cmd.AddCommand(&cobra.Command{
+	var internal bool
+	statusCmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show brokers, the controller and partition health",
-		Args:  cobra.NoArgs,
+		Short: "Show nodes (live and down), the controller and partition health",
+		Long: "status shows every node: the live ones and those that hold replicas but\n" +
+			"are down, the controller, and each partition's leader and ISR. Internal\n" +
+			"topics (__consumer_offsets, __transaction_state) are left out unless\n" +
+			"--internal.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.client(cmd.Context())
 			if err != nil {
@@ -23,6 +29,10 @@ func (a *app) clusterCommand() *cobra.Command {
 			m, err := c.Metadata(cmd.Context())
 			if err != nil {
 				return err
+			}
+			hidden := 0
+			if !internal {
+				m.Topics, hidden = withoutInternal(m.Topics)
 			}
 			st := clusterStatus(m)
 			detail := clusterDetails(cmd.Context(), m)
@@ -34,22 +44,48 @@ func (a *app) clusterCommand() *cobra.Command {
 			}
 			fmt.Fprintf(a.stdout, "Cluster: %s  Controller: %d  Topics: %d  Partitions: %d  Under-replicated: %d  Offline: %d\n",
 				st.ClusterID, st.ControllerID, st.Topics, st.Partitions, st.UnderReplicated, st.Offline)
-			t := newTable(a.stdout, "NODE", "ADDRESS", "HTTP", "LEADERS", "REPLICAS", "LOG DIR", "ROLE")
+			if hidden > 0 {
+				fmt.Fprintf(a.stdout, "(%s not shown: --internal shows them)\n", plural(hidden, "internal topic"))
+			}
+			t := newTable(a.stdout, "NODE", "STATE", "ADDRESS", "HTTP", "LEADERS", "REPLICAS", "LOG DIR", "ROLE")
 			for _, b := range st.Brokers {
-				role := ""
+				role, logDir, addr, http := "", "-", "-", "-"
 				if b.NodeID == st.ControllerID {
 					role = "controller"
 				}
-				t.row(b.NodeID, b.Address, b.HTTPAddress, b.Leaders, b.Replicas, detail.logDirState(b.NodeID), role)
+				if b.State == nodeUp {
+					logDir, addr, http = detail.logDirState(b.NodeID), b.Address, b.HTTPAddress
+				}
+				t.row(b.NodeID, b.State, addr, http, b.Leaders, b.Replicas, logDir, role)
 			}
 			if err := t.flush(); err != nil {
 				return err
 			}
 			return writeClusterDetail(a.stdout, detail)
 		},
-	})
+	}
+	statusCmd.Flags().BoolVar(&internal, "internal", false, "include internal topics")
+	cmd.AddCommand(statusCmd)
 	return cmd
 }
+
+// withoutInternal returns topics without the internal ones, and how many
+// were left out.
+func withoutInternal(topics []client.TopicInfo) ([]client.TopicInfo, int) {
+	out := make([]client.TopicInfo, 0, len(topics))
+	for _, t := range topics {
+		if !t.Internal {
+			out = append(out, t)
+		}
+	}
+	return out, len(topics) - len(out)
+}
+
+// The states of a node in `cluster status`.
+const (
+	nodeUp   = "up"
+	nodeDown = "down" // holds replicas, but is not a live member
+)
 
 // status is the cluster summary of `cluster status`.
 type status struct {
@@ -64,8 +100,9 @@ type status struct {
 
 type brokerStatus struct {
 	client.Broker
-	Leaders  int `json:"leaders"`
-	Replicas int `json:"replicas"`
+	State    string `json:"state"`
+	Leaders  int    `json:"leaders"`
+	Replicas int    `json:"replicas"`
 }
 
 func clusterStatus(m client.Metadata) status {
@@ -73,7 +110,22 @@ func clusterStatus(m client.Metadata) status {
 	idx := map[int32]int{}
 	for _, b := range m.Brokers {
 		idx[b.NodeID] = len(st.Brokers)
-		st.Brokers = append(st.Brokers, brokerStatus{Broker: b})
+		st.Brokers = append(st.Brokers, brokerStatus{Broker: b, State: nodeUp})
+	}
+	// Nodes that hold replicas but are not live are down.
+	for _, t := range m.Topics {
+		for _, p := range t.Partitions {
+			for _, r := range p.Replicas {
+				if _, ok := idx[r]; !ok {
+					idx[r] = len(st.Brokers)
+					st.Brokers = append(st.Brokers, brokerStatus{Broker: client.Broker{NodeID: r}, State: nodeDown})
+				}
+			}
+		}
+	}
+	sort.Slice(st.Brokers, func(i, j int) bool { return st.Brokers[i].NodeID < st.Brokers[j].NodeID })
+	for i, b := range st.Brokers {
+		idx[b.NodeID] = i
 	}
 	for _, t := range m.Topics {
 		for _, p := range t.Partitions {

@@ -150,6 +150,7 @@ type resetFlags struct {
 	toDatetime string
 	shiftBy    int64
 	dryRun     bool
+	execute    bool
 }
 
 // resetPlan is one partition's move.
@@ -163,12 +164,13 @@ type resetPlan struct {
 func (a *app) groupResetOffsets() *cobra.Command {
 	var f resetFlags
 	cmd := &cobra.Command{
-		Use:   "reset-offsets GROUP --topic TOPIC[:P,P...] (--to-earliest|--to-latest|--to-offset N|--to-datetime TIME|--shift-by N)",
+		Use:   "reset-offsets GROUP --topic TOPIC[:P,P...] (--to-earliest|--to-latest|--to-offset N|--to-datetime TIME|--shift-by N) [--execute]",
 		Short: "Move a group's committed offsets (the group must have no members)",
 		Long: "reset-offsets commits new offsets for the group on the named topics (all\n" +
 			"partitions, or those listed after a colon). Offsets are kept within each\n" +
 			"partition's log. The group must be empty: stop its consumers first.\n" +
-			"--dry-run prints the plan without committing it.",
+			"Without --execute it only prints the plan (as Kafka's tool does);\n" +
+			"--execute commits it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			chosen := 0
@@ -183,6 +185,10 @@ func (a *app) groupResetOffsets() *cobra.Command {
 			if len(f.topics) == 0 {
 				return usagef("--topic is required")
 			}
+			if f.execute && f.dryRun {
+				return usagef("--execute and --dry-run exclude each other")
+			}
+			f.dryRun = !f.execute
 			var at time.Time
 			if f.toDatetime != "" {
 				var err error
@@ -214,7 +220,7 @@ func (a *app) groupResetOffsets() *cobra.Command {
 				return err
 			}
 			if f.dryRun {
-				fmt.Fprintln(a.stdout, "dry run: nothing committed")
+				fmt.Fprintln(a.stdout, "dry run: nothing committed (add --execute to commit these offsets)")
 			}
 			return nil
 		},
@@ -226,7 +232,8 @@ func (a *app) groupResetOffsets() *cobra.Command {
 	fs.Int64Var(&f.toOffset, "to-offset", 0, "reset to this offset")
 	fs.StringVar(&f.toDatetime, "to-datetime", "", "reset to the first record at or after this time (RFC 3339, e.g. 2026-01-02T15:04:05Z)")
 	fs.Int64Var(&f.shiftBy, "shift-by", 0, "move the committed offsets by this many records (negative: back)")
-	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan without committing it")
+	fs.BoolVar(&f.dryRun, "dry-run", false, "print the plan without committing it (the default)")
+	fs.BoolVar(&f.execute, "execute", false, "commit the new offsets (without it the plan is only printed)")
 	return cmd
 }
 

@@ -81,5 +81,5 @@ func consumeGroup(ctx context.Context, c *client.Client, out io.Writer, topic, g
 			_ = commit(ctx)
 		}
 	}
-	return printPolled(ctx, out, f, gc.Poll, onPrinted, afterFlush)
+	return printPolled(ctx, out, f, gc.Poll, nil, onPrinted, afterFlush)
 }

@@ -119,6 +119,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(flagerr.Describe)
 	root.AddCommand(a.versionCommand(), a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand(),
 		a.partitionCommand(), a.groupCommand(), a.txnCommand())
+	a.addNameCompletion(root)
 	return root
 }
 
@@ -139,6 +140,11 @@ func (a *app) versionCommand() *cobra.Command {
 
 // client connects to the cluster named by --brokers.
 func (a *app) client(ctx context.Context) (*client.Client, error) {
+	return a.clientWith(ctx, nil)
+}
+
+// clientWith is client with the config changed by adjust (when not nil).
+func (a *app) clientWith(ctx context.Context, adjust func(*client.Config)) (*client.Client, error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
 		return nil, usagef("--log-level %q: %v", a.logLevel, err)
@@ -152,8 +158,12 @@ func (a *app) client(ctx context.Context) (*client.Client, error) {
 	logger := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	bootCtx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	c, err := client.New(bootCtx, client.Config{Seeds: seeds, ListenHost: a.listen, AdvertiseAddr: a.advertise,
-		RequestTimeout: a.timeout, Logger: logger})
+	cfg := client.Config{Seeds: seeds, ListenHost: a.listen, AdvertiseAddr: a.advertise,
+		RequestTimeout: a.timeout, Logger: logger}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	c, err := client.New(bootCtx, cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -6,11 +6,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
 func runCLI(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -111,6 +113,7 @@ func TestCLITopicTables(t *testing.T) {
 
 	out.Reset()
 	err = describeTable(a, client.TopicDescription{Name: "orders", Configs: map[string]string{"retention.ms": "1"},
+		Defaults: map[string]string{"segment.bytes": "1234", "cleanup.policy": "delete"},
 		Partitions: []client.PartitionStatus{
 			{PartitionInfo: client.PartitionInfo{Partition: 0, Leader: 1, Replicas: []int32{1}, ISR: []int32{1}},
 				LogStartOffset: 3, LogEndOffset: 10, HighWatermark: 9, SizeBytes: 2048},
@@ -119,10 +122,29 @@ func TestCLITopicTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Topic: orders  Partitions: 2", "retention.ms=1", "2.0 KiB", "none", "no leader"} {
+	for _, want := range []string{"Topic: orders  Partitions: 2", "2.0 KiB", "none", "no leader"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("describe output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// Every config, effective, with its source.
+	sources := map[string][]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 3 {
+			sources[f[0]] = f[1:]
+		}
+	}
+	for name, want := range map[string][]string{
+		"retention.ms":   {"1", "topic"},
+		"segment.bytes":  {"1234", "node"},
+		"cleanup.policy": {"delete", "default"},
+	} {
+		if got := sources[name]; !slices.Equal(got, want) {
+			t.Errorf("describe: %s is %q, want %q:\n%s", name, got, want, out.String())
+		}
+	}
+	if len(sources) < len(metadata.ConfigNames()) {
+		t.Errorf("describe lists %d configs, want all %d:\n%s", len(sources), len(metadata.ConfigNames()), out.String())
 	}
 }
 
@@ -137,6 +159,19 @@ func TestCLIClusterStatusCounts(t *testing.T) {
 	if st.Partitions != 3 || st.UnderReplicated != 2 || st.Offline != 1 || st.Brokers[0].Leaders != 1 ||
 		st.Brokers[0].Replicas != 3 || st.Brokers[1].Replicas != 2 {
 		t.Fatalf("status %+v", st)
+	}
+	// A node that holds replicas but is not live is listed, down.
+	st = clusterStatus(client.Metadata{ControllerID: 1, Brokers: []client.Broker{{NodeID: 1, Address: "a:1"}},
+		Topics: []client.TopicInfo{{Name: "t", Partitions: []client.PartitionInfo{
+			{Leader: 1, Replicas: []int32{3, 1}, ISR: []int32{1}},
+		}}}})
+	if len(st.Brokers) != 2 || st.Brokers[0].NodeID != 1 || st.Brokers[0].State != nodeUp ||
+		st.Brokers[1].NodeID != 3 || st.Brokers[1].State != nodeDown || st.Brokers[1].Replicas != 1 || st.Brokers[0].Leaders != 1 {
+		t.Fatalf("status with a down node: %+v", st)
+	}
+	topics, hidden := withoutInternal([]client.TopicInfo{{Name: "__consumer_offsets", Internal: true}, {Name: "t"}})
+	if hidden != 1 || len(topics) != 1 || topics[0].Name != "t" {
+		t.Fatalf("withoutInternal: %+v, %d hidden", topics, hidden)
 	}
 }
 

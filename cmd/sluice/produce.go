@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -71,15 +68,21 @@ func (f *producerFlags) config() (client.ProducerConfig, error) {
 
 func (a *app) produceCommand() *cobra.Command {
 	var pf producerFlags
-	var file, keySep string
+	var file, keySep, key string
+	var headers []string
 	var partition int32
-	var maxLine int
+	var maxLine, maxRequest int
+	var skipBad bool
 	var tf txnFlags
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
 		Short: "Produce one record per line of stdin or --file",
 		Long: "produce reads lines from stdin (or --file) and sends each as a record.\n" +
-			"With --key-separator, the text before the first separator is the key.",
+			"With --key-separator, the text before the first separator is the key; a\n" +
+			"line without it fails the run (a --file is checked before anything is\n" +
+			"sent) unless --skip-bad-lines. --key gives every record one key, --header\n" +
+			"adds headers to every record. A record may be as large as\n" +
+			"--max-request-bytes (and the topic's max.message.bytes).",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if tf.id != "" && !cmd.Flags().Changed("acks") {
@@ -91,6 +94,26 @@ func (a *app) produceCommand() *cobra.Command {
 			}
 			if err := tf.apply(&cfg); err != nil {
 				return err
+			}
+			if key != "" && keySep != "" {
+				return usagef("--key and --key-separator exclude each other")
+			}
+			if maxRequest < 1024 {
+				return usagef("--max-request-bytes %d: must be at least 1024", maxRequest)
+			}
+			if !cmd.Flags().Changed("max-line-bytes") {
+				maxLine = maxRequest
+			}
+			hs, err := parseHeaders(headers)
+			if err != nil {
+				return err
+			}
+			format := lineFormat{topic: args[0], partition: partition, keySep: keySep, key: []byte(key),
+				hasKey: cmd.Flags().Changed("key"), headers: hs, maxLine: maxLine, skipBad: skipBad, warn: a.stderr}
+			if file != "" && keySep != "" && !skipBad {
+				if err := checkFile(file, format); err != nil {
+					return err
+				}
 			}
 			in := a.stdin
 			var bar *progressbar.ProgressBar
@@ -115,7 +138,7 @@ func (a *app) produceCommand() *cobra.Command {
 				r := progressbar.NewReader(f, bar)
 				in = &r
 			}
-			c, err := a.client(cmd.Context())
+			c, err := a.clientWith(cmd.Context(), func(cc *client.Config) { cc.MaxRequestBytes = maxRequest })
 			if err != nil {
 				return err
 			}
@@ -125,10 +148,11 @@ func (a *app) produceCommand() *cobra.Command {
 				return err
 			}
 			var n int
+			lines := newLineScanner(in, format)
 			if tf.id != "" {
-				n, err = produceTransactions(cmd.Context(), p, in, args[0], partition, keySep, maxLine, tf.records)
+				n, err = produceTransactions(cmd.Context(), p, lines, tf.records)
 			} else {
-				n, err = produceLines(cmd.Context(), p, in, args[0], partition, keySep, maxLine)
+				n, err = produceLines(cmd.Context(), p, lines)
 			}
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(cmd.Context()), 2*a.timeout)
 			defer cancel()
@@ -139,24 +163,65 @@ func (a *app) produceCommand() *cobra.Command {
 				_ = bar.Finish()
 			}
 			if err != nil {
-				return err
+				return tooLargeHint(err)
+			}
+			if a.json() {
+				return writeJSON(a.stdout, produceResult{Topic: args[0], Records: n, Skipped: lines.skipped})
 			}
 			fmt.Fprintf(a.stderr, "produced %s to %s\n", plural(n, "record"), args[0])
+			if lines.skipped > 0 {
+				fmt.Fprintf(a.stderr, "skipped %s without the key separator\n", plural(lines.skipped, "line"))
+			}
 			return nil
 		},
 	}
 	pf.register(cmd, "1")
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read records from this file instead of stdin (shows progress)")
-	cmd.Flags().StringVar(&keySep, "key-separator", "", "split each line into key and value at the first occurrence")
+	cmd.Flags().StringVarP(&keySep, "key-separator", "K", "", "split each line into key and value at the first occurrence")
+	cmd.Flags().StringVarP(&key, "key", "k", "", "key of every record")
+	cmd.Flags().StringArrayVarP(&headers, "header", "H", nil, "header key=value of every record (repeatable)")
+	cmd.Flags().BoolVar(&skipBad, "skip-bad-lines", false, "skip lines without the key separator (reported on stderr) instead of failing")
 	cmd.Flags().Int32VarP(&partition, "partition", "p", client.AnyPartition, "partition to write to (-1: by key, sticky without key)")
-	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 1<<20, "longest line accepted")
+	cmd.Flags().IntVar(&maxLine, "max-line-bytes", 0, "longest line accepted (default: --max-request-bytes)")
+	cmd.Flags().IntVar(&maxRequest, "max-request-bytes", defaultMaxRequestBytes,
+		"largest produce request, and so the largest record (the broker's max_request_bytes default)")
 	tf.register(cmd)
 	return cmd
 }
 
+// defaultMaxRequestBytes is the broker's default max_request_bytes: the
+// CLI's records may be as large as a default broker accepts.
+const defaultMaxRequestBytes = 8 << 20
+
+// produceResult is produce's -o json answer.
+type produceResult struct {
+	Topic   string `json:"topic"`
+	Records int    `json:"records"`
+	Skipped int    `json:"skipped_lines"`
+}
+
+// checkFile checks every line of the file before anything is sent.
+func checkFile(path string, f lineFormat) error {
+	in, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return checkLines(in, f)
+}
+
+// tooLargeHint adds the flags that raise the limit to a record-too-large
+// error.
+func tooLargeHint(err error) error {
+	if errors.Is(err, client.ErrMessageTooLarge) {
+		return fmt.Errorf("%w (raise --max-request-bytes, and the topic's max.message.bytes with topic alter -c)", err)
+	}
+	return err
+}
+
 // produceLines sends every line of in as a record and returns how many
 // were acknowledged. It stops at the first failure.
-func produceLines(ctx context.Context, p *client.Producer, in io.Reader, topic string, partition int32, keySep string, maxLine int) (int, error) {
+func produceLines(ctx context.Context, p *client.Producer, lines *lineScanner) (int, error) {
 	var mu sync.Mutex
 	var firstErr error
 	acked := 0
@@ -174,35 +239,17 @@ func produceLines(ctx context.Context, p *client.Producer, in io.Reader, topic s
 		defer mu.Unlock()
 		return firstErr
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	sep := []byte(keySep)
-	// The producer copies key and value before ProduceAsync returns, so
-	// one Record and the scanner's buffer serve every line.
-	rec := &client.Record{Topic: topic, Partition: partition}
-	for line := 1; sc.Scan(); line++ {
+	for rec := lines.next(); rec != nil; rec = lines.next() {
 		if err := failed(); err != nil {
 			break
 		}
 		if ctx.Err() != nil {
 			return acked, ctx.Err()
 		}
-		text := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
-		rec.Key, rec.Value = nil, text
-		if len(sep) > 0 {
-			k, v, ok := bytes.Cut(text, sep)
-			if !ok {
-				return acked, fmt.Errorf("line %d: no key separator %q", line, keySep)
-			}
-			rec.Key, rec.Value = k, v
-		}
 		p.ProduceAsync(ctx, rec, callback)
 	}
-	if err := sc.Err(); err != nil {
-		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("a line is longer than --max-line-bytes %d", maxLine)
-		}
-		return acked, err
+	if lines.err != nil {
+		return acked, lines.err
 	}
 	if err := p.Flush(ctx); err != nil {
 		return acked, err

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +37,7 @@ func (f *txnFlags) apply(cfg *client.ProducerConfig) error {
 // transaction every perTxn lines and at the end, and returns how many
 // records were committed. A failed transaction is aborted and ends the
 // run.
-func produceTransactions(ctx context.Context, p *client.Producer, in io.Reader, topic string, partition int32, keySep string, maxLine, perTxn int) (int, error) {
+func produceTransactions(ctx context.Context, p *client.Producer, lines *lineScanner, perTxn int) (int, error) {
 	if err := p.InitTransactions(ctx); err != nil {
 		return 0, err
 	}
@@ -58,11 +55,7 @@ func produceTransactions(ctx context.Context, p *client.Producer, in io.Reader, 
 		open = 0
 		return nil
 	}
-	sc := bufio.NewScanner(in)
-	sc.Buffer(make([]byte, 64<<10), maxLine)
-	sep := []byte(keySep)
-	rec := &client.Record{Topic: topic, Partition: partition}
-	for line := 1; sc.Scan(); line++ {
+	for rec := lines.next(); rec != nil; rec = lines.next() {
 		if ctx.Err() != nil {
 			return committed, ctx.Err()
 		}
@@ -70,16 +63,6 @@ func produceTransactions(ctx context.Context, p *client.Producer, in io.Reader, 
 			if err := p.BeginTransaction(); err != nil {
 				return committed, err
 			}
-		}
-		text := bytes.TrimSuffix(sc.Bytes(), []byte("\r"))
-		rec.Key, rec.Value = nil, text
-		if len(sep) > 0 {
-			k, v, ok := bytes.Cut(text, sep)
-			if !ok {
-				_ = p.AbortTransaction(ctx)
-				return committed, fmt.Errorf("line %d: no key separator %q", line, keySep)
-			}
-			rec.Key, rec.Value = k, v
 		}
 		p.ProduceAsync(ctx, rec, nil) // a failed record fails the commit
 		open++
@@ -89,14 +72,11 @@ func produceTransactions(ctx context.Context, p *client.Producer, in io.Reader, 
 			}
 		}
 	}
-	if err := sc.Err(); err != nil {
+	if lines.err != nil {
 		if open > 0 {
 			_ = p.AbortTransaction(ctx)
 		}
-		if errors.Is(err, bufio.ErrTooLong) {
-			err = fmt.Errorf("a line is longer than --max-line-bytes %d", maxLine)
-		}
-		return committed, err
+		return committed, lines.err
 	}
 	if open > 0 {
 		if err := commit(); err != nil {

@@ -11,7 +11,8 @@ import (
 
 func (a *app) topicCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "topic", Short: "Create, list, describe, alter and delete topics"}
-	cmd.AddCommand(a.topicCreate(), a.topicList(), a.topicDescribe(), a.topicAlter(), a.topicDelete(), a.topicAddPartitions())
+	cmd.AddCommand(a.topicCreate(), a.topicList(), a.topicDescribe(), a.topicAlter(), a.topicDelete(), a.topicAddPartitions(),
+		a.topicConfigs())
 	return cmd
 }
 
@@ -85,7 +86,7 @@ func topicsTable(a *app, topics []client.TopicInfo) error {
 func (a *app) topicDescribe() *cobra.Command {
 	return &cobra.Command{
 		Use:   "describe TOPIC",
-		Short: "Show a topic's partitions, leaders, replicas and log offsets",
+		Short: "Show a topic's effective configs, partitions, leaders, replicas and log offsets",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := a.client(cmd.Context())
@@ -98,7 +99,10 @@ func (a *app) topicDescribe() *cobra.Command {
 				return err
 			}
 			if a.json() {
-				return writeJSON(a.stdout, d)
+				return writeJSON(a.stdout, struct {
+					client.TopicDescription
+					Effective []configEntry `json:"effective_configs"`
+				}{d, effectiveConfigs(d)})
 			}
 			return describeTable(a, d)
 		},
@@ -111,8 +115,8 @@ func describeTable(a *app, d client.TopicDescription) error {
 		fmt.Fprint(a.stdout, "  (internal)")
 	}
 	fmt.Fprintln(a.stdout)
-	for _, k := range sortedKeys(d.Configs) {
-		fmt.Fprintf(a.stdout, "  %s=%s\n", k, d.Configs[k])
+	if err := writeEffectiveConfigs(a, d); err != nil {
+		return err
 	}
 	t := newTable(a.stdout, "PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "LOG-START", "LOG-END", "HW", "SIZE", "ERROR")
 	for _, p := range d.Partitions {

@@ -138,28 +138,34 @@ func TestGroupE2ECLI(t *testing.T) {
 		}
 		return out
 	}
-	out = sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest", "--dry-run")
-	if !strings.Contains(out, "dry run") {
-		t.Fatalf("dry run output %q", out)
+	for _, preview := range [][]string{{"--dry-run"}, nil} { // a preview unless --execute
+		args := append([]string{"group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest"}, preview...)
+		out = sluiceOK(args...)
+		if !strings.Contains(out, "dry run") || !strings.Contains(out, "--execute") {
+			t.Fatalf("%v: preview output %q", args, out)
+		}
+		if got := committedOf(t, cl, "billing"); got[0] != 15 || got[1] != 15 || got[2] != 15 {
+			t.Fatalf("%v: preview changed offsets: %v", args, got)
+		}
 	}
-	if got := committedOf(t, cl, "billing"); got[0] != 15 || got[1] != 15 || got[2] != 15 {
-		t.Fatalf("dry run changed offsets: %v", got)
+	if code, _, _ := sluice(t, c, "group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest", "--dry-run", "--execute"); code != 2 {
+		t.Fatalf("reset with --dry-run and --execute: exit %d, want 2", code)
 	}
-	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest")
+	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-earliest", "--execute")
 	if got := committedOf(t, cl, "billing"); got[0] != 0 || got[1] != 0 || got[2] != 0 {
 		t.Fatalf("after --to-earliest: %v", got)
 	}
-	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:1", "--to-offset", "3")
-	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:1,2", "--shift-by", "2")
-	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:0", "--to-offset", "99") // kept within the log
+	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:1", "--to-offset", "3", "--execute")
+	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:1,2", "--shift-by", "2", "--execute")
+	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:0", "--to-offset", "99", "--execute") // kept within the log
 	if got := committedOf(t, cl, "billing"); got[0] != 15 || got[1] != 5 || got[2] != 2 {
 		t.Fatalf("after resets: %v, want 15, 5, 2", got)
 	}
-	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-datetime", "2999-01-01T00:00:00Z")
+	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-datetime", "2999-01-01T00:00:00Z", "--execute")
 	if got := committedOf(t, cl, "billing"); got[0] != 15 || got[1] != 15 || got[2] != 15 {
 		t.Fatalf("after --to-datetime in the future: %v", got)
 	}
-	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-datetime", "2000-01-01T00:00:00Z")
+	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders", "--to-datetime", "2000-01-01T00:00:00Z", "--execute")
 	if got := committedOf(t, cl, "billing"); got[0] != 0 || got[1] != 0 || got[2] != 0 {
 		t.Fatalf("after --to-datetime in the past: %v", got)
 	}
