@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(TOOLS_CACHE):$(PATH)
 
 PROTO_FILES := $(wildcard messages/*.proto)
 
-.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul kcat confluent-kafka iproute2 protoc-tools clean
+.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul kcat confluent-kafka iproute2 curl protoc-tools clean
 
 all: build
 
@@ -39,7 +39,7 @@ UNIT_PKGS = $(filter-out $(INTEGRATION_PKGS),$(shell $(GO) list ./...))
 
 # The whole suite: unit tests with -race, then the integration tests, which
 # start real sluiced processes (and a Consul dev agent for cluster tests).
-test: consul kcat confluent-kafka iproute2
+test: consul kcat confluent-kafka iproute2 curl
 	$(GO) vet ./...
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
@@ -47,7 +47,7 @@ test: consul kcat confluent-kafka iproute2
 test-unit: consul
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
 
-test-integration: consul kcat confluent-kafka iproute2
+test-integration: consul kcat confluent-kafka iproute2 curl
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
 
 fuzz:
@@ -65,6 +65,11 @@ bench:
 # tests; it comes from Debian.
 kcat:
 	@command -v kcat >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq kcat; }
+
+# curl waits for the nodes' /healthz in the docs/CLUSTER.md quick start,
+# which a test runs as written.
+curl:
+	@command -v curl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq curl; }
 
 # ip(8) makes the network namespaces of the cross-host client test.
 iproute2:

@@ -225,10 +225,11 @@ func DefaultConfig() Config {
 			MaxInFlight:     kafkaserver.DefaultMaxInFlight,
 		},
 		Consul: ConsulConfig{
-			Prefix:      DefaultConsulPrefix,
-			ServiceName: DefaultConsulServiceName,
-			CheckTTL:    DefaultConsulCheckTTL,
-			LockDelay:   DefaultConsulLockDelay,
+			Prefix:       DefaultConsulPrefix,
+			ServiceName:  DefaultConsulServiceName,
+			CheckTTL:     DefaultConsulCheckTTL,
+			LockDelay:    DefaultConsulLockDelay,
+			StartTimeout: DefaultConsulStartWait,
 		},
 	}
 }

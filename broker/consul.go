@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/consul"
+	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
 // ConsulConfig puts the node in a cluster whose metadata, membership and
@@ -35,6 +36,10 @@ type ConsulConfig struct {
 	// LockDelay is how long keys held by a departed node's session (its
 	// node key, the controller lock) cannot be taken by another session.
 	LockDelay time.Duration `yaml:"lock_delay"`
+	// StartTimeout is how long a starting node waits for the Consul agent
+	// to answer (an agent starting next to it, or restarting) before it
+	// gives up (Kafka's zookeeper.connection.timeout.ms).
+	StartTimeout time.Duration `yaml:"start_timeout"`
 }
 
 // Cluster-mode defaults.
@@ -43,6 +48,7 @@ const (
 	DefaultConsulServiceName = consul.DefaultServiceName
 	DefaultConsulCheckTTL    = consul.DefaultCheckTTL
 	DefaultConsulLockDelay   = consul.DefaultLockDelay
+	DefaultConsulStartWait   = 30 * time.Second
 )
 
 // Clustered reports whether the node runs in a Consul cluster.
@@ -61,6 +67,9 @@ func (c *Config) validateCluster() error {
 		if ip := net.ParseIP(host); err == nil && (host == "" || ip != nil && ip.IsUnspecified()) {
 			return badConfig("cluster mode: listen %q is not an address other nodes can reach; set advertise", c.Listen)
 		}
+	}
+	if cc.StartTimeout < 0 {
+		return badConfig("consul.start_timeout %s: must be >= 0", cc.StartTimeout)
 	}
 	if !strings.Contains(cc.Address, "://") {
 		if err := checkHostPort("consul.address", cc.Address, false); err != nil {
@@ -112,6 +121,40 @@ func (s *Server) openConsul() error {
 	s.store, s.ownStore = st, true
 	s.membership = m
 	return nil
+}
+
+// Backoff of waitForStore between attempts.
+const (
+	storeWaitFirst = 100 * time.Millisecond
+	storeWaitMax   = 2 * time.Second
+)
+
+// waitForStore waits, for at most consul.start_timeout, until the metadata
+// store answers: a node started next to its Consul agent (or while the
+// agent restarts) starts once the agent is up instead of exiting. Errors
+// other than an unreachable store are left to the caller's first request.
+func (s *Server) waitForStore(ctx context.Context) error {
+	deadline := time.Now().Add(s.cfg.Consul.StartTimeout)
+	wait := storeWaitFirst
+	for logged := false; ; logged = true {
+		_, err := metadata.ClusterID(ctx, s.store)
+		if !errors.Is(err, cluster.ErrUnavailable) {
+			return nil
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("broker: the Consul agent at %s did not answer for %s (consul.start_timeout): %w",
+				s.cfg.Consul.Address, s.cfg.Consul.StartTimeout, err)
+		}
+		if !logged {
+			s.logger.Info("waiting for the Consul agent", "consul", s.cfg.Consul.Address, "timeout", s.cfg.Consul.StartTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, storeWaitMax)
+	}
 }
 
 // checkNodeIDFree fails when a live member holds self's node id under

@@ -125,6 +125,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		if err := s.openConsul(); err != nil {
 			return nil, err
 		}
+		if err := s.waitForStore(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if s.store == nil {
 		st, err := local.Open(filepath.Join(cfg.DataDir, metadataDirName))
