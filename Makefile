@@ -60,6 +60,7 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./storage/... ./benchmarks/...
+	$(GO) test -run '^$$' -bench 'BenchmarkProducerRecord|BenchmarkConsumerDecode' -benchmem -count 1 ./client
 
 # kcat (librdkafka's command-line client) drives the Kafka listener's
 # tests; it comes from Debian.

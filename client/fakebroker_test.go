@@ -20,7 +20,7 @@ import (
 // offsets, and serves fetches with a long poll, so the client's batching,
 // retries and decoding meet the wire format for real.
 type fakeBroker struct {
-	t      *testing.T
+	t      testing.TB
 	c      *Client
 	nodeID int32
 
@@ -67,7 +67,7 @@ type parkedFetch struct {
 
 // newFakeClient starts a client whose seed is a fake broker in its own
 // actor system.
-func newFakeClient(t *testing.T) (*Client, *fakeBroker) {
+func newFakeClient(t testing.TB) (*Client, *fakeBroker) {
 	t.Helper()
 	c, err := start(Config{Seeds: []string{"127.0.0.1:1"}, RequestTimeout: 3 * time.Second,
 		RetryBackoff: 10 * time.Millisecond})

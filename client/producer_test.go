@@ -14,7 +14,7 @@ import (
 	"github.com/sluice-mq/sluice/storage/batch"
 )
 
-func newTestProducer(t *testing.T, c *Client, cfg ProducerConfig) *Producer {
+func newTestProducer(t testing.TB, c *Client, cfg ProducerConfig) *Producer {
 	t.Helper()
 	p, err := NewProducer(c, cfg)
 	if err != nil {
