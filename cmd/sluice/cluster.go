@@ -2,11 +2,11 @@ package main
 
 import (
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 )
 
 func (a *app) clusterCommand() *cobra.Command {
@@ -34,11 +34,11 @@ func (a *app) clusterCommand() *cobra.Command {
 			if !internal {
 				m.Topics, hidden = withoutInternal(m.Topics)
 			}
-			st := clusterStatus(m)
+			st := admin.Summarize(m)
 			detail := clusterDetails(cmd.Context(), m)
 			if a.json() {
 				return writeJSON(a.stdout, struct {
-					status
+					admin.Summary
 					clusterDetail
 				}{st, detail})
 			}
@@ -53,7 +53,7 @@ func (a *app) clusterCommand() *cobra.Command {
 				if b.NodeID == st.ControllerID {
 					role = "controller"
 				}
-				if b.State == nodeUp {
+				if b.State == admin.NodeUp {
 					logDir, addr, http = detail.logDirState(b.NodeID), b.Address, b.HTTPAddress
 				}
 				t.row(b.NodeID, b.State, addr, http, b.Leaders, b.Replicas, logDir, role)
@@ -79,71 +79,4 @@ func withoutInternal(topics []client.TopicInfo) ([]client.TopicInfo, int) {
 		}
 	}
 	return out, len(topics) - len(out)
-}
-
-// The states of a node in `cluster status`.
-const (
-	nodeUp   = "up"
-	nodeDown = "down" // holds replicas, but is not a live member
-)
-
-// status is the cluster summary of `cluster status`.
-type status struct {
-	ClusterID       string         `json:"cluster_id"`
-	ControllerID    int32          `json:"controller_id"`
-	Topics          int            `json:"topics"`
-	Partitions      int            `json:"partitions"`
-	UnderReplicated int            `json:"under_replicated_partitions"`
-	Offline         int            `json:"offline_partitions"`
-	Brokers         []brokerStatus `json:"brokers"`
-}
-
-type brokerStatus struct {
-	client.Broker
-	State    string `json:"state"`
-	Leaders  int    `json:"leaders"`
-	Replicas int    `json:"replicas"`
-}
-
-func clusterStatus(m client.Metadata) status {
-	st := status{ClusterID: m.ClusterID, ControllerID: m.ControllerID, Topics: len(m.Topics), Brokers: []brokerStatus{}}
-	idx := map[int32]int{}
-	for _, b := range m.Brokers {
-		idx[b.NodeID] = len(st.Brokers)
-		st.Brokers = append(st.Brokers, brokerStatus{Broker: b, State: nodeUp})
-	}
-	// Nodes that hold replicas but are not live are down.
-	for _, t := range m.Topics {
-		for _, p := range t.Partitions {
-			for _, r := range p.Replicas {
-				if _, ok := idx[r]; !ok {
-					idx[r] = len(st.Brokers)
-					st.Brokers = append(st.Brokers, brokerStatus{Broker: client.Broker{NodeID: r}, State: nodeDown})
-				}
-			}
-		}
-	}
-	sort.Slice(st.Brokers, func(i, j int) bool { return st.Brokers[i].NodeID < st.Brokers[j].NodeID })
-	for i, b := range st.Brokers {
-		idx[b.NodeID] = i
-	}
-	for _, t := range m.Topics {
-		for _, p := range t.Partitions {
-			st.Partitions++
-			if p.Leader < 0 {
-				st.Offline++
-			} else if i, ok := idx[p.Leader]; ok {
-				st.Brokers[i].Leaders++
-			}
-			if len(p.ISR) < len(p.Replicas) {
-				st.UnderReplicated++
-			}
-			for _, r := range p.Replicas {
-				if i, ok := idx[r]; ok {
-					st.Brokers[i].Replicas++
-				}
-			}
-		}
-	}
-	return st
 }

@@ -2,24 +2,19 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
-	"sync"
 	"time"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 )
-
-// nodeStatusTimeout bounds the GET /cluster of one node.
-const nodeStatusTimeout = 3 * time.Second
 
 // clusterDetail is what `cluster status` shows beyond the summary: every
 // partition's state and each node's own registration in the cluster.
 type clusterDetail struct {
-	PartitionStates []partitionRow     `json:"partition_states"`
-	Registration    []nodeRegistration `json:"registration"`
+	PartitionStates []partitionRow           `json:"partition_states"`
+	Registration    []admin.NodeRegistration `json:"registration"`
 }
 
 type partitionRow struct {
@@ -32,27 +27,8 @@ type partitionRow struct {
 	UnderReplicated bool    `json:"under_replicated"`
 }
 
-// nodeRegistration is a node's answer to GET /cluster (its membership
-// status), or why it could not be asked.
-type nodeRegistration struct {
-	NodeID     int32  `json:"node_id"`
-	Registered bool   `json:"registered"`
-	Problem    string `json:"problem,omitempty"`
-	// OfflineLogDirs are the node's log dirs taken offline by a disk
-	// fault (its replicas are not served until it restarts).
-	OfflineLogDirs []offlineLogDir `json:"offline_log_dirs,omitempty"`
-	// reached: the node answered its status.
-	reached bool
-}
-
-type offlineLogDir struct {
-	Dir   string    `json:"dir"`
-	Error string    `json:"error"`
-	Since time.Time `json:"since"`
-}
-
 func clusterDetails(ctx context.Context, m client.Metadata) clusterDetail {
-	d := clusterDetail{PartitionStates: []partitionRow{}, Registration: make([]nodeRegistration, len(m.Brokers))}
+	d := clusterDetail{PartitionStates: []partitionRow{}}
 	for _, t := range m.Topics {
 		for _, p := range t.Partitions {
 			d.PartitionStates = append(d.PartitionStates, partitionRow{
@@ -61,60 +37,8 @@ func clusterDetails(ctx context.Context, m client.Metadata) clusterDetail {
 			})
 		}
 	}
-	var wg sync.WaitGroup
-	for i, b := range m.Brokers {
-		wg.Go(func() { d.Registration[i] = nodeStatus(ctx, b) })
-	}
-	wg.Wait()
+	d.Registration = admin.Registrations(ctx, m)
 	return d
-}
-
-// nodeStatus asks node b's HTTP server for its registration.
-func nodeStatus(ctx context.Context, b client.Broker) nodeRegistration {
-	out := nodeRegistration{NodeID: b.NodeID}
-	if b.HTTPAddress == "" {
-		out.Problem = "no HTTP address advertised"
-		return out
-	}
-	ctx, cancel := context.WithTimeout(ctx, nodeStatusTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+b.HTTPAddress+"/cluster", nil)
-	if err != nil {
-		out.Problem = err.Error()
-		return out
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		out.Problem = "status unavailable: " + err.Error()
-		return out
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Membership struct {
-			Registered bool   `json:"registered"`
-			Problem    string `json:"problem"`
-		} `json:"membership"`
-		LogDirs []struct {
-			offlineLogDir
-			Offline bool `json:"offline"`
-		} `json:"log_dirs"`
-		Error string `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		out.Problem = fmt.Sprintf("status unreadable (HTTP %d): %v", resp.StatusCode, err)
-		return out
-	}
-	if resp.StatusCode != http.StatusOK {
-		out.Problem = fmt.Sprintf("HTTP %d: %s", resp.StatusCode, body.Error)
-		return out
-	}
-	out.Registered, out.Problem, out.reached = body.Membership.Registered, body.Membership.Problem, true
-	for _, d := range body.LogDirs {
-		if d.Offline {
-			out.OfflineLogDirs = append(out.OfflineLogDirs, d.offlineLogDir)
-		}
-	}
-	return out
 }
 
 // logDirState is the LOG DIR column of node: ok, offline, or ? when the
@@ -125,7 +49,7 @@ func (d clusterDetail) logDirState(node int32) string {
 		case r.NodeID != node:
 		case len(r.OfflineLogDirs) > 0:
 			return "offline"
-		case r.reached:
+		case r.Reached:
 			return "ok"
 		default:
 			return "?"

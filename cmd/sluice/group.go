@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 )
 
 func (a *app) groupCommand() *cobra.Command {
@@ -34,25 +34,6 @@ func (a *app) groupList() *cobra.Command {
 	}
 }
 
-// partitionLag is one partition of a described group.
-type partitionLag struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	// Committed is -1 without a committed offset; Lag then counts from
-	// the log start.
-	Committed    int64  `json:"committed_offset"`
-	LogEndOffset int64  `json:"log_end_offset"`
-	Lag          int64  `json:"lag"`
-	MemberID     string `json:"member_id,omitempty"`
-	ClientID     string `json:"client_id,omitempty"`
-	Host         string `json:"host,omitempty"`
-}
-
-type groupReport struct {
-	client.GroupDescription
-	Partitions []partitionLag `json:"partitions"`
-}
-
 func (a *app) groupDescribe() *cobra.Command {
 	return &cobra.Command{
 		Use:   "describe GROUP",
@@ -64,7 +45,7 @@ func (a *app) groupDescribe() *cobra.Command {
 				return err
 			}
 			defer a.closeClient(c)
-			r, err := describeGroup(cmd.Context(), c, args[0])
+			r, err := admin.DescribeGroup(cmd.Context(), c, args[0])
 			if err != nil {
 				return err
 			}
@@ -86,62 +67,6 @@ func (a *app) groupDescribe() *cobra.Command {
 	}
 }
 
-// describeGroup joins the group's description, its committed offsets and
-// the log end of every partition it owns or committed.
-func describeGroup(ctx context.Context, c *client.Client, group string) (groupReport, error) {
-	d, err := c.DescribeGroup(ctx, group)
-	if err != nil {
-		return groupReport{}, err
-	}
-	committed, err := c.CommittedOffsets(ctx, group)
-	if err != nil {
-		return groupReport{}, err
-	}
-	owner := map[client.TopicPartition]client.GroupMember{}
-	var tps []client.TopicPartition
-	for _, m := range d.Members {
-		for _, tp := range m.Assignment {
-			owner[tp] = m
-			tps = append(tps, tp)
-		}
-	}
-	for tp := range committed {
-		if _, ok := owner[tp]; !ok {
-			tps = append(tps, tp)
-		}
-	}
-	slices.SortFunc(tps, func(x, y client.TopicPartition) int {
-		if c := strings.Compare(x.Topic, y.Topic); c != 0 {
-			return c
-		}
-		return int(x.Partition - y.Partition)
-	})
-	r := groupReport{GroupDescription: d, Partitions: []partitionLag{}}
-	for _, tp := range tps {
-		p := partitionLag{Topic: tp.Topic, Partition: tp.Partition, Committed: -1}
-		if o, ok := committed[tp]; ok {
-			p.Committed = o.Offset
-		}
-		end, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.LatestTimestamp)
-		if err != nil {
-			return groupReport{}, err
-		}
-		p.LogEndOffset = end
-		from := p.Committed
-		if from < 0 {
-			if from, _, err = c.ListOffsets(ctx, tp.Topic, tp.Partition, client.EarliestTimestamp); err != nil {
-				return groupReport{}, err
-			}
-		}
-		p.Lag = max(end-from, 0)
-		if m, ok := owner[tp]; ok {
-			p.MemberID, p.ClientID, p.Host = m.MemberID, m.ClientID, m.ClientHost
-		}
-		r.Partitions = append(r.Partitions, p)
-	}
-	return r, nil
-}
-
 type resetFlags struct {
 	topics     []string
 	toEarliest bool
@@ -151,14 +76,6 @@ type resetFlags struct {
 	shiftBy    int64
 	dryRun     bool
 	execute    bool
-}
-
-// resetPlan is one partition's move.
-type resetPlan struct {
-	Topic     string `json:"topic"`
-	Partition int32  `json:"partition"`
-	Previous  int64  `json:"previous_offset"` // -1 without a commit
-	New       int64  `json:"new_offset"`
 }
 
 func (a *app) groupResetOffsets() *cobra.Command {
@@ -201,7 +118,7 @@ func (a *app) groupResetOffsets() *cobra.Command {
 				return err
 			}
 			defer a.closeClient(c)
-			plan, err := resetOffsets(cmd.Context(), c, args[0], cmd, f, at)
+			plan, err := resetOffsets(cmd.Context(), c, args[0], f, resetSpec(cmd, f, at))
 			if err != nil {
 				return err
 			}
@@ -248,69 +165,33 @@ func parseDatetime(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("want RFC 3339, e.g. 2026-01-02T15:04:05Z")
 }
 
-func resetOffsets(ctx context.Context, c *client.Client, group string, cmd *cobra.Command, f resetFlags, at time.Time) ([]resetPlan, error) {
-	d, err := c.DescribeGroup(ctx, group)
-	if err != nil {
-		return nil, err
+// resetSpec is the reset the flags ask for.
+func resetSpec(cmd *cobra.Command, f resetFlags, at time.Time) admin.ResetSpec {
+	switch {
+	case f.toEarliest:
+		return admin.ResetSpec{Target: admin.ToEarliest}
+	case f.toLatest:
+		return admin.ResetSpec{Target: admin.ToLatest}
+	case cmd.Flags().Changed("to-offset"):
+		return admin.ResetSpec{Target: admin.ToOffset, Offset: f.toOffset}
+	case !at.IsZero():
+		return admin.ResetSpec{Target: admin.ToDatetime, Time: at}
+	default:
+		return admin.ResetSpec{Target: admin.ShiftBy, Shift: f.shiftBy}
 	}
-	if d.State != "Empty" && d.State != "Dead" {
-		return nil, fmt.Errorf("group %s is %s with %d members: stop its consumers before resetting offsets", group, d.State, len(d.Members))
-	}
+}
+
+// resetOffsets plans the reset and, unless --dry-run, commits it.
+func resetOffsets(ctx context.Context, c *client.Client, group string, f resetFlags, spec admin.ResetSpec) ([]admin.ResetMove, error) {
 	tps, err := resetPartitions(ctx, c, f.topics)
 	if err != nil {
 		return nil, err
 	}
-	committed, err := c.CommittedOffsets(ctx, group, tps...)
-	if err != nil {
-		return nil, err
+	plan, err := admin.PlanReset(ctx, c, group, tps, spec)
+	if err != nil || f.dryRun {
+		return plan, err
 	}
-	plan := make([]resetPlan, 0, len(tps))
-	offsets := make(map[client.TopicPartition]int64, len(tps))
-	for _, tp := range tps {
-		start, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.EarliestTimestamp)
-		if err != nil {
-			return nil, err
-		}
-		end, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.LatestTimestamp)
-		if err != nil {
-			return nil, err
-		}
-		prev := int64(-1)
-		if o, ok := committed[tp]; ok {
-			prev = o.Offset
-		}
-		var target int64
-		switch {
-		case f.toEarliest:
-			target = start
-		case f.toLatest:
-			target = end
-		case cmd.Flags().Changed("to-offset"):
-			target = f.toOffset
-		case !at.IsZero():
-			off, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, at.UnixMilli())
-			if err != nil {
-				return nil, err
-			}
-			target = off
-			if off < 0 {
-				target = end
-			}
-		default: // --shift-by
-			base := prev
-			if base < 0 {
-				base = end
-			}
-			target = base + f.shiftBy
-		}
-		target = min(max(target, start), end)
-		plan = append(plan, resetPlan{Topic: tp.Topic, Partition: tp.Partition, Previous: prev, New: target})
-		offsets[tp] = target
-	}
-	if f.dryRun {
-		return plan, nil
-	}
-	if err := c.CommitGroupOffsets(ctx, group, offsets); err != nil {
+	if err := admin.ApplyReset(ctx, c, group, plan); err != nil {
 		return nil, err
 	}
 	return plan, nil

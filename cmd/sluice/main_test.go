@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
@@ -149,7 +150,7 @@ func TestCLITopicTables(t *testing.T) {
 }
 
 func TestCLIClusterStatusCounts(t *testing.T) {
-	st := clusterStatus(client.Metadata{ClusterID: "c", ControllerID: 2,
+	st := admin.Summarize(client.Metadata{ClusterID: "c", ControllerID: 2,
 		Brokers: []client.Broker{{NodeID: 1, Address: "a:1"}, {NodeID: 2, Address: "b:1"}},
 		Topics: []client.TopicInfo{{Name: "t", Partitions: []client.PartitionInfo{
 			{Leader: 1, Replicas: []int32{1, 2}, ISR: []int32{1, 2}},
@@ -161,12 +162,12 @@ func TestCLIClusterStatusCounts(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	// A node that holds replicas but is not live is listed, down.
-	st = clusterStatus(client.Metadata{ControllerID: 1, Brokers: []client.Broker{{NodeID: 1, Address: "a:1"}},
+	st = admin.Summarize(client.Metadata{ControllerID: 1, Brokers: []client.Broker{{NodeID: 1, Address: "a:1"}},
 		Topics: []client.TopicInfo{{Name: "t", Partitions: []client.PartitionInfo{
 			{Leader: 1, Replicas: []int32{3, 1}, ISR: []int32{1}},
 		}}}})
-	if len(st.Brokers) != 2 || st.Brokers[0].NodeID != 1 || st.Brokers[0].State != nodeUp ||
-		st.Brokers[1].NodeID != 3 || st.Brokers[1].State != nodeDown || st.Brokers[1].Replicas != 1 || st.Brokers[0].Leaders != 1 {
+	if len(st.Brokers) != 2 || st.Brokers[0].NodeID != 1 || st.Brokers[0].State != admin.NodeUp ||
+		st.Brokers[1].NodeID != 3 || st.Brokers[1].State != admin.NodeDown || st.Brokers[1].Replicas != 1 || st.Brokers[0].Leaders != 1 {
 		t.Fatalf("status with a down node: %+v", st)
 	}
 	topics, hidden := withoutInternal([]client.TopicInfo{{Name: "__consumer_offsets", Internal: true}, {Name: "t"}})
