@@ -15,7 +15,8 @@ import (
 // serveHTTP serves /healthz (200 "ok" while the node serves requests, with
 // a warning line while it is not registered in the cluster; 503 while
 // starting, while it knows no controller or still spawns replicas, and
-// during shutdown), /cluster (ClusterStatus as JSON), /metrics (Prometheus
+// during shutdown), /cluster (ClusterStatus as JSON), the web console
+// (/ui/ and its API under /api/, package console), /metrics (Prometheus
 // text format) and /debug/pprof/ (Go profiles) on ln.
 func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 	mux := http.NewServeMux()
@@ -34,6 +35,7 @@ func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 		_, _ = w.Write([]byte(s.healthText()))
 	})
 	mux.HandleFunc("/cluster", s.handleCluster)
+	s.console.Register(mux)
 	if s.faults != nil {
 		mux.HandleFunc("/test/faults", s.handleFaults)
 	}
@@ -51,4 +53,15 @@ func (s *Server) serveHTTP(ln net.Listener, registry *prometheus.Registry) {
 			s.logger.Error("admin http server", "error", err)
 		}
 	}()
+}
+
+// errNotServing is the console's answer while the node starts or stops.
+var errNotServing = errors.New("broker: node not serving (starting or shutting down)")
+
+// consoleReady gates the console's API on the node serving requests.
+func (s *Server) consoleReady() error {
+	if !s.healthy.Load() {
+		return errNotServing
+	}
+	return nil
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/identity"
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/console"
 	kafkaserver "github.com/sluice-mq/sluice/kafka/server"
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/cleaner"
@@ -87,6 +88,7 @@ type Server struct {
 	kafka     *kafkaserver.Server
 	kafkaDone chan struct{}
 
+	console    *console.Console
 	httpServer *http.Server
 	httpAddr   string
 	httpDone   chan struct{}
@@ -259,6 +261,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)
 	}
+	s.console = console.New(console.Config{Seeds: []string{s.system.Address()}, TopicDefaults: defaults.Map(),
+		Ready: s.consoleReady, Logger: logger.With("component", "console")})
 	if httpLn != nil {
 		// Served while starting: /healthz says why the node is not ready.
 		s.serveHTTP(httpLn, registry)
@@ -315,6 +319,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 func (s *Server) teardown(ctx context.Context) error {
 	s.healthy.Store(false)
 	var errs []error
+	if s.console != nil {
+		if err := s.console.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("broker: close console: %w", err))
+		}
+	}
 	s.stopKafka()
 	if s.guardian != nil {
 		timeout := s.cfg.ShutdownTimeout
