@@ -1,0 +1,381 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
+)
+
+// pageTimeout bounds the wait for one page or one action in the browser.
+const pageTimeout = 20 * time.Second
+
+// browser is one headless Chromium tab on the console.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	base string
+	dir  string // screenshots
+
+	mu     sync.Mutex
+	errors []string // uncaught page exceptions
+}
+
+// startBrowser starts Debian's chromium (headless, no sandbox: tests run
+// as root in containers) with one tab. `make test` installs chromium; a
+// run without it skips unless SLUICE_REQUIRE_CHROMIUM is set.
+func startBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("SLUICE_REQUIRE_CHROMIUM") != "" {
+			t.Fatalf("chromium not found (make chromium installs it): %v", err)
+		}
+		t.Skip("chromium not installed (make chromium installs it)")
+	}
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(path), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1400, 1000), chromedp.Flag("disable-dev-shm-usage", true))
+	// The browser lives as long as this context: no timeout on it, the
+	// test's own deadline bounds it.
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	b := &browser{t: t, ctx: ctx, base: base, dir: t.TempDir()}
+	if d := os.Getenv("SLUICE_SCREENSHOT_DIR"); d != "" {
+		b.dir = d
+	}
+	// Uncaught exceptions of the pages fail the test; the reader ends
+	// with the browser's context.
+	messages := chromedp.Console(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.IsException() {
+				b.mu.Lock()
+				b.errors = append(b.errors, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { cancel(); cancelAlloc(); <-done })
+	b.run("start", chromedp.Navigate(base+"/ui/"), b.waitPage("cluster"))
+	return b
+}
+
+// run runs actions within pageTimeout and fails the test on error.
+func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %s: %v (page error bar: %q)", what, err, b.text("#error"))
+	}
+}
+
+// text is the text of the first element matching the CSS selector sel.
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).textContent`, sel)))
+	if err != nil {
+		b.t.Fatalf("browser: text of %s: %v", sel, err)
+	}
+	return s
+}
+
+func eval(expr string) chromedp.Action[chromedp.Void] { return chromedp.Evaluate[chromedp.Void](expr) }
+
+// waitPage waits until the page named page has drawn its data.
+func (b *browser) waitPage(page string) chromedp.Action[chromedp.Void] {
+	return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.body.dataset.page === %q`, page), chromedp.WithPollingTimeout(pageTimeout))
+}
+
+// open goes to #/hash and waits until page has drawn.
+func (b *browser) open(hash, page string) {
+	b.t.Helper()
+	b.run("open "+hash,
+		eval(fmt.Sprintf(`document.body.dataset.page = ""; location.hash = %q`, "#/"+hash)),
+		b.waitPage(page))
+}
+
+// waitFor polls a JavaScript condition.
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	b.run(what, chromedp.Poll[chromedp.Void](cond, chromedp.WithPollingTimeout(pageTimeout)))
+}
+
+// rows returns the cells' text of table id's body rows.
+func (b *browser) rows(id string) [][]string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	out, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](fmt.Sprintf(
+		`Array.from(document.querySelectorAll("#%s tbody tr"), (tr) => Array.from(tr.cells, (td) => td.innerText.trim()))`, id)))
+	if err != nil {
+		b.t.Fatalf("browser: read table %s: %v", id, err)
+	}
+	return out
+}
+
+// screenshot writes the page's full screenshot as name.png.
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, pageTimeout)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("browser: screenshot %s: %v", name, err)
+	}
+	path := filepath.Join(b.dir, name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot of the %s page: %s", name, path)
+}
+
+func (b *browser) checkNoExceptions() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.errors) > 0 {
+		b.t.Errorf("uncaught exceptions in the console: %v", b.errors)
+	}
+}
+
+func testBrowser(t *testing.T, f *fixture) {
+	b := startBrowser(t, f.base)
+	defer b.checkNoExceptions()
+	ctx := testCtx(t)
+
+	t.Run("cluster", func(t *testing.T) { b.t = t; browseCluster(ctx, b, f) })
+	t.Run("topics", func(t *testing.T) { b.t = t; browseTopics(ctx, b, f) })
+	t.Run("messages", func(t *testing.T) { b.t = t; browseMessages(b) })
+	t.Run("groups", func(t *testing.T) { b.t = t; browseGroups(ctx, b, f) })
+	t.Run("reassignments", func(t *testing.T) {
+		b.t = t
+		b.open("reassignments", "reassignments")
+		b.waitFor("no reassignments", `document.getElementById("reassignments").textContent.includes("no reassignments")`)
+		b.screenshot("reassignments")
+	})
+	b.t = t
+}
+
+func browseCluster(ctx context.Context, b *browser, f *fixture) {
+	m, err := f.cl.Metadata(ctx)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	want := admin.Summarize(m)
+	b.open("cluster", "cluster")
+	nodes := b.rows("nodes")
+	if len(nodes) != 1 {
+		b.t.Fatalf("nodes table %v, want one node", nodes)
+	}
+	n := nodes[0]
+	if n[0] != "1" || n[1] != f.c.Addr(0) || n[2] != f.c.HTTP(0) || n[3] != strconv.Itoa(want.Brokers[0].Leaders) ||
+		n[4] != strconv.Itoa(want.Brokers[0].Replicas) || n[5] != "ok" || n[6] != "registered" || n[7] != "controller" {
+		b.t.Errorf("node row %q; want node 1 at %s / %s with %d leaders, %d replicas, log dir ok, registered, controller",
+			n, f.c.Addr(0), f.c.HTTP(0), want.Brokers[0].Leaders, want.Brokers[0].Replicas)
+	}
+	if controller := b.text("#controller"); controller != strconv.Itoa(int(want.ControllerID)) {
+		b.t.Errorf("controller %q, want %d", controller, want.ControllerID)
+	}
+	b.screenshot("cluster")
+}
+
+func browseTopics(ctx context.Context, b *browser, f *fixture) {
+	b.open("topics", "topics")
+	if !slices.ContainsFunc(b.rows("topics"), func(r []string) bool { return r[0] == ordersTopic && r[1] == "3" && r[2] == "1" }) {
+		b.t.Fatalf("topics table %v lacks %s with 3 partitions, replication 1", b.rows("topics"), ordersTopic)
+	}
+
+	// Create a topic from the form; the client sees it.
+	b.run("create topic",
+		chromedp.SetValue(chromedp.CSS(`#create-topic input[name=name]`), "from-ui"),
+		chromedp.SetValue(chromedp.CSS(`#create-topic input[name=partitions]`), "2"),
+		chromedp.SetValue(chromedp.CSS(`#create-topic input[name=configs]`), "retention.ms=60000"),
+		chromedp.Click(chromedp.CSS(`#create-topic button`)))
+	b.waitFor("created", `document.getElementById("create-status").textContent === "created topic from-ui with 2 partitions"`)
+	d, err := f.cl.DescribeTopic(ctx, "from-ui")
+	if err != nil || len(d.Partitions) != 2 || d.Configs["retention.ms"] != "60000" {
+		b.t.Fatalf("topic created from the console: %+v, %v", d, err)
+	}
+	b.screenshot("topics")
+
+	// The topic page shows what describe shows.
+	want, err := f.cl.DescribeTopic(ctx, ordersTopic)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.open("topics/"+ordersTopic, "topics")
+	parts := b.rows("partitions")
+	if len(parts) != ordersPartitions {
+		b.t.Fatalf("partitions table %v, want %d rows", parts, ordersPartitions)
+	}
+	for i, p := range want.Partitions {
+		r := parts[i]
+		if r[0] != strconv.Itoa(int(p.Partition)) || r[1] != strconv.Itoa(int(p.Leader)) || r[3] != "1" || r[4] != "1" ||
+			r[6] != strconv.FormatInt(p.LogEndOffset, 10) || r[7] != strconv.FormatInt(p.HighWatermark, 10) {
+			b.t.Errorf("partition row %q; describe says %+v", r, p)
+		}
+	}
+	configs := map[string][]string{}
+	for _, r := range b.rows("configs") {
+		configs[r[0]] = r[1:]
+	}
+	if c := configs["retention.ms"]; len(c) < 2 || c[0] != "86400000" || c[1] != "topic" {
+		b.t.Errorf("retention.ms row %q, want the override 86400000", c)
+	}
+	if c := configs["segment.bytes"]; len(c) < 2 || c[1] != "default" {
+		b.t.Errorf("segment.bytes row %q, want the node's default", c)
+	}
+	// The rates column fills in on the page's refresh.
+	b.waitFor("rates", `document.querySelector("#partitions tbody tr").cells[10].innerText !== "-"`)
+
+	// Alter a config from the form.
+	b.run("alter config",
+		chromedp.SetValue(chromedp.CSS(`#alter-config select[name=key]`), "retention.ms"),
+		chromedp.SetValue(chromedp.CSS(`#alter-config input[name=value]`), "3600000"),
+		chromedp.Click(chromedp.CSS(`#alter-config button`)))
+	b.waitFor("altered", `Array.from(document.querySelectorAll("#configs tbody tr")).some((tr) => tr.cells[0].innerText === "retention.ms" && tr.cells[1].innerText === "3600000")`)
+	awaitTopic(ctx, b, f, ordersTopic, func(d client.TopicDescription, err error) bool { return err == nil && d.Configs["retention.ms"] == "3600000" })
+	b.screenshot("topic")
+
+	// Delete with confirmation: the name must be typed.
+	b.open("topics/from-ui", "topics")
+	b.run("delete topic",
+		chromedp.Click(chromedp.CSS(`#delete-topic`)),
+		chromedp.SetValue(chromedp.CSS(`#delete-name`), "from-ui"),
+		eval(`document.body.dataset.page = ""`),
+		chromedp.Click(chromedp.CSS(`#delete-execute`)),
+		b.waitPage("topics"))
+	if slices.ContainsFunc(b.rows("topics"), func(r []string) bool { return r[0] == "from-ui" }) {
+		b.t.Errorf("from-ui still listed after delete: %v", b.rows("topics"))
+	}
+	awaitTopic(ctx, b, f, "from-ui", func(_ client.TopicDescription, err error) bool { return errors.Is(err, client.ErrUnknownTopicOrPartition) })
+}
+
+
+// awaitTopic describes topic until ok holds (metadata reaches the node a
+// moment after the controller wrote it).
+func awaitTopic(ctx context.Context, b *browser, f *fixture, topic string, ok func(client.TopicDescription, error) bool) {
+	b.t.Helper()
+	deadline := time.Now().Add(pageTimeout)
+	for {
+		d, err := f.cl.DescribeTopic(ctx, topic)
+		if ok(d, err) {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("topic %s: %+v, %v after %s", topic, d, err, pageTimeout)
+		}
+		select {
+		case <-ctx.Done():
+			b.t.Fatal(ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+func browseMessages(b *browser) {
+	b.open("messages?topic=orders&partition=0&offset=0&format=json&limit=50", "messages")
+	recs := b.rows("records")
+	if len(recs) != ordersRecords {
+		b.t.Fatalf("records table has %d rows, want %d: %v", len(recs), ordersRecords, recs)
+	}
+	for i, r := range recs {
+		if r[0] != strconv.Itoa(i) || r[2] != fmt.Sprintf("(not JSON) order-%d", i) ||
+			!strings.Contains(r[3], fmt.Sprintf(`"item": "widget-%d"`, i)) || r[4] != "source: (not JSON) e2e" {
+			b.t.Errorf("record row %q", r)
+		}
+	}
+	b.screenshot("messages")
+
+	b.open("messages?topic=orders&partition=0&offset=5&format=hex&limit=2", "messages")
+	recs = b.rows("records")
+	if len(recs) != 2 || recs[0][0] != "5" || !strings.HasPrefix(recs[0][3], "7b 22 69 64 22 3a 35") || recs[0][4] != "source: 65 32 65" {
+		b.t.Errorf("hex page %q", recs)
+	}
+	b.open("messages?topic=orders&partition=1&format=text", "messages")
+	if recs = b.rows("records"); len(recs) != 1 || recs[0][3] != "plain text" || recs[0][2] != "(null)" {
+		b.t.Errorf("partition 1 page %q", recs)
+	}
+}
+
+func browseGroups(ctx context.Context, b *browser, f *fixture) {
+	b.open("groups", "groups")
+	if !slices.ContainsFunc(b.rows("groups"), func(r []string) bool { return r[0] == billingGroup && r[1] == "Empty" }) {
+		b.t.Fatalf("groups table %v lacks %s", b.rows("groups"), billingGroup)
+	}
+	b.screenshot("groups")
+
+	checkLag := func() {
+		b.t.Helper()
+		want, err := admin.DescribeGroup(ctx, f.cl, billingGroup)
+		if err != nil {
+			b.t.Fatal(err)
+		}
+		rows := b.rows("lag")
+		if len(rows) != len(want.Partitions) {
+			b.t.Fatalf("lag table %v; describe says %+v", rows, want.Partitions)
+		}
+		for i, p := range want.Partitions {
+			r := rows[i]
+			if r[0] != p.Topic || r[1] != strconv.Itoa(int(p.Partition)) || r[2] != strconv.FormatInt(p.Committed, 10) ||
+				r[3] != strconv.FormatInt(p.LogEndOffset, 10) || r[4] != strconv.FormatInt(p.Lag, 10) {
+				b.t.Errorf("lag row %q; describe says %+v", r, p)
+			}
+		}
+	}
+	b.open("groups/"+billingGroup, "groups")
+	checkLag()
+	if total := b.text("#total-lag"); total != strconv.Itoa(ordersRecords-billingCommitted) {
+		b.t.Errorf("total lag %q, want %d", total, ordersRecords-billingCommitted)
+	}
+
+	// Reset to earliest: the preview shows the plan and commits nothing;
+	// execute commits it.
+	b.run("preview reset",
+		chromedp.SetValue(chromedp.CSS(`#reset-offsets select[name=to]`), "earliest"),
+		chromedp.Click(chromedp.CSS(`#reset-preview`)),
+		chromedp.WaitVisible(chromedp.CSS(`#reset-plan`)))
+	plan := b.rows("reset-plan")
+	if len(plan) != ordersPartitions || plan[0][2] != strconv.Itoa(billingCommitted) || plan[0][3] != "0" || plan[1][2] != "1" || plan[1][3] != "0" {
+		b.t.Errorf("reset plan %q", plan)
+	}
+	tps := []client.TopicPartition{{Topic: ordersTopic, Partition: 0}, {Topic: ordersTopic, Partition: 1}, {Topic: ordersTopic, Partition: 2}}
+	got, err := f.cl.CommittedOffsets(ctx, billingGroup, tps...)
+	if err != nil || got[tps[0]].Offset != billingCommitted {
+		b.t.Fatalf("preview committed: %+v, %v", got, err)
+	}
+	b.screenshot("group")
+	b.run("execute reset", chromedp.Click(chromedp.CSS(`#reset-execute`)), chromedp.WaitVisible(chromedp.CSS(`#reset-done`)))
+	got, err = f.cl.CommittedOffsets(ctx, billingGroup, tps...)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for _, tp := range tps {
+		if got[tp].Offset != 0 {
+			b.t.Errorf("%v committed %d after reset to earliest, want 0", tp, got[tp].Offset)
+		}
+	}
+	checkLag()
+}
