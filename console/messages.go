@@ -27,13 +27,13 @@ const (
 // header values are bytes (base64 in JSON); the page renders them as
 // text, JSON or hex.
 type shownRecord struct {
-	Offset    int64        `json:"offset"`
-	Timestamp int64        `json:"timestamp"` // ms since the epoch
-	Key       []byte       `json:"key"`       // null for a null key
-	Value     []byte       `json:"value"`
-	KeySize   int          `json:"key_size"`
-	ValueSize int          `json:"value_size"`
-	Truncated bool         `json:"truncated,omitempty"`
+	Offset    int64         `json:"offset"`
+	Timestamp int64         `json:"timestamp"` // ms since the epoch
+	Key       []byte        `json:"key"`       // null for a null key
+	Value     []byte        `json:"value"`
+	KeySize   int           `json:"key_size"`
+	ValueSize int           `json:"value_size"`
+	Truncated bool          `json:"truncated,omitempty"`
 	Headers   []shownHeader `json:"headers"`
 }
 

@@ -90,7 +90,7 @@ func testAPI(t *testing.T, f *fixture) {
 			Error string `json:"error"`
 		}
 		status, raw := call(t, f, tc.method, tc.path, tc.body, &e)
-		if status != tc.status || !strings.Contains(e.Error, tc.want)  {
+		if status != tc.status || !strings.Contains(e.Error, tc.want) {
 			t.Errorf("%s %s %.60s: %d %s; want %d with %q", tc.method, tc.path, tc.body, status, raw, tc.status, tc.want)
 		}
 	}

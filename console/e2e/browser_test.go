@@ -256,7 +256,9 @@ func browseTopics(ctx context.Context, b *browser, f *fixture) {
 		chromedp.SetValue(chromedp.CSS(`#alter-config input[name=value]`), "3600000"),
 		chromedp.Click(chromedp.CSS(`#alter-config button`)))
 	b.waitFor("altered", `Array.from(document.querySelectorAll("#configs tbody tr")).some((tr) => tr.cells[0].innerText === "retention.ms" && tr.cells[1].innerText === "3600000")`)
-	awaitTopic(ctx, b, f, ordersTopic, func(d client.TopicDescription, err error) bool { return err == nil && d.Configs["retention.ms"] == "3600000" })
+	awaitTopic(ctx, b, f, ordersTopic, func(d client.TopicDescription, err error) bool {
+		return err == nil && d.Configs["retention.ms"] == "3600000"
+	})
 	b.screenshot("topic")
 
 	// Delete with confirmation: the name must be typed.
@@ -270,9 +272,10 @@ func browseTopics(ctx context.Context, b *browser, f *fixture) {
 	if slices.ContainsFunc(b.rows("topics"), func(r []string) bool { return r[0] == "from-ui" }) {
 		b.t.Errorf("from-ui still listed after delete: %v", b.rows("topics"))
 	}
-	awaitTopic(ctx, b, f, "from-ui", func(_ client.TopicDescription, err error) bool { return errors.Is(err, client.ErrUnknownTopicOrPartition) })
+	awaitTopic(ctx, b, f, "from-ui", func(_ client.TopicDescription, err error) bool {
+		return errors.Is(err, client.ErrUnknownTopicOrPartition)
+	})
 }
-
 
 // awaitTopic describes topic until ok holds (metadata reaches the node a
 // moment after the controller wrote it).
