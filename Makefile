@@ -11,7 +11,7 @@ export PATH := $(CURDIR)/$(BIN):$(TOOLS_CACHE):$(PATH)
 
 PROTO_FILES := $(wildcard messages/*.proto)
 
-.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul kcat confluent-kafka iproute2 curl protoc-tools clean
+.PHONY: all build run test test-unit test-integration fuzz bench proto verify consul kcat confluent-kafka iproute2 curl chromium protoc-tools clean
 
 all: build
 
@@ -39,16 +39,16 @@ UNIT_PKGS = $(filter-out $(INTEGRATION_PKGS),$(shell $(GO) list ./...))
 
 # The whole suite: unit tests with -race, then the integration tests, which
 # start real sluiced processes (and a Consul dev agent for cluster tests).
-test: consul kcat confluent-kafka iproute2 curl
+test: consul kcat confluent-kafka iproute2 curl chromium
 	$(GO) vet ./...
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
-	SLUICE_REQUIRE_CONSUL=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
+	SLUICE_REQUIRE_CONSUL=1 SLUICE_REQUIRE_CHROMIUM=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
 
 test-unit: consul
 	SLUICE_REQUIRE_CONSUL=1 $(GO) test -race -count=1 -timeout 15m $(UNIT_PKGS)
 
-test-integration: consul kcat confluent-kafka iproute2 curl
-	SLUICE_REQUIRE_CONSUL=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
+test-integration: consul kcat confluent-kafka iproute2 curl chromium
+	SLUICE_REQUIRE_CONSUL=1 SLUICE_REQUIRE_CHROMIUM=1 $(GO) test -count=1 -timeout 15m $(INTEGRATION_PKGS)
 
 fuzz:
 	@set -e; for pkg in $$($(GO) list ./...); do \
@@ -75,6 +75,11 @@ curl:
 # ip(8) makes the network namespaces of the cross-host client test.
 iproute2:
 	@command -v ip >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq iproute2; }
+
+# Chromium (headless, driven by chromedp) runs the web console's browser
+# tests; it comes from Debian.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # confluent-kafka-python (on librdkafka) drives the Kafka listener's Python
 # test; it comes from Debian, for the system python3.
