@@ -262,7 +262,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)
 	}
 	s.console = console.New(console.Config{Seeds: []string{s.system.Address()}, TopicDefaults: defaults.Map(),
-		Ready: s.consoleReady, Logger: logger.With("component", "console")})
+		Ready: s.consoleReady})
 	if httpLn != nil {
 		// Served while starting: /healthz says why the node is not ready.
 		s.serveHTTP(httpLn, registry)

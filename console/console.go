@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"sync"
 	"time"
@@ -34,8 +33,6 @@ type Config struct {
 	// Ready reports why the node cannot serve API requests yet (starting,
 	// stopping), nil when it can. nil means always ready.
 	Ready func() error
-	// Logger receives the client's logs; nil discards them.
-	Logger *slog.Logger
 }
 
 // Console serves the API and the pages. Its client starts on the first
@@ -50,9 +47,6 @@ type Console struct {
 
 // New returns a console; it starts nothing until it serves a request.
 func New(cfg Config) *Console {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
 	return &Console{cfg: cfg}
 }
 
@@ -111,7 +105,9 @@ func (c *Console) api(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// client returns the console's client, starting it on first use.
+// client returns the console's client, starting it on first use. It
+// listens on loopback: it shares the node's host. Its logs are dropped, as
+// the CLI's are; failures reach the caller as API errors.
 func (c *Console) client(ctx context.Context) (*client.Client, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -121,7 +117,7 @@ func (c *Console) client(ctx context.Context) (*client.Client, error) {
 	if c.cl != nil {
 		return c.cl, nil
 	}
-	cl, err := client.New(ctx, client.Config{Seeds: c.cfg.Seeds, ListenHost: "127.0.0.1", Logger: c.cfg.Logger})
+	cl, err := client.New(ctx, client.Config{Seeds: c.cfg.Seeds, ListenHost: "127.0.0.1"})
 	if err != nil {
 		return nil, fmt.Errorf("console: start client: %w", err)
 	}
