@@ -381,4 +381,36 @@ func browseGroups(ctx context.Context, b *browser, f *fixture) {
 		}
 	}
 	checkLag()
+
+	// A live group: its member and assignment show, and a reset is
+	// refused while it has members.
+	g, err := client.NewGroupConsumer(f.cl, client.GroupConfig{GroupID: "live", Topics: []string{ordersTopic},
+		AutoOffsetReset: client.ResetEarliest})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer func() { _ = g.Close(context.Background()) }()
+	deadline := time.Now().Add(pageTimeout)
+	for len(g.Assignment()) != ordersPartitions {
+		if time.Now().After(deadline) {
+			b.t.Fatalf("live group assignment %v after %s", g.Assignment(), pageTimeout)
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		_, err := g.Poll(pctx)
+		cancel()
+		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			b.t.Fatal(err)
+		}
+	}
+	b.open("groups/live", "groups")
+	members := b.rows("members")
+	if len(members) != 1 || members[0][0] != g.MemberID() || members[0][3] != "orders/0, orders/1, orders/2" {
+		b.t.Errorf("members table %q; want member %s owning orders/0-2", members, g.MemberID())
+	}
+	if state := b.text("#group-state"); state != "Stable" {
+		b.t.Errorf("live group state %q, want Stable", state)
+	}
+	b.run("refused reset", chromedp.Click(chromedp.CSS(`#reset-preview`)))
+	b.waitFor("reset refused", `document.getElementById("error").textContent.includes("stop its consumers before resetting offsets")`)
+	b.screenshot("group-live")
 }

@@ -13,8 +13,9 @@ export async function render(main, { arg }) {
 }
 
 async function renderGroup(main, id) {
-  const g = await api("GET", "/groups/" + encodeURIComponent(id));
-  const topics = [...new Set(g.partitions.map((p) => p.topic))];
+  const [g, all] = await Promise.all([api("GET", "/groups/" + encodeURIComponent(id)), api("GET", "/topics")]);
+  // The group's own topics first, then every other one.
+  const topics = [...new Set([...g.partitions.map((p) => p.topic), ...all.map((t) => t.name)])];
   const totalLag = g.partitions.reduce((s, p) => s + p.lag, 0);
   const form = el("form", { id: "reset-offsets" },
     el("label", {}, "Topic", el("select", { name: "topic" }, topics.map((t) => el("option", { value: t }, t)))),
