@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"mime"
 	"net/http"
+	"net/url"
 	"sync"
 	"time"
 
@@ -85,6 +87,10 @@ func (c *Console) api(h handlerFunc) http.HandlerFunc {
 		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
 		defer cancel()
 		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		if err := sameOrigin(r); err != nil {
+			writeError(w, err)
+			return
+		}
 		if c.cfg.Ready != nil {
 			if err := c.cfg.Ready(); err != nil {
 				writeJSON(w, http.StatusServiceUnavailable, apiError{Error: err.Error()})
@@ -135,4 +141,28 @@ func (c *Console) Close(ctx context.Context) error {
 		return nil
 	}
 	return cl.Close(ctx)
+}
+
+// sameOrigin refuses a changing request that a page of another site could
+// have sent from an operator's browser: its Origin, when the browser sends
+// one, must be this server, and a body must be declared JSON (which a
+// cross-site form cannot do, and a cross-site fetch only after a CORS
+// preflight this server never grants).
+func sameOrigin(r *http.Request) error {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return nil
+	}
+	if origin := r.Header.Get("Origin"); origin != "" {
+		u, err := url.Parse(origin)
+		if err != nil || u.Host != r.Host {
+			return fmt.Errorf("%w: Origin %q is not this server (%s)", errForbidden, origin, r.Host)
+		}
+	}
+	if r.ContentLength != 0 {
+		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if ct != "application/json" {
+			return badRequest("Content-Type %q: want application/json", r.Header.Get("Content-Type"))
+		}
+	}
+	return nil
 }

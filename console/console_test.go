@@ -111,6 +111,27 @@ func TestPagesAndGate(t *testing.T) {
 	if rec := get("/api/nope"); rec.Code != 404 || !strings.Contains(rec.Body.String(), "no API route GET /api/nope") {
 		t.Errorf("/api/nope: %d %s", rec.Code, rec.Body)
 	}
+	for _, tc := range []struct {
+		origin, ctype, want string
+		status              int
+	}{
+		{"http://evil.example", "application/json", "Origin \"http://evil.example\" is not this server", 403},
+		{"", "text/plain", "Content-Type \"text/plain\": want application/json", 400},
+		{"http://example.com", "application/json; charset=utf-8", "node starting", 503}, // passes the guard
+	} {
+		req := httptest.NewRequest("POST", "/api/topics", strings.NewReader(`{"name":"x","partitions":1}`))
+		req.Header.Set("Content-Type", tc.ctype)
+		if tc.origin != "" {
+			req.Header.Set("Origin", tc.origin)
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		var body apiError
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != tc.status || !strings.Contains(body.Error, tc.want) {
+			t.Errorf("POST from %q as %q: %d %s; want %d %q", tc.origin, tc.ctype, rec.Code, rec.Body, tc.status, tc.want)
+		}
+	}
 	if err := c.Close(t.Context()); err != nil {
 		t.Fatal(err)
 	}

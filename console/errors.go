@@ -12,9 +12,10 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 )
 
-// Errors of bad requests, answered 400, 404 and 409.
+// Errors of bad requests, answered 400, 403, 404 and 409.
 var (
 	errBadRequest = errors.New("console: bad request")
+	errForbidden  = errors.New("console: forbidden")
 	errNotFound   = errors.New("console: not found")
 	errConflict   = errors.New("console: conflict")
 )
@@ -41,6 +42,8 @@ func writeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, errBadRequest):
 		status = http.StatusBadRequest
+	case errors.Is(err, errForbidden):
+		status = http.StatusForbidden
 	case errors.Is(err, errNotFound):
 		status = http.StatusNotFound
 	case errors.Is(err, errConflict), errors.Is(err, admin.ErrGroupActive):
