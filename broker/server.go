@@ -261,8 +261,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
 		return nil, fmt.Errorf("broker: spawn node guardian: %w", err)
 	}
-	s.console = console.New(console.Config{Seeds: []string{s.system.Address()}, TopicDefaults: defaults.Map(),
-		Ready: s.consoleReady})
+	s.console = console.New(console.Config{Seeds: []string{s.system.Address()}, Ready: s.consoleReady})
 	if httpLn != nil {
 		// Served while starting: /healthz says why the node is not ready.
 		s.serveHTTP(httpLn, registry)

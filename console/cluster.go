@@ -9,18 +9,25 @@ import (
 )
 
 // clusterView is the cluster page: the summary `sluice cluster status`
-// prints and every node's registration and log dirs.
+// prints and every live node's registration and log dirs.
 type clusterView struct {
 	admin.Summary
-	Registration []admin.NodeRegistration `json:"registration"`
+	// HiddenInternal counts the internal topics left out of the counts
+	// (all are counted with ?internal=true).
+	HiddenInternal int                      `json:"hidden_internal_topics"`
+	Registration   []admin.NodeRegistration `json:"registration"`
 }
 
-func (c *Console) getCluster(ctx context.Context, cl *client.Client, _ *http.Request) (any, error) {
+func (c *Console) getCluster(ctx context.Context, cl *client.Client, r *http.Request) (any, error) {
 	m, err := cl.Metadata(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return clusterView{Summary: admin.Summarize(m), Registration: admin.Registrations(ctx, m)}, nil
+	hidden := 0
+	if r.URL.Query().Get("internal") != "true" {
+		m.Topics, hidden = admin.WithoutInternal(m.Topics)
+	}
+	return clusterView{Summary: admin.Summarize(m), HiddenInternal: hidden, Registration: admin.Registrations(ctx, m)}, nil
 }
 
 // reassignment is one partition move under way.

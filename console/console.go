@@ -29,9 +29,6 @@ type Config struct {
 	// Seeds are the actor remote addresses the console's client connects
 	// to: the node's own.
 	Seeds []string
-	// TopicDefaults are the node's topic config defaults (name to value),
-	// the values of every config a topic does not override.
-	TopicDefaults map[string]string
 	// Ready reports why the node cannot serve API requests yet (starting,
 	// stopping), nil when it can. nil means always ready.
 	Ready func() error

@@ -14,15 +14,6 @@ import (
 	"github.com/sluice-mq/sluice/messages"
 )
 
-func TestEffectiveConfigsMergeOverrides(t *testing.T) {
-	c := New(Config{TopicDefaults: map[string]string{"retention.ms": "1000", "segment.bytes": "10"}})
-	got := c.effective(map[string]string{"retention.ms": "5"})
-	want := []configEntry{{"retention.ms", "5", "topic"}, {"segment.bytes", "10", "default"}}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
-		t.Fatalf("effective %+v, want %+v", got, want)
-	}
-}
-
 func TestResetSpec(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for _, tc := range []struct {

@@ -6,8 +6,11 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
+	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
 // Bounds of topic creation from the console; the controller applies the
@@ -66,18 +69,11 @@ func (c *Console) listTopics(ctx context.Context, cl *client.Client, r *http.Req
 	return rows, nil
 }
 
-// configEntry is one effective topic config.
-type configEntry struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
-	// Source is "topic" for an override, "default" for the node's default.
-	Source string `json:"source"`
-}
-
-// topicDetail is a topic's description with its effective configs.
+// topicDetail is a topic's description with its effective configs, as
+// `sluice topic describe -o json` prints it.
 type topicDetail struct {
 	client.TopicDescription
-	Effective []configEntry `json:"effective_configs"`
+	Effective []admin.ConfigEntry `json:"effective_configs"`
 }
 
 func (c *Console) getTopic(ctx context.Context, cl *client.Client, r *http.Request) (any, error) {
@@ -89,25 +85,7 @@ func (c *Console) getTopic(ctx context.Context, cl *client.Client, r *http.Reque
 	if err != nil {
 		return nil, err
 	}
-	return topicDetail{TopicDescription: d, Effective: c.effective(d.Configs)}, nil
-}
-
-// effective merges a topic's overrides over the node's defaults.
-func (c *Console) effective(overrides map[string]string) []configEntry {
-	all := maps.Clone(c.cfg.TopicDefaults)
-	if all == nil {
-		all = map[string]string{}
-	}
-	maps.Copy(all, overrides)
-	out := make([]configEntry, 0, len(all))
-	for _, name := range slices.Sorted(maps.Keys(all)) {
-		src := "default"
-		if _, ok := overrides[name]; ok {
-			src = "topic"
-		}
-		out = append(out, configEntry{Name: name, Value: all[name], Source: src})
-	}
-	return out
+	return topicDetail{TopicDescription: d, Effective: admin.EffectiveConfigs(d)}, nil
 }
 
 type createRequest struct {
@@ -137,7 +115,7 @@ func (c *Console) createTopic(ctx context.Context, cl *client.Client, r *http.Re
 	if req.ReplicationFactor < 1 || req.ReplicationFactor > maxReplication {
 		return nil, badRequest("replication_factor %d: want 1 to %d", req.ReplicationFactor, maxReplication)
 	}
-	if err := c.knownConfigs(req.Configs); err != nil {
+	if err := knownConfigs(req.Configs); err != nil {
 		return nil, err
 	}
 	return cl.CreateTopic(ctx, req.Name, req.Partitions, req.ReplicationFactor, req.Configs)
@@ -157,11 +135,11 @@ func (c *Console) alterConfigs(ctx context.Context, cl *client.Client, r *http.R
 	if len(req.Set) == 0 && len(req.Delete) == 0 {
 		return nil, badRequest("set and delete are both empty: nothing to change")
 	}
-	if err := c.knownConfigs(req.Set); err != nil {
+	if err := knownConfigs(req.Set); err != nil {
 		return nil, err
 	}
 	for _, k := range req.Delete {
-		if err := c.knownConfigs(map[string]string{k: ""}); err != nil {
+		if err := knownConfigs(map[string]string{k: ""}); err != nil {
 			return nil, err
 		}
 	}
@@ -169,18 +147,15 @@ func (c *Console) alterConfigs(ctx context.Context, cl *client.Client, r *http.R
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"configs": overrides, "effective_configs": c.effective(overrides)}, nil
+	return map[string]any{"configs": overrides}, nil
 }
 
-// knownConfigs refuses config names the node has no default for: the
-// names of every topic config it knows.
-func (c *Console) knownConfigs(cfgs map[string]string) error {
-	if c.cfg.TopicDefaults == nil {
-		return nil
-	}
+// knownConfigs refuses names that are not topic configs.
+func knownConfigs(cfgs map[string]string) error {
+	names := metadata.ConfigNames()
 	for _, k := range slices.Sorted(maps.Keys(cfgs)) {
-		if _, ok := c.cfg.TopicDefaults[k]; !ok {
-			return badRequest("config %q: not a topic config (known: %v)", k, slices.Sorted(maps.Keys(c.cfg.TopicDefaults)))
+		if !slices.Contains(names, k) {
+			return badRequest("config %q: not a topic config (known: %s)", k, strings.Join(names, ", "))
 		}
 	}
 	return nil

@@ -87,6 +87,18 @@ func Summarize(m client.Metadata) Summary {
 	return st
 }
 
+// WithoutInternal returns topics without the internal ones
+// (__consumer_offsets, __transaction_state), and how many were left out.
+func WithoutInternal(topics []client.TopicInfo) ([]client.TopicInfo, int) {
+	out := make([]client.TopicInfo, 0, len(topics))
+	for _, t := range topics {
+		if !t.Internal {
+			out = append(out, t)
+		}
+	}
+	return out, len(topics) - len(out)
+}
+
 // NodeRegistration is a node's answer to GET /cluster (its membership
 // status and offline log dirs), or why it could not be asked.
 type NodeRegistration struct {

@@ -5,7 +5,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-mq/sluice/client"
 	"github.com/sluice-mq/sluice/client/admin"
 )
 
@@ -32,7 +31,7 @@ func (a *app) clusterCommand() *cobra.Command {
 			}
 			hidden := 0
 			if !internal {
-				m.Topics, hidden = withoutInternal(m.Topics)
+				m.Topics, hidden = admin.WithoutInternal(m.Topics)
 			}
 			st := admin.Summarize(m)
 			detail := clusterDetails(cmd.Context(), m)
@@ -67,16 +66,4 @@ func (a *app) clusterCommand() *cobra.Command {
 	statusCmd.Flags().BoolVar(&internal, "internal", false, "include internal topics")
 	cmd.AddCommand(statusCmd)
 	return cmd
-}
-
-// withoutInternal returns topics without the internal ones, and how many
-// were left out.
-func withoutInternal(topics []client.TopicInfo) ([]client.TopicInfo, int) {
-	out := make([]client.TopicInfo, 0, len(topics))
-	for _, t := range topics {
-		if !t.Internal {
-			out = append(out, t)
-		}
-	}
-	return out, len(topics) - len(out)
 }

@@ -170,7 +170,7 @@ func TestCLIClusterStatusCounts(t *testing.T) {
 		st.Brokers[1].NodeID != 3 || st.Brokers[1].State != admin.NodeDown || st.Brokers[1].Replicas != 1 || st.Brokers[0].Leaders != 1 {
 		t.Fatalf("status with a down node: %+v", st)
 	}
-	topics, hidden := withoutInternal([]client.TopicInfo{{Name: "__consumer_offsets", Internal: true}, {Name: "t"}})
+	topics, hidden := admin.WithoutInternal([]client.TopicInfo{{Name: "__consumer_offsets", Internal: true}, {Name: "t"}})
 	if hidden != 1 || len(topics) != 1 || topics[0].Name != "t" {
 		t.Fatalf("withoutInternal: %+v, %d hidden", topics, hidden)
 	}

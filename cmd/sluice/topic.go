@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 )
 
 func (a *app) topicCommand() *cobra.Command {
@@ -101,8 +102,8 @@ func (a *app) topicDescribe() *cobra.Command {
 			if a.json() {
 				return writeJSON(a.stdout, struct {
 					client.TopicDescription
-					Effective []configEntry `json:"effective_configs"`
-				}{d, effectiveConfigs(d)})
+					Effective []admin.ConfigEntry `json:"effective_configs"`
+				}{d, admin.EffectiveConfigs(d)})
 			}
 			return describeTable(a, d)
 		},

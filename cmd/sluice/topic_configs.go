@@ -6,41 +6,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 )
-
-// The sources of an effective topic config, as Kafka's DescribeConfigs
-// reports them (DYNAMIC_TOPIC_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG).
-const (
-	sourceTopic   = "topic"   // the topic's override
-	sourceNode    = "node"    // the node's configured default
-	sourceDefault = "default" // Sluice's built-in default
-)
-
-// configEntry is one effective topic config.
-type configEntry struct {
-	Name   string `json:"name"`
-	Value  string `json:"value"`
-	Source string `json:"source"`
-}
-
-// effectiveConfigs returns every topic config of d with its value and
-// where the value comes from, by name.
-func effectiveConfigs(d client.TopicDescription) []configEntry {
-	builtin := metadata.DefaultTopicConfig().Map()
-	out := make([]configEntry, 0, len(builtin))
-	for _, name := range metadata.ConfigNames() {
-		e := configEntry{Name: name, Value: builtin[name], Source: sourceDefault}
-		if v, ok := d.Defaults[name]; ok && v != builtin[name] {
-			e.Value, e.Source = v, sourceNode
-		}
-		if v, ok := d.Configs[name]; ok {
-			e.Value, e.Source = v, sourceTopic
-		}
-		out = append(out, e)
-	}
-	return out
-}
 
 func (a *app) topicConfigs() *cobra.Command {
 	return &cobra.Command{
@@ -76,7 +44,7 @@ func (a *app) topicConfigs() *cobra.Command {
 // writeEffectiveConfigs prints the CONFIG/VALUE/SOURCE table of describe.
 func writeEffectiveConfigs(a *app, d client.TopicDescription) error {
 	t := newTable(a.stdout, "CONFIG", "VALUE", "SOURCE")
-	for _, e := range effectiveConfigs(d) {
+	for _, e := range admin.EffectiveConfigs(d) {
 		t.row(e.Name, e.Value, e.Source)
 	}
 	if err := t.flush(); err != nil {

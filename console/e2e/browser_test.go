@@ -183,22 +183,31 @@ func browseCluster(ctx context.Context, b *browser, f *fixture) {
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	want := admin.Summarize(m)
+	all := admin.Summarize(m)
+	m.Topics, _ = admin.WithoutInternal(m.Topics)
+	want := admin.Summarize(m) // what `sluice cluster status` shows
 	b.open("cluster", "cluster")
 	nodes := b.rows("nodes")
 	if len(nodes) != 1 {
 		b.t.Fatalf("nodes table %v, want one node", nodes)
 	}
 	n := nodes[0]
-	if n[0] != "1" || n[1] != f.c.Addr(0) || n[2] != f.c.HTTP(0) || n[3] != strconv.Itoa(want.Brokers[0].Leaders) ||
-		n[4] != strconv.Itoa(want.Brokers[0].Replicas) || n[5] != "ok" || n[6] != "registered" || n[7] != "controller" {
-		b.t.Errorf("node row %q; want node 1 at %s / %s with %d leaders, %d replicas, log dir ok, registered, controller",
+	if n[0] != "1" || n[1] != admin.NodeUp || n[2] != f.c.Addr(0) || n[3] != f.c.HTTP(0) || n[4] != strconv.Itoa(want.Brokers[0].Leaders) ||
+		n[5] != strconv.Itoa(want.Brokers[0].Replicas) || n[6] != "ok" || n[7] != "registered" || n[8] != "controller" {
+		b.t.Errorf("node row %q; want node 1 up at %s / %s with %d leaders, %d replicas, log dir ok, registered, controller",
 			n, f.c.Addr(0), f.c.HTTP(0), want.Brokers[0].Leaders, want.Brokers[0].Replicas)
 	}
-	if controller := b.text("#controller"); controller != strconv.Itoa(int(want.ControllerID)) {
-		b.t.Errorf("controller %q, want %d", controller, want.ControllerID)
+	if got := b.text("#controller"); got != strconv.Itoa(int(want.ControllerID)) {
+		b.t.Errorf("controller %q, want %d", got, want.ControllerID)
+	}
+	if got := b.text("#partition-count"); got != strconv.Itoa(want.Partitions) {
+		b.t.Errorf("partitions %q, want %d (internal topics left out)", got, want.Partitions)
 	}
 	b.screenshot("cluster")
+	b.open("cluster?internal=true", "cluster")
+	if got := b.text("#partition-count"); got != strconv.Itoa(all.Partitions) {
+		b.t.Errorf("partitions with internal topics %q, want %d", got, all.Partitions)
+	}
 }
 
 func browseTopics(ctx context.Context, b *browser, f *fixture) {
