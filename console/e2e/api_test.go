@@ -83,6 +83,8 @@ func testAPI(t *testing.T, f *fixture) {
 		{"POST", "/api/groups/billing/reset-offsets", `{"topic":"orders","to":"offset","offset":-3}`, 400, "offset -3: want >= 0"},
 		{"POST", "/api/reassignments", `{"topic":"orders","partition":0,"replicas":[]}`, 400, "replicas: 0 given"},
 		{"POST", "/api/reassignments", `{"topic":"orders","partition":0,"replicas":[1,1]}`, 400, "node 1 named twice"},
+		{"POST", "/api/reassignments", `{"topic":"orders","partition":0,"replicas":[7]}`, 400, "node 7 is not a live member"},
+		{"POST", "/api/reassignments", `{"topic":"nosuch","partition":0,"replicas":[1]}`, 404, `topic "nosuch" does not exist`},
 		{"GET", "/api/nosuch", "", 404, "no API route GET /api/nosuch"},
 		{"PUT", "/api/topics", `{}`, 404, "no API route PUT /api/topics"},
 	} {

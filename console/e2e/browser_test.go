@@ -173,6 +173,12 @@ func testBrowser(t *testing.T, f *fixture) {
 		b.t = t
 		b.open("reassignments", "reassignments")
 		b.waitFor("no reassignments", `document.getElementById("reassignments").textContent.includes("no reassignments")`)
+		// The form reaches the controller, which names what is wrong.
+		b.run("reassign to a node that is not there",
+			chromedp.SetValue(chromedp.CSS(`#reassign input[name=topic]`), ordersTopic),
+			chromedp.SetValue(chromedp.CSS(`#reassign input[name=replicas]`), "7"),
+			chromedp.Click(chromedp.CSS(`#reassign button`)))
+		b.waitFor("reassign refused", `document.getElementById("error").textContent.includes("node 7 is not a live member")`)
 		b.screenshot("reassignments")
 	})
 	b.t = t
