@@ -110,6 +110,21 @@ func testAPI(t *testing.T, f *fixture) {
 		t.Fatalf("page: %d %s", status, raw)
 	}
 
+	// From a time: the first record at or after it; past the last record,
+	// an empty page at the log end.
+	var byTime struct {
+		From    int64             `json:"from"`
+		Records []json.RawMessage `json:"records"`
+	}
+	if status, raw := call(t, f, "GET", "/api/topics/orders/messages?timestamp=1970-01-01T00:00:00Z&limit=2", "", &byTime); status != 200 ||
+		byTime.From != 0 || len(byTime.Records) != 2 {
+		t.Fatalf("from the epoch: %d %s", status, raw)
+	}
+	if status, raw := call(t, f, "GET", "/api/topics/orders/messages?timestamp=4102444800000", "", &byTime); status != 200 ||
+		byTime.From != ordersRecords || len(byTime.Records) != 0 {
+		t.Fatalf("from 2100: %d %s", status, raw)
+	}
+
 	// A preview commits nothing.
 	var plan struct {
 		Executed bool `json:"executed"`
