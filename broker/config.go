@@ -74,6 +74,8 @@ type Config struct {
 	Consul ConsulConfig `yaml:"consul"`
 	// Kafka is the Kafka protocol listener (see KafkaConfig).
 	Kafka KafkaConfig `yaml:"kafka"`
+	// GC tunes the Go garbage collector (see GCConfig).
+	GC GCConfig `yaml:"gc"`
 }
 
 // RemoteConfig tunes protoactor's gRPC remote.
@@ -184,6 +186,7 @@ func DefaultConfig() Config {
 		LogLevel:        "info",
 		MaxRequestBytes: DefaultMaxRequestBytes,
 		ShutdownTimeout: 30 * time.Second,
+		GC:              GCConfig{Percent: DefaultGCPercent},
 		Remote: RemoteConfig{
 			WriterBatchSize:  16,
 			MaxRecvMsgBytes:  256 << 20,
@@ -279,6 +282,9 @@ func (c *Config) Validate() error {
 		return bad("data_dir is empty")
 	}
 	if err := checkHostPort("listen", c.Listen, true); err != nil {
+		return err
+	}
+	if err := c.GC.validate(); err != nil {
 		return err
 	}
 	if c.Advertise != "" {

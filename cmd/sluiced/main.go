@@ -174,6 +174,7 @@ func run(cfg broker.Config) error {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(logger)
+	applyGC(cfg.GC, os.Getenv, logger)
 	if limit, err := raiseFileLimit(); err != nil {
 		logger.Warn("open-file limit", "limit", limit, "error", err)
 	} else {
