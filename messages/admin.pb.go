@@ -888,6 +888,235 @@ func (x *AlterConfigsResponse) GetConfigs() map[string]string {
 	return nil
 }
 
+// LogDirsRequest asks a node for its log directories and the partition
+// replicas in each (Kafka's DescribeLogDirs).
+type LogDirsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogDirsRequest) Reset() {
+	*x = LogDirsRequest{}
+	mi := &file_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogDirsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogDirsRequest) ProtoMessage() {}
+
+func (x *LogDirsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogDirsRequest.ProtoReflect.Descriptor instead.
+func (*LogDirsRequest) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{13}
+}
+
+type LogDirPartition struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Topic     string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	// Bytes of the replica's segment files.
+	SizeBytes     int64 `protobuf:"varint,3,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogDirPartition) Reset() {
+	*x = LogDirPartition{}
+	mi := &file_admin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogDirPartition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogDirPartition) ProtoMessage() {}
+
+func (x *LogDirPartition) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogDirPartition.ProtoReflect.Descriptor instead.
+func (*LogDirPartition) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *LogDirPartition) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *LogDirPartition) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *LogDirPartition) GetSizeBytes() int64 {
+	if x != nil {
+		return x.SizeBytes
+	}
+	return 0
+}
+
+type LogDir struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Path  string                 `protobuf:"bytes,1,opt,name=path,proto3" json:"path,omitempty"`
+	// KAFKA_STORAGE_ERROR when the dir is offline; it then lists no
+	// partitions.
+	ErrorCode     ErrorCode          `protobuf:"varint,2,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage  string             `protobuf:"bytes,3,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	Partitions    []*LogDirPartition `protobuf:"bytes,4,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogDir) Reset() {
+	*x = LogDir{}
+	mi := &file_admin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogDir) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogDir) ProtoMessage() {}
+
+func (x *LogDir) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogDir.ProtoReflect.Descriptor instead.
+func (*LogDir) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *LogDir) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+func (x *LogDir) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *LogDir) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *LogDir) GetPartitions() []*LogDirPartition {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+type LogDirsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode     ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	Dirs          []*LogDir              `protobuf:"bytes,3,rep,name=dirs,proto3" json:"dirs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LogDirsResponse) Reset() {
+	*x = LogDirsResponse{}
+	mi := &file_admin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LogDirsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LogDirsResponse) ProtoMessage() {}
+
+func (x *LogDirsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_admin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LogDirsResponse.ProtoReflect.Descriptor instead.
+func (*LogDirsResponse) Descriptor() ([]byte, []int) {
+	return file_admin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *LogDirsResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *LogDirsResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *LogDirsResponse) GetDirs() []*LogDir {
+	if x != nil {
+		return x.Dirs
+	}
+	return nil
+}
+
 var File_admin_proto protoreflect.FileDescriptor
 
 const file_admin_proto_rawDesc = "" +
@@ -982,7 +1211,26 @@ const file_admin_proto_rawDesc = "" +
 	"\aconfigs\x18\x03 \x03(\v2,.sluice.v1.AlterConfigsResponse.ConfigsEntryR\aconfigs\x1a:\n" +
 	"\fConfigsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x012\x96\x03\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x10\n" +
+	"\x0eLogDirsRequest\"d\n" +
+	"\x0fLogDirPartition\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x1d\n" +
+	"\n" +
+	"size_bytes\x18\x03 \x01(\x03R\tsizeBytes\"\xb2\x01\n" +
+	"\x06LogDir\x12\x12\n" +
+	"\x04path\x18\x01 \x01(\tR\x04path\x123\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x03 \x01(\tR\ferrorMessage\x12:\n" +
+	"\n" +
+	"partitions\x18\x04 \x03(\v2\x1a.sluice.v1.LogDirPartitionR\n" +
+	"partitions\"\x92\x01\n" +
+	"\x0fLogDirsResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12%\n" +
+	"\x04dirs\x18\x03 \x03(\v2\x11.sluice.v1.LogDirR\x04dirs2\x96\x03\n" +
 	"\x05Admin\x12C\n" +
 	"\bMetadata\x12\x1a.sluice.v1.MetadataRequest\x1a\x1b.sluice.v1.MetadataResponse\x12L\n" +
 	"\vCreateTopic\x12\x1d.sluice.v1.CreateTopicRequest\x1a\x1e.sluice.v1.CreateTopicResponse\x12L\n" +
@@ -1002,7 +1250,7 @@ func file_admin_proto_rawDescGZIP() []byte {
 	return file_admin_proto_rawDescData
 }
 
-var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_admin_proto_goTypes = []any{
 	(*MetadataRequest)(nil),          // 0: sluice.v1.MetadataRequest
 	(*Broker)(nil),                   // 1: sluice.v1.Broker
@@ -1017,45 +1265,53 @@ var file_admin_proto_goTypes = []any{
 	(*CreatePartitionsResponse)(nil), // 10: sluice.v1.CreatePartitionsResponse
 	(*AlterConfigsRequest)(nil),      // 11: sluice.v1.AlterConfigsRequest
 	(*AlterConfigsResponse)(nil),     // 12: sluice.v1.AlterConfigsResponse
-	nil,                              // 13: sluice.v1.TopicMetadata.ConfigsEntry
-	nil,                              // 14: sluice.v1.MetadataResponse.TopicDefaultsEntry
-	nil,                              // 15: sluice.v1.CreateTopicRequest.ConfigsEntry
-	nil,                              // 16: sluice.v1.AlterConfigsRequest.SetEntry
-	nil,                              // 17: sluice.v1.AlterConfigsResponse.ConfigsEntry
-	(ErrorCode)(0),                   // 18: sluice.v1.ErrorCode
+	(*LogDirsRequest)(nil),           // 13: sluice.v1.LogDirsRequest
+	(*LogDirPartition)(nil),          // 14: sluice.v1.LogDirPartition
+	(*LogDir)(nil),                   // 15: sluice.v1.LogDir
+	(*LogDirsResponse)(nil),          // 16: sluice.v1.LogDirsResponse
+	nil,                              // 17: sluice.v1.TopicMetadata.ConfigsEntry
+	nil,                              // 18: sluice.v1.MetadataResponse.TopicDefaultsEntry
+	nil,                              // 19: sluice.v1.CreateTopicRequest.ConfigsEntry
+	nil,                              // 20: sluice.v1.AlterConfigsRequest.SetEntry
+	nil,                              // 21: sluice.v1.AlterConfigsResponse.ConfigsEntry
+	(ErrorCode)(0),                   // 22: sluice.v1.ErrorCode
 }
 var file_admin_proto_depIdxs = []int32{
-	18, // 0: sluice.v1.PartitionMetadata.error_code:type_name -> sluice.v1.ErrorCode
-	18, // 1: sluice.v1.TopicMetadata.error_code:type_name -> sluice.v1.ErrorCode
+	22, // 0: sluice.v1.PartitionMetadata.error_code:type_name -> sluice.v1.ErrorCode
+	22, // 1: sluice.v1.TopicMetadata.error_code:type_name -> sluice.v1.ErrorCode
 	2,  // 2: sluice.v1.TopicMetadata.partitions:type_name -> sluice.v1.PartitionMetadata
-	13, // 3: sluice.v1.TopicMetadata.configs:type_name -> sluice.v1.TopicMetadata.ConfigsEntry
-	18, // 4: sluice.v1.MetadataResponse.error_code:type_name -> sluice.v1.ErrorCode
+	17, // 3: sluice.v1.TopicMetadata.configs:type_name -> sluice.v1.TopicMetadata.ConfigsEntry
+	22, // 4: sluice.v1.MetadataResponse.error_code:type_name -> sluice.v1.ErrorCode
 	1,  // 5: sluice.v1.MetadataResponse.brokers:type_name -> sluice.v1.Broker
 	3,  // 6: sluice.v1.MetadataResponse.topics:type_name -> sluice.v1.TopicMetadata
-	14, // 7: sluice.v1.MetadataResponse.topic_defaults:type_name -> sluice.v1.MetadataResponse.TopicDefaultsEntry
-	15, // 8: sluice.v1.CreateTopicRequest.configs:type_name -> sluice.v1.CreateTopicRequest.ConfigsEntry
-	18, // 9: sluice.v1.CreateTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
+	18, // 7: sluice.v1.MetadataResponse.topic_defaults:type_name -> sluice.v1.MetadataResponse.TopicDefaultsEntry
+	19, // 8: sluice.v1.CreateTopicRequest.configs:type_name -> sluice.v1.CreateTopicRequest.ConfigsEntry
+	22, // 9: sluice.v1.CreateTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
 	3,  // 10: sluice.v1.CreateTopicResponse.topic:type_name -> sluice.v1.TopicMetadata
-	18, // 11: sluice.v1.DeleteTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
-	18, // 12: sluice.v1.CreatePartitionsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	16, // 13: sluice.v1.AlterConfigsRequest.set:type_name -> sluice.v1.AlterConfigsRequest.SetEntry
-	18, // 14: sluice.v1.AlterConfigsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	17, // 15: sluice.v1.AlterConfigsResponse.configs:type_name -> sluice.v1.AlterConfigsResponse.ConfigsEntry
-	0,  // 16: sluice.v1.Admin.Metadata:input_type -> sluice.v1.MetadataRequest
-	5,  // 17: sluice.v1.Admin.CreateTopic:input_type -> sluice.v1.CreateTopicRequest
-	7,  // 18: sluice.v1.Admin.DeleteTopic:input_type -> sluice.v1.DeleteTopicRequest
-	9,  // 19: sluice.v1.Admin.CreatePartitions:input_type -> sluice.v1.CreatePartitionsRequest
-	11, // 20: sluice.v1.Admin.AlterConfigs:input_type -> sluice.v1.AlterConfigsRequest
-	4,  // 21: sluice.v1.Admin.Metadata:output_type -> sluice.v1.MetadataResponse
-	6,  // 22: sluice.v1.Admin.CreateTopic:output_type -> sluice.v1.CreateTopicResponse
-	8,  // 23: sluice.v1.Admin.DeleteTopic:output_type -> sluice.v1.DeleteTopicResponse
-	10, // 24: sluice.v1.Admin.CreatePartitions:output_type -> sluice.v1.CreatePartitionsResponse
-	12, // 25: sluice.v1.Admin.AlterConfigs:output_type -> sluice.v1.AlterConfigsResponse
-	21, // [21:26] is the sub-list for method output_type
-	16, // [16:21] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	22, // 11: sluice.v1.DeleteTopicResponse.error_code:type_name -> sluice.v1.ErrorCode
+	22, // 12: sluice.v1.CreatePartitionsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	20, // 13: sluice.v1.AlterConfigsRequest.set:type_name -> sluice.v1.AlterConfigsRequest.SetEntry
+	22, // 14: sluice.v1.AlterConfigsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	21, // 15: sluice.v1.AlterConfigsResponse.configs:type_name -> sluice.v1.AlterConfigsResponse.ConfigsEntry
+	22, // 16: sluice.v1.LogDir.error_code:type_name -> sluice.v1.ErrorCode
+	14, // 17: sluice.v1.LogDir.partitions:type_name -> sluice.v1.LogDirPartition
+	22, // 18: sluice.v1.LogDirsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	15, // 19: sluice.v1.LogDirsResponse.dirs:type_name -> sluice.v1.LogDir
+	0,  // 20: sluice.v1.Admin.Metadata:input_type -> sluice.v1.MetadataRequest
+	5,  // 21: sluice.v1.Admin.CreateTopic:input_type -> sluice.v1.CreateTopicRequest
+	7,  // 22: sluice.v1.Admin.DeleteTopic:input_type -> sluice.v1.DeleteTopicRequest
+	9,  // 23: sluice.v1.Admin.CreatePartitions:input_type -> sluice.v1.CreatePartitionsRequest
+	11, // 24: sluice.v1.Admin.AlterConfigs:input_type -> sluice.v1.AlterConfigsRequest
+	4,  // 25: sluice.v1.Admin.Metadata:output_type -> sluice.v1.MetadataResponse
+	6,  // 26: sluice.v1.Admin.CreateTopic:output_type -> sluice.v1.CreateTopicResponse
+	8,  // 27: sluice.v1.Admin.DeleteTopic:output_type -> sluice.v1.DeleteTopicResponse
+	10, // 28: sluice.v1.Admin.CreatePartitions:output_type -> sluice.v1.CreatePartitionsResponse
+	12, // 29: sluice.v1.Admin.AlterConfigs:output_type -> sluice.v1.AlterConfigsResponse
+	25, // [25:30] is the sub-list for method output_type
+	20, // [20:25] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_admin_proto_init() }
@@ -1070,7 +1326,7 @@ func file_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_admin_proto_rawDesc), len(file_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -88,6 +88,7 @@ const (
 	ErrorCode_MEMBER_ID_REQUIRED               ErrorCode = 79
 	ErrorCode_GROUP_MAX_SIZE_REACHED           ErrorCode = 81
 	ErrorCode_FENCED_INSTANCE_ID               ErrorCode = 82
+	ErrorCode_GROUP_SUBSCRIBED_TO_TOPIC        ErrorCode = 86
 	ErrorCode_INVALID_RECORD                   ErrorCode = 87
 	ErrorCode_UNSTABLE_OFFSET_COMMIT           ErrorCode = 88
 	ErrorCode_PRODUCER_FENCED                  ErrorCode = 90
@@ -158,6 +159,7 @@ var (
 		79:  "MEMBER_ID_REQUIRED",
 		81:  "GROUP_MAX_SIZE_REACHED",
 		82:  "FENCED_INSTANCE_ID",
+		86:  "GROUP_SUBSCRIBED_TO_TOPIC",
 		87:  "INVALID_RECORD",
 		88:  "UNSTABLE_OFFSET_COMMIT",
 		90:  "PRODUCER_FENCED",
@@ -225,6 +227,7 @@ var (
 		"MEMBER_ID_REQUIRED":               79,
 		"GROUP_MAX_SIZE_REACHED":           81,
 		"FENCED_INSTANCE_ID":               82,
+		"GROUP_SUBSCRIBED_TO_TOPIC":        86,
 		"INVALID_RECORD":                   87,
 		"UNSTABLE_OFFSET_COMMIT":           88,
 		"PRODUCER_FENCED":                  90,
@@ -318,7 +321,7 @@ const file_common_proto_rawDesc = "" +
 	"\fcommon.proto\x12\tsluice.v1\"D\n" +
 	"\x0eTopicPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
-	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xd5\r\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xf4\r\n" +
 	"\tErrorCode\x12\b\n" +
 	"\x04NONE\x10\x00\x12!\n" +
 	"\x14UNKNOWN_SERVER_ERROR\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x17\n" +
@@ -381,7 +384,8 @@ const file_common_proto_rawDesc = "" +
 	"\x14OFFSET_NOT_AVAILABLE\x10N\x12\x16\n" +
 	"\x12MEMBER_ID_REQUIRED\x10O\x12\x1a\n" +
 	"\x16GROUP_MAX_SIZE_REACHED\x10Q\x12\x16\n" +
-	"\x12FENCED_INSTANCE_ID\x10R\x12\x12\n" +
+	"\x12FENCED_INSTANCE_ID\x10R\x12\x1d\n" +
+	"\x19GROUP_SUBSCRIBED_TO_TOPIC\x10V\x12\x12\n" +
 	"\x0eINVALID_RECORD\x10W\x12\x1a\n" +
 	"\x16UNSTABLE_OFFSET_COMMIT\x10X\x12\x13\n" +
 	"\x0fPRODUCER_FENCED\x10Z\x12\x1e\n" +

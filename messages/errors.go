@@ -93,6 +93,7 @@ var (
 	ErrMemberIDRequired             = sentinel(ErrorCode_MEMBER_ID_REQUIRED, false)
 	ErrGroupMaxSizeReached          = sentinel(ErrorCode_GROUP_MAX_SIZE_REACHED, false)
 	ErrFencedInstanceID             = sentinel(ErrorCode_FENCED_INSTANCE_ID, false)
+	ErrGroupSubscribedToTopic       = sentinel(ErrorCode_GROUP_SUBSCRIBED_TO_TOPIC, false)
 	ErrInvalidRecord                = sentinel(ErrorCode_INVALID_RECORD, false)
 	ErrProducerFenced               = sentinel(ErrorCode_PRODUCER_FENCED, false)
 	ErrTransactionalIDNotFound      = sentinel(ErrorCode_TRANSACTIONAL_ID_NOT_FOUND, false)
@@ -116,7 +117,7 @@ var byCode = func() map[ErrorCode]*Error {
 		ErrInvalidProducerEpoch, ErrStorageError, ErrReassignmentInProgress, ErrNonEmptyGroup,
 		ErrGroupIDNotFound, ErrFencedLeaderEpoch, ErrUnknownLeaderEpoch,
 		ErrUnsupportedCompressionType, ErrOffsetNotAvailable, ErrMemberIDRequired,
-		ErrGroupMaxSizeReached, ErrFencedInstanceID, ErrInvalidRecord,
+		ErrGroupMaxSizeReached, ErrFencedInstanceID, ErrGroupSubscribedToTopic, ErrInvalidRecord,
 		ErrInvalidTxnState, ErrInvalidProducerIDMapping, ErrInvalidTransactionTimeout,
 		ErrConcurrentTransactions, ErrTransactionCoordinatorFenced, ErrUnknownProducerID,
 		ErrProducerFenced, ErrTransactionalIDNotFound, ErrOperationNotAttempted, ErrUnstableOffsetCommit,

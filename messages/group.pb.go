@@ -2410,6 +2410,230 @@ func (x *DeleteGroupsResponse) GetResults() []*DeleteGroupResult {
 	return nil
 }
 
+// OffsetDeleteRequest deletes a group's committed offsets of the named
+// partitions (Kafka's OffsetDelete), writing tombstones to
+// __consumer_offsets.
+type OffsetDeleteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       string                 `protobuf:"bytes,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Topics        []*OffsetFetchTopic    `protobuf:"bytes,2,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetDeleteRequest) Reset() {
+	*x = OffsetDeleteRequest{}
+	mi := &file_group_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetDeleteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetDeleteRequest) ProtoMessage() {}
+
+func (x *OffsetDeleteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_group_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetDeleteRequest.ProtoReflect.Descriptor instead.
+func (*OffsetDeleteRequest) Descriptor() ([]byte, []int) {
+	return file_group_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *OffsetDeleteRequest) GetGroupId() string {
+	if x != nil {
+		return x.GroupId
+	}
+	return ""
+}
+
+func (x *OffsetDeleteRequest) GetTopics() []*OffsetFetchTopic {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+type OffsetDeletePartition struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Partition int32                  `protobuf:"varint,1,opt,name=partition,proto3" json:"partition,omitempty"`
+	// GROUP_SUBSCRIBED_TO_TOPIC while a member of the group consumes the
+	// topic.
+	ErrorCode     ErrorCode `protobuf:"varint,2,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetDeletePartition) Reset() {
+	*x = OffsetDeletePartition{}
+	mi := &file_group_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetDeletePartition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetDeletePartition) ProtoMessage() {}
+
+func (x *OffsetDeletePartition) ProtoReflect() protoreflect.Message {
+	mi := &file_group_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetDeletePartition.ProtoReflect.Descriptor instead.
+func (*OffsetDeletePartition) Descriptor() ([]byte, []int) {
+	return file_group_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *OffsetDeletePartition) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *OffsetDeletePartition) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+type OffsetDeleteTopicResponse struct {
+	state         protoimpl.MessageState   `protogen:"open.v1"`
+	Name          string                   `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Partitions    []*OffsetDeletePartition `protobuf:"bytes,2,rep,name=partitions,proto3" json:"partitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetDeleteTopicResponse) Reset() {
+	*x = OffsetDeleteTopicResponse{}
+	mi := &file_group_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetDeleteTopicResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetDeleteTopicResponse) ProtoMessage() {}
+
+func (x *OffsetDeleteTopicResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_group_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetDeleteTopicResponse.ProtoReflect.Descriptor instead.
+func (*OffsetDeleteTopicResponse) Descriptor() ([]byte, []int) {
+	return file_group_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *OffsetDeleteTopicResponse) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OffsetDeleteTopicResponse) GetPartitions() []*OffsetDeletePartition {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+type OffsetDeleteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// GROUP_ID_NOT_FOUND when the group does not exist, NON_EMPTY_GROUP when
+	// a group of another protocol type than consumer has members; the
+	// coordinator errors as for every group request.
+	ErrorCode     ErrorCode                    `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage  string                       `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	Topics        []*OffsetDeleteTopicResponse `protobuf:"bytes,3,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OffsetDeleteResponse) Reset() {
+	*x = OffsetDeleteResponse{}
+	mi := &file_group_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OffsetDeleteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OffsetDeleteResponse) ProtoMessage() {}
+
+func (x *OffsetDeleteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_group_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OffsetDeleteResponse.ProtoReflect.Descriptor instead.
+func (*OffsetDeleteResponse) Descriptor() ([]byte, []int) {
+	return file_group_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *OffsetDeleteResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *OffsetDeleteResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *OffsetDeleteResponse) GetTopics() []*OffsetDeleteTopicResponse {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
 var File_group_proto protoreflect.FileDescriptor
 
 const file_group_proto_rawDesc = "" +
@@ -2607,10 +2831,27 @@ const file_group_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x126\n" +
-	"\aresults\x18\x03 \x03(\v2\x1c.sluice.v1.DeleteGroupResultR\aresults*0\n" +
+	"\aresults\x18\x03 \x03(\v2\x1c.sluice.v1.DeleteGroupResultR\aresults\"e\n" +
+	"\x13OffsetDeleteRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\tR\agroupId\x123\n" +
+	"\x06topics\x18\x02 \x03(\v2\x1b.sluice.v1.OffsetFetchTopicR\x06topics\"j\n" +
+	"\x15OffsetDeletePartition\x12\x1c\n" +
+	"\tpartition\x18\x01 \x01(\x05R\tpartition\x123\n" +
+	"\n" +
+	"error_code\x18\x02 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\"q\n" +
+	"\x19OffsetDeleteTopicResponse\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12@\n" +
+	"\n" +
+	"partitions\x18\x02 \x03(\v2 .sluice.v1.OffsetDeletePartitionR\n" +
+	"partitions\"\xae\x01\n" +
+	"\x14OffsetDeleteResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12<\n" +
+	"\x06topics\x18\x03 \x03(\v2$.sluice.v1.OffsetDeleteTopicResponseR\x06topics*0\n" +
 	"\x12CoordinatorKeyType\x12\t\n" +
 	"\x05GROUP\x10\x00\x12\x0f\n" +
-	"\vTRANSACTION\x10\x012\x96\x06\n" +
+	"\vTRANSACTION\x10\x012\xe7\x06\n" +
 	"\x05Group\x12X\n" +
 	"\x0fFindCoordinator\x12!.sluice.v1.FindCoordinatorRequest\x1a\".sluice.v1.FindCoordinatorResponse\x12F\n" +
 	"\tJoinGroup\x12\x1b.sluice.v1.JoinGroupRequest\x1a\x1c.sluice.v1.JoinGroupResponse\x12F\n" +
@@ -2623,7 +2864,8 @@ const file_group_proto_rawDesc = "" +
 	"\n" +
 	"ListGroups\x12\x1c.sluice.v1.ListGroupsRequest\x1a\x1d.sluice.v1.ListGroupsResponse\x12U\n" +
 	"\x0eDescribeGroups\x12 .sluice.v1.DescribeGroupsRequest\x1a!.sluice.v1.DescribeGroupsResponse\x12O\n" +
-	"\fDeleteGroups\x12\x1e.sluice.v1.DeleteGroupsRequest\x1a\x1f.sluice.v1.DeleteGroupsResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\fDeleteGroups\x12\x1e.sluice.v1.DeleteGroupsRequest\x1a\x1f.sluice.v1.DeleteGroupsResponse\x12O\n" +
+	"\fOffsetDelete\x12\x1e.sluice.v1.OffsetDeleteRequest\x1a\x1f.sluice.v1.OffsetDeleteResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_group_proto_rawDescOnce sync.Once
@@ -2638,7 +2880,7 @@ func file_group_proto_rawDescGZIP() []byte {
 }
 
 var file_group_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_group_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_group_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_group_proto_goTypes = []any{
 	(CoordinatorKeyType)(0),               // 0: sluice.v1.CoordinatorKeyType
 	(*FindCoordinatorRequest)(nil),        // 1: sluice.v1.FindCoordinatorRequest
@@ -2677,66 +2919,77 @@ var file_group_proto_goTypes = []any{
 	(*DeleteGroupsRequest)(nil),           // 34: sluice.v1.DeleteGroupsRequest
 	(*DeleteGroupResult)(nil),             // 35: sluice.v1.DeleteGroupResult
 	(*DeleteGroupsResponse)(nil),          // 36: sluice.v1.DeleteGroupsResponse
-	(ErrorCode)(0),                        // 37: sluice.v1.ErrorCode
+	(*OffsetDeleteRequest)(nil),           // 37: sluice.v1.OffsetDeleteRequest
+	(*OffsetDeletePartition)(nil),         // 38: sluice.v1.OffsetDeletePartition
+	(*OffsetDeleteTopicResponse)(nil),     // 39: sluice.v1.OffsetDeleteTopicResponse
+	(*OffsetDeleteResponse)(nil),          // 40: sluice.v1.OffsetDeleteResponse
+	(ErrorCode)(0),                        // 41: sluice.v1.ErrorCode
 }
 var file_group_proto_depIdxs = []int32{
 	0,  // 0: sluice.v1.FindCoordinatorRequest.key_type:type_name -> sluice.v1.CoordinatorKeyType
-	37, // 1: sluice.v1.FindCoordinatorResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 1: sluice.v1.FindCoordinatorResponse.error_code:type_name -> sluice.v1.ErrorCode
 	3,  // 2: sluice.v1.JoinGroupRequest.protocols:type_name -> sluice.v1.GroupProtocol
-	37, // 3: sluice.v1.JoinGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 3: sluice.v1.JoinGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
 	5,  // 4: sluice.v1.JoinGroupResponse.members:type_name -> sluice.v1.JoinGroupMember
 	7,  // 5: sluice.v1.SyncGroupRequest.assignments:type_name -> sluice.v1.SyncGroupAssignment
-	37, // 6: sluice.v1.SyncGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
-	37, // 7: sluice.v1.HeartbeatResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 6: sluice.v1.SyncGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 7: sluice.v1.HeartbeatResponse.error_code:type_name -> sluice.v1.ErrorCode
 	12, // 8: sluice.v1.LeaveGroupRequest.members:type_name -> sluice.v1.LeaveGroupMember
-	37, // 9: sluice.v1.LeaveGroupMemberResponse.error_code:type_name -> sluice.v1.ErrorCode
-	37, // 10: sluice.v1.LeaveGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 9: sluice.v1.LeaveGroupMemberResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 10: sluice.v1.LeaveGroupResponse.error_code:type_name -> sluice.v1.ErrorCode
 	14, // 11: sluice.v1.LeaveGroupResponse.members:type_name -> sluice.v1.LeaveGroupMemberResponse
 	16, // 12: sluice.v1.OffsetCommitTopic.partitions:type_name -> sluice.v1.OffsetCommitPartition
 	17, // 13: sluice.v1.OffsetCommitRequest.topics:type_name -> sluice.v1.OffsetCommitTopic
-	37, // 14: sluice.v1.OffsetCommitPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 14: sluice.v1.OffsetCommitPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
 	19, // 15: sluice.v1.OffsetCommitTopicResponse.partitions:type_name -> sluice.v1.OffsetCommitPartitionResponse
-	37, // 16: sluice.v1.OffsetCommitResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 16: sluice.v1.OffsetCommitResponse.error_code:type_name -> sluice.v1.ErrorCode
 	20, // 17: sluice.v1.OffsetCommitResponse.topics:type_name -> sluice.v1.OffsetCommitTopicResponse
 	22, // 18: sluice.v1.OffsetFetchRequest.topics:type_name -> sluice.v1.OffsetFetchTopic
-	37, // 19: sluice.v1.OffsetFetchPartition.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 19: sluice.v1.OffsetFetchPartition.error_code:type_name -> sluice.v1.ErrorCode
 	24, // 20: sluice.v1.OffsetFetchTopicResponse.partitions:type_name -> sluice.v1.OffsetFetchPartition
-	37, // 21: sluice.v1.OffsetFetchResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 21: sluice.v1.OffsetFetchResponse.error_code:type_name -> sluice.v1.ErrorCode
 	25, // 22: sluice.v1.OffsetFetchResponse.topics:type_name -> sluice.v1.OffsetFetchTopicResponse
-	37, // 23: sluice.v1.ListGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 23: sluice.v1.ListGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
 	28, // 24: sluice.v1.ListGroupsResponse.groups:type_name -> sluice.v1.ListedGroup
-	37, // 25: sluice.v1.DescribedGroup.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 25: sluice.v1.DescribedGroup.error_code:type_name -> sluice.v1.ErrorCode
 	31, // 26: sluice.v1.DescribedGroup.members:type_name -> sluice.v1.DescribedGroupMember
-	37, // 27: sluice.v1.DescribeGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 27: sluice.v1.DescribeGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
 	32, // 28: sluice.v1.DescribeGroupsResponse.groups:type_name -> sluice.v1.DescribedGroup
-	37, // 29: sluice.v1.DeleteGroupResult.error_code:type_name -> sluice.v1.ErrorCode
-	37, // 30: sluice.v1.DeleteGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 29: sluice.v1.DeleteGroupResult.error_code:type_name -> sluice.v1.ErrorCode
+	41, // 30: sluice.v1.DeleteGroupsResponse.error_code:type_name -> sluice.v1.ErrorCode
 	35, // 31: sluice.v1.DeleteGroupsResponse.results:type_name -> sluice.v1.DeleteGroupResult
-	1,  // 32: sluice.v1.Group.FindCoordinator:input_type -> sluice.v1.FindCoordinatorRequest
-	4,  // 33: sluice.v1.Group.JoinGroup:input_type -> sluice.v1.JoinGroupRequest
-	8,  // 34: sluice.v1.Group.SyncGroup:input_type -> sluice.v1.SyncGroupRequest
-	10, // 35: sluice.v1.Group.Heartbeat:input_type -> sluice.v1.HeartbeatRequest
-	13, // 36: sluice.v1.Group.LeaveGroup:input_type -> sluice.v1.LeaveGroupRequest
-	18, // 37: sluice.v1.Group.OffsetCommit:input_type -> sluice.v1.OffsetCommitRequest
-	23, // 38: sluice.v1.Group.OffsetFetch:input_type -> sluice.v1.OffsetFetchRequest
-	27, // 39: sluice.v1.Group.ListGroups:input_type -> sluice.v1.ListGroupsRequest
-	30, // 40: sluice.v1.Group.DescribeGroups:input_type -> sluice.v1.DescribeGroupsRequest
-	34, // 41: sluice.v1.Group.DeleteGroups:input_type -> sluice.v1.DeleteGroupsRequest
-	2,  // 42: sluice.v1.Group.FindCoordinator:output_type -> sluice.v1.FindCoordinatorResponse
-	6,  // 43: sluice.v1.Group.JoinGroup:output_type -> sluice.v1.JoinGroupResponse
-	9,  // 44: sluice.v1.Group.SyncGroup:output_type -> sluice.v1.SyncGroupResponse
-	11, // 45: sluice.v1.Group.Heartbeat:output_type -> sluice.v1.HeartbeatResponse
-	15, // 46: sluice.v1.Group.LeaveGroup:output_type -> sluice.v1.LeaveGroupResponse
-	21, // 47: sluice.v1.Group.OffsetCommit:output_type -> sluice.v1.OffsetCommitResponse
-	26, // 48: sluice.v1.Group.OffsetFetch:output_type -> sluice.v1.OffsetFetchResponse
-	29, // 49: sluice.v1.Group.ListGroups:output_type -> sluice.v1.ListGroupsResponse
-	33, // 50: sluice.v1.Group.DescribeGroups:output_type -> sluice.v1.DescribeGroupsResponse
-	36, // 51: sluice.v1.Group.DeleteGroups:output_type -> sluice.v1.DeleteGroupsResponse
-	42, // [42:52] is the sub-list for method output_type
-	32, // [32:42] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	22, // 32: sluice.v1.OffsetDeleteRequest.topics:type_name -> sluice.v1.OffsetFetchTopic
+	41, // 33: sluice.v1.OffsetDeletePartition.error_code:type_name -> sluice.v1.ErrorCode
+	38, // 34: sluice.v1.OffsetDeleteTopicResponse.partitions:type_name -> sluice.v1.OffsetDeletePartition
+	41, // 35: sluice.v1.OffsetDeleteResponse.error_code:type_name -> sluice.v1.ErrorCode
+	39, // 36: sluice.v1.OffsetDeleteResponse.topics:type_name -> sluice.v1.OffsetDeleteTopicResponse
+	1,  // 37: sluice.v1.Group.FindCoordinator:input_type -> sluice.v1.FindCoordinatorRequest
+	4,  // 38: sluice.v1.Group.JoinGroup:input_type -> sluice.v1.JoinGroupRequest
+	8,  // 39: sluice.v1.Group.SyncGroup:input_type -> sluice.v1.SyncGroupRequest
+	10, // 40: sluice.v1.Group.Heartbeat:input_type -> sluice.v1.HeartbeatRequest
+	13, // 41: sluice.v1.Group.LeaveGroup:input_type -> sluice.v1.LeaveGroupRequest
+	18, // 42: sluice.v1.Group.OffsetCommit:input_type -> sluice.v1.OffsetCommitRequest
+	23, // 43: sluice.v1.Group.OffsetFetch:input_type -> sluice.v1.OffsetFetchRequest
+	27, // 44: sluice.v1.Group.ListGroups:input_type -> sluice.v1.ListGroupsRequest
+	30, // 45: sluice.v1.Group.DescribeGroups:input_type -> sluice.v1.DescribeGroupsRequest
+	34, // 46: sluice.v1.Group.DeleteGroups:input_type -> sluice.v1.DeleteGroupsRequest
+	37, // 47: sluice.v1.Group.OffsetDelete:input_type -> sluice.v1.OffsetDeleteRequest
+	2,  // 48: sluice.v1.Group.FindCoordinator:output_type -> sluice.v1.FindCoordinatorResponse
+	6,  // 49: sluice.v1.Group.JoinGroup:output_type -> sluice.v1.JoinGroupResponse
+	9,  // 50: sluice.v1.Group.SyncGroup:output_type -> sluice.v1.SyncGroupResponse
+	11, // 51: sluice.v1.Group.Heartbeat:output_type -> sluice.v1.HeartbeatResponse
+	15, // 52: sluice.v1.Group.LeaveGroup:output_type -> sluice.v1.LeaveGroupResponse
+	21, // 53: sluice.v1.Group.OffsetCommit:output_type -> sluice.v1.OffsetCommitResponse
+	26, // 54: sluice.v1.Group.OffsetFetch:output_type -> sluice.v1.OffsetFetchResponse
+	29, // 55: sluice.v1.Group.ListGroups:output_type -> sluice.v1.ListGroupsResponse
+	33, // 56: sluice.v1.Group.DescribeGroups:output_type -> sluice.v1.DescribeGroupsResponse
+	36, // 57: sluice.v1.Group.DeleteGroups:output_type -> sluice.v1.DeleteGroupsResponse
+	40, // 58: sluice.v1.Group.OffsetDelete:output_type -> sluice.v1.OffsetDeleteResponse
+	48, // [48:59] is the sub-list for method output_type
+	37, // [37:48] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_group_proto_init() }
@@ -2751,7 +3004,7 @@ func file_group_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_group_proto_rawDesc), len(file_group_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   36,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

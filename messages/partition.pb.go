@@ -1211,6 +1211,151 @@ func (x *DescribeProducersResponse) GetHighWatermark() int64 {
 	return 0
 }
 
+// DeleteRecordsRequest advances the partition's log start offset to
+// offset (Kafka's DeleteRecords): records below it can no longer be read
+// and segments wholly below it are deleted. Sent to the leader's replica
+// (or to a node, which routes it there); followers advance their own log
+// start when the leader's pushes carry the new one. offset -1 means the
+// high watermark.
+type DeleteRecordsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition     int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	Offset        int64                  `protobuf:"varint,3,opt,name=offset,proto3" json:"offset,omitempty"`
+	LeaderEpoch   int32                  `protobuf:"varint,4,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRecordsRequest) Reset() {
+	*x = DeleteRecordsRequest{}
+	mi := &file_partition_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRecordsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRecordsRequest) ProtoMessage() {}
+
+func (x *DeleteRecordsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRecordsRequest.ProtoReflect.Descriptor instead.
+func (*DeleteRecordsRequest) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *DeleteRecordsRequest) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *DeleteRecordsRequest) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *DeleteRecordsRequest) GetOffset() int64 {
+	if x != nil {
+		return x.Offset
+	}
+	return 0
+}
+
+func (x *DeleteRecordsRequest) GetLeaderEpoch() int32 {
+	if x != nil {
+		return x.LeaderEpoch
+	}
+	return 0
+}
+
+type DeleteRecordsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// OFFSET_OUT_OF_RANGE when offset is past the high watermark (or below
+	// -1); NOT_LEADER_OR_FOLLOWER on a follower.
+	ErrorCode    ErrorCode `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage string    `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The log start offset after the deletion (Kafka's low watermark).
+	LowWatermark  int64 `protobuf:"varint,3,opt,name=low_watermark,json=lowWatermark,proto3" json:"low_watermark,omitempty"`
+	LeaderEpoch   int32 `protobuf:"varint,4,opt,name=leader_epoch,json=leaderEpoch,proto3" json:"leader_epoch,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteRecordsResponse) Reset() {
+	*x = DeleteRecordsResponse{}
+	mi := &file_partition_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteRecordsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteRecordsResponse) ProtoMessage() {}
+
+func (x *DeleteRecordsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_partition_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteRecordsResponse.ProtoReflect.Descriptor instead.
+func (*DeleteRecordsResponse) Descriptor() ([]byte, []int) {
+	return file_partition_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *DeleteRecordsResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *DeleteRecordsResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *DeleteRecordsResponse) GetLowWatermark() int64 {
+	if x != nil {
+		return x.LowWatermark
+	}
+	return 0
+}
+
+func (x *DeleteRecordsResponse) GetLeaderEpoch() int32 {
+	if x != nil {
+		return x.LeaderEpoch
+	}
+	return 0
+}
+
 var File_partition_proto protoreflect.FileDescriptor
 
 const file_partition_proto_rawDesc = "" +
@@ -1322,14 +1467,26 @@ const file_partition_proto_rawDesc = "" +
 	"\tproducers\x18\x03 \x03(\v2\x1c.sluice.v1.DescribedProducerR\tproducers\x12!\n" +
 	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\x12,\n" +
 	"\x12last_stable_offset\x18\x05 \x01(\x03R\x10lastStableOffset\x12%\n" +
-	"\x0ehigh_watermark\x18\x06 \x01(\x03R\rhighWatermark2\xe8\x03\n" +
+	"\x0ehigh_watermark\x18\x06 \x01(\x03R\rhighWatermark\"\x85\x01\n" +
+	"\x14DeleteRecordsRequest\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
+	"\x06offset\x18\x03 \x01(\x03R\x06offset\x12!\n" +
+	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch\"\xb9\x01\n" +
+	"\x15DeleteRecordsResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12#\n" +
+	"\rlow_watermark\x18\x03 \x01(\x03R\flowWatermark\x12!\n" +
+	"\fleader_epoch\x18\x04 \x01(\x05R\vleaderEpoch2\xbc\x04\n" +
 	"\tPartition\x12@\n" +
 	"\aProduce\x12\x19.sluice.v1.ProduceRequest\x1a\x1a.sluice.v1.ProduceResponse\x12:\n" +
 	"\x05Fetch\x12\x17.sluice.v1.FetchRequest\x1a\x18.sluice.v1.FetchResponse\x12L\n" +
 	"\vListOffsets\x12\x1d.sluice.v1.ListOffsetsRequest\x1a\x1e.sluice.v1.ListOffsetsResponse\x12X\n" +
 	"\x0fPartitionStatus\x12!.sluice.v1.PartitionStatusRequest\x1a\".sluice.v1.PartitionStatusResponse\x12U\n" +
 	"\x0eWriteTxnMarker\x12 .sluice.v1.WriteTxnMarkerRequest\x1a!.sluice.v1.WriteTxnMarkerResponse\x12^\n" +
-	"\x11DescribeProducers\x12#.sluice.v1.DescribeProducersRequest\x1a$.sluice.v1.DescribeProducersResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\x11DescribeProducers\x12#.sluice.v1.DescribeProducersRequest\x1a$.sluice.v1.DescribeProducersResponse\x12R\n" +
+	"\rDeleteRecords\x12\x1f.sluice.v1.DeleteRecordsRequest\x1a .sluice.v1.DeleteRecordsResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_partition_proto_rawDescOnce sync.Once
@@ -1343,7 +1500,7 @@ func file_partition_proto_rawDescGZIP() []byte {
 	return file_partition_proto_rawDescData
 }
 
-var file_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_partition_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_partition_proto_goTypes = []any{
 	(*ProduceRequest)(nil),            // 0: sluice.v1.ProduceRequest
 	(*ProduceResponse)(nil),           // 1: sluice.v1.ProduceResponse
@@ -1359,34 +1516,39 @@ var file_partition_proto_goTypes = []any{
 	(*DescribeProducersRequest)(nil),  // 11: sluice.v1.DescribeProducersRequest
 	(*DescribedProducer)(nil),         // 12: sluice.v1.DescribedProducer
 	(*DescribeProducersResponse)(nil), // 13: sluice.v1.DescribeProducersResponse
-	(ErrorCode)(0),                    // 14: sluice.v1.ErrorCode
+	(*DeleteRecordsRequest)(nil),      // 14: sluice.v1.DeleteRecordsRequest
+	(*DeleteRecordsResponse)(nil),     // 15: sluice.v1.DeleteRecordsResponse
+	(ErrorCode)(0),                    // 16: sluice.v1.ErrorCode
 }
 var file_partition_proto_depIdxs = []int32{
-	14, // 0: sluice.v1.ProduceResponse.error_code:type_name -> sluice.v1.ErrorCode
-	14, // 1: sluice.v1.FetchResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 0: sluice.v1.ProduceResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 1: sluice.v1.FetchResponse.error_code:type_name -> sluice.v1.ErrorCode
 	3,  // 2: sluice.v1.FetchResponse.aborted_transactions:type_name -> sluice.v1.AbortedTransaction
-	14, // 3: sluice.v1.ListOffsetsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	14, // 4: sluice.v1.PartitionStatusResponse.error_code:type_name -> sluice.v1.ErrorCode
-	14, // 5: sluice.v1.WriteTxnMarkerResponse.error_code:type_name -> sluice.v1.ErrorCode
-	14, // 6: sluice.v1.DescribeProducersResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 3: sluice.v1.ListOffsetsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 4: sluice.v1.PartitionStatusResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 5: sluice.v1.WriteTxnMarkerResponse.error_code:type_name -> sluice.v1.ErrorCode
+	16, // 6: sluice.v1.DescribeProducersResponse.error_code:type_name -> sluice.v1.ErrorCode
 	12, // 7: sluice.v1.DescribeProducersResponse.producers:type_name -> sluice.v1.DescribedProducer
-	0,  // 8: sluice.v1.Partition.Produce:input_type -> sluice.v1.ProduceRequest
-	2,  // 9: sluice.v1.Partition.Fetch:input_type -> sluice.v1.FetchRequest
-	5,  // 10: sluice.v1.Partition.ListOffsets:input_type -> sluice.v1.ListOffsetsRequest
-	7,  // 11: sluice.v1.Partition.PartitionStatus:input_type -> sluice.v1.PartitionStatusRequest
-	9,  // 12: sluice.v1.Partition.WriteTxnMarker:input_type -> sluice.v1.WriteTxnMarkerRequest
-	11, // 13: sluice.v1.Partition.DescribeProducers:input_type -> sluice.v1.DescribeProducersRequest
-	1,  // 14: sluice.v1.Partition.Produce:output_type -> sluice.v1.ProduceResponse
-	4,  // 15: sluice.v1.Partition.Fetch:output_type -> sluice.v1.FetchResponse
-	6,  // 16: sluice.v1.Partition.ListOffsets:output_type -> sluice.v1.ListOffsetsResponse
-	8,  // 17: sluice.v1.Partition.PartitionStatus:output_type -> sluice.v1.PartitionStatusResponse
-	10, // 18: sluice.v1.Partition.WriteTxnMarker:output_type -> sluice.v1.WriteTxnMarkerResponse
-	13, // 19: sluice.v1.Partition.DescribeProducers:output_type -> sluice.v1.DescribeProducersResponse
-	14, // [14:20] is the sub-list for method output_type
-	8,  // [8:14] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	16, // 8: sluice.v1.DeleteRecordsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	0,  // 9: sluice.v1.Partition.Produce:input_type -> sluice.v1.ProduceRequest
+	2,  // 10: sluice.v1.Partition.Fetch:input_type -> sluice.v1.FetchRequest
+	5,  // 11: sluice.v1.Partition.ListOffsets:input_type -> sluice.v1.ListOffsetsRequest
+	7,  // 12: sluice.v1.Partition.PartitionStatus:input_type -> sluice.v1.PartitionStatusRequest
+	9,  // 13: sluice.v1.Partition.WriteTxnMarker:input_type -> sluice.v1.WriteTxnMarkerRequest
+	11, // 14: sluice.v1.Partition.DescribeProducers:input_type -> sluice.v1.DescribeProducersRequest
+	14, // 15: sluice.v1.Partition.DeleteRecords:input_type -> sluice.v1.DeleteRecordsRequest
+	1,  // 16: sluice.v1.Partition.Produce:output_type -> sluice.v1.ProduceResponse
+	4,  // 17: sluice.v1.Partition.Fetch:output_type -> sluice.v1.FetchResponse
+	6,  // 18: sluice.v1.Partition.ListOffsets:output_type -> sluice.v1.ListOffsetsResponse
+	8,  // 19: sluice.v1.Partition.PartitionStatus:output_type -> sluice.v1.PartitionStatusResponse
+	10, // 20: sluice.v1.Partition.WriteTxnMarker:output_type -> sluice.v1.WriteTxnMarkerResponse
+	13, // 21: sluice.v1.Partition.DescribeProducers:output_type -> sluice.v1.DescribeProducersResponse
+	15, // 22: sluice.v1.Partition.DeleteRecords:output_type -> sluice.v1.DeleteRecordsResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_partition_proto_init() }
@@ -1401,7 +1563,7 @@ func file_partition_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_partition_proto_rawDesc), len(file_partition_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

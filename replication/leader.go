@@ -122,7 +122,9 @@ func (l *Leader) InflightBytes(id int32) int64 {
 }
 
 // SetLogStart records that the leader's log now starts at offset
-// (retention or DeleteRecords): pushes never start below it.
+// (retention or DeleteRecords): pushes never start below it, and an idle
+// follower gets a heartbeat carrying the new start (a follower advances
+// its own log start to it, DeleteRecords' replication).
 func (l *Leader) SetLogStart(offset int64) { l.logStart = max(l.logStart, offset) }
 
 // clock records the time of an event. The first event starts every ISR
@@ -211,7 +213,7 @@ func (l *Leader) OnTick(now time.Time) Effects {
 			if p.known {
 				p.next = p.leo
 			}
-			p.sentHW = 0
+			p.sentHW, p.sentLogStart = 0, 0
 			l.resetStream(p)
 		}
 	}

@@ -238,6 +238,32 @@ func TestLeaderHeartbeatCarriesNewHWToIdleFollower(t *testing.T) {
 	}
 }
 
+// A new log start (DeleteRecords) reaches idle, caught-up followers in a
+// heartbeat, once.
+func TestLeaderHeartbeatCarriesNewLogStartToIdleFollower(t *testing.T) {
+	l := readyLeader(t, Config{}, 0, 2)
+	sends := sendAll(l, l.OnAppend(0, t0).Sends, 100, 1)
+	l.OnReplicateAck(&messages.ReplicateResponse{FollowerId: 2, Leo: 1, Seq: sends[0].Seq}, t0)
+	eff := l.OnTick(t0.Add(time.Millisecond))
+	sendAll(l, eff.Sends, 100, 1)
+	for _, p := range eff.Sends {
+		l.OnReplicateAck(&messages.ReplicateResponse{FollowerId: p.To, Leo: 1, Seq: p.Seq}, t0)
+	}
+	if eff := l.OnTick(t0.Add(2 * time.Millisecond)); len(eff.Sends) != 0 {
+		t.Fatalf("sends %+v to an idle follower with the HW", eff.Sends)
+	}
+	l.SetLogStart(1)
+	eff = l.OnTick(t0.Add(3 * time.Millisecond))
+	if len(eff.Sends) != 1 || !eff.Sends[0].Heartbeat {
+		t.Fatalf("sends %+v, want a heartbeat with the new log start", eff.Sends)
+	}
+	sendAll(l, eff.Sends, 100, 1)
+	l.OnReplicateAck(&messages.ReplicateResponse{FollowerId: 2, Leo: 1, Seq: eff.Sends[0].Seq}, t0)
+	if eff := l.OnTick(t0.Add(4 * time.Millisecond)); len(eff.Sends) != 0 {
+		t.Fatalf("sends %+v once the follower was told the log start", eff.Sends)
+	}
+}
+
 func TestLeaderPushesStartAtLogStart(t *testing.T) {
 	l := readyLeader(t, Config{}, 0, 2)
 	sends := sendAll(l, l.OnAppend(0, t0).Sends, 100, 1)

@@ -27,10 +27,12 @@ type peer struct {
 	// lastCaughtUp is the latest time the follower held everything the
 	// leader had (Kafka's lastCaughtUpTime).
 	lastCaughtUp time.Time
-	// lastProbe is when the latest heartbeat went out; sentHW the high
-	// watermark the latest push carried.
-	lastProbe time.Time
-	sentHW    int64
+	// lastProbe is when the latest heartbeat went out; sentHW and
+	// sentLogStart the high watermark and log start the latest push
+	// carried.
+	lastProbe    time.Time
+	sentHW       int64
+	sentLogStart int64
 }
 
 type inflightPush struct {
@@ -84,7 +86,7 @@ func (l *Leader) probe(p *peer) (Push, bool) {
 // heartbeat returns a heartbeat that tells an idle, caught-up follower a
 // high watermark it has not been sent yet.
 func (l *Leader) heartbeat(p *peer) (Push, bool) {
-	if !p.known || len(p.inflight) > 0 || p.next < l.leo || p.sentHW >= l.hw {
+	if !p.known || len(p.inflight) > 0 || p.next < l.leo || (p.sentHW >= l.hw && p.sentLogStart >= l.logStart) {
 		return Push{}, false
 	}
 	l.nextSeq++
@@ -113,6 +115,7 @@ func (l *Leader) Sent(push Push, base, end int64, bytes int) (Push, bool) {
 	p.inflight = append(p.inflight, inflightPush{seq: push.Seq, end: end, bytes: bytes, sentAt: l.now, leaderLEO: l.leo})
 	p.inflightBytes += int64(bytes)
 	p.sentHW = max(p.sentHW, l.hw)
+	p.sentLogStart = max(p.sentLogStart, l.logStart)
 	if push.Heartbeat {
 		return Push{}, false
 	}

@@ -89,6 +89,8 @@ func errorResponse(req any, err error) any {
 		return &messages.DescribeProducersResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.OffsetsForLeaderEpochRequest:
 		return &messages.OffsetsForLeaderEpochResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: -1, EndOffset: -1}
+	case *messages.DeleteRecordsRequest:
+		return &messages.DeleteRecordsResponse{ErrorCode: code, ErrorMessage: text, LowWatermark: -1}
 	case *messages.InitProducerIdRequest:
 		return initError(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 )
 
@@ -124,4 +126,28 @@ func (n *node) recordOffline(rec metadata.NodeLogDirs) {
 			wait = min(2*wait, recordRetryMax)
 		}
 	}()
+}
+
+// describeLogDirs answers a LogDirsRequest (Kafka's DescribeLogDirs): the
+// data dir and the size of every replica hosted in it, or
+// KAFKA_STORAGE_ERROR and no partitions when it is offline. Sizes come
+// from the logs' published gauges, so no replica is asked.
+func (n *node) describeLogDirs() *messages.LogDirsResponse {
+	dir := &messages.LogDir{Path: n.cfg.DataDir}
+	if n.offline != nil {
+		dir.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
+		dir.ErrorMessage = n.offline.Error()
+		return &messages.LogDirsResponse{Dirs: []*messages.LogDir{dir}}
+	}
+	for tp := range n.replicas {
+		size, _ := n.cfg.Gauges.LogSize(tp.Topic, tp.Partition)
+		dir.Partitions = append(dir.Partitions, &messages.LogDirPartition{Topic: tp.Topic, Partition: tp.Partition, SizeBytes: size})
+	}
+	slices.SortFunc(dir.Partitions, func(a, b *messages.LogDirPartition) int {
+		if c := strings.Compare(a.Topic, b.Topic); c != 0 {
+			return c
+		}
+		return int(a.Partition - b.Partition)
+	})
+	return &messages.LogDirsResponse{Dirs: []*messages.LogDir{dir}}
 }

@@ -240,6 +240,10 @@ func (n *node) Receive(ctx actor.Context) {
 		n.route(ctx, m.Topic, m.Partition)
 	case *messages.OffsetsForLeaderEpochRequest:
 		n.route(ctx, m.Topic, m.Partition)
+	case *messages.DeleteRecordsRequest:
+		n.route(ctx, m.Topic, m.Partition)
+	case *messages.LogDirsRequest:
+		ctx.Respond(n.describeLogDirs())
 
 	case *messages.InitProducerIdRequest:
 		if m.TransactionalId != "" {

@@ -221,6 +221,9 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 		}
 		d.Response.LogStart = r.log.LogStartOffset()
 		r.replyPush(ctx, m, d.Response)
+		if d.Response.ErrorCode == messages.ErrorCode_NONE {
+			r.followLogStart(ctx, m.LeaderLogStart)
+		}
 		return
 	}
 	if d.StartAt >= 0 {
@@ -240,6 +243,7 @@ func (r *replica) handlePush(ctx actor.Context, m *messages.ReplicateRequest) {
 		return
 	}
 	r.appendPush(ctx, f, m)
+	r.followLogStart(ctx, m.LeaderLogStart)
 }
 
 // handleRestarted finishes a push that started the log over at the

@@ -99,6 +99,25 @@ func (g *Gauges) HighWatermark(topic string, partition int32) (int64, bool) {
 	return l.HighWatermark(), true
 }
 
+// LogSize is the segment bytes of a partition hosted here, and whether it
+// is hosted with its log open.
+func (g *Gauges) LogSize(topic string, partition int32) (int64, bool) {
+	if g == nil {
+		return 0, false
+	}
+	g.mu.Lock()
+	s := g.parts[gaugeKey{topic, partition}]
+	g.mu.Unlock()
+	if s == nil {
+		return 0, false
+	}
+	l := s.log.Load()
+	if l == nil {
+		return 0, false
+	}
+	return l.Size(), true
+}
+
 // The helpers below accept a nil *partitionStats.
 
 func (s *partitionStats) produced(records int64, bytes int) {

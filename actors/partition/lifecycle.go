@@ -122,6 +122,7 @@ func (r *replica) closeLog(ctx actor.Context) {
 // and send max_bytes for each; the consumer fetches again from the same
 // offset and finds the new leader.
 func (r *replica) failPending(ctx actor.Context, err error) {
+	r.failTrimWaiters(ctx, err)
 	for _, p := range append(r.acks.drain(), r.allAcks.drain()...) {
 		p.resp.ErrorCode = messages.CodeFor(err)
 		p.resp.ErrorMessage = err.Error()
@@ -276,6 +277,7 @@ func (r *replica) handleMaintenanceDone(ctx actor.Context, m *maintenanceDone) {
 // waitMaintenance waits for an in-flight maintenance run before the log is
 // closed or replaced.
 func (r *replica) waitMaintenance() {
+	r.waitTrim()
 	if r.maintenanceDone != nil {
 		<-r.maintenanceDone
 		r.maintenanceDone = nil

@@ -117,6 +117,15 @@ type replica struct {
 	diskOp   chan struct{}
 	deferred deferredWork
 
+	// trimDone is closed when the running trim (DeleteRecords) ends
+	// (nil: none); trimGen tells its completion from one a close waited
+	// for; trimTarget is the log start asked for; trimWaiters the
+	// leader's DeleteRecords requests waiting for it (deleterecords.go).
+	trimDone    chan struct{}
+	trimGen     uint64
+	trimTarget  int64
+	trimWaiters []trimWaiter
+
 	maintenanceTimer *time.Timer
 	maintenanceDone  chan struct{} // non-nil while a maintenance run is in flight
 	deleted          bool
@@ -317,6 +326,8 @@ func (r *replica) leader(ctx actor.Context) {
 		r.handleWriteTxnMarker(ctx, m)
 	case *messages.DescribeProducersRequest:
 		r.handleDescribeProducers(ctx, m)
+	case *messages.DeleteRecordsRequest:
+		r.handleDeleteRecords(ctx, m)
 	case *fetchExpired:
 		r.handleFetchExpired(ctx, m)
 	case *messages.ReplicateResponse:
@@ -339,7 +350,7 @@ func (r *replica) leader(ctx actor.Context) {
 func (r *replica) follower(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest,
-		*messages.WriteTxnMarkerRequest, *messages.DescribeProducersRequest:
+		*messages.WriteTxnMarkerRequest, *messages.DescribeProducersRequest, *messages.DeleteRecordsRequest:
 		r.refuse(ctx, r.notLeader(m.(epochRequest).GetLeaderEpoch()))
 	case *messages.ReplicateRequest:
 		r.handlePush(ctx, m)
@@ -370,6 +381,8 @@ func (r *replica) common(ctx actor.Context) {
 		r.handleMaintenanceTick(ctx)
 	case *maintenanceDone:
 		r.handleMaintenanceDone(ctx, m)
+	case *trimmed:
+		r.handleTrimmed(ctx, m)
 	case *UpdateState:
 		r.handleUpdateState(ctx, m)
 	case *UpdateConfig:
@@ -435,6 +448,12 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 		ctx.Respond(&messages.WriteTxnMarkerResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, LeaderEpoch: r.state.LeaderEpoch})
 	case *messages.DescribeProducersRequest:
 		ctx.Respond(&messages.DescribeProducersResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
+	case *messages.DeleteRecordsRequest:
+		resp := &messages.DeleteRecordsResponse{ErrorCode: code, ErrorMessage: text, LowWatermark: -1, LeaderEpoch: r.state.LeaderEpoch}
+		if r.log != nil {
+			resp.LowWatermark = r.log.LogStartOffset()
+		}
+		ctx.Respond(resp)
 	case *messages.PartitionStatusRequest:
 		ctx.Respond(&messages.PartitionStatusResponse{ErrorCode: code, ErrorMessage: text, NodeId: r.cfg.NodeID})
 	case *messages.OffsetsForLeaderEpochRequest:
