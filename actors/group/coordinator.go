@@ -185,6 +185,8 @@ func (c *coordinator) serve(ctx actor.Context) {
 		c.handleDescribe(ctx)
 	case *messages.DeleteGroupsRequest:
 		c.handleDelete(ctx)
+	case *messages.OffsetDeleteRequest:
+		c.handleOffsetDelete(ctx, m)
 	}
 }
 

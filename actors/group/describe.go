@@ -137,6 +137,8 @@ func errorResponse(req any, err error) any {
 		return commitResponse(m, codes, err)
 	case *messages.OffsetFetchRequest:
 		return &messages.OffsetFetchResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.OffsetDeleteRequest:
+		return offsetDeleteResponse(m, nil, err)
 	case *messages.TxnOffsetCommitRequest:
 		return txnCommitResponse(m, nil, err)
 	case *txnCompleted, *messages.TxnOffsetsCompletedRequest:

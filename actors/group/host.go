@@ -78,6 +78,8 @@ func (h *Host) Handle(ctx actor.Context, view controller.ClusterView) bool {
 		h.forward(ctx, view, m.GroupId)
 	case *messages.OffsetFetchRequest:
 		h.forward(ctx, view, m.GroupId)
+	case *messages.OffsetDeleteRequest:
+		h.forward(ctx, view, m.GroupId)
 	case *messages.TxnOffsetCommitRequest:
 		h.forward(ctx, view, m.GroupId)
 	case *messages.TxnOffsetsCompletedRequest:
@@ -118,6 +120,16 @@ func (h *Host) handleFindCoordinator(ctx actor.Context, view controller.ClusterV
 	}
 	respondError(ctx, messages.Wrap(messages.ErrorCode_COORDINATOR_NOT_AVAILABLE,
 		"%s/%d has no live leader", messages.ConsumerOffsetsTopic, p))
+}
+
+// EnsureOffsetsTopic creates __consumer_offsets, as FindCoordinator does,
+// if view does not have it yet: requests that need it before any group
+// was looked up (AddOffsetsToTxn) answer COORDINATOR_NOT_AVAILABLE until
+// it exists, and the client's retry finds it.
+func (h *Host) EnsureOffsetsTopic(ctx actor.Context, view controller.ClusterView) {
+	if t, ok := view.Snapshot.Topics[messages.ConsumerOffsetsTopic]; !ok || t.Partitions() == 0 {
+		h.ensureOffsetsTopic(ctx, view)
+	}
 }
 
 // ensureOffsetsTopic creates __consumer_offsets in a goroutine unless one

@@ -252,6 +252,12 @@ func (n *node) Receive(ctx actor.Context) {
 		}
 		n.handleInitProducerID(ctx, m)
 
+	case *messages.AddOffsetsToTxnRequest:
+		// The group's offsets partition must exist before the transaction
+		// can take it in.
+		n.groups.EnsureOffsetsTopic(ctx, n.view)
+		n.txns.Handle(ctx, n.view)
+
 	default:
 		// Transaction requests: FindCoordinator for a transactional id,
 		// AddPartitions/AddOffsets/EndTxn, describe/list.
