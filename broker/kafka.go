@@ -83,7 +83,7 @@ func (s *Server) serveKafka() {
 	}
 	defaults, _ := s.cfg.TopicDefaults() // validated at start
 	h := handler.New(handler.Config{Root: s.system.Root, Guardian: s.guardian, NodeID: s.cfg.NodeID,
-		TopicDefaults: defaults, Logger: s.logger})
+		TopicDefaults: defaults, Logger: s.logger, Metrics: s.kafkaMetrics})
 	k := s.cfg.Kafka
 	s.kafka = kafkaserver.New(s.kafkaLn, h, kafkaserver.Config{
 		MaxRequestBytes: k.MaxRequestBytes, IdleTimeout: k.IdleTimeout, MaxInFlight: k.MaxInFlight,

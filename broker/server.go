@@ -27,6 +27,7 @@ import (
 	"github.com/sluice-mq/sluice/cluster/local"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/console"
+	"github.com/sluice-mq/sluice/kafka/handler"
 	kafkaserver "github.com/sluice-mq/sluice/kafka/server"
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/cleaner"
@@ -86,7 +87,9 @@ type Server struct {
 	kafkaLn   net.Listener
 	kafkaAddr string
 	kafka     *kafkaserver.Server
-	kafkaDone chan struct{}
+	// kafkaMetrics are the Kafka listener's request metrics.
+	kafkaMetrics *handler.Metrics
+	kafkaDone    chan struct{}
 
 	console    *console.Console
 	httpServer *http.Server
@@ -201,7 +204,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Name: "sluice_kept_partition_dirs",
 		Help: "Partition directories in the data dir kept without a replica: the metadata does not assign them to this node and records no delete of them.",
 	})
-	if err := errors.Join(metrics.Register(registry), registry.Register(gauges), registry.Register(groupStats), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
+	s.kafkaMetrics = handler.NewMetrics()
+	if err := errors.Join(metrics.Register(registry), s.kafkaMetrics.Register(registry), registry.Register(gauges), registry.Register(groupStats), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
 		registry.Register(collectors.NewGoCollector()),
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)

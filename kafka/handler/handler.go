@@ -40,6 +40,8 @@ type Config struct {
 	// the zero value means Kafka's.
 	TopicDefaults metadata.TopicConfig
 	Logger        *slog.Logger
+	// Metrics counts and times the requests; nil records nothing.
+	Metrics *Metrics
 }
 
 // Handler answers Kafka requests; it is safe for concurrent use.
@@ -61,6 +63,16 @@ func New(cfg Config) *Handler {
 // were sent; every other request does all its work in the returned
 // function.
 func (h *Handler) Handle(ctx context.Context, req *wire.Request) func() kmsg.Response {
+	start := time.Now()
+	complete := h.handle(ctx, req)
+	return func() kmsg.Response {
+		resp := complete()
+		h.cfg.Metrics.observe(req.Key, resp, start)
+		return resp
+	}
+}
+
+func (h *Handler) handle(ctx context.Context, req *wire.Request) func() kmsg.Response {
 	if r, ok := req.Body.(*kmsg.ProduceRequest); ok {
 		wait := h.produce(r)
 		return func() kmsg.Response {
@@ -141,6 +153,12 @@ func (h *Handler) answer(ctx context.Context, req *wire.Request) kmsg.Response {
 		resp = h.alterPartitionReassignments(ctx, r)
 	case *kmsg.ListPartitionReassignmentsRequest:
 		resp = h.listPartitionReassignments(ctx, r)
+	case *kmsg.DeleteRecordsRequest:
+		resp = h.deleteRecords(ctx, r)
+	case *kmsg.DescribeLogDirsRequest:
+		resp = h.describeLogDirs(ctx, r)
+	case *kmsg.OffsetDeleteRequest:
+		resp = h.offsetDelete(ctx, r)
 	default:
 		// ParseRequest admits only served keys, each of which has a case.
 		panic(fmt.Sprintf("handler: no handler for served key %d", req.Key))

@@ -43,6 +43,7 @@ var served = map[int16]VersionRange{
 	18: {0, 3},  // ApiVersions
 	19: {0, 7},  // CreateTopics
 	20: {0, 6},  // DeleteTopics
+	21: {0, 2},  // DeleteRecords
 	22: {0, 4},  // InitProducerId
 	23: {2, 4},  // OffsetForLeaderEpoch
 	24: {0, 3},  // AddPartitionsToTxn (client form; v4+ is broker-batched)
@@ -51,11 +52,13 @@ var served = map[int16]VersionRange{
 	28: {0, 3},  // TxnOffsetCommit (v5 implies KIP-890's implicit AddOffsets)
 	32: {0, 4},  // DescribeConfigs
 	33: {0, 2},  // AlterConfigs
+	35: {0, 4},  // DescribeLogDirs
 	37: {0, 3},  // CreatePartitions
 	42: {0, 2},  // DeleteGroups
 	44: {0, 1},  // IncrementalAlterConfigs
 	45: {0, 0},  // AlterPartitionReassignments
 	46: {0, 0},  // ListPartitionReassignments
+	47: {0, 0},  // OffsetDelete
 	60: {0, 2},  // DescribeCluster
 	61: {0, 0},  // DescribeProducers
 	65: {0, 0},  // DescribeTransactions
