@@ -15,8 +15,8 @@ import (
 )
 
 func (a *app) partitionCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "partition", Short: "Move partition replicas between nodes"}
-	cmd.AddCommand(a.partitionReassign(), a.partitionReassignments())
+	cmd := &cobra.Command{Use: "partition", Short: "Move partition replicas between nodes, delete a partition's old records"}
+	cmd.AddCommand(a.partitionReassign(), a.partitionReassignments(), a.partitionDeleteRecords())
 	return cmd
 }
 
@@ -150,4 +150,44 @@ func (a *app) partitionReassignments() *cobra.Command {
 			return t.flush()
 		}),
 	}
+}
+
+// partitionDeleteRecords is kafka-delete-records: the records of a
+// partition below an offset become unreadable.
+func (a *app) partitionDeleteRecords() *cobra.Command {
+	var partition int32
+	var offset int64
+	cmd := &cobra.Command{
+		Use:   "delete-records TOPIC --partition P --offset O",
+		Short: "Delete a partition's records below an offset (-1: all committed records); prints the new log start",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if partition < 0 {
+				return usagef("--partition is required")
+			}
+			c, err := a.client(ctx)
+			if err != nil {
+				return err
+			}
+			defer a.closeClient(c)
+			low, err := c.DeleteRecords(ctx, args[0], partition, offset)
+			if err != nil {
+				return err
+			}
+			if a.json() {
+				return writeJSON(a.stdout, struct {
+					Topic        string `json:"topic"`
+					Partition    int32  `json:"partition"`
+					LowWatermark int64  `json:"low_watermark"`
+				}{args[0], partition, low})
+			}
+			fmt.Fprintf(a.stdout, "%s/%d now starts at offset %d\n", args[0], partition, low)
+			return nil
+		},
+	}
+	fs := cmd.Flags()
+	fs.Int32VarP(&partition, "partition", "p", -1, "partition whose records go")
+	fs.Int64Var(&offset, "offset", -1, "first offset to keep; -1 is the high watermark (delete every committed record)")
+	return cmd
 }

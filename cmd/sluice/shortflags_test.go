@@ -22,6 +22,7 @@ func TestShortFlags(t *testing.T) {
 		{[]string{"produce"}, "p", "partition"},
 		{[]string{"produce"}, "f", "file"},
 		{[]string{"consume"}, "p", "partition"},
+		{[]string{"partition", "delete-records"}, "p", "partition"},
 	} {
 		cmd, _, err := root.Find(tt.path)
 		if err != nil {

@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -218,6 +220,38 @@ func TestKafkaOffsetsLogDirsAdmin(t *testing.T) {
 	})
 
 	t.Run("offset delete", func(t *testing.T) { offsetDelete(t, c, topic) })
+
+	t.Run("sluice partition delete-records", func(t *testing.T) {
+		cmd := exec.CommandContext(testCtx(t), sluiceBinary(t), "--brokers", c.Addr(0), "-o", "json",
+			"partition", "delete-records", topic, "-p", "1", "--offset", "-1")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("sluice partition delete-records: %v\n%s", err, out)
+		}
+		var got struct {
+			Topic        string `json:"topic"`
+			Partition    int32  `json:"partition"`
+			LowWatermark int64  `json:"low_watermark"`
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		// Partition 1's high watermark, by ListOffsets latest.
+		req := kmsg.NewPtrListOffsetsRequest()
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp = 1, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		lo, err := req.RequestWith(testCtx(t), cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hw := lo.Topics[0].Partitions[0].Offset; got.Topic != topic || got.Partition != 1 || got.LowWatermark != hw || hw == 0 {
+			t.Fatalf("delete-records answered %+v, high watermark %d", got, hw)
+		}
+	})
 
 	t.Run("metrics", func(t *testing.T) {
 		_, body, err := c.HTTPGet(0, "/metrics")
