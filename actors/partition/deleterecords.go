@@ -39,12 +39,19 @@ type trimmed struct {
 	err     error
 }
 
-// handleDeleteRecords serves a DeleteRecordsRequest on the leader: -1
-// means the high watermark, an offset past it (or below -1) is
+// handleDeleteRecords serves a DeleteRecordsRequest on the leader: a
+// topic whose cleanup.policy lacks delete is POLICY_VIOLATION, -1 means
+// the high watermark, an offset past it (or below -1) is
 // OFFSET_OUT_OF_RANGE, one at or below the log start is answered at once.
 func (r *replica) handleDeleteRecords(ctx actor.Context, m *messages.DeleteRecordsRequest) {
 	if err := r.checkEpoch(m.LeaderEpoch); err != nil {
 		r.refuse(ctx, err)
+		return
+	}
+	if !r.cfg.TopicConfig.Deletes() {
+		// As Kafka: records of a compact-only topic are deleted by keys.
+		r.refuse(ctx, messages.Wrap(messages.ErrorCode_POLICY_VIOLATION,
+			"records of %s/%d cannot be deleted: cleanup.policy is %s", r.cfg.Topic, r.cfg.Partition, r.cfg.TopicConfig.CleanupPolicy))
 		return
 	}
 	hw := r.log.HighWatermark()

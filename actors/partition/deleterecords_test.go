@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -62,6 +63,13 @@ func TestReplicaDeleteRecords(t *testing.T) {
 	if st := h.status(); st.LogStartOffset != 6 || st.LogEndOffset != 6 {
 		t.Fatalf("after restart: %+v, want log start 6", st)
 	}
+}
+
+// A compacted topic refuses DeleteRecords, as Kafka's does.
+func TestReplicaDeleteRecordsCompactedPolicy(t *testing.T) {
+	h := newHarness(t, func(c *Config, _ *State) { c.TopicConfig.CleanupPolicy = metadata.CleanupCompact })
+	r := h.deleteRecords(-1)
+	wantCode(t, r.ErrorCode, messages.ErrorCode_POLICY_VIOLATION, r.ErrorMessage)
 }
 
 // A follower refuses DeleteRecords.
