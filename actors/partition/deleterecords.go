@@ -139,10 +139,11 @@ func (r *replica) handleTrimmed(ctx actor.Context, m *trimmed) {
 	kept := r.trimWaiters[:0]
 	for _, w := range r.trimWaiters {
 		switch {
+		case m.err != nil:
+			// Not retried here: the client retries what it may.
+			r.answerDeleteRecords(ctx, w.sender, m.err)
 		case w.offset <= start:
 			r.answerDeleteRecords(ctx, w.sender, nil)
-		case m.err != nil && m.offset >= w.offset:
-			r.answerDeleteRecords(ctx, w.sender, m.err)
 		default:
 			kept = append(kept, w)
 		}
@@ -164,7 +165,16 @@ func (r *replica) answerDeleteRecords(ctx actor.Context, to *actor.PID, err erro
 	}
 	resp := &messages.DeleteRecordsResponse{LowWatermark: -1, LeaderEpoch: r.state.LeaderEpoch}
 	if err != nil {
-		resp.ErrorCode, resp.ErrorMessage = messages.CodeFor(err), err.Error()
+		code := messages.CodeFor(err)
+		switch {
+		case errors.Is(err, commitlog.ErrOffsetOutOfRange):
+			code = messages.ErrorCode_OFFSET_OUT_OF_RANGE
+		case code == messages.ErrorCode_UNKNOWN_SERVER_ERROR:
+			// The trim's own failure: the log's files (Kafka's
+			// KAFKA_STORAGE_ERROR, retriable at the next leader).
+			code = messages.ErrorCode_KAFKA_STORAGE_ERROR
+		}
+		resp.ErrorCode, resp.ErrorMessage = code, err.Error()
 	}
 	if r.log != nil {
 		resp.LowWatermark = r.log.LogStartOffset()

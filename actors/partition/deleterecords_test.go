@@ -3,10 +3,12 @@ package partition
 import (
 	"bytes"
 	"fmt"
+	"syscall"
 	"testing"
 
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/storage/vfs"
 )
 
 func (h *harness) deleteRecords(offset int64) *messages.DeleteRecordsResponse {
@@ -107,4 +109,19 @@ func TestReplicaDeleteRecordsReachesFollowers(t *testing.T) {
 	}
 	r = groupRequest[*messages.DeleteRecordsResponse](g, 2, &messages.DeleteRecordsRequest{Topic: "orders", Offset: 6, LeaderEpoch: -1})
 	wantCode(t, r.ErrorCode, messages.ErrorCode_NOT_LEADER_OR_FOLLOWER, r.ErrorMessage)
+}
+
+// A trim that cannot write its checkpoint answers KAFKA_STORAGE_ERROR and
+// fails the log.
+func TestReplicaDeleteRecordsCheckpointFailure(t *testing.T) {
+	h, fsys, failures := faultyHarness(t, metadata.FlushNever)
+	if r := h.produce(encode(t, 0, "a", "b", "c"), 1); r.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("produce: %v %s", r.ErrorCode, r.ErrorMessage)
+	}
+	fsys.Add(vfs.Rule{Op: vfs.OpRename, Pattern: "offsets.checkpoint*", Err: syscall.EIO})
+	r := h.deleteRecords(2)
+	wantCode(t, r.ErrorCode, messages.ErrorCode_KAFKA_STORAGE_ERROR, r.ErrorMessage)
+	if f := awaitFailure(t, failures); f.Op != "checkpoint" {
+		t.Fatalf("reported failure %v; want the checkpoint", f)
+	}
 }
