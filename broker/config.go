@@ -226,6 +226,7 @@ func DefaultConfig() Config {
 			MaxRequestBytes: wire.DefaultMaxRequestBytes,
 			IdleTimeout:     kafkaserver.DefaultIdleTimeout,
 			MaxInFlight:     kafkaserver.DefaultMaxInFlight,
+			ZeroCopy:        true,
 		},
 		Consul: ConsulConfig{
 			Prefix:       DefaultConsulPrefix,

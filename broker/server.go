@@ -90,6 +90,7 @@ type Server struct {
 	// kafkaMetrics are the Kafka listener's request metrics.
 	kafkaMetrics *handler.Metrics
 	kafkaDone    chan struct{}
+	kafkaStats   kafkaserver.Stats
 
 	console    *console.Console
 	httpServer *http.Server
@@ -205,7 +206,7 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Help: "Partition directories in the data dir kept without a replica: the metadata does not assign them to this node and records no delete of them.",
 	})
 	s.kafkaMetrics = handler.NewMetrics()
-	if err := errors.Join(metrics.Register(registry), s.kafkaMetrics.Register(registry), registry.Register(gauges), registry.Register(groupStats), registry.Register(keptDirs), s.registerLogDirMetrics(registry),
+	if err := errors.Join(metrics.Register(registry), s.kafkaMetrics.Register(registry), registry.Register(gauges), registry.Register(groupStats), registry.Register(keptDirs), s.registerLogDirMetrics(registry), s.registerKafkaMetrics(registry),
 		registry.Register(collectors.NewGoCollector()),
 		registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))); err != nil {
 		return nil, fmt.Errorf("broker: metrics: %w", err)

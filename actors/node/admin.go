@@ -5,6 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/messages"
 )
@@ -79,7 +80,7 @@ func errorResponse(req any, err error) any {
 		return &messages.ListReassignmentsResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ProduceRequest:
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: text}
-	case *messages.FetchRequest:
+	case *messages.FetchRequest, *partition.FileFetchRequest:
 		return &messages.FetchResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ListOffsetsRequest:
 		return &messages.ListOffsetsResponse{ErrorCode: code, ErrorMessage: text, Offset: -1, Timestamp: -1}

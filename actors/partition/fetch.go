@@ -8,12 +8,14 @@ import (
 
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/commitlog"
+	"github.com/sluice-mq/sluice/storage/segment"
 )
 
 // parkedRequest is a long-poll fetch waiting in the replica.
 type parkedRequest struct {
 	sender   *actor.PID
 	req      *messages.FetchRequest
+	files    bool      // a FileFetchRequest: answer with a file range
 	received time.Time // when the request arrived
 }
 
@@ -24,27 +26,28 @@ type parkedRequest struct {
 // max_wait_ms capped at Config.MaxFetchWait. At most
 // Config.MaxParkedFetches wait at once; a fetch beyond that is answered
 // with what there is.
-func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
+func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest, files bool) {
 	if err := r.checkEpoch(req.LeaderEpoch); err != nil {
 		r.refuse(ctx, err)
 		return
 	}
-	resp := r.readFetch(req)
+	resp, rng := r.readFetch(req, files)
 	if ctx.Sender() == nil {
+		_ = rng.Close()
 		return
 	}
 	// Beyond MaxParkedFetches a fetch gets what there is at once, as if
 	// its wait had expired: the client fetches again.
-	if resp.ErrorCode != messages.ErrorCode_NONE || len(resp.Records) >= int(req.MinBytes) || req.MaxWaitMs <= 0 ||
+	n := fetchedBytes(resp, rng)
+	if resp.ErrorCode != messages.ErrorCode_NONE || n >= int(req.MinBytes) || req.MaxWaitMs <= 0 ||
 		r.parked.len() >= r.cfg.maxParkedFetches() {
-		r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
-		r.stats.fetched(resp.Records)
-		r.cfg.Metrics.requestDone(requestFetch, resp.ErrorCode, r.received)
-		ctx.Respond(resp)
+		r.countFetch(resp, rng, r.received)
+		ctx.Respond(fetchAnswer(resp, rng, files))
 		return
 	}
-	need := int64(req.MinBytes) - int64(len(resp.Records))
-	id := r.parked.park(r.progress.committedBytes, need, parkedRequest{sender: ctx.Sender(), req: req, received: r.received})
+	_ = rng.Close() // read again when woken
+	need := int64(req.MinBytes) - int64(n)
+	id := r.parked.park(r.progress.committedBytes, need, parkedRequest{sender: ctx.Sender(), req: req, files: files, received: r.received})
 	r.cfg.Metrics.parked(1)
 	system, self := ctx.ActorSystem(), ctx.Self()
 	wait := min(time.Duration(req.MaxWaitMs)*time.Millisecond, r.cfg.maxFetchWait())
@@ -54,8 +57,9 @@ func (r *replica) handleFetch(ctx actor.Context, req *messages.FetchRequest) {
 }
 
 // readFetch reads below the high watermark and builds the response;
-// errors are carried in it.
-func (r *replica) readFetch(req *messages.FetchRequest) *messages.FetchResponse {
+// errors are carried in it. With files the batches come as a file range
+// (which the caller must close) instead of Records.
+func (r *replica) readFetch(req *messages.FetchRequest, files bool) (*messages.FetchResponse, segment.Range) {
 	hw := r.progress.hw
 	lso := r.lastStableOffset()
 	resp := &messages.FetchResponse{
@@ -72,14 +76,28 @@ func (r *replica) readFetch(req *messages.FetchRequest) *messages.FetchResponse 
 	if req.IsolationLevel == ReadCommitted {
 		limit = lso
 	}
-	data, err := r.log.Read(req.Offset, maxBytes, limit)
+	var rng segment.Range
+	var err error
+	end := int64(-1) // offset after the batches read, -1 for none
+	if files {
+		rng, err = r.log.ReadRange(req.Offset, maxBytes, limit)
+		if rng.Size > 0 {
+			end = rng.NextOffset
+		}
+	} else {
+		resp.Records, err = r.log.Read(req.Offset, maxBytes, limit)
+		if _, e, ok := batchRange(resp.Records); ok {
+			end = e
+		}
+	}
 	var oor *commitlog.OffsetOutOfRangeError
 	switch {
 	case err == nil:
-		resp.Records = data
-		if req.IsolationLevel == ReadCommitted && len(data) > 0 {
-			if err := r.abortedIn(req.Offset, data, resp); err != nil {
+		if req.IsolationLevel == ReadCommitted && end >= 0 {
+			if err := r.abortedIn(req.Offset, end, resp); err != nil {
 				r.logger.Error("read aborted-transaction index", "offset", req.Offset, "error", err)
+				_ = rng.Close()
+				rng = segment.Range{}
 				resp.Records = nil
 				resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
 				resp.ErrorMessage = err.Error()
@@ -94,7 +112,7 @@ func (r *replica) readFetch(req *messages.FetchRequest) *messages.FetchResponse 
 		resp.ErrorCode = messages.ErrorCode_KAFKA_STORAGE_ERROR
 		resp.ErrorMessage = err.Error()
 	}
-	return resp
+	return resp, rng
 }
 
 // Isolation levels of fetch and list-offsets requests (Kafka's).
@@ -113,12 +131,9 @@ func (r *replica) lastStableOffset() int64 {
 }
 
 // abortedIn adds to resp the aborted transactions overlapping the
-// fetched batches data, which start at the batch holding offset.
-func (r *replica) abortedIn(offset int64, data []byte, resp *messages.FetchResponse) error {
-	_, end, ok := batchRange(data)
-	if !ok {
-		return nil
-	}
+// fetched batches, which start at the batch holding offset and end
+// before end.
+func (r *replica) abortedIn(offset, end int64, resp *messages.FetchResponse) error {
 	aborted, err := r.txns.Collect(offset, end)
 	for _, a := range aborted {
 		resp.AbortedTransactions = append(resp.AbortedTransactions, &messages.AbortedTransaction{ProducerId: a.ProducerID, FirstOffset: a.FirstOffset})
@@ -152,11 +167,9 @@ func (r *replica) answerParked(ctx actor.Context, p parkedFetch[parkedRequest]) 
 		return
 	}
 	r.cfg.Metrics.parked(-1)
-	resp := r.readFetch(p.value.req)
-	r.cfg.Metrics.fetch(resp.ErrorCode.String(), len(resp.Records))
-	r.stats.fetched(resp.Records)
-	r.cfg.Metrics.requestDone(requestFetch, resp.ErrorCode, p.value.received)
-	ctx.Send(p.value.sender, resp)
+	resp, rng := r.readFetch(p.value.req, p.value.files)
+	r.countFetch(resp, rng, p.value.received)
+	ctx.Send(p.value.sender, fetchAnswer(resp, rng, p.value.files))
 }
 
 // answerParkedEmpty answers a parked fetch with no records and the

@@ -146,6 +146,15 @@ func (s *partitionStats) fetched(data []byte) {
 	s.fetchedBytes.Add(int64(len(data)))
 }
 
+// fetchedRange counts the batches of a file range returned by a fetch.
+func (s *partitionStats) fetchedRange(records, bytes int64) {
+	if s == nil || bytes == 0 {
+		return
+	}
+	s.fetchedRecords.Add(records)
+	s.fetchedBytes.Add(bytes)
+}
+
 func (s *partitionStats) setLog(l *commitlog.Log) {
 	if s != nil {
 		s.log.Store(l)

@@ -177,7 +177,7 @@ func newReplica(l *latest) *replica {
 // the message may have changed.
 func (r *replica) Receive(ctx actor.Context) {
 	switch ctx.Message().(type) {
-	case *messages.ProduceRequest, *messages.FetchRequest:
+	case *messages.ProduceRequest, *messages.FetchRequest, *FileFetchRequest:
 		r.received = time.Now()
 	}
 	r.behavior.Receive(ctx)
@@ -319,7 +319,9 @@ func (r *replica) leader(ctx actor.Context) {
 	case *messages.ProduceRequest:
 		r.handleProduce(ctx, m)
 	case *messages.FetchRequest:
-		r.handleFetch(ctx, m)
+		r.handleFetch(ctx, m, false)
+	case *FileFetchRequest:
+		r.handleFetch(ctx, m.FetchRequest, true)
 	case *messages.ListOffsetsRequest:
 		r.handleListOffsets(ctx, m)
 	case *messages.WriteTxnMarkerRequest:
@@ -349,7 +351,7 @@ func (r *replica) leader(ctx actor.Context) {
 // (fetching from followers is not supported).
 func (r *replica) follower(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *messages.ProduceRequest, *messages.FetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest,
+	case *messages.ProduceRequest, *messages.FetchRequest, *FileFetchRequest, *messages.ListOffsetsRequest, *messages.OffsetsForLeaderEpochRequest,
 		*messages.WriteTxnMarkerRequest, *messages.DescribeProducersRequest, *messages.DeleteRecordsRequest:
 		r.refuse(ctx, r.notLeader(m.(epochRequest).GetLeaderEpoch()))
 	case *messages.ReplicateRequest:
@@ -438,7 +440,7 @@ func (r *replica) refuse(ctx actor.Context, err error) {
 		r.cfg.Metrics.produce(code.String(), 0, 0)
 		r.cfg.Metrics.requestDone(requestProduce, code, r.received)
 		ctx.Respond(&messages.ProduceResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})
-	case *messages.FetchRequest:
+	case *messages.FetchRequest, *FileFetchRequest:
 		r.cfg.Metrics.fetch(code.String(), 0)
 		r.cfg.Metrics.requestDone(requestFetch, code, r.received)
 		ctx.Respond(&messages.FetchResponse{ErrorCode: code, ErrorMessage: text, LeaderEpoch: r.state.LeaderEpoch})

@@ -38,20 +38,21 @@ func main() {
 }
 
 type flags struct {
-	config    string
-	dataDir   string
-	listen    string
-	advertise string
-	kafka     string
-	kafkaAdv  string
-	http      string
-	nodeID    int32
-	logLevel  string
-	consul    string
-	checkTTL  time.Duration
-	lagTime   time.Duration
-	recover   bool
-	faults    bool
+	config        string
+	dataDir       string
+	listen        string
+	advertise     string
+	kafka         string
+	kafkaAdv      string
+	kafkaZeroCopy bool
+	http          string
+	nodeID        int32
+	logLevel      string
+	consul        string
+	checkTTL      time.Duration
+	lagTime       time.Duration
+	recover       bool
+	faults        bool
 }
 
 func newCommand() *cobra.Command {
@@ -85,6 +86,7 @@ func newCommand() *cobra.Command {
 	fs.StringVar(&f.http, "http", def.HTTP, "host:port of the admin HTTP server (/healthz, /metrics); empty disables it")
 	fs.StringVar(&f.kafka, "kafka-listen", def.Kafka.Listen, "host:port of the Kafka protocol listener; empty disables it")
 	fs.StringVar(&f.kafkaAdv, "kafka-advertise", "", "host:port Kafka clients use to reach this node (default: --kafka-listen)")
+	fs.BoolVar(&f.kafkaZeroCopy, "kafka-zero-copy", def.Kafka.ZeroCopy, "send fetched batches to Kafka clients with sendfile(2); false copies them through memory")
 	fs.Int32Var(&f.nodeID, "node-id", def.NodeID, "node id, unique in the cluster")
 	fs.StringVar(&f.logLevel, "log-level", def.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&f.lagTime, "replica-lag-time", def.Replication.ReplicaLagTime, "a follower behind the leader this long leaves the ISR")
@@ -130,6 +132,9 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	}
 	if fs.Changed("kafka-advertise") {
 		cfg.Kafka.Advertise = f.kafkaAdv
+	}
+	if fs.Changed("kafka-zero-copy") {
+		cfg.Kafka.ZeroCopy = f.kafkaZeroCopy
 	}
 	if fs.Changed("node-id") {
 		cfg.NodeID = f.nodeID

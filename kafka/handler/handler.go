@@ -39,7 +39,11 @@ type Config struct {
 	// TopicDefaults are the node's topic config defaults (DescribeConfigs);
 	// the zero value means Kafka's.
 	TopicDefaults metadata.TopicConfig
-	Logger        *slog.Logger
+	// ZeroCopy answers Fetch with the replicas' file ranges (a
+	// *wire.FileFetch that the connection sends with sendfile) instead
+	// of batches copied into memory.
+	ZeroCopy bool
+	Logger   *slog.Logger
 	// Metrics counts and times the requests; nil records nothing.
 	Metrics *Metrics
 }

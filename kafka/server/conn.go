@@ -22,6 +22,10 @@ type conn struct {
 	cancel context.CancelFunc
 	queue  chan *slot
 	once   sync.Once
+
+	// abandoned is the slot the writer was waiting for when the
+	// connection closed; written by the writer before it returns.
+	abandoned *slot
 }
 
 // slot is the response to one request, filled by its handler.
@@ -55,6 +59,7 @@ func (c *conn) serve() {
 	err := c.read()
 	c.close()
 	wg.Wait()
+	c.drain()
 	c.logClose(err)
 }
 
@@ -121,7 +126,10 @@ func (c *conn) enqueue(s *slot) bool {
 	}
 }
 
-// write sends the responses in request order.
+// write sends the responses in request order. A *wire.FileFetch goes out
+// as its framing around its files, which Copy sends with sendfile; a
+// response the writer does not send (the connection closed first) is
+// released by drain.
 func (c *conn) write() {
 	var buf []byte
 	for {
@@ -134,17 +142,16 @@ func (c *conn) write() {
 		select {
 		case <-s.done:
 		case <-c.ctx.Done():
+			c.abandoned = s
 			return
 		}
 		if s.resp == nil {
 			continue
 		}
-		buf = wire.AppendFrame(buf[:0], s.correlationID, s.resp)
-		if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
-			c.close()
-			return
-		}
-		if _, err := c.nc.Write(buf); err != nil {
+		var err error
+		buf, err = c.send(buf[:0], s)
+		if err != nil {
+			c.srv.logger.Debug("kafka: write response", "remote", c.nc.RemoteAddr().String(), "error", err)
 			c.close()
 			return
 		}
@@ -152,4 +159,63 @@ func (c *conn) write() {
 			buf = nil // do not keep a large fetch's buffer
 		}
 	}
+}
+
+// send writes one response, encoded into buf, and releases its files.
+func (c *conn) send(buf []byte, s *slot) ([]byte, error) {
+	if err := c.nc.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		release(s.resp)
+		return buf, err
+	}
+	ff, ok := s.resp.(*wire.FileFetch)
+	if !ok {
+		buf = wire.AppendFrame(buf, s.correlationID, s.resp)
+		_, err := c.nc.Write(buf)
+		return buf, err
+	}
+	defer release(ff)
+	frame, err := wire.AppendFileFrame(buf, s.correlationID, ff)
+	if err != nil {
+		return buf, err
+	}
+	n, err := frame.WriteTo(c.nc)
+	c.srv.cfg.Stats.FileFrames.Add(1)
+	c.srv.cfg.Stats.FileFrameBytes.Add(n)
+	return buf, err
+}
+
+// release frees what a response holds (the files of a *wire.FileFetch).
+func release(resp kmsg.Response) {
+	if c, ok := resp.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
+
+// drain releases, as their handlers finish, the responses the writer did
+// not send: the one it waited for when the connection closed and those
+// still queued. The reader has returned, so nothing is queued any more;
+// the goroutine ends with the last handler.
+func (c *conn) drain() {
+	var left []*slot
+	if c.abandoned != nil {
+		left = append(left, c.abandoned)
+	}
+	for {
+		select {
+		case s := <-c.queue:
+			left = append(left, s)
+			continue
+		default:
+		}
+		break
+	}
+	if len(left) == 0 {
+		return
+	}
+	go func() {
+		for _, s := range left {
+			<-s.done
+			release(s.resp)
+		}
+	}()
 }

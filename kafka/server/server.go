@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -45,6 +46,15 @@ type Config struct {
 	MaxInFlight int
 	// MaxConnections bounds the open connections; more are closed at accept.
 	MaxConnections int
+	// Stats, if set, is where the server counts what it sent.
+	Stats *Stats
+}
+
+// Stats are a server's counters, safe to read while it runs.
+type Stats struct {
+	// FileFrames and FileFrameBytes count the responses sent as a
+	// framing around file ranges (zero-copy Fetch) and their bytes.
+	FileFrames, FileFrameBytes atomic.Int64
 }
 
 func (c *Config) defaults() {
@@ -59,6 +69,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 10000
+	}
+	if c.Stats == nil {
+		c.Stats = new(Stats)
 	}
 }
 

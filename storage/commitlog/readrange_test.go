@@ -81,8 +81,14 @@ func TestLogReadRangeSurvivesRetention(t *testing.T) {
 		t.Fatalf("range of a deleted segment: %d bytes, want %d", got.Len(), len(want))
 	}
 	// Shrink reads the surviving file too.
-	if err := r.Shrink(900); err != nil || r.Size != 800 || r.NextOffset != batches[1].last+1 {
+	if err := r.Shrink(900, false); err != nil || r.Size != 800 || r.NextOffset != batches[1].last+1 {
 		t.Fatalf("Shrink: %v, %+v", err, r)
+	}
+	if err := r.Shrink(100, true); err != nil || r.Size != 400 || r.NextOffset != batches[0].last+1 || r.Records != 2 {
+		t.Fatalf("Shrink to one batch: %v, %+v", err, r)
+	}
+	if err := r.Shrink(100, false); err != nil || r.File != nil {
+		t.Fatalf("Shrink to nothing: %v, %+v", err, r)
 	}
 	if err := r.Close(); err != nil {
 		t.Fatal(err)

@@ -79,6 +79,9 @@ func (s *Segment) ReadRange(offset int64, maxBytes int, maxOffset int64) (Range,
 	return r, nil
 }
 
+// Len is the Range's size in bytes.
+func (r *Range) Len() int64 { return r.Size }
+
 // Close releases the Range's descriptor; an empty Range has none.
 func (r *Range) Close() error {
 	if r.File == nil {
@@ -90,9 +93,10 @@ func (r *Range) Close() error {
 }
 
 // Shrink keeps the longest prefix of whole batches of at most maxBytes,
-// reading their headers; a Range with no batch left is closed. It
+// reading their headers, and with minOne at least the first batch however
+// large (Kafka's minOneMessage); a Range with no batch left is closed. It
 // returns ErrRangeShrunk if the file no longer holds the batches.
-func (r *Range) Shrink(maxBytes int64) error {
+func (r *Range) Shrink(maxBytes int64, minOne bool) error {
 	if r.File == nil || r.Size <= maxBytes {
 		return nil
 	}
@@ -106,7 +110,7 @@ func (r *Range) Shrink(maxBytes int64) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrRangeShrunk, err)
 		}
-		if size+int64(h.Size()) > maxBytes {
+		if size+int64(h.Size()) > maxBytes && (size > 0 || !minOne) {
 			break
 		}
 		size += int64(h.Size())
