@@ -234,6 +234,8 @@ func (n *node) Receive(ctx actor.Context) {
 		n.route(ctx, m.Topic, m.Partition)
 	case *partition.FileFetchRequest:
 		n.route(ctx, m.Topic, m.Partition)
+	case *partition.CancelFetch:
+		n.route(ctx, m.Topic, m.Partition)
 	case *messages.ListOffsetsRequest:
 		n.route(ctx, m.Topic, m.Partition)
 	case *messages.PartitionStatusRequest:

@@ -3,6 +3,8 @@ package partition
 import (
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/segment"
 )
@@ -27,6 +29,25 @@ type FileFetchRequest struct {
 type FileFetchResponse struct {
 	*messages.FetchResponse
 	Range segment.Range
+}
+
+// CancelFetch ends a parked fetch early: the leader answers the fetch
+// whose answer goes to Waiter at once, without records. The Kafka
+// listener sends it for the partitions still parked when a multi-partition
+// fetch completed, so that they do not hold a parked slot until their
+// max_wait. Like FileFetchRequest it is in-process only.
+type CancelFetch struct {
+	Topic     string
+	Partition int32
+	Waiter    *actor.PID
+}
+
+// handleCancelFetch answers the fetches parked for m.Waiter.
+func (r *replica) handleCancelFetch(ctx actor.Context, m *CancelFetch) {
+	for _, p := range r.parked.takeIf(func(v parkedRequest) bool { return v.sender.Equal(m.Waiter) }) {
+		r.stopTimer(p.id)
+		r.answerParkedEmpty(ctx, p)
+	}
 }
 
 // fetchAnswer is the answer to a fetch that read resp and rng: a

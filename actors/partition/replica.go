@@ -332,6 +332,8 @@ func (r *replica) leader(ctx actor.Context) {
 		r.handleDeleteRecords(ctx, m)
 	case *fetchExpired:
 		r.handleFetchExpired(ctx, m)
+	case *CancelFetch:
+		r.handleCancelFetch(ctx, m)
 	case *messages.ReplicateResponse:
 		r.handleReplicateResponse(ctx, m)
 	case *messages.OffsetsForLeaderEpochRequest:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluice-mq/sluice/actors/partition"
@@ -121,7 +122,7 @@ func (h *Handler) fetch(ctx context.Context, r *kmsg.FetchRequest) kmsg.Response
 func (h *Handler) fetchAll(ctx context.Context, parts []*fetchPart) {
 	futures := make([]func() (fetchAnswer, bool), len(parts))
 	for i, p := range parts {
-		futures[i] = h.fetchOne(p.req, 0, 0)
+		futures[i], _ = h.fetchOne(p.req, 0, 0)
 	}
 	for i, wait := range futures {
 		a, ok := wait()
@@ -137,9 +138,9 @@ func (h *Handler) fetchAll(ctx context.Context, parts []*fetchPart) {
 }
 
 // fetchOne sends one partition's fetch with the given min_bytes and
-// max_wait and returns the function that waits for its answer; ok is
-// false when there was none in time.
-func (h *Handler) fetchOne(req *messages.FetchRequest, minBytes int32, wait time.Duration) func() (fetchAnswer, bool) {
+// max_wait and returns the function that waits for its answer (ok is
+// false when there was none in time) and the PID the answer goes to.
+func (h *Handler) fetchOne(req *messages.FetchRequest, minBytes int32, wait time.Duration) (func() (fetchAnswer, bool), *actor.PID) {
 	msg := any(withWait(req, minBytes, wait))
 	if h.cfg.ZeroCopy {
 		msg = &partition.FileFetchRequest{FetchRequest: msg.(*messages.FetchRequest)}
@@ -160,7 +161,7 @@ func (h *Handler) fetchOne(req *messages.FetchRequest, minBytes int32, wait time
 		}
 		h.cfg.Logger.Debug("kafka: fetch", "topic", req.Topic, "partition", req.Partition, "answer", res)
 		return fetchAnswer{}, false
-	}
+	}, f.PID()
 }
 
 // withWait is req with min_bytes and max_wait set.

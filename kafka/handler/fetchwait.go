@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/sluice-mq/sluice/actors/partition"
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/batch"
 )
@@ -14,8 +17,9 @@ import (
 // some). Each partition is parked in its replica until it has more than
 // it already holds; one that grows is filled with the fresh answer and
 // parked again, one that answers without growing (its replica's wait cap,
-// or its max_bytes reached) is not. Answers that come after the wait ended
-// are released by a goroutine that ends with the last of them.
+// or its max_bytes reached) is not. When the wait ends the partitions
+// still parked are cancelled (partition.CancelFetch), and their answers
+// released by a goroutine that ends with the last of them.
 func (h *Handler) fetchWait(ctx context.Context, parts []*fetchPart, minBytes int, deadline time.Time) {
 	type answer struct {
 		i  int
@@ -25,12 +29,14 @@ func (h *Handler) fetchWait(ctx context.Context, parts []*fetchPart, minBytes in
 	// A partition has at most one parked fetch: no sender ever blocks.
 	ch := make(chan answer, len(parts))
 	pending := 0
+	waiters := make([]*actor.PID, len(parts)) // of the parked fetches
 	park := func(i int) {
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			return
 		}
-		get := h.fetchOne(parts[i].req, int32(min(parts[i].size+1, 1<<31-1)), wait)
+		get, waiter := h.fetchOne(parts[i].req, int32(min(parts[i].size+1, 1<<31-1)), wait)
+		waiters[i] = waiter
 		pending++
 		go func() {
 			a, ok := get()
@@ -38,6 +44,11 @@ func (h *Handler) fetchWait(ctx context.Context, parts []*fetchPart, minBytes in
 		}()
 	}
 	defer func() {
+		for i, w := range waiters {
+			if w != nil {
+				h.cfg.Root.Send(h.cfg.Guardian, &partition.CancelFetch{Topic: parts[i].req.Topic, Partition: parts[i].req.Partition, Waiter: w})
+			}
+		}
 		if pending > 0 {
 			go func(n int) {
 				for ; n > 0; n-- {
@@ -61,6 +72,7 @@ func (h *Handler) fetchWait(ctx context.Context, parts []*fetchPart, minBytes in
 			return
 		case got := <-ch:
 			pending--
+			waiters[got.i] = nil
 			if !got.ok {
 				continue // no answer in time: keep what it had
 			}
