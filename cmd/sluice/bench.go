@@ -35,7 +35,7 @@ type benchFlags struct {
 
 func (a *app) benchCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure produce and consume throughput and latency"}
-	cmd.AddCommand(a.benchProduce(), a.benchConsume())
+	cmd.AddCommand(a.benchProduce(), a.benchConsume(), a.benchKafkaProduce(), a.benchKafkaConsume())
 	return cmd
 }
 
