@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/segment"
 )
 
@@ -112,4 +113,65 @@ func TestLogReadRangeTruncated(t *testing.T) {
 	if _, err := r.Copy(&got); !errors.Is(err, segment.ErrRangeShrunk) {
 		t.Fatalf("Copy after truncation: %v (%d bytes)", err, got.Len())
 	}
+}
+
+// Over segments with index entries (closed ones with their index on disk,
+// the active one in memory), a Range always holds exactly Read's bytes,
+// whatever the offset, size limit and offset limit.
+func TestLogReadRangeIndexedMatchesRead(t *testing.T) {
+	l := mustOpen(t, t.TempDir(), Config{SegmentBytes: 100_000})
+	for i := range 500 {
+		appendN(t, l, 1, 1+i%3, 61+(i*37)%900, 0)
+	}
+	if l.NumSegments() < 3 {
+		t.Fatalf("%d segments", l.NumSegments())
+	}
+	l.SetHighWatermark(l.LogEndOffset())
+	leo := l.LogEndOffset()
+	for i := range 400 {
+		offset := int64(i*7919) % leo
+		maxBytes := 1 + (i*104729)%60_000
+		maxOffset := leo - int64(i%50)*int64(i%3)
+		want, err := l.Read(offset, maxBytes, maxOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := l.ReadRange(offset, maxBytes, maxOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if _, err := r.Copy(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("offset %d max %d below %d: range %d bytes, read %d", offset, maxBytes, maxOffset, got.Len(), len(want))
+		}
+		if len(want) > 0 {
+			_, _, end := lastOffsets(t, want)
+			if r.NextOffset != end {
+				t.Fatalf("offset %d: range next offset %d, want %d", offset, r.NextOffset, end)
+			}
+		}
+		_ = r.Close()
+	}
+}
+
+// lastOffsets returns the base offset of the first batch in b, the number
+// of batches and the offset after the last one.
+func lastOffsets(t *testing.T, b []byte) (base int64, n int, end int64) {
+	t.Helper()
+	for len(b) > 0 {
+		h, err := batch.ParseHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			base = h.BaseOffset
+		}
+		n++
+		end = h.NextOffset()
+		b = b[h.Size():]
+	}
+	return base, n, end
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 
 	"github.com/sluice-mq/sluice/storage/batch"
 	"github.com/sluice-mq/sluice/storage/vfs"
@@ -33,7 +34,8 @@ type Range struct {
 	// BaseOffset is the first batch's base offset and NextOffset the
 	// offset after the last batch.
 	BaseOffset, NextOffset int64
-	// Records is the sum of the batches' record counts.
+	// Records is the number of offsets the batches span: their record
+	// count, unless compaction left gaps.
 	Records int64
 }
 
@@ -43,40 +45,73 @@ var ErrRangeShrunk = errors.New("segment: file range truncated while in use")
 
 // ReadRange is Read without the copy: it selects the same batches and
 // returns them as a Range with a descriptor of its own. The Range is empty
-// (File nil) when no batch qualifies.
+// (File nil) when no batch qualifies. It reads batch headers only, and
+// few of them: the offset index finds the last indexed batch that starts
+// within maxBytes and below maxOffset, so only the batches after it are
+// scanned; everything before it fits. Records counts the offsets the
+// batches span.
 func (s *Segment) ReadRange(offset int64, maxBytes int, maxOffset int64) (Range, error) {
 	pos, h, found, err := s.findPos(offset)
 	if err != nil || !found || h.BaseOffset >= maxOffset {
 		return Range{}, err
 	}
-	limit := min(int64(max(maxBytes, h.Size())), s.size-pos)
-	r := Range{Pos: pos, BaseOffset: h.BaseOffset}
-	sc := newScanner(s.logFile, pos, pos+limit)
-	defer sc.release()
-	for {
-		_, h, err := sc.next()
-		if errors.Is(err, errEnd) || errors.Is(err, batch.ErrShortBatch) {
-			break // the next batch does not fit in limit
-		}
+	limit := pos + min(int64(max(maxBytes, h.Size())), s.size-pos) // the range ends at or before limit
+	end, next := pos+int64(h.Size()), h.NextOffset()                // the first batch always fits
+	scan := end
+	relLimit := uint64(min(max(maxOffset-s.base, 0), 1<<32-1))
+	if e, ok, err := s.indexLastWithin(uint32(min(limit, 1<<32-1)), uint32(relLimit)); err != nil {
+		return Range{}, err
+	} else if ok && int64(e.pos) > scan {
+		// Every batch before e.pos starts below maxOffset and ends by
+		// e.pos <= limit.
+		scan = int64(e.pos)
+		end, next = scan, s.base+int64(e.rel)
+	}
+	for scan+batch.HeaderSize <= limit {
+		h, err := readHeader(s.logFile, scan)
 		if err != nil {
-			return Range{}, fmt.Errorf("segment %020d: range at %d: %w", s.base, pos+r.Size, err)
+			return Range{}, fmt.Errorf("segment %020d: range at %d: %w", s.base, scan, err)
 		}
-		if h.BaseOffset >= maxOffset {
+		if h.BaseOffset >= maxOffset || scan+int64(h.Size()) > limit {
 			break
 		}
-		r.Size += int64(h.Size())
-		r.NextOffset = h.NextOffset()
-		r.Records += int64(h.RecordCount)
-	}
-	if r.Size == 0 {
-		return Range{}, nil
+		scan += int64(h.Size())
+		end, next = scan, h.NextOffset()
 	}
 	f, err := s.fs.OpenFile(s.path(LogSuffix), os.O_RDONLY, 0)
 	if err != nil {
 		return Range{}, fmt.Errorf("segment %020d: open range: %w", s.base, err)
 	}
-	r.File = f
-	return r, nil
+	return Range{File: f, Pos: pos, Size: end - pos, BaseOffset: h.BaseOffset, NextOffset: next, Records: next - h.BaseOffset}, nil
+}
+
+// indexLastWithin returns the last offset index entry whose position is
+// <= maxPos and whose relative offset is < maxRel, from memory or from
+// the file.
+func (s *Segment) indexLastWithin(maxPos, maxRel uint32) (indexEntry, bool, error) {
+	beyond := func(e indexEntry) bool { return e.pos > maxPos || e.rel >= maxRel }
+	if !s.lazy {
+		x := s.index.entries
+		i := sort.Search(len(x), func(i int) bool { return beyond(x[i]) })
+		if i == 0 {
+			return indexEntry{}, false, nil
+		}
+		return x[i-1], true, nil
+	}
+	var err error
+	i := sort.Search(s.disk.count, func(i int) bool {
+		e, rerr := s.readIndexEntry(i)
+		if rerr != nil {
+			err = rerr
+			return true
+		}
+		return beyond(e)
+	})
+	if err != nil || i == 0 {
+		return indexEntry{}, false, err
+	}
+	e, err := s.readIndexEntry(i - 1)
+	return e, err == nil, err
 }
 
 // Len is the Range's size in bytes.
