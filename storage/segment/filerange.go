@@ -56,7 +56,7 @@ func (s *Segment) ReadRange(offset int64, maxBytes int, maxOffset int64) (Range,
 		return Range{}, err
 	}
 	limit := pos + min(int64(max(maxBytes, h.Size())), s.size-pos) // the range ends at or before limit
-	end, next := pos+int64(h.Size()), h.NextOffset()                // the first batch always fits
+	end, next := pos+int64(h.Size()), h.NextOffset()               // the first batch always fits
 	scan := end
 	relLimit := uint64(min(max(maxOffset-s.base, 0), 1<<32-1))
 	if e, ok, err := s.indexLastWithin(uint32(min(limit, 1<<32-1)), uint32(relLimit)); err != nil {
