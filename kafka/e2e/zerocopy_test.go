@@ -104,14 +104,14 @@ func TestKafkaZeroCopyFetch(t *testing.T) {
 	if sentFrames := metric(t, c, 0, "sluice_kafka_sendfile_responses_total"); sentFrames == 0 {
 		t.Fatal("no fetch response went out zero-copy")
 	}
-	// Raw answers at old and new versions, from the start, mid-segment
-	// and with a response limit smaller than a batch.
+	// Raw answers at served versions (4-12), flexible or not, from the
+	// start, mid-segment and with a response limit smaller than a batch.
 	type probe struct {
 		offset   int64
 		version  int16
 		maxBytes int32
 	}
-	probes := []probe{{0, 4, 1 << 20}, {1234, 11, 1 << 20}, {2999, 12, 1 << 20}, {500, 16, 10}, {700, 13, 30_000}}
+	probes := []probe{{0, 4, 1 << 20}, {1234, 7, 1 << 20}, {2999, 11, 1 << 20}, {500, 12, 10}, {700, 12, 30_000}}
 	answers := make([]kmsg.FetchResponseTopicPartition, len(probes))
 	for i, pr := range probes {
 		answers[i] = rawFetch(t, admin, topic, pr.offset, pr.version, pr.maxBytes)
