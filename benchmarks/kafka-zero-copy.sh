@@ -1,10 +1,11 @@
 #!/bin/sh
 # Zero-copy Fetch through the Kafka listener, in one run with interleaved
-# rounds (docs/benchmarks.md, "Kafka listener"):
-#   catch-up consume of one partition of 1 KiB records with kgo through the
-#   Kafka listener, sendfile (node Z) vs the copying path (node C,
-#   --kafka-zero-copy=false), vs the actor client (sluice bench consume);
-#   kgo producer 1 KiB records to one partition vs sluice bench produce.
+# rounds (docs/benchmarks.md, "Kafka listener: zero-copy fetch"):
+#   catch-up consume of one partition of 1 KiB records with kgo through
+#   the Kafka listener, sendfile (node Z) vs the copying path (node C,
+#   --kafka-zero-copy=false), vs the actor client (sluice bench consume),
+#   with the broker's CPU time for each; and the kgo producer, 1 KiB
+#   records to one partition, vs sluice bench produce.
 # Usage: benchmarks/kafka-zero-copy.sh [rounds] [records]   (from the repo root)
 set -eu
 ROUNDS=${1:-3}
@@ -24,13 +25,14 @@ S="$WORK/sluice"
 # The same records on both nodes: one partition, 1 KiB values.
 $S --brokers $Z bench produce --topic catchup --records "$RECORDS" --acks 1 -o json >/dev/null
 $S --brokers $C bench produce --topic catchup --records "$RECORDS" --acks 1 -o json >/dev/null
-mb() { sed -n 's/.*"mb_per_sec": *\([0-9.]*\).*/\1/p'; }
-recs() { sed -n 's/.*"records_per_sec": *\([0-9.]*\).*/\1/p'; }
+mb() { sed -n 's/.*"mb_per_sec": *\([0-9.]*\).*/\1/p' | cut -d. -f1; }
+recs() { sed -n 's/.*"records_per_sec": *\([0-9.]*\).*/\1/p' | cut -d. -f1; }
+ticks() { awk '{print $14 + $15}' /proc/$1/stat; }         # user + system, 1/100 s
 for r in $(seq "$ROUNDS"); do
-	zc=$($S bench kafka-consume --kafka $ZK --topic catchup -o json | mb)
-	cp=$($S bench kafka-consume --kafka $CK --topic catchup -o json | mb)
-	ac=$($S --brokers $Z bench consume --topic catchup -o json | mb)
+	t0=$(ticks $ZPID); zc=$($S bench kafka-consume --kafka $ZK --topic catchup -o json | mb); zt=$(( $(ticks $ZPID) - t0 ))
+	t0=$(ticks $CPID); cp=$($S bench kafka-consume --kafka $CK --topic catchup -o json | mb); ct=$(( $(ticks $CPID) - t0 ))
+	t0=$(ticks $ZPID); ac=$($S --brokers $Z bench consume --topic catchup -o json | mb); at=$(( $(ticks $ZPID) - t0 ))
 	kp=$($S bench kafka-produce --kafka $ZK --topic "kp$r" --records "$RECORDS" -o json | recs)
 	ap=$($S --brokers $Z bench produce --topic "ap$r" --records "$RECORDS" --acks 1 -o json | recs)
-	echo "round $r: consume MB/s kafka-sendfile $zc kafka-copy $cp actor $ac | produce rec/s kgo $kp actor $ap"
+	echo "round $r: consume MB/s (broker CPU 1/100 s): kafka-sendfile $zc ($zt) kafka-copy $cp ($ct) actor $ac ($at) | produce rec/s: kgo $kp actor $ap"
 done
