@@ -104,7 +104,17 @@
 // needed to decide); a timer message answers the rest at max_wait_ms
 // (capped at Limits.MaxFetchWait) with whatever is there. At most
 // Limits.MaxParkedFetches are parked; a fetch beyond that is answered at
-// once with what there is.
+// once with what there is. A CancelFetch answers a parked fetch at once,
+// without records.
+//
+// # File-range fetches
+//
+// A FileFetchRequest, sent in-process by the Kafka listener, is served as
+// a FetchRequest is (epoch check, parking, the high watermark or the last
+// stable offset, aborted transactions) but its batches are answered as a
+// segment.Range, a file range with a descriptor of its own, in a
+// FileFetchResponse, for the listener to send with sendfile. It never
+// comes over the remote: it has no wire form.
 //
 // # Disk work off the mailbox
 //

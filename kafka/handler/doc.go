@@ -11,4 +11,11 @@
 // One file per API key (as franz-go's kfake is laid out) translates the
 // kmsg request into those messages and their answers back, with Kafka's
 // error codes per partition where the protocol has them.
+//
+// Fetch is zero-copy with Config.ZeroCopy: the replicas answer with file
+// ranges (partition.FileFetchRequest) and the response is a
+// wire.FileFetch, which the connection writes around the ranges and sends
+// them with sendfile; without it the batches are copied into the
+// response. Both give the same bytes. Across partitions Fetch follows
+// Kafka's delayed fetch and max_bytes rules (fetchwait.go).
 package handler

@@ -11,6 +11,12 @@
 // served concurrently and answered in the order they came. A request the
 // handler answers with no response (Produce with acks=0) leaves no frame.
 //
+// A *wire.FileFetch response (zero-copy Fetch) is written as its encoded
+// framing around its file ranges, which go out with sendfile(2) through
+// (*net.TCPConn).ReadFrom; its files are closed after the send. Responses
+// the writer never sends because the connection closed are released as
+// their handlers finish.
+//
 // A frame over Config.MaxRequestBytes, a frame that is not a request
 // (garbage, a truncated stream) or a key or version outside the served table
 // closes the connection, as Kafka does; ApiVersions at an unknown version is
