@@ -19,7 +19,7 @@ C=127.0.0.1:29650 CK=127.0.0.1:29092
 ZPID=$!
 "$WORK/sluiced" --node-id 1 --data-dir "$WORK/c" --listen $C --http 127.0.0.1:29080 --kafka-listen $CK --kafka-zero-copy=false --log-level warn >"$WORK/c.log" 2>&1 &
 CPID=$!
-trap 'kill $ZPID $CPID; wait; rm -rf "$WORK"' EXIT
+trap 'kill $ZPID $CPID 2>/dev/null; wait; tail -n 5 "$WORK/z.log" "$WORK/c.log" >&2; rm -rf "$WORK"' EXIT
 sleep 3
 S="$WORK/sluice"
 # The same records on both nodes: one partition, 1 KiB values.
