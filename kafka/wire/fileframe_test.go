@@ -88,3 +88,45 @@ func TestFileFrameMatchesAppendFrame(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFileFrame: whatever the version, topic name, batch sizes and which
+// partitions hold files, the file frame is the in-memory frame byte for
+// byte.
+func FuzzFileFrame(f *testing.F) {
+	f.Add(uint8(12), "topic", uint32(10), uint32(0), uint32(300), uint8(5))
+	f.Add(uint8(4), "", uint32(127), uint32(128), uint32(16383), uint8(7))
+	f.Fuzz(func(t *testing.T, v uint8, topic string, s0, s1, s2 uint32, files uint8) {
+		version := 4 + int16(v%9) // the served Fetch versions
+		sizes := []int{int(s0 % 70_000), int(s1 % 70_000), int(s2 % 70_000)}
+		build := func() *kmsg.FetchResponse {
+			r := fetchResponse(version, sizes)
+			r.Topics[0].Topic = topic
+			return r
+		}
+		want := AppendFrame(nil, 7, build())
+		resp := build()
+		ff := &FileFetch{FetchResponse: resp, Files: map[*kmsg.FetchResponseTopicPartition]FileBatches{}}
+		k := 0
+		for i := range resp.Topics {
+			for j := range resp.Topics[i].Partitions {
+				p := &resp.Topics[i].Partitions[j]
+				if files&(1<<k) != 0 {
+					ff.Files[p] = &memBatches{b: p.RecordBatches}
+					p.RecordBatches = []byte{}
+				}
+				k++
+			}
+		}
+		frame, err := AppendFileFrame(nil, 7, ff)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		if _, err := frame.WriteTo(&got); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Bytes(), want) {
+			t.Fatalf("v%d sizes %v files %b: file frame differs", version, sizes, files)
+		}
+	})
+}
