@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluice-mq/sluice/kafka/wire"
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -202,5 +203,14 @@ func TestMetricsErrorLabel(t *testing.T) {
 	}
 	if got := errorLabel(nil); got != "NONE" {
 		t.Errorf("acks=0: %s", got)
+	}
+	fetch := kmsg.NewPtrFetchResponse()
+	ft := kmsg.NewFetchResponseTopic()
+	fp := kmsg.NewFetchResponseTopicPartition()
+	fp.ErrorCode = 1
+	ft.Partitions = append(ft.Partitions, fp)
+	fetch.Topics = append(fetch.Topics, ft)
+	if got := errorLabel(&wire.FileFetch{FetchResponse: fetch}); got != "OFFSET_OUT_OF_RANGE" {
+		t.Errorf("zero-copy fetch: %s", got)
 	}
 }

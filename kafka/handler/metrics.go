@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/sluice-mq/sluice/kafka/wire"
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -61,6 +62,9 @@ func (m *Metrics) observe(key int16, resp kmsg.Response, start time.Time) {
 func errorLabel(resp kmsg.Response) string {
 	if resp == nil {
 		return messages.ErrorCode_NONE.String()
+	}
+	if ff, ok := resp.(*wire.FileFetch); ok {
+		resp = ff.FetchResponse // the kmsg struct under the file ranges
 	}
 	return messages.ErrorCode(firstError(reflect.ValueOf(resp))).String()
 }
