@@ -36,6 +36,9 @@ const (
 	DefaultFetchMaxBytes = 1 << 20
 	DefaultFetchMinBytes = 1
 	DefaultFetchMaxWait  = 500 * time.Millisecond
+	// DefaultFetchBufferBytes is the default ConsumerConfig.FetchBufferBytes
+	// (Kafka's fetch.max.bytes is 50 MiB per request).
+	DefaultFetchBufferBytes = 64 << 20
 )
 
 // ConsumerConfig configures a Consumer. Zero fields take their defaults.
@@ -55,6 +58,13 @@ type ConsumerConfig struct {
 	// RequestTimeout bounds each request beyond the fetch's own wait. 0
 	// means the client's RequestTimeout.
 	RequestTimeout time.Duration
+	// FetchBufferBytes bounds the fetches of all partitions together that
+	// are in flight or answered and not yet polled, counted at
+	// FetchMaxBytes each: at most FetchBufferBytes/FetchMaxBytes of them
+	// (at least two), taken by the partitions in turn. A consumer of many
+	// partitions so asks for what it can hold instead of a full fetch of
+	// every partition at once. 0 means 64 MiB.
+	FetchBufferBytes int64
 	// IsolationLevel: ReadUncommitted (the default) returns every record;
 	// ReadCommitted only those of committed transactions (and of
 	// non-transactional producers), up to the last stable offset.
@@ -75,10 +85,13 @@ func (cfg *ConsumerConfig) applyDefaults(c *Client) error {
 	if cfg.FetchMaxWait == 0 {
 		cfg.FetchMaxWait = DefaultFetchMaxWait
 	}
+	if cfg.FetchBufferBytes == 0 {
+		cfg.FetchBufferBytes = DefaultFetchBufferBytes
+	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = c.cfg.RequestTimeout
 	}
-	if cfg.FetchMaxBytes < 0 || cfg.FetchMinBytes < 0 || cfg.FetchMaxWait < 0 || cfg.RequestTimeout < 0 {
+	if cfg.FetchMaxBytes < 0 || cfg.FetchMinBytes < 0 || cfg.FetchMaxWait < 0 || cfg.RequestTimeout < 0 || cfg.FetchBufferBytes < 0 {
 		return fmt.Errorf("client: negative consumer setting")
 	}
 	if cfg.AutoOffsetReset < ResetLatest || cfg.AutoOffsetReset > ResetNone {
@@ -99,10 +112,13 @@ type Consumer struct {
 	cfg  ConsumerConfig
 	wake chan struct{} // capacity 1: a fetch finished
 
-	mu     sync.Mutex // guards the following
-	parts  map[TopicPartition]*consumerPartition
-	order  []TopicPartition // the assignment, in Assign order
-	closed bool
+	mu    sync.Mutex // guards the following
+	parts map[TopicPartition]*consumerPartition
+	order []TopicPartition // the assignment, in Assign order
+	// nextStart is where startFetches begins its round of order, so that
+	// partitions take turns when the buffer budget is short.
+	nextStart int
+	closed    bool
 }
 
 // resetKind is a pending position lookup.

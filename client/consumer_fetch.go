@@ -363,7 +363,27 @@ func (cs *Consumer) startFetches() time.Duration {
 		cs.mu.Unlock()
 		return 0
 	}
-	for _, tp := range cs.order {
+	// Fetches in flight or answered and not yet polled, against the
+	// budget of FetchBufferBytes.
+	budget := max(2, int(cs.cfg.FetchBufferBytes/int64(max(cs.cfg.FetchMaxBytes, 1))))
+	used := 0
+	for _, cp := range cs.parts {
+		used += len(cp.results)
+		if cp.fetching {
+			used++
+		}
+	}
+	n := len(cs.order)
+	first := 0
+	if n > 0 {
+		first = cs.nextStart % n
+	}
+	for i := range n {
+		if used >= budget {
+			cs.nextStart = (first + i) % n // this partition goes first next time
+			break
+		}
+		tp := cs.order[(first+i)%n]
 		cp := cs.parts[tp]
 		if cp.paused || cp.fetching || cp.reset != resetNone || cp.position < 0 {
 			continue
@@ -378,6 +398,7 @@ func (cs *Consumer) startFetches() time.Duration {
 			continue
 		}
 		cp.fetching = true
+		used++
 		starts = append(starts, start{cp, cp.gen, cp.fetchOffset})
 	}
 	cs.mu.Unlock()

@@ -269,3 +269,53 @@ func TestConsumerNextFetchOffset(t *testing.T) {
 		t.Error("uncompressed batches reported compressed")
 	}
 }
+
+// TestConsumerFetchBudget: with a buffer budget of two fetches, a
+// consumer of eight idle partitions parks only two fetches at a time, and
+// the partitions take turns, so records on every one of them arrive.
+func TestConsumerFetchBudget(t *testing.T) {
+	c, fb := newFakeClient(t)
+	const parts = 8
+	fb.addTopic("t", parts, nil)
+	cs := newTestConsumer(t, c, ConsumerConfig{FetchMaxBytes: 1 << 20, FetchBufferBytes: 2 << 20, FetchMaxWait: 200 * time.Millisecond})
+	var tps []TopicPartition
+	for p := range int32(parts) {
+		tps = append(tps, TopicPartition{"t", p})
+	}
+	cs.Assign(tps...)
+	for _, tp := range tps {
+		if err := cs.Seek(tp, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parked := func() int {
+		n := 0
+		for p := range int32(parts) {
+			n += fb.parkedFetches("t", p)
+		}
+		return n
+	}
+	// Idle partitions: polls return nothing; never more than two fetches
+	// wait in the broker.
+	for range 10 {
+		ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+		_, err := cs.Poll(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Poll of idle partitions: %v", err)
+		}
+		if n := parked(); n > 2 {
+			t.Fatalf("%d fetches parked with a budget of 2", n)
+		}
+	}
+	for p := range int32(parts) {
+		produceN(t, c, "t", p, 1, time.Now())
+	}
+	seen := map[int32]bool{}
+	for _, r := range pollN(t, cs, parts) {
+		seen[r.Partition] = true
+	}
+	if len(seen) != parts {
+		t.Fatalf("records of %d partitions arrived, want all %d", len(seen), parts)
+	}
+}
