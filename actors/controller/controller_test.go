@@ -228,7 +228,7 @@ func TestControllerActorFixesPartitionsWrittenWithADeadLeader(t *testing.T) {
 func TestControllerActorBalancesLeadersEveryInterval(t *testing.T) {
 	agent := consultest.Start(t)
 	cfg := testConfig(t, agent)
-	balance := func(c *ctlactor.Config) { c.LeaderBalanceInterval, c.LeaderImbalancePercent = 200 * time.Millisecond, 10 }
+	balance := func(c *ctlactor.Config) { c.LeaderBalanceInterval, c.LeaderImbalancePercent = 200*time.Millisecond, 10 }
 	n1 := startNode(t, cfg, 1, balance)
 	n1.waitRole(t, true)
 	startNode(t, cfg, 2, balance)
