@@ -26,7 +26,7 @@ type LeadersConfig struct {
 	// ControlledShutdown is controlled.shutdown.enable: on SIGTERM a
 	// clustered node first has the controller move its leaderships to
 	// other in-sync replicas and drop it from the ISRs, waiting at most
-	// ControlledShutdownTimeout (less than shutdown_timeout), then stops.
+	// ControlledShutdownTimeout (and half of shutdown_timeout), then stops.
 	ControlledShutdown        bool          `yaml:"controlled_shutdown"`
 	ControlledShutdownTimeout time.Duration `yaml:"controlled_shutdown_timeout"`
 }
@@ -56,9 +56,6 @@ func (c *Config) validateLeaders() error {
 		return badConfig("leaders.imbalance_percent %d: must be in [0, 100]", l.ImbalancePercent)
 	case l.ControlledShutdownTimeout <= 0:
 		return badConfig("leaders.controlled_shutdown_timeout %s: must be > 0", l.ControlledShutdownTimeout)
-	case l.ControlledShutdownTimeout >= c.ShutdownTimeout:
-		return badConfig("leaders.controlled_shutdown_timeout %s must be below shutdown_timeout %s, which also bounds the drain after it",
-			l.ControlledShutdownTimeout, c.ShutdownTimeout)
 	}
 	return nil
 }
@@ -79,9 +76,11 @@ func (s *Server) controlledShutdown(ctx context.Context) {
 	if !s.cfg.Clustered() || !s.cfg.Leaders.ControlledShutdown || s.guardian == nil {
 		return
 	}
-	timeout := s.cfg.Leaders.ControlledShutdownTimeout
+	// At most half of what the whole shutdown may take: the drain after
+	// it needs the rest.
+	timeout := min(s.cfg.Leaders.ControlledShutdownTimeout, s.cfg.ShutdownTimeout/2)
 	if d, ok := ctx.Deadline(); ok {
-		timeout = min(timeout, time.Until(d))
+		timeout = min(timeout, time.Until(d)/2)
 	}
 	start := time.Now()
 	if err := node.ControlledShutdown(s.system, s.guardian, timeout); err != nil {
