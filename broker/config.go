@@ -69,6 +69,8 @@ type Config struct {
 	Replication ReplicationConfig `yaml:"replication"`
 	// Limits bound what each partition holds for its clients.
 	Limits LimitsConfig `yaml:"limits"`
+	// Leaders: automatic leader balance and controlled shutdown.
+	Leaders LeadersConfig `yaml:"leaders"`
 	// Consul puts the node in a cluster (see ConsulConfig); an empty
 	// address runs it alone.
 	Consul ConsulConfig `yaml:"consul"`
@@ -217,6 +219,7 @@ func DefaultConfig() Config {
 			MaxPartitionsPerNode:   controller.DefaultMaxPartitionsPerNode,
 		},
 		Cleaner: defaultCleanerConfig(),
+		Leaders: defaultLeadersConfig(),
 		Replication: ReplicationConfig{
 			ReplicaLagTime: replication.DefaultReplicaLagTime,
 			RetryInterval:  replication.DefaultRetryInterval,
@@ -355,6 +358,9 @@ func (c *Config) Validate() error {
 		return bad("limits.max_pending_produce_bytes %d: must be >= max_request_bytes %d", c.Limits.MaxPendingProduceBytes, c.MaxRequestBytes)
 	}
 	if err := c.Replication.validate(); err != nil {
+		return err
+	}
+	if err := c.validateLeaders(); err != nil {
 		return err
 	}
 	if err := c.Cleaner.validate(); err != nil {

@@ -148,6 +148,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 	if err := s.clearOfflineRecord(ctx); err != nil {
 		return nil, err
 	}
+	if err := s.clearShutdownRecord(ctx); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	var logFS vfs.FS
 	if cfg.FaultInjection {
 		s.faults = vfs.NewFaulty(vfs.OS{})
@@ -261,6 +264,9 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 		Readiness:   s.ready,
 		LogFS:       logFS,
 
+		LeaderBalanceInterval:  cfg.Leaders.balanceInterval(),
+		LeaderImbalancePercent: cfg.Leaders.ImbalancePercent,
+
 		FileDeleteDelay: cfg.Log.FileDeleteDelay,
 	})
 	if s.guardian, err = s.system.Root.SpawnNamed(props, messages.NodeActorID); err != nil {
@@ -321,7 +327,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // teardown stops whatever Start got to, in reverse order.
 func (s *Server) teardown(ctx context.Context) error {
-	s.healthy.Store(false)
+	if s.healthy.Swap(false) {
+		// Serving until now (not a failed start): hand leaderships over
+		// while the listeners still answer, so clients follow them.
+		s.controlledShutdown(ctx)
+	}
 	var errs []error
 	if s.console != nil {
 		if err := s.console.Close(ctx); err != nil {
@@ -355,6 +365,12 @@ func (s *Server) teardown(ctx context.Context) error {
 		leaveCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := s.membership.Leave(leaveCtx); err != nil && !errors.Is(err, local.ErrNotJoined) {
 			errs = append(errs, fmt.Errorf("broker: leave membership: %w", err))
+		}
+		if s.cfg.Clustered() && s.store != nil {
+			// The node is gone; its shutdown record has done its work.
+			if err := s.clearShutdownRecord(leaveCtx); err != nil {
+				s.logger.Debug("clear controlled-shutdown record", "error", err)
+			}
 		}
 		cancel()
 	}

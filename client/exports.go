@@ -71,4 +71,9 @@ var (
 	ErrUnknownLeaderEpoch       = messages.ErrUnknownLeaderEpoch
 	ErrFencedInstanceID         = messages.ErrFencedInstanceID
 	ErrInvalidRecord            = messages.ErrInvalidRecord
+
+	ErrPreferredLeaderNotAvailable = messages.ErrPreferredLeaderNotAvailable
+	ErrEligibleLeadersNotAvailable = messages.ErrEligibleLeadersNotAvailable
+	ErrElectionNotNeeded           = messages.ErrElectionNotNeeded
+	ErrReassignmentInProgress      = messages.ErrReassignmentInProgress
 )

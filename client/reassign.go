@@ -53,3 +53,55 @@ func (c *Client) ListReassignments(ctx context.Context) ([]Reassignment, error) 
 	}
 	return out, nil
 }
+
+// ElectionType selects what ElectLeaders does (Kafka's election types).
+type ElectionType int8
+
+const (
+	// PreferredElection moves leadership to each partition's preferred
+	// replica (the first of its replica list) when it is live and in the
+	// ISR.
+	PreferredElection ElectionType = 0
+	// UncleanElection gives a partition with no live leader and no live
+	// in-sync replica its first live replica as leader: records only the
+	// lost replicas had are gone.
+	UncleanElection ElectionType = 1
+)
+
+// ElectionResult is the outcome of ElectLeaders for one partition. Err is
+// nil when the leader moved; errors.Is(Err, ErrElectionNotNeeded) when
+// the preferred replica already led; ErrPreferredLeaderNotAvailable when
+// it is not live or not in the ISR.
+type ElectionResult struct {
+	Topic     string
+	Partition int32
+	// Leader is the partition's leader after the election (-1: none).
+	Leader int32
+	Err    error
+}
+
+// ElectLeaders runs an election on the partitions of topic (every topic
+// when topic is ""), only those listed in partitions when there are any.
+func (c *Client) ElectLeaders(ctx context.Context, kind ElectionType, topic string, partitions ...int32) ([]ElectionResult, error) {
+	req := &messages.ElectLeadersRequest{ElectionType: messages.ElectionType(kind)}
+	if topic != "" {
+		req.Topics = []*messages.ElectLeadersTopic{{Topic: topic, Partitions: partitions}}
+	}
+	res, err := adminCall[*messages.ElectLeadersResponse](ctx, c, req)
+	if err != nil {
+		return nil, fmt.Errorf("elect leaders: %w", err)
+	}
+	out := make([]ElectionResult, 0, len(res.GetResults()))
+	moved := false
+	for _, r := range res.GetResults() {
+		out = append(out, ElectionResult{
+			Topic: r.GetTopic(), Partition: r.GetPartition(), Leader: r.GetLeader(),
+			Err: messages.ErrorForCode(r.GetErrorCode(), r.GetErrorMessage()),
+		})
+		moved = moved || r.GetErrorCode() == messages.ErrorCode_NONE
+	}
+	if moved {
+		c.invalidate(ctx)
+	}
+	return out, nil
+}

@@ -86,8 +86,11 @@ const (
 	ErrorCode_UNSUPPORTED_COMPRESSION_TYPE     ErrorCode = 76
 	ErrorCode_OFFSET_NOT_AVAILABLE             ErrorCode = 78
 	ErrorCode_MEMBER_ID_REQUIRED               ErrorCode = 79
+	ErrorCode_PREFERRED_LEADER_NOT_AVAILABLE   ErrorCode = 80
 	ErrorCode_GROUP_MAX_SIZE_REACHED           ErrorCode = 81
 	ErrorCode_FENCED_INSTANCE_ID               ErrorCode = 82
+	ErrorCode_ELIGIBLE_LEADERS_NOT_AVAILABLE   ErrorCode = 83
+	ErrorCode_ELECTION_NOT_NEEDED              ErrorCode = 84
 	ErrorCode_GROUP_SUBSCRIBED_TO_TOPIC        ErrorCode = 86
 	ErrorCode_INVALID_RECORD                   ErrorCode = 87
 	ErrorCode_UNSTABLE_OFFSET_COMMIT           ErrorCode = 88
@@ -157,8 +160,11 @@ var (
 		76:  "UNSUPPORTED_COMPRESSION_TYPE",
 		78:  "OFFSET_NOT_AVAILABLE",
 		79:  "MEMBER_ID_REQUIRED",
+		80:  "PREFERRED_LEADER_NOT_AVAILABLE",
 		81:  "GROUP_MAX_SIZE_REACHED",
 		82:  "FENCED_INSTANCE_ID",
+		83:  "ELIGIBLE_LEADERS_NOT_AVAILABLE",
+		84:  "ELECTION_NOT_NEEDED",
 		86:  "GROUP_SUBSCRIBED_TO_TOPIC",
 		87:  "INVALID_RECORD",
 		88:  "UNSTABLE_OFFSET_COMMIT",
@@ -225,8 +231,11 @@ var (
 		"UNSUPPORTED_COMPRESSION_TYPE":     76,
 		"OFFSET_NOT_AVAILABLE":             78,
 		"MEMBER_ID_REQUIRED":               79,
+		"PREFERRED_LEADER_NOT_AVAILABLE":   80,
 		"GROUP_MAX_SIZE_REACHED":           81,
 		"FENCED_INSTANCE_ID":               82,
+		"ELIGIBLE_LEADERS_NOT_AVAILABLE":   83,
+		"ELECTION_NOT_NEEDED":              84,
 		"GROUP_SUBSCRIBED_TO_TOPIC":        86,
 		"INVALID_RECORD":                   87,
 		"UNSTABLE_OFFSET_COMMIT":           88,
@@ -321,7 +330,7 @@ const file_common_proto_rawDesc = "" +
 	"\fcommon.proto\x12\tsluice.v1\"D\n" +
 	"\x0eTopicPartition\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
-	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xf4\r\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition*\xd5\x0e\n" +
 	"\tErrorCode\x12\b\n" +
 	"\x04NONE\x10\x00\x12!\n" +
 	"\x14UNKNOWN_SERVER_ERROR\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x12\x17\n" +
@@ -382,9 +391,12 @@ const file_common_proto_rawDesc = "" +
 	"\x14UNKNOWN_LEADER_EPOCH\x10K\x12 \n" +
 	"\x1cUNSUPPORTED_COMPRESSION_TYPE\x10L\x12\x18\n" +
 	"\x14OFFSET_NOT_AVAILABLE\x10N\x12\x16\n" +
-	"\x12MEMBER_ID_REQUIRED\x10O\x12\x1a\n" +
+	"\x12MEMBER_ID_REQUIRED\x10O\x12\"\n" +
+	"\x1ePREFERRED_LEADER_NOT_AVAILABLE\x10P\x12\x1a\n" +
 	"\x16GROUP_MAX_SIZE_REACHED\x10Q\x12\x16\n" +
-	"\x12FENCED_INSTANCE_ID\x10R\x12\x1d\n" +
+	"\x12FENCED_INSTANCE_ID\x10R\x12\"\n" +
+	"\x1eELIGIBLE_LEADERS_NOT_AVAILABLE\x10S\x12\x17\n" +
+	"\x13ELECTION_NOT_NEEDED\x10T\x12\x1d\n" +
 	"\x19GROUP_SUBSCRIBED_TO_TOPIC\x10V\x12\x12\n" +
 	"\x0eINVALID_RECORD\x10W\x12\x1a\n" +
 	"\x16UNSTABLE_OFFSET_COMMIT\x10X\x12\x13\n" +

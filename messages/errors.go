@@ -99,6 +99,9 @@ var (
 	ErrTransactionalIDNotFound      = sentinel(ErrorCode_TRANSACTIONAL_ID_NOT_FOUND, false)
 	ErrOperationNotAttempted        = sentinel(ErrorCode_OPERATION_NOT_ATTEMPTED, false)
 	ErrUnstableOffsetCommit         = sentinel(ErrorCode_UNSTABLE_OFFSET_COMMIT, true)
+	ErrPreferredLeaderNotAvailable  = sentinel(ErrorCode_PREFERRED_LEADER_NOT_AVAILABLE, true)
+	ErrEligibleLeadersNotAvailable  = sentinel(ErrorCode_ELIGIBLE_LEADERS_NOT_AVAILABLE, true)
+	ErrElectionNotNeeded            = sentinel(ErrorCode_ELECTION_NOT_NEEDED, false)
 )
 
 var byCode = func() map[ErrorCode]*Error {
@@ -121,6 +124,7 @@ var byCode = func() map[ErrorCode]*Error {
 		ErrInvalidTxnState, ErrInvalidProducerIDMapping, ErrInvalidTransactionTimeout,
 		ErrConcurrentTransactions, ErrTransactionCoordinatorFenced, ErrUnknownProducerID,
 		ErrProducerFenced, ErrTransactionalIDNotFound, ErrOperationNotAttempted, ErrUnstableOffsetCommit,
+		ErrPreferredLeaderNotAvailable, ErrEligibleLeadersNotAvailable, ErrElectionNotNeeded,
 	} {
 		m[e.Code] = e
 	}

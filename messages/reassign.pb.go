@@ -21,6 +21,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ElectionType is Kafka's election type of ElectLeaders.
+type ElectionType int32
+
+const (
+	// PREFERRED moves leadership to the first replica of the assignment
+	// when it is live and in the ISR.
+	ElectionType_PREFERRED ElectionType = 0
+	// UNCLEAN gives a partition with no leader and no live ISR member
+	// the first live replica as leader (data may be lost), whatever the
+	// topic's unclean.leader.election.enable.
+	ElectionType_UNCLEAN ElectionType = 1
+)
+
+// Enum value maps for ElectionType.
+var (
+	ElectionType_name = map[int32]string{
+		0: "PREFERRED",
+		1: "UNCLEAN",
+	}
+	ElectionType_value = map[string]int32{
+		"PREFERRED": 0,
+		"UNCLEAN":   1,
+	}
+)
+
+func (x ElectionType) Enum() *ElectionType {
+	p := new(ElectionType)
+	*p = x
+	return p
+}
+
+func (x ElectionType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ElectionType) Descriptor() protoreflect.EnumDescriptor {
+	return file_reassign_proto_enumTypes[0].Descriptor()
+}
+
+func (ElectionType) Type() protoreflect.EnumType {
+	return &file_reassign_proto_enumTypes[0]
+}
+
+func (x ElectionType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ElectionType.Descriptor instead.
+func (ElectionType) EnumDescriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{0}
+}
+
 // ReassignPartitionRequest moves a partition's replicas to the listed nodes
 // (the first is the preferred leader). The new replicas join as followers,
 // catch up by replication, and once all of them are in the ISR the
@@ -339,6 +391,255 @@ func (x *ListReassignmentsResponse) GetReassignments() []*PartitionReassignment 
 	return nil
 }
 
+// ElectLeadersTopic names partitions of one topic; no partitions means
+// every partition of the topic.
+type ElectLeadersTopic struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Topic         string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partitions    []int32                `protobuf:"varint,2,rep,packed,name=partitions,proto3" json:"partitions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ElectLeadersTopic) Reset() {
+	*x = ElectLeadersTopic{}
+	mi := &file_reassign_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ElectLeadersTopic) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ElectLeadersTopic) ProtoMessage() {}
+
+func (x *ElectLeadersTopic) ProtoReflect() protoreflect.Message {
+	mi := &file_reassign_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ElectLeadersTopic.ProtoReflect.Descriptor instead.
+func (*ElectLeadersTopic) Descriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ElectLeadersTopic) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ElectLeadersTopic) GetPartitions() []int32 {
+	if x != nil {
+		return x.Partitions
+	}
+	return nil
+}
+
+// ElectLeadersRequest runs an election for the listed partitions; no
+// topics means every partition of the cluster.
+type ElectLeadersRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ElectionType  ElectionType           `protobuf:"varint,1,opt,name=election_type,json=electionType,proto3,enum=sluice.v1.ElectionType" json:"election_type,omitempty"`
+	Topics        []*ElectLeadersTopic   `protobuf:"bytes,2,rep,name=topics,proto3" json:"topics,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ElectLeadersRequest) Reset() {
+	*x = ElectLeadersRequest{}
+	mi := &file_reassign_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ElectLeadersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ElectLeadersRequest) ProtoMessage() {}
+
+func (x *ElectLeadersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_reassign_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ElectLeadersRequest.ProtoReflect.Descriptor instead.
+func (*ElectLeadersRequest) Descriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ElectLeadersRequest) GetElectionType() ElectionType {
+	if x != nil {
+		return x.ElectionType
+	}
+	return ElectionType_PREFERRED
+}
+
+func (x *ElectLeadersRequest) GetTopics() []*ElectLeadersTopic {
+	if x != nil {
+		return x.Topics
+	}
+	return nil
+}
+
+// ElectLeadersResult is the outcome for one partition: NONE (leader
+// moved), ELECTION_NOT_NEEDED, PREFERRED_LEADER_NOT_AVAILABLE,
+// ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION,
+// REASSIGNMENT_IN_PROGRESS, ...
+type ElectLeadersResult struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Topic        string                 `protobuf:"bytes,1,opt,name=topic,proto3" json:"topic,omitempty"`
+	Partition    int32                  `protobuf:"varint,2,opt,name=partition,proto3" json:"partition,omitempty"`
+	ErrorCode    ErrorCode              `protobuf:"varint,3,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage string                 `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// The partition's leader after the request (-1: none).
+	Leader        int32 `protobuf:"varint,5,opt,name=leader,proto3" json:"leader,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ElectLeadersResult) Reset() {
+	*x = ElectLeadersResult{}
+	mi := &file_reassign_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ElectLeadersResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ElectLeadersResult) ProtoMessage() {}
+
+func (x *ElectLeadersResult) ProtoReflect() protoreflect.Message {
+	mi := &file_reassign_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ElectLeadersResult.ProtoReflect.Descriptor instead.
+func (*ElectLeadersResult) Descriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ElectLeadersResult) GetTopic() string {
+	if x != nil {
+		return x.Topic
+	}
+	return ""
+}
+
+func (x *ElectLeadersResult) GetPartition() int32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
+}
+
+func (x *ElectLeadersResult) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *ElectLeadersResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *ElectLeadersResult) GetLeader() int32 {
+	if x != nil {
+		return x.Leader
+	}
+	return 0
+}
+
+type ElectLeadersResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode     ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	Results       []*ElectLeadersResult  `protobuf:"bytes,3,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ElectLeadersResponse) Reset() {
+	*x = ElectLeadersResponse{}
+	mi := &file_reassign_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ElectLeadersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ElectLeadersResponse) ProtoMessage() {}
+
+func (x *ElectLeadersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_reassign_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ElectLeadersResponse.ProtoReflect.Descriptor instead.
+func (*ElectLeadersResponse) Descriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ElectLeadersResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *ElectLeadersResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *ElectLeadersResponse) GetResults() []*ElectLeadersResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
 var File_reassign_proto protoreflect.FileDescriptor
 
 const file_reassign_proto_rawDesc = "" +
@@ -366,10 +667,34 @@ const file_reassign_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12F\n" +
-	"\rreassignments\x18\x03 \x03(\v2 .sluice.v1.PartitionReassignmentR\rreassignments2\xca\x01\n" +
+	"\rreassignments\x18\x03 \x03(\v2 .sluice.v1.PartitionReassignmentR\rreassignments\"I\n" +
+	"\x11ElectLeadersTopic\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1e\n" +
+	"\n" +
+	"partitions\x18\x02 \x03(\x05R\n" +
+	"partitions\"\x89\x01\n" +
+	"\x13ElectLeadersRequest\x12<\n" +
+	"\relection_type\x18\x01 \x01(\x0e2\x17.sluice.v1.ElectionTypeR\felectionType\x124\n" +
+	"\x06topics\x18\x02 \x03(\v2\x1c.sluice.v1.ElectLeadersTopicR\x06topics\"\xba\x01\n" +
+	"\x12ElectLeadersResult\x12\x14\n" +
+	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
+	"\tpartition\x18\x02 \x01(\x05R\tpartition\x123\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage\x12\x16\n" +
+	"\x06leader\x18\x05 \x01(\x05R\x06leader\"\xa9\x01\n" +
+	"\x14ElectLeadersResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x127\n" +
+	"\aresults\x18\x03 \x03(\v2\x1d.sluice.v1.ElectLeadersResultR\aresults**\n" +
+	"\fElectionType\x12\r\n" +
+	"\tPREFERRED\x10\x00\x12\v\n" +
+	"\aUNCLEAN\x10\x012\x9b\x02\n" +
 	"\bReassign\x12^\n" +
 	"\x11ReassignPartition\x12#.sluice.v1.ReassignPartitionRequest\x1a$.sluice.v1.ReassignPartitionResponse\x12^\n" +
-	"\x11ListReassignments\x12#.sluice.v1.ListReassignmentsRequest\x1a$.sluice.v1.ListReassignmentsResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\x11ListReassignments\x12#.sluice.v1.ListReassignmentsRequest\x1a$.sluice.v1.ListReassignmentsResponse\x12O\n" +
+	"\fElectLeaders\x12\x1e.sluice.v1.ElectLeadersRequest\x1a\x1f.sluice.v1.ElectLeadersResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_reassign_proto_rawDescOnce sync.Once
@@ -383,28 +708,41 @@ func file_reassign_proto_rawDescGZIP() []byte {
 	return file_reassign_proto_rawDescData
 }
 
-var file_reassign_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_reassign_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_reassign_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_reassign_proto_goTypes = []any{
-	(*ReassignPartitionRequest)(nil),  // 0: sluice.v1.ReassignPartitionRequest
-	(*ReassignPartitionResponse)(nil), // 1: sluice.v1.ReassignPartitionResponse
-	(*ListReassignmentsRequest)(nil),  // 2: sluice.v1.ListReassignmentsRequest
-	(*PartitionReassignment)(nil),     // 3: sluice.v1.PartitionReassignment
-	(*ListReassignmentsResponse)(nil), // 4: sluice.v1.ListReassignmentsResponse
-	(ErrorCode)(0),                    // 5: sluice.v1.ErrorCode
+	(ElectionType)(0),                 // 0: sluice.v1.ElectionType
+	(*ReassignPartitionRequest)(nil),  // 1: sluice.v1.ReassignPartitionRequest
+	(*ReassignPartitionResponse)(nil), // 2: sluice.v1.ReassignPartitionResponse
+	(*ListReassignmentsRequest)(nil),  // 3: sluice.v1.ListReassignmentsRequest
+	(*PartitionReassignment)(nil),     // 4: sluice.v1.PartitionReassignment
+	(*ListReassignmentsResponse)(nil), // 5: sluice.v1.ListReassignmentsResponse
+	(*ElectLeadersTopic)(nil),         // 6: sluice.v1.ElectLeadersTopic
+	(*ElectLeadersRequest)(nil),       // 7: sluice.v1.ElectLeadersRequest
+	(*ElectLeadersResult)(nil),        // 8: sluice.v1.ElectLeadersResult
+	(*ElectLeadersResponse)(nil),      // 9: sluice.v1.ElectLeadersResponse
+	(ErrorCode)(0),                    // 10: sluice.v1.ErrorCode
 }
 var file_reassign_proto_depIdxs = []int32{
-	5, // 0: sluice.v1.ReassignPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
-	5, // 1: sluice.v1.ListReassignmentsResponse.error_code:type_name -> sluice.v1.ErrorCode
-	3, // 2: sluice.v1.ListReassignmentsResponse.reassignments:type_name -> sluice.v1.PartitionReassignment
-	0, // 3: sluice.v1.Reassign.ReassignPartition:input_type -> sluice.v1.ReassignPartitionRequest
-	2, // 4: sluice.v1.Reassign.ListReassignments:input_type -> sluice.v1.ListReassignmentsRequest
-	1, // 5: sluice.v1.Reassign.ReassignPartition:output_type -> sluice.v1.ReassignPartitionResponse
-	4, // 6: sluice.v1.Reassign.ListReassignments:output_type -> sluice.v1.ListReassignmentsResponse
-	5, // [5:7] is the sub-list for method output_type
-	3, // [3:5] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	10, // 0: sluice.v1.ReassignPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
+	10, // 1: sluice.v1.ListReassignmentsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	4,  // 2: sluice.v1.ListReassignmentsResponse.reassignments:type_name -> sluice.v1.PartitionReassignment
+	0,  // 3: sluice.v1.ElectLeadersRequest.election_type:type_name -> sluice.v1.ElectionType
+	6,  // 4: sluice.v1.ElectLeadersRequest.topics:type_name -> sluice.v1.ElectLeadersTopic
+	10, // 5: sluice.v1.ElectLeadersResult.error_code:type_name -> sluice.v1.ErrorCode
+	10, // 6: sluice.v1.ElectLeadersResponse.error_code:type_name -> sluice.v1.ErrorCode
+	8,  // 7: sluice.v1.ElectLeadersResponse.results:type_name -> sluice.v1.ElectLeadersResult
+	1,  // 8: sluice.v1.Reassign.ReassignPartition:input_type -> sluice.v1.ReassignPartitionRequest
+	3,  // 9: sluice.v1.Reassign.ListReassignments:input_type -> sluice.v1.ListReassignmentsRequest
+	7,  // 10: sluice.v1.Reassign.ElectLeaders:input_type -> sluice.v1.ElectLeadersRequest
+	2,  // 11: sluice.v1.Reassign.ReassignPartition:output_type -> sluice.v1.ReassignPartitionResponse
+	5,  // 12: sluice.v1.Reassign.ListReassignments:output_type -> sluice.v1.ListReassignmentsResponse
+	9,  // 13: sluice.v1.Reassign.ElectLeaders:output_type -> sluice.v1.ElectLeadersResponse
+	11, // [11:14] is the sub-list for method output_type
+	8,  // [8:11] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_reassign_proto_init() }
@@ -418,13 +756,14 @@ func file_reassign_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_reassign_proto_rawDesc), len(file_reassign_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   5,
+			NumEnums:      1,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_reassign_proto_goTypes,
 		DependencyIndexes: file_reassign_proto_depIdxs,
+		EnumInfos:         file_reassign_proto_enumTypes,
 		MessageInfos:      file_reassign_proto_msgTypes,
 	}.Build()
 	File_reassign_proto = out.File

@@ -34,6 +34,15 @@ type Config struct {
 	Membership cluster.Membership
 	// Controller runs the elections (cluster/controller).
 	Controller *controller.Controller
+	// LeaderBalanceInterval is how often the controller checks the
+	// leader imbalance of every node and moves leaderships back to
+	// preferred replicas (Kafka's leader.imbalance.check.interval with
+	// auto.leader.rebalance.enable); 0 disables the check.
+	LeaderBalanceInterval time.Duration
+	// LeaderImbalancePercent is the share of a node's preferred
+	// partitions that others may lead before the check moves them back
+	// (leader.imbalance.per.broker.percentage); used as given.
+	LeaderImbalancePercent int
 	// RecheckInterval, RetryMin and RetryMax: 0 means their defaults.
 	RecheckInterval time.Duration
 	RetryMin        time.Duration

@@ -51,7 +51,7 @@ func testConfig(t *testing.T, agent *consultest.Agent) consul.Config {
 	}
 }
 
-func startNode(t *testing.T, cfg consul.Config, id int32) *node {
+func startNode(t *testing.T, cfg consul.Config, id int32, tune ...func(*ctlactor.Config)) *node {
 	t.Helper()
 	st, err := consul.NewStore(cfg)
 	if err != nil {
@@ -74,11 +74,15 @@ func startNode(t *testing.T, cfg consul.Config, id int32) *node {
 		child:  make(chan *actor.PID, 1),
 		roles:  make(chan *ctlactor.RoleChanged, 16),
 	}
-	props := ctlactor.Props(ctlactor.Config{
+	actorCfg := ctlactor.Config{
 		NodeID: id, Store: st, Membership: m, Controller: n.ctl,
 		RecheckInterval: time.Second, RetryMax: 500 * time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	for _, fn := range tune {
+		fn(&actorCfg)
+	}
+	props := ctlactor.Props(actorCfg)
 	n.parent = n.system.Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {
 		case *actor.Started:
@@ -216,6 +220,28 @@ func TestControllerActorFixesPartitionsWrittenWithADeadLeader(t *testing.T) {
 	waitFor(t, stateIs(n1.store, "late", 0, func(s metadata.PartitionState) error {
 		if s.Leader != 1 || s.LeaderEpoch != 4 || fmt.Sprint(s.ISR) != "[1]" {
 			return fmt.Errorf("state %+v", s)
+		}
+		return nil
+	}))
+}
+
+func TestControllerActorBalancesLeadersEveryInterval(t *testing.T) {
+	agent := consultest.Start(t)
+	cfg := testConfig(t, agent)
+	balance := func(c *ctlactor.Config) { c.LeaderBalanceInterval, c.LeaderImbalancePercent = 200*time.Millisecond, 10 }
+	n1 := startNode(t, cfg, 1, balance)
+	n1.waitRole(t, true)
+	startNode(t, cfg, 2, balance)
+	// Node 1 is preferred but node 2 leads, both in sync (after a
+	// failover of node 1 and its return).
+	topic := metadata.Topic{Name: "skewed", Replicas: [][]int32{{1, 2}}}
+	states := []metadata.PartitionState{{Leader: 2, LeaderEpoch: 1, ISR: []int32{2, 1}}}
+	if err := metadata.CreateTopic(context.Background(), n1.store, topic, states); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, stateIs(n1.store, "skewed", 0, func(s metadata.PartitionState) error {
+		if s.Leader != 1 || s.LeaderEpoch != 2 {
+			return fmt.Errorf("state %+v, want leader 1 in epoch 2", s)
 		}
 		return nil
 	}))

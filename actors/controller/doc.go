@@ -26,6 +26,10 @@
 //     topic allows unclean election), drops dead followers from ISRs, and
 //     gives offline partitions a leader when an ISR member returns.
 //     Failures (Consul unavailable, lost races) are retried with backoff.
+//     Every LeaderBalanceInterval (when set) it also runs
+//     cluster/controller.BalanceLeaders, which moves leaderships back to
+//     the preferred replicas of a node whose imbalance is above
+//     LeaderImbalancePercent (Kafka's auto leader rebalance).
 //  3. When the lock is lost (the node's session ended, Consul was
 //     unreachable for the check TTL, the membership left) the watches and
 //     any running election are cancelled at once and the loop campaigns

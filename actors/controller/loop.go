@@ -83,6 +83,12 @@ func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
 
 	recheck := time.NewTicker(l.cfg.RecheckInterval)
 	defer recheck.Stop()
+	var balance <-chan time.Time // nil: no automatic leader balance
+	if l.cfg.LeaderBalanceInterval > 0 {
+		t := time.NewTicker(l.cfg.LeaderBalanceInterval)
+		defer t.Stop()
+		balance = t.C
+	}
 	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
 	problems := retryLog{logger: l.logger, what: "leader election"}
 	for {
@@ -106,7 +112,25 @@ func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
 		case <-trigger: // members or metadata changed
 		case <-recheck.C: // periodic safety net
 		case <-again: // the last pass failed
+		case <-balance: // leader imbalance check
+			l.balance(ctx)
 		}
+	}
+}
+
+// balance moves leaderships back to preferred replicas where a node's
+// imbalance is above the threshold (Kafka's auto leader rebalance); the
+// election pass that follows it in lead catches anything it left.
+func (l *loop) balance(ctx context.Context) {
+	moved, err := l.cfg.Controller.BalanceLeaders(ctx, l.cfg.LeaderImbalancePercent)
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		l.logger.Warn("leader balance failed; retrying at the next check", "error", err, "interval", l.cfg.LeaderBalanceInterval)
+	}
+	if len(moved) > 0 {
+		l.post(&electionDone{changed: moved, err: err})
 	}
 }
 

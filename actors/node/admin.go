@@ -78,6 +78,8 @@ func errorResponse(req any, err error) any {
 		return &messages.ReassignPartitionResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ListReassignmentsRequest:
 		return &messages.ListReassignmentsResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.ElectLeadersRequest:
+		return &messages.ElectLeadersResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ProduceRequest:
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.FetchRequest, *partition.FileFetchRequest:

@@ -31,6 +31,9 @@ func (n *node) spawnController(ctx actor.Context) {
 		Controller:      n.ctl,
 		RecheckInterval: n.cfg.ControllerRecheckInterval,
 		Logger:          n.logger,
+
+		LeaderBalanceInterval:  n.cfg.LeaderBalanceInterval,
+		LeaderImbalancePercent: n.cfg.LeaderImbalancePercent,
 	})
 	pid, err := ctx.SpawnNamed(props, ControllerActorName)
 	if err != nil {
@@ -55,9 +58,10 @@ func (n *node) handleRoleChanged(m *ctlactor.RoleChanged) {
 
 // handleMembersChanged records the live members and publishes their
 // addresses to the replicas.
-func (n *node) handleMembersChanged(m *membersChanged) {
+func (n *node) handleMembersChanged(ctx actor.Context, m *membersChanged) {
 	n.view.Members = m.members
 	n.directory.set(m.members)
+	n.checkShutdown(ctx)
 }
 
 // watchController posts the holder of the controller lock whenever it

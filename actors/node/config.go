@@ -78,6 +78,11 @@ type Config struct {
 	// pass (0 means actors/controller's default).
 	ControllerPollInterval    time.Duration
 	ControllerRecheckInterval time.Duration
+	// LeaderBalanceInterval and LeaderImbalancePercent configure the
+	// controller's automatic leader balance (actors/controller.Config);
+	// an interval of 0 disables it.
+	LeaderBalanceInterval  time.Duration
+	LeaderImbalancePercent int
 	// Logger defaults to slog.Default(); Metrics and Gauges (the
 	// per-partition series) may be nil.
 	Logger  *slog.Logger

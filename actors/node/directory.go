@@ -16,6 +16,8 @@ import (
 // atomic snapshot rather than actor state.
 type Directory struct {
 	addrs atomic.Pointer[map[int32]string]
+	// leaving holds the nodes in controlled shutdown, from the metadata.
+	leaving atomic.Pointer[map[int32]bool]
 }
 
 // NewDirectory returns a directory knowing the given members.
@@ -31,6 +33,18 @@ func (d *Directory) set(members []cluster.Member) {
 		m[mb.NodeID] = mb.Address
 	}
 	d.addrs.Store(&m)
+}
+
+func (d *Directory) setShuttingDown(nodes map[int32]bool) {
+	m := maps.Clone(nodes)
+	d.leaving.Store(&m)
+}
+
+// ShuttingDown reports whether node id is in controlled shutdown: leaders
+// do not add it to their ISR (partition.Config.ShuttingDown).
+func (d *Directory) ShuttingDown(id int32) bool {
+	m := d.leaving.Load()
+	return m != nil && (*m)[id]
 }
 
 // Address returns the remote address of live member id.

@@ -85,6 +85,8 @@ type node struct {
 	// ready is published to /healthz.
 	ready    *Readiness
 	draining *actor.PID // who asked for the drain until it is answered
+	// leaving is the controlled shutdown in progress (shutdown.go).
+	leaving *leavingState
 	// closing is set by a drain or Stopping and never cleared: no replica
 	// is spawned and no admin request served from then on.
 	closing bool
@@ -196,7 +198,7 @@ func (n *node) Receive(ctx actor.Context) {
 	case *logDirFailed:
 		n.handleLogDirFailed(ctx, m)
 	case *membersChanged:
-		n.handleMembersChanged(m)
+		n.handleMembersChanged(ctx, m)
 	case *controllerChanged:
 		n.view.ControllerID = m.id
 		n.ready.controllerKnown.Store(m.id >= 0)
@@ -208,6 +210,10 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleRoleChanged(m)
 	case *drainRequest:
 		n.handleDrain(ctx)
+	case *shutdownRequest:
+		n.handleShutdownRequest(ctx)
+	case *shutdownRecorded:
+		n.handleShutdownRecorded(ctx, m)
 	case *blockClaimed:
 		n.handleBlockClaimed(ctx, m)
 
@@ -227,6 +233,8 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.ReassignPartition(c, m) })
 	case *messages.ListReassignmentsRequest:
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.ListReassignments(c, m) })
+	case *messages.ElectLeadersRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.Elect(c, m) })
 
 	case *messages.ProduceRequest:
 		n.route(ctx, m.Topic, m.Partition)

@@ -378,3 +378,24 @@ type gauge struct{ v atomic.Uint64 }
 
 func (g *gauge) Set(v float64) { g.v.Store(math.Float64bits(v)) }
 func (g *gauge) get() float64  { return math.Float64frombits(g.v.Load()) }
+
+// A controlled shutdown records the node as shutting down and answers once
+// its view leaves nothing to hand over: alone, at once. The node goes on
+// serving until it is drained.
+func TestNodeControlledShutdownRecordsAndAnswers(t *testing.T) {
+	h := newHarness(t)
+	if err := ControlledShutdown(h.system, h.pid, requestTimeout); err != nil {
+		t.Fatalf("controlled shutdown: %v", err)
+	}
+	down, err := metadata.ShuttingDownNodes(context.Background(), h.store)
+	if err != nil || !down[1] {
+		t.Fatalf("shutting-down nodes %v, %v; want node 1", down, err)
+	}
+	if md := request[*messages.MetadataResponse](h, h.pid, &messages.MetadataRequest{}); md.ErrorCode != messages.ErrorCode_NONE {
+		t.Fatalf("metadata after the controlled shutdown: %v", md.ErrorCode)
+	}
+	// Asked again (a second SIGTERM), it answers again.
+	if err := ControlledShutdown(h.system, h.pid, requestTimeout); err != nil {
+		t.Fatalf("second controlled shutdown: %v", err)
+	}
+}

@@ -69,6 +69,7 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 		return
 	}
 	n.view.Snapshot = snap
+	n.directory.setShuttingDown(snap.ShuttingDown)
 	desired, errs := desiredReplicas(snap, n.cfg.Self.NodeID, n.cfg.TopicDefaults)
 	for _, err := range errs {
 		n.logger.Error("topic config", "error", err)
@@ -135,6 +136,7 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 	// Transaction coordinators follow this node's leadership of
 	// __transaction_state.
 	n.txns.Reconcile(ctx, n.view)
+	n.checkShutdown(ctx)
 }
 
 func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredReplica) {
@@ -154,6 +156,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		Metrics:                n.cfg.Metrics,
 		Gauges:                 n.cfg.Gauges,
 		Peer:                   n.directory.Peer(tp.Topic, tp.Partition),
+		ShuttingDown:           n.directory.ShuttingDown,
 		Store:                  n.cfg.Store,
 		Replication:            n.cfg.Replication,
 		LogOptions:             n.logOpts,

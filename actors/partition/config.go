@@ -52,6 +52,10 @@ type Config struct {
 	// It is called only from the replica's Receive. A nil Peer makes
 	// every other replica unreachable (replication factor 1).
 	Peer func(nodeID int32) *actor.PID
+	// ShuttingDown reports whether a node is in controlled shutdown: a
+	// leader does not add such a node to the ISR (the controller has
+	// just dropped it). Nil means none is. Called from Receive only.
+	ShuttingDown func(nodeID int32) bool
 	// Store is the metadata store a leader writes ISR changes to, by
 	// check-and-set of the partition state. Nil applies ISR changes in
 	// memory only (single-process tests).
@@ -269,6 +273,11 @@ func (c *Config) metadataTimeout() time.Duration {
 		return c.MetadataTimeout
 	}
 	return DefaultMetadataTimeout
+}
+
+// shuttingDown reports whether nodeID is in controlled shutdown.
+func (c *Config) shuttingDown(nodeID int32) bool {
+	return c.ShuttingDown != nil && c.ShuttingDown(nodeID)
 }
 
 // peer resolves nodeID's replica, nil when unknown.

@@ -34,11 +34,20 @@ type isrWritten struct {
 //
 // A change that adds a node which is not a live member (Peer resolves it
 // to nil) is refused here: the core's view of that follower is from before
-// it went away, and the controller has just dropped it from the ISR.
+// it went away, and the controller has just dropped it from the ISR. So
+// is one that adds a node in controlled shutdown.
 func (r *replica) proposeISR(ctx actor.Context, change replication.ISRChange) {
 	for _, id := range change.ISR {
-		if id != r.cfg.NodeID && r.cfg.peer(id) == nil && !slices.Contains(r.lead.ISR(), id) {
+		if id == r.cfg.NodeID || slices.Contains(r.lead.ISR(), id) {
+			continue
+		}
+		if r.cfg.peer(id) == nil {
 			r.logger.Debug("not adding a node that is not a live member to the ISR", "node", id)
+			r.applyLeader(ctx, r.lead.OnISRChangeFailed())
+			return
+		}
+		if r.cfg.shuttingDown(id) {
+			r.logger.Debug("not adding a node in controlled shutdown to the ISR", "node", id)
 			r.applyLeader(ctx, r.lead.OnISRChangeFailed())
 			return
 		}

@@ -42,3 +42,26 @@ func Main(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+var cli struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// BuildCLI builds cmd/sluice once per test binary, next to sluiced, and
+// returns the path of the binary.
+func BuildCLI(t testing.TB) string {
+	t.Helper()
+	dir := BuildBinaries(t)
+	cli.once.Do(func() {
+		cli.path = filepath.Join(dir, "sluice")
+		cmd := exec.Command("go", "build", "-o", cli.path, "github.com/sluice-mq/sluice/cmd/sluice")
+		cli.out, cli.err = cmd.CombinedOutput()
+	})
+	if cli.err != nil {
+		t.Fatalf("clustertest: build sluice: %v\n%s", cli.err, cli.out)
+	}
+	return cli.path
+}

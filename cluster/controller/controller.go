@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"hash/fnv"
+	"slices"
 
 	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/metadata"
@@ -75,32 +76,72 @@ func hashStartIndex(topic string) int {
 	return int(h.Sum32() & 0x7fffffff)
 }
 
-// liveNodes returns the node ids of the live members that serve their
+// liveNodes returns the node ids of the live members that can take new
 // replicas: a member whose log dir is offline is left out, as if dead, so
-// it neither leads nor stays in ISRs nor gets new replicas.
+// it neither leads nor stays in ISRs nor gets new replicas; a member in
+// controlled shutdown is left out too.
 func (c *Controller) liveNodes(ctx context.Context) ([]int32, error) {
-	nodes, _, err := c.servingNodes(ctx)
-	return nodes, err
+	set, _, err := c.servingNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]int32, 0, len(set.live))
+	for _, n := range set.sorted() {
+		if !set.leaving[n] {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes, nil
 }
 
-// servingNodes is liveNodes plus the number of live members, offline
-// dirs or not.
-func (c *Controller) servingNodes(ctx context.Context) ([]int32, int, error) {
+// nodeSet is what an election knows of the members.
+type nodeSet struct {
+	// live holds the members serving their replicas (log dir online).
+	live map[int32]bool
+	// leaving holds the live members in controlled shutdown: they keep
+	// their replicas until they stop, but lead only when no other in-sync
+	// member can, and leave every ISR that has another member.
+	leaving map[int32]bool
+}
+
+// canLead reports whether n may be elected in the normal course.
+func (s nodeSet) canLead(n int32) bool { return s.live[n] && !s.leaving[n] }
+
+func (s nodeSet) sorted() []int32 {
+	out := make([]int32, 0, len(s.live))
+	for n := range s.live {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// servingNodes returns the live members that serve their replicas (and
+// which of them are shutting down), plus the number of live members,
+// offline dirs or not.
+func (c *Controller) servingNodes(ctx context.Context) (nodeSet, int, error) {
 	members, _, err := c.members.Members(ctx)
 	if err != nil {
-		return nil, 0, err
+		return nodeSet{}, 0, err
 	}
 	offline, err := metadata.OfflineLogDirs(ctx, c.store)
 	if err != nil {
-		return nil, 0, err
+		return nodeSet{}, 0, err
 	}
-	nodes := make([]int32, 0, len(members))
+	leaving, err := metadata.ShuttingDownNodes(ctx, c.store)
+	if err != nil {
+		return nodeSet{}, 0, err
+	}
+	set := nodeSet{live: make(map[int32]bool, len(members)), leaving: make(map[int32]bool)}
 	for _, m := range members {
 		if _, down := offline[m.NodeID]; !down {
-			nodes = append(nodes, m.NodeID)
+			set.live[m.NodeID] = true
+			if leaving[m.NodeID] {
+				set.leaving[m.NodeID] = true
+			}
 		}
 	}
-	return nodes, len(members), nil
+	return set, len(members), nil
 }
 
 // errConflict ends a retry loop that kept losing check-and-set races.

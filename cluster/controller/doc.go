@@ -31,6 +31,20 @@
 // The record is the only state, so a new controller finishes what the
 // old one started.
 //
+// Elect serves ElectLeaders: a preferred election moves a partition's
+// leadership to the first replica of its assignment when that replica is
+// live and in the ISR, in a new leader epoch; an unclean one gives a
+// partition without a live in-sync replica a live replica. BalanceLeaders
+// runs preferred elections for the nodes whose share of preferred
+// partitions led by others is above a threshold (the controller loop
+// calls it periodically).
+//
+// A node in controlled shutdown writes metadata.ShuttingDownKey; elections
+// then treat it as live but leaving: its leaderships go to other in-sync
+// replicas, it leaves the ISRs that keep another member, it is not
+// preferred and gets no new replicas. ShutdownPending tells the node, from
+// its own view, what it still has to hand over.
+//
 // Metadata builds a MetadataResponse from a node's current ClusterView, for
 // the node actor's Metadata handler.
 package controller

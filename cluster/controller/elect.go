@@ -21,6 +21,9 @@ import (
 //     returning ISR member is elected);
 //   - a dead follower is dropped from the ISR of a live leader, without an
 //     epoch change;
+//   - a node in controlled shutdown (metadata.ShuttingDownPrefix) hands
+//     its leaderships to other in-sync members in a new epoch and leaves
+//     the ISRs that keep another member;
 //   - reassignments in progress advance (AdvanceReassignments).
 //
 // A member whose log dir is offline (metadata.LogDirsPrefix) counts as
@@ -37,10 +40,6 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 	}
 	if members == 0 {
 		return nil, nil
-	}
-	live := make(map[int32]bool, len(nodes))
-	for _, n := range nodes {
-		live[n] = true
 	}
 	snap, err := metadata.Load(ctx, c.store)
 	if err != nil {
@@ -66,7 +65,7 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 			if !ok {
 				continue // being created; its creator writes the state
 			}
-			did, leader, err := c.electOne(ctx, tp, replicas, state, live, unclean)
+			did, leader, err := c.electOne(ctx, tp, replicas, state, nodes, unclean)
 			if err != nil {
 				return changed, err
 			}
@@ -85,10 +84,10 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 // electOne applies electLeader to one partition, retrying lost races. It
 // reports whether it changed the state, and the leader the partition has
 // (-1: offline).
-func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, replicas []int32, state metadata.PartitionState, live map[int32]bool, unclean bool) (bool, int32, error) {
+func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, replicas []int32, state metadata.PartitionState, nodes nodeSet, unclean bool) (bool, int32, error) {
 	did, leader := false, state.Leader
 	err := c.retry(ctx, func() error {
-		next, change := electLeader(replicas, state, live, unclean)
+		next, change := electLeader(replicas, state, nodes, unclean)
 		if !change {
 			leader = state.Leader
 			return nil
@@ -115,29 +114,62 @@ func (c *Controller) electOne(ctx context.Context, tp metadata.TopicPartition, r
 }
 
 // electLeader computes a partition's next state given the live nodes; it
-// reports false when the state is already right.
-func electLeader(replicas []int32, state metadata.PartitionState, live map[int32]bool, unclean bool) (metadata.PartitionState, bool) {
+// reports false when the state is already right. A node shutting down
+// counts as live but hands its leadership to another in-sync member and
+// leaves the ISR when another member stays in it; it is elected only when
+// no other in-sync member is live, rather than leave the partition
+// offline.
+func electLeader(replicas []int32, state metadata.PartitionState, nodes nodeSet, unclean bool) (metadata.PartitionState, bool) {
 	liveISR := make([]int32, 0, len(state.ISR))
+	stayISR := make([]int32, 0, len(state.ISR)) // live and not leaving
 	for _, n := range state.ISR {
-		if live[n] {
+		if nodes.live[n] {
 			liveISR = append(liveISR, n)
+			if !nodes.leaving[n] {
+				stayISR = append(stayISR, n)
+			}
 		}
 	}
-	if state.Leader >= 0 && live[state.Leader] {
-		if len(liveISR) == len(state.ISR) {
+	keep := func(isr []int32) (metadata.PartitionState, bool) {
+		if len(isr) == len(state.ISR) {
 			return state, false
 		}
-		// Dead followers leave the ISR; the leader stays.
-		return metadata.PartitionState{Leader: state.Leader, LeaderEpoch: state.LeaderEpoch, ISR: liveISR}, true
+		return metadata.PartitionState{Leader: state.Leader, LeaderEpoch: state.LeaderEpoch, ISR: isr}, true
 	}
-	for _, n := range replicas {
-		if slices.Contains(liveISR, n) {
-			return metadata.PartitionState{Leader: n, LeaderEpoch: state.LeaderEpoch + 1, ISR: liveISR}, true
+	elect := func(candidates, isr []int32) (metadata.PartitionState, bool) {
+		for _, n := range replicas {
+			if slices.Contains(candidates, n) {
+				return metadata.PartitionState{Leader: n, LeaderEpoch: state.LeaderEpoch + 1, ISR: isr}, true
+			}
 		}
+		return metadata.PartitionState{}, false
+	}
+	switch {
+	case state.Leader >= 0 && nodes.canLead(state.Leader):
+		// Dead and leaving followers leave the ISR; the leader stays.
+		return keep(stayISR)
+	case state.Leader >= 0 && nodes.live[state.Leader]:
+		// The leader is shutting down: another in-sync member takes over
+		// in a new epoch; with none, it leads until it stops.
+		if next, ok := elect(stayISR, stayISR); ok {
+			return next, true
+		}
+		return keep(liveISR)
+	}
+	if next, ok := elect(stayISR, stayISR); ok {
+		return next, true
+	}
+	if next, ok := elect(liveISR, liveISR); ok {
+		return next, true // a leaving member rather than none
 	}
 	if unclean {
 		for _, n := range replicas {
-			if live[n] {
+			if nodes.canLead(n) {
+				return metadata.PartitionState{Leader: n, LeaderEpoch: state.LeaderEpoch + 1, ISR: []int32{n}}, true
+			}
+		}
+		for _, n := range replicas {
+			if nodes.live[n] {
 				return metadata.PartitionState{Leader: n, LeaderEpoch: state.LeaderEpoch + 1, ISR: []int32{n}}, true
 			}
 		}

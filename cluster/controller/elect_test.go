@@ -46,8 +46,33 @@ func TestControllerElectLeaderTable(t *testing.T) {
 		// An ISR member comes back to an offline partition.
 		{"back online", state(-1, 5, 1), live(1, 2), false, state(1, 6, 1), true},
 	}
+	// A node in controlled shutdown (leaving) is live but hands over.
+	leaving := []struct {
+		name    string
+		state   metadata.PartitionState
+		live    map[int32]bool
+		leaving map[int32]bool
+		unclean bool
+		want    metadata.PartitionState
+		change  bool
+	}{
+		{"leaving leader hands over", state(1, 4, 1, 2, 3), live(1, 2, 3), live(1), false, state(2, 5, 2, 3), true},
+		{"leaving leader, only ISR member", state(1, 4, 1), live(1, 2, 3), live(1), false, state(1, 4, 1), false},
+		{"leaving leader, dead follower still leaves", state(1, 4, 1, 2), live(1, 3), live(1), false, state(1, 4, 1), true},
+		{"leaving follower leaves the ISR", state(2, 4, 1, 2, 3), live(1, 2, 3), live(1), false, state(2, 4, 2, 3), true},
+		{"dead leader, leaving member rather than none", state(2, 4, 1, 2), live(1, 3), live(1), false, state(1, 5, 1), true},
+		{"dead leader, leaving member passed over", state(3, 4, 1, 2, 3), live(1, 2), live(1), false, state(2, 5, 2), true},
+		{"unclean prefers a staying node", state(3, 4, 3), live(1, 2), live(1), true, state(2, 5, 2), true},
+		{"two leaving", state(1, 4, 1, 2, 3), live(1, 2, 3), live(1, 2), false, state(3, 5, 3), true},
+	}
 	for _, tc := range cases {
-		got, change := electLeader(replicas, tc.state, tc.live, tc.unclean)
+		got, change := electLeader(replicas, tc.state, nodeSet{live: tc.live}, tc.unclean)
+		if change != tc.change || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: electLeader = %+v %v, want %+v %v", tc.name, got, change, tc.want, tc.change)
+		}
+	}
+	for _, tc := range leaving {
+		got, change := electLeader(replicas, tc.state, nodeSet{live: tc.live, leaving: tc.leaving}, tc.unclean)
 		if change != tc.change || !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: electLeader = %+v %v, want %+v %v", tc.name, got, change, tc.want, tc.change)
 		}

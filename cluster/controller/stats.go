@@ -20,6 +20,10 @@ type Stats struct {
 	Elections   atomic.Int64
 	Unclean     atomic.Int64
 	WentOffline atomic.Int64
+	// Preferred counts the elections that moved leadership back to a
+	// partition's preferred replica (requested or by BalanceLeaders);
+	// they are among Elections too.
+	Preferred atomic.Int64
 	// Offline is the number of partitions with no leader; Topics and
 	// Partitions count the cluster's topics and partitions.
 	Offline    atomic.Int64

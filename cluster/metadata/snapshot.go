@@ -22,6 +22,8 @@ type Snapshot struct {
 	DeletedTopics map[string]DeletedTopic
 	// OfflineLogDirs holds the nodes with an offline log dir, by node id.
 	OfflineLogDirs map[int32]NodeLogDirs
+	// ShuttingDown holds the nodes in controlled shutdown.
+	ShuttingDown map[int32]bool
 	// Index is the store index the snapshot is consistent with; pass it to
 	// WatchSnapshot.
 	Index uint64
@@ -71,6 +73,7 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 		Index:         index,
 
 		OfflineLogDirs: make(map[int32]NodeLogDirs),
+		ShuttingDown:   make(map[int32]bool),
 	}
 	var states []cluster.KV
 	for _, kv := range kvs {
@@ -91,6 +94,8 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 			s.DeletedTopics[d.ID] = d
 		case strings.HasPrefix(kv.Key, LogDirsPrefix):
 			addLogDirs(s.OfflineLogDirs, kv)
+		case strings.HasPrefix(kv.Key, ShuttingDownPrefix):
+			addShuttingDown(s.ShuttingDown, kv)
 		case kv.Key == ClusterIDKey:
 			s.ClusterID = string(kv.Value)
 		}

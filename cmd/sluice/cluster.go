@@ -9,7 +9,8 @@ import (
 )
 
 func (a *app) clusterCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "cluster", Short: "Inspect the cluster"}
+	cmd := &cobra.Command{Use: "cluster", Short: "Inspect and balance the cluster"}
+	cmd.AddCommand(a.clusterBalance())
 	var internal bool
 	statusCmd := &cobra.Command{
 		Use:   "status",

@@ -117,7 +117,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.Version = version.Get().String("sluice")
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetFlagErrorFunc(flagerr.Describe)
-	root.AddCommand(a.versionCommand(), a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand(),
+	root.AddCommand(a.versionCommand(), a.nodeCommand(), a.topicCommand(), a.produceCommand(), a.consumeCommand(), a.clusterCommand(), a.benchCommand(),
 		a.partitionCommand(), a.groupCommand(), a.txnCommand())
 	a.addNameCompletion(root)
 	return root

@@ -15,8 +15,8 @@ import (
 )
 
 func (a *app) partitionCommand() *cobra.Command {
-	cmd := &cobra.Command{Use: "partition", Short: "Move partition replicas between nodes, delete a partition's old records"}
-	cmd.AddCommand(a.partitionReassign(), a.partitionReassignments(), a.partitionDeleteRecords())
+	cmd := &cobra.Command{Use: "partition", Short: "Move partition replicas and leadership between nodes, delete a partition's old records"}
+	cmd.AddCommand(a.partitionReassign(), a.partitionReassignments(), a.partitionElectLeaders(), a.partitionDeleteRecords())
 	return cmd
 }
 

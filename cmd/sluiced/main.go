@@ -51,6 +51,8 @@ type flags struct {
 	consul        string
 	checkTTL      time.Duration
 	lagTime       time.Duration
+	balance       bool
+	imbalance     time.Duration
 	recover       bool
 	faults        bool
 }
@@ -90,6 +92,8 @@ func newCommand() *cobra.Command {
 	fs.Int32Var(&f.nodeID, "node-id", def.NodeID, "node id, unique in the cluster")
 	fs.StringVar(&f.logLevel, "log-level", def.LogLevel, "log level: debug, info, warn or error")
 	fs.DurationVar(&f.lagTime, "replica-lag-time", def.Replication.ReplicaLagTime, "a follower behind the leader this long leaves the ISR")
+	fs.BoolVar(&f.balance, "auto-leader-rebalance", def.Leaders.AutoRebalance, "move leaderships back to preferred replicas when a node's imbalance passes leaders.imbalance_percent")
+	fs.DurationVar(&f.imbalance, "leader-imbalance-check-interval", def.Leaders.ImbalanceCheckInterval, "how often the controller checks the leader imbalance")
 	fs.StringVar(&f.consul, "consul", "", "host:port of the Consul agent: join that cluster (empty: run alone)")
 	fs.BoolVar(&f.recover, "recover-metadata", false, "rebuild lost metadata (an empty store) from the replicas in the data dir, then start; see docs/CLUSTER.md")
 	fs.DurationVar(&f.checkTTL, "consul-check-ttl", def.Consul.CheckTTL, "health check TTL: a node silent this long leaves the cluster")
@@ -145,6 +149,12 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	if fs.Changed("replica-lag-time") {
 		cfg.Replication.ReplicaLagTime = f.lagTime
 		cfg.Replication.RetryInterval = min(cfg.Replication.RetryInterval, f.lagTime)
+	}
+	if fs.Changed("auto-leader-rebalance") {
+		cfg.Leaders.AutoRebalance = f.balance
+	}
+	if fs.Changed("leader-imbalance-check-interval") {
+		cfg.Leaders.ImbalanceCheckInterval = f.imbalance
 	}
 	if fs.Changed("consul") {
 		cfg.Consul.Address = f.consul

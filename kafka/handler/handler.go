@@ -163,6 +163,8 @@ func (h *Handler) answer(ctx context.Context, req *wire.Request) kmsg.Response {
 		resp = h.describeLogDirs(ctx, r)
 	case *kmsg.OffsetDeleteRequest:
 		resp = h.offsetDelete(ctx, r)
+	case *kmsg.ElectLeadersRequest:
+		resp = h.electLeaders(ctx, r)
 	default:
 		// ParseRequest admits only served keys, each of which has a case.
 		panic(fmt.Sprintf("handler: no handler for served key %d", req.Key))

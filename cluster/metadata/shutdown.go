@@ -1,0 +1,90 @@
+package metadata
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-mq/sluice/cluster"
+)
+
+// ShuttingDownPrefix holds one record per node in controlled shutdown
+// (Kafka's ControlledShutdown), keyed by node id. The node writes it when
+// it is told to stop and removes it when it starts again. While a live
+// member has one, the controller moves its leaderships to other in-sync
+// replicas, drops it from the ISRs that have another member, elects it
+// nowhere and places no new replica on it; leaders add it to no ISR.
+const ShuttingDownPrefix = "shutting-down/"
+
+// NodeShutdown is a node's record of its controlled shutdown.
+type NodeShutdown struct {
+	NodeID int32 `json:"node_id"`
+	// SinceMs is when the shutdown began, Unix milliseconds.
+	SinceMs int64 `json:"since_ms"`
+}
+
+// ShuttingDownKey returns the store key of a node's shutdown record.
+func ShuttingDownKey(node int32) string { return ShuttingDownPrefix + strconv.Itoa(int(node)) }
+
+// PutShuttingDown records that node is shutting down, replacing an
+// earlier record.
+func PutShuttingDown(ctx context.Context, st cluster.Store, node int32, since time.Time) error {
+	value, err := json.Marshal(NodeShutdown{NodeID: node, SinceMs: since.UnixMilli()})
+	if err != nil {
+		return fmt.Errorf("metadata: encode shutdown of node %d: %w", node, err)
+	}
+	key := ShuttingDownKey(node)
+	for range 16 {
+		var version uint64
+		kv, err := st.Get(ctx, key)
+		switch {
+		case err == nil:
+			version = kv.Version
+		case !errors.Is(err, cluster.ErrNotFound):
+			return fmt.Errorf("metadata: record shutdown of node %d: %w", node, err)
+		}
+		_, err = st.CAS(ctx, key, value, version)
+		if !errors.Is(err, cluster.ErrVersionMismatch) {
+			if err != nil {
+				return fmt.Errorf("metadata: record shutdown of node %d: %w", node, err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("metadata: record shutdown of node %d: %w", node, cluster.ErrVersionMismatch)
+}
+
+// ClearShuttingDown removes node's shutdown record (absent is fine).
+func ClearShuttingDown(ctx context.Context, st cluster.Store, node int32) error {
+	if err := st.Delete(ctx, ShuttingDownKey(node), 0); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		return fmt.Errorf("metadata: clear shutdown of node %d: %w", node, err)
+	}
+	return nil
+}
+
+// ShuttingDownNodes returns the nodes with a shutdown record. A record
+// that does not decode still counts: only its node writes under its key.
+func ShuttingDownNodes(ctx context.Context, st cluster.Store) (map[int32]bool, error) {
+	kvs, _, err := st.List(ctx, ShuttingDownPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("metadata: list shutting-down nodes: %w", err)
+	}
+	out := make(map[int32]bool, len(kvs))
+	for _, kv := range kvs {
+		addShuttingDown(out, kv)
+	}
+	return out, nil
+}
+
+// addShuttingDown adds the node of record kv to m.
+func addShuttingDown(m map[int32]bool, kv cluster.KV) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(kv.Key, ShuttingDownPrefix), 10, 32)
+	if err != nil {
+		return // not a node's record
+	}
+	m[int32(id)] = true
+}
