@@ -2,6 +2,7 @@ package durability
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +78,24 @@ log:
 	for i := 60; i < 63; i++ { // the tail after the last roll
 		offsets = append(offsets, produce(producerBatch(t, 100, int32(i*4), false, 4)).BaseOffset)
 	}
-	end := clustertest.Request[*messages.PartitionStatusResponse](t, cl, pid, &messages.PartitionStatusRequest{Topic: topic}).LogEndOffset
+	status := clustertest.Request[*messages.PartitionStatusResponse](t, cl, pid, &messages.PartitionStatusRequest{Topic: topic})
+	end := status.LogEndOffset
+	// The snapshot of each roll is written off the actor: the crash comes
+	// once every rolled segment's is on disk, as the test is about what a
+	// restart does with them.
+	if status.Segments < 3 {
+		t.Fatalf("%d segments, want several rolls", status.Segments)
+	}
+	waitFor(t, "a producer state snapshot per rolled segment", func() error {
+		snaps, err := filepath.Glob(filepath.Join(c.DataDir(0), topic+"-0", "*.snapshot"))
+		if err != nil {
+			return err
+		}
+		if len(snaps) < int(status.Segments)-1 {
+			return fmt.Errorf("%d snapshots for %d segments", len(snaps), status.Segments)
+		}
+		return nil
+	})
 
 	c.Kill(0)
 	c.StartNode(0)
