@@ -124,7 +124,7 @@ func DefaultTopicConfig() TopicConfig {
 		CleanupPolicy:          CleanupDelete,
 		CompressionType:        "producer",
 		FlushPolicy:            FlushNever,
-		FlushInterval:          time.Millisecond,
+		FlushInterval:          2 * time.Millisecond, // the broker's log.flush_interval default
 		MinInsyncReplicas:      1,
 		UncleanLeaderElection:  false,
 		DeleteRetention:        24 * time.Hour,

@@ -23,7 +23,7 @@ func TestTopicConfigDefaults(t *testing.T) {
 		ConfigCleanupPolicy:          "delete",
 		ConfigCompressionType:        "producer",
 		ConfigFlushPolicy:            "never",
-		ConfigFlushIntervalMs:        "1",
+		ConfigFlushIntervalMs:        "2",
 		ConfigMinInsyncReplicas:      "1",
 		ConfigUncleanLeaderElection:  "false",
 		ConfigDeleteRetentionMs:      "86400000",
