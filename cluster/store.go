@@ -27,6 +27,15 @@ type KV struct {
 	Version uint64
 }
 
+// BulkPutter is an optional Store extension, for stores that write many
+// keys at once far more cheaply than one by one (the local store persists
+// its whole file per commit). PutAll writes each kv.Value under kv.Key
+// whatever is stored there (kv.Version is ignored) and returns once all
+// are durable; with an error, any of them may have been written.
+type BulkPutter interface {
+	PutAll(ctx context.Context, kvs []KV) error
+}
+
 // Store is the metadata store: a small key/value space changed only by
 // check-and-set and watched with blocking queries. Consul KV implements it
 // for clusters (cluster/consul), a file in the data dir for a single node

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/cluster"
-	"github.com/sluice-mq/sluice/cluster/metadata"
 )
 
 // loop is the controller's blocking side, run by one goroutine that the
@@ -176,7 +175,9 @@ func (l *loop) watchMetadata(ctx context.Context, poke func()) {
 	problems := retryLog{logger: l.logger, what: "controller metadata watch"}
 	var index uint64
 	for {
-		snap, err := metadata.WatchSnapshot(ctx, l.cfg.Store, index)
+		// The listing is not decoded: only its index matters here (the
+		// election pass loads what it needs).
+		_, next, err := l.cfg.Store.Watch(ctx, "", index)
 		if ctx.Err() != nil {
 			return
 		}
@@ -190,10 +191,10 @@ func (l *loop) watchMetadata(ctx context.Context, poke func()) {
 		}
 		retry.reset()
 		problems.ok()
-		if index != 0 && snap.Index != index {
+		if index != 0 && next != index {
 			poke()
 		}
-		index = snap.Index
+		index = next
 	}
 }
 

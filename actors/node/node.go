@@ -29,10 +29,16 @@ const (
 	replicaRestartWindow = 10 * time.Second
 )
 
+// replicaOpeners is how many replicas open their logs at once
+// (partition.OpenLimit): enough to keep a disk busy, few enough that the
+// guardian and the network are not starved by threads in file syscalls.
+const replicaOpeners = 8
+
 // Internal messages: watch goroutines and admin goroutines report with
 // these. They never leave the process.
 type (
-	snapshotLoaded struct{ snapshot metadata.Snapshot }
+	// snapshotReady says a new snapshot waits in node.latest.
+	snapshotReady  struct{}
 	membersChanged struct{ members []cluster.Member }
 	// drainRequest stops every replica (each answers what it holds and
 	// closes its log); the answer is drained once all have stopped.
@@ -58,7 +64,15 @@ type node struct {
 	txns   *txn.Host
 	logger *slog.Logger
 
-	view     controller.ClusterView
+	view controller.ClusterView
+	// latest passes snapshots from the metadata watch (watch.go).
+	latest *snapshotSlot
+	// topicKeys holds each topic's last definition key (metaKey), so an
+	// unchanged definition is compared once per topic, not once per
+	// partition (reconcile.go).
+	topicKeys map[string]string
+	// opens bounds the replicas opening their logs at once.
+	opens    *partition.OpenLimit
 	replicas map[metadata.TopicPartition]*hostedReplica
 	// meta records hosted replicas' topic definitions in their directories.
 	meta *metaWriter
@@ -167,6 +181,9 @@ func newNode(cfg Config) *node {
 		view:      controller.ClusterView{ControllerID: -1, Members: []cluster.Member{cfg.Self}},
 		directory: directory,
 		replicas:  make(map[metadata.TopicPartition]*hostedReplica),
+		latest:    &snapshotSlot{},
+		topicKeys: make(map[string]string),
+		opens:     partition.NewOpenLimit(replicaOpeners),
 		meta:      newMetaWriter(),
 		deleter:   newDeleter(cfg.FileDeleteDelay),
 		deleting:  make(map[metadata.TopicPartition]string),
@@ -191,8 +208,10 @@ func (n *node) Receive(ctx actor.Context) {
 	case *actor.Terminated:
 		n.handleTerminated(ctx, m)
 
-	case *snapshotLoaded:
-		n.apply(ctx, m.snapshot)
+	case *snapshotReady:
+		if snap, ok := n.latest.take(); ok {
+			n.apply(ctx, snap)
+		}
 	case *dirRenamed:
 		n.handleDirRenamed(ctx, m)
 	case *logDirFailed:

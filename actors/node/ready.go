@@ -29,20 +29,22 @@ func (n *node) scheduleApply(ctx actor.Context) {
 
 // Readiness publishes whether the node can serve to its admin HTTP server
 // (/healthz): it has applied the metadata, spawned every replica the
-// metadata assigns it and, while it starts, knows the controller. Once it
+// metadata assigns it, every replica has opened its log and taken its
+// role and, while it starts, knows the controller. Once it
 // was ready, losing the controller (a metadata store outage) does not
 // make it unready: its replicas keep serving, and /healthz warns instead.
 // It is safe for concurrent use.
 type Readiness struct {
 	controllerKnown atomic.Bool
 	pendingReplicas atomic.Int64
+	openingReplicas atomic.Int64 // spawned, log not open yet
 	started         atomic.Bool
 	wasReady        atomic.Bool
 }
 
 // note records that the node has been ready once, if it is now.
 func (r *Readiness) note() {
-	if r.started.Load() && r.controllerKnown.Load() && r.pendingReplicas.Load() == 0 {
+	if r.started.Load() && r.controllerKnown.Load() && r.pendingReplicas.Load() == 0 && r.openingReplicas.Load() == 0 {
 		r.wasReady.Store(true)
 	}
 }
@@ -59,6 +61,9 @@ func (r *Readiness) Ready() error {
 		return fmt.Errorf("node: no controller known")
 	case r.pendingReplicas.Load() > 0:
 		return fmt.Errorf("node: starting replicas: %d to spawn", r.pendingReplicas.Load())
+	case r.openingReplicas.Load() > 0:
+		return fmt.Errorf("node: starting replicas: %d opening their logs", r.openingReplicas.Load())
 	}
+	r.note()
 	return nil
 }

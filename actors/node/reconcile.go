@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -30,11 +31,26 @@ type desiredReplica struct {
 // desiredReplicas lists the partitions of snap assigned to node. A topic
 // whose stored configs do not parse (written by a newer version, say) runs
 // on the defaults rather than not at all.
-func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.TopicConfig) (map[metadata.TopicPartition]desiredReplica, []error) {
+//
+// keys holds each topic's definition key from the previous call and is
+// updated: an unchanged key is replaced by the earlier string, so that
+// comparing it with a hosted replica's metaKey (apply) finds the same
+// string and costs nothing, where comparing two copies of a topic of
+// 10,000 partitions costs tens of KB per partition.
+func desiredReplicas(snap metadata.Snapshot, node int32, defaults metadata.TopicConfig, keys map[string]string) (map[metadata.TopicPartition]desiredReplica, []error) {
 	out := make(map[metadata.TopicPartition]desiredReplica)
 	var errs []error
+	for name := range keys {
+		if _, ok := snap.Topics[name]; !ok {
+			delete(keys, name)
+		}
+	}
 	for _, t := range snap.Topics {
 		record, key := topicRecord(t)
+		if old, ok := keys[t.Name]; ok && old == key {
+			key = old
+		}
+		keys[t.Name] = key
 		cfg, err := t.Config(defaults)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("topic %s: %w", t.Name, err))
@@ -70,7 +86,7 @@ func (n *node) apply(ctx actor.Context, snap metadata.Snapshot) {
 	}
 	n.view.Snapshot = snap
 	n.directory.setShuttingDown(snap.ShuttingDown)
-	desired, errs := desiredReplicas(snap, n.cfg.Self.NodeID, n.cfg.TopicDefaults)
+	desired, errs := desiredReplicas(snap, n.cfg.Self.NodeID, n.cfg.TopicDefaults, n.topicKeys)
 	for _, err := range errs {
 		n.logger.Error("topic config", "error", err)
 	}
@@ -152,6 +168,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		Flusher:                n.cfg.Flusher,
 		Limits:                 n.cfg.Limits,
 		Cleaner:                n.cfg.Cleaner,
+		Opens:                  n.opens,
 		Logger:                 n.logger,
 		Metrics:                n.cfg.Metrics,
 		Gauges:                 n.cfg.Gauges,
@@ -164,9 +181,14 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 	if n.offline != nil {
 		cfg.Offline = n.offline
 	}
+	var once sync.Once
+	opening := &n.ready.openingReplicas
+	opening.Add(1)
+	cfg.Opened = func() { once.Do(func() { opening.Add(-1) }) }
 	pid, err := ctx.SpawnNamed(partition.Props(cfg, d.state), messages.ReplicaActorName(tp.Topic, tp.Partition))
 	if err != nil {
 		n.logger.Error("spawn replica", "partition", tp.String(), "error", err)
+		cfg.Opened()
 		return
 	}
 	n.byPID[pid.GetId()] = tp

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,13 +40,19 @@ func (n *node) startWatches(ctx actor.Context) {
 	}()
 }
 
-// watchMetadata posts every new snapshot after index. Index 0 returns the
-// current snapshot at once, so a node started without one gets it first.
+// watchMetadata hands every new snapshot after index to the guardian.
+// Index 0 returns the current snapshot at once, so a node started without
+// one gets it first. Snapshots are decoded incrementally (only changed
+// keys) and handed over through n.latest: while the guardian is busy,
+// newer snapshots replace the one waiting, so a burst of changes (a topic
+// of thousands of partitions being written) costs the guardian one apply
+// per turn, not one per change, and its mailbox holds at most one.
 func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) {
 	backoff := watchBackoffMin
 	problems := retryLog{logger: n.logger, what: "metadata watch"}
+	var decoder metadata.Decoder
 	for {
-		snap, err := metadata.WatchSnapshot(ctx, n.cfg.Store, index)
+		snap, err := decoder.Watch(ctx, n.cfg.Store, index)
 		if ctx.Err() != nil {
 			return
 		}
@@ -61,7 +68,9 @@ func (n *node) watchMetadata(ctx context.Context, index uint64, post func(any)) 
 		problems.ok()
 		if snap.Index != index || index == 0 {
 			index = snap.Index
-			post(&snapshotLoaded{snapshot: snap})
+			if n.latest.put(snap) {
+				post(&snapshotReady{})
+			}
 		}
 	}
 }
@@ -132,4 +141,36 @@ func (r *retryLog) ok() {
 		r.failing = false
 		r.logger.Info(r.what + " recovered")
 	}
+}
+
+// snapshotSlot holds the newest snapshot the watch has seen and the
+// guardian has not taken yet. It is shared by the watch goroutine and
+// the guardian; safe for concurrent use.
+type snapshotSlot struct {
+	mu      sync.Mutex // guards the following
+	snap    metadata.Snapshot
+	waiting bool // snap is set and a snapshotReady is on its way
+}
+
+// put stores snap, replacing one not yet taken; true means the guardian
+// must be told (no snapshotReady is pending).
+func (s *snapshotSlot) put(snap metadata.Snapshot) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.snap = snap
+	notify := !s.waiting
+	s.waiting = true
+	return notify
+}
+
+// take returns the waiting snapshot; false when there is none.
+func (s *snapshotSlot) take() (metadata.Snapshot, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.waiting {
+		return metadata.Snapshot{}, false
+	}
+	snap := s.snap
+	s.snap, s.waiting = metadata.Snapshot{}, false
+	return snap, true
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// Flusher is the node's group commit, shared by every log; nil makes
 	// each interval-policy log start its own.
 	Flusher *commitlog.Flusher
+	// Opens bounds the replicas of the node opening their logs at once;
+	// nil leaves them unbounded.
+	Opens *OpenLimit
+	// Opened, when set, is called at the end of every Started: the log
+	// is open (or failed to open) and the first role taken.
+	Opened func()
 	// Cleaner is the node's log cleaner: the log of a compacted topic is
 	// registered with it while open. Nil leaves logs uncompacted.
 	Cleaner *cleaner.Cleaner

@@ -214,11 +214,16 @@ func (r *replica) initializing(ctx actor.Context) {
 	switch ctx.Message().(type) {
 	case *actor.Started:
 		r.stats = r.cfg.Gauges.acquire(r.cfg.Topic, r.cfg.Partition)
+		if r.cfg.Opened != nil {
+			defer r.cfg.Opened()
+		}
 		if r.cfg.Offline != nil {
 			r.offline = r.cfg.Offline
 			r.behavior.Become(r.failed)
 			return
 		}
+		r.cfg.Opens.acquire()
+		defer r.cfg.Opens.release()
 		if err := r.openLog(); err != nil {
 			r.logger.Error("open partition log", "dir", r.cfg.Dir, "error", err)
 			r.behavior.Become(r.failed)

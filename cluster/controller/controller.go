@@ -31,6 +31,8 @@ type Controller struct {
 	maxRetries int
 	limits     Limits
 	stats      Stats
+	// decoder keeps election passes from decoding unchanged keys again.
+	decoder *metadata.Decoder
 }
 
 // Option configures a Controller.
@@ -63,6 +65,7 @@ func New(st cluster.Store, members cluster.Membership, defaults metadata.TopicCo
 		defaults:   defaults,
 		startIndex: hashStartIndex,
 		maxRetries: DefaultMaxRetries,
+		decoder:    &metadata.Decoder{},
 	}
 	for _, o := range opts {
 		o(c)

@@ -59,6 +59,11 @@ func (c *Controller) createTopic(ctx context.Context, req *messages.CreateTopicR
 		return metadata.Topic{}, err
 	}
 	if t, ok := retried(topics, req); ok {
+		// The attempt that created it may not have written every
+		// partition state before its deadline.
+		if err := metadata.CompleteStates(ctx, c.store, t); err != nil {
+			return metadata.Topic{}, err
+		}
 		return t, nil
 	}
 	if err := checkNameFree(topics, name); err != nil {
@@ -93,6 +98,9 @@ func (c *Controller) createTopic(ctx context.Context, req *messages.CreateTopicR
 		if errors.Is(err, messages.ErrTopicAlreadyExists) && req.GetRequestId() != "" {
 			// A retry may have raced its original: the original won.
 			if t, gerr := metadata.GetTopic(ctx, c.store, name); gerr == nil && t.CreateRequestID == req.GetRequestId() {
+				if err := metadata.CompleteStates(ctx, c.store, t); err != nil {
+					return metadata.Topic{}, err
+				}
 				return t, nil
 			}
 		}

@@ -41,7 +41,7 @@ func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartitio
 	if members == 0 {
 		return nil, nil
 	}
-	snap, err := metadata.Load(ctx, c.store)
+	snap, err := c.decoder.Load(ctx, c.store)
 	if err != nil {
 		return nil, err
 	}

@@ -141,7 +141,7 @@ func (c *Controller) ListReassignments(ctx context.Context, _ *messages.ListReas
 	if err != nil {
 		return &messages.ListReassignmentsResponse{ErrorCode: codeOf(err), ErrorMessage: errorMessage(err)}
 	}
-	snap, err := metadata.Load(ctx, c.store)
+	snap, err := c.decoder.Load(ctx, c.store)
 	if err != nil {
 		return &messages.ListReassignmentsResponse{ErrorCode: codeOf(err), ErrorMessage: errorMessage(err)}
 	}

@@ -55,11 +55,17 @@ func DecodePartition(b []byte) (metadata.Topic, error) {
 
 // WritePartition atomically records t in partition directory dir,
 // creating dir if needed, and removes temporary files an interrupted
-// earlier write left. One writer per directory at a time.
+// earlier write left; a directory that records t already is left as it
+// is. One writer per directory at a time.
 func WritePartition(dir string, t metadata.Topic) error {
 	b, err := EncodePartition(t)
 	if err != nil {
 		return err
+	}
+	if have, err := os.ReadFile(filepath.Join(dir, PartitionFileName)); err == nil && bytes.Equal(have, b) {
+		// Already recorded (a restart hosts the same replicas again):
+		// thousands of partitions need not be rewritten and synced.
+		return nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("identity: %w", err)

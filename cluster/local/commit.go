@@ -23,6 +23,7 @@ const (
 	opCAS opKind = iota
 	opDelete
 	opDeleteTree
+	opPut // write whatever the key's version
 )
 
 // writeOp is one queued write. The committer sets result and err, then
@@ -41,24 +42,38 @@ type writeOp struct {
 // submit queues op and returns when it is committed or refused. Once queued
 // the write completes whatever ctx does, so its outcome is never unknown.
 func (s *Store) submit(ctx context.Context, op *writeOp) error {
+	return s.submitAll(ctx, []*writeOp{op})
+}
+
+// submitAll queues ops under one lock, so one commit takes them all, and
+// returns the first error once all are committed or refused.
+func (s *Store) submitAll(ctx context.Context, ops []*writeOp) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	op.done = make(chan struct{})
+	for _, op := range ops {
+		op.done = make(chan struct{})
+	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return cluster.ErrClosed
 	}
-	s.queue = append(s.queue, op)
+	s.queue = append(s.queue, ops...)
 	lead := !s.committing
 	s.committing = true
 	s.mu.Unlock()
 	if lead {
 		s.commitQueued()
 	}
-	<-op.done
-	return op.err
+	var err error
+	for _, op := range ops {
+		<-op.done
+		if err == nil {
+			err = op.err
+		}
+	}
+	return err
 }
 
 // commitQueued commits batches until the queue is empty.
@@ -123,6 +138,10 @@ func applyOp(entries map[string]entry, index *uint64, deleted map[string]uint64,
 			entries[op.key] = entry{value: op.value, version: *index}
 			op.result = *index
 		}
+	case opPut:
+		*index++
+		entries[op.key] = entry{value: op.value, version: *index}
+		op.result = *index
 	case opDelete:
 		switch {
 		case !exists && op.version == 0:

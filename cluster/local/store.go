@@ -82,7 +82,10 @@ type Store struct {
 	done       chan struct{} // closed by Close
 }
 
-var _ cluster.Store = (*Store)(nil)
+var (
+	_ cluster.Store      = (*Store)(nil)
+	_ cluster.BulkPutter = (*Store)(nil)
+)
 
 // OpenMemory returns a Store that keeps everything in memory, for tests and
 // tools that need no durability.
@@ -184,6 +187,20 @@ func (s *Store) CAS(ctx context.Context, key string, value []byte, version uint6
 		return 0, err
 	}
 	return op.result, nil
+}
+
+// PutAll writes every key whatever its version, in one durable commit
+// (cluster.BulkPutter): a topic's thousands of partition states cost one
+// file write, not one per batch of concurrent writers.
+func (s *Store) PutAll(ctx context.Context, kvs []cluster.KV) error {
+	ops := make([]*writeOp, len(kvs))
+	for i, kv := range kvs {
+		if kv.Key == "" {
+			return ErrInvalidKey
+		}
+		ops[i] = &writeOp{kind: opPut, key: kv.Key, value: clone(kv.Value)}
+	}
+	return s.submitAll(ctx, ops)
 }
 
 // Delete removes the key when its version equals version (0: any).

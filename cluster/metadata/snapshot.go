@@ -51,7 +51,7 @@ func Load(ctx context.Context, st cluster.Store) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("metadata: load: %w", err)
 	}
-	return decodeSnapshot(kvs, index)
+	return decodeSnapshot(kvs, index, nil)
 }
 
 // WatchSnapshot blocks until the metadata changes after index (or the
@@ -62,10 +62,14 @@ func WatchSnapshot(ctx context.Context, st cluster.Store, index uint64) (Snapsho
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("metadata: watch: %w", err)
 	}
-	return decodeSnapshot(kvs, next)
+	return decodeSnapshot(kvs, next, nil)
 }
 
-func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
+// decodeSnapshot decodes a full listing. With a cache, topics and states
+// whose key and version it holds are taken from it instead of decoded
+// again (the decode of thousands of unchanged keys per change dominated
+// a node with many partitions), and the cache is updated.
+func decodeSnapshot(kvs []cluster.KV, index uint64, cache *Decoder) (Snapshot, error) {
 	s := Snapshot{
 		Topics:        make(map[string]Topic),
 		States:        make(map[TopicPartition]PartitionState),
@@ -76,14 +80,24 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 		ShuttingDown:   make(map[int32]bool),
 	}
 	var states []cluster.KV
+	var next decoded
+	if cache != nil {
+		next = decoded{topics: make(map[string]Topic), states: make(map[string]PartitionState, len(kvs))}
+	}
 	for _, kv := range kvs {
 		switch {
 		case strings.HasPrefix(kv.Key, TopicsPrefix):
-			t, err := decodeTopic(kv)
-			if err != nil {
-				return Snapshot{}, err
+			t, ok := cache.topic(kv)
+			if !ok {
+				var err error
+				if t, err = decodeTopic(kv); err != nil {
+					return Snapshot{}, err
+				}
 			}
 			s.Topics[t.Name] = t
+			if next.topics != nil {
+				next.topics[kv.Key] = t
+			}
 		case strings.HasPrefix(kv.Key, PartitionsPrefix):
 			states = append(states, kv)
 		case strings.HasPrefix(kv.Key, DeletedTopicsPrefix):
@@ -109,12 +123,19 @@ func decodeSnapshot(kvs []cluster.KV, index uint64) (Snapshot, error) {
 		if !ok || int(tp.Partition) >= t.Partitions() {
 			continue
 		}
-		state, err := decodeState(kv)
-		if err != nil {
-			return Snapshot{}, err
+		state, ok := cache.state(kv)
+		if !ok {
+			var err error
+			if state, err = decodeState(kv); err != nil {
+				return Snapshot{}, err
+			}
 		}
 		s.States[tp] = state
+		if next.states != nil {
+			next.states[kv.Key] = state
+		}
 	}
+	cache.keep(next)
 	return s, nil
 }
 

@@ -100,9 +100,18 @@ func CASPartitionState(ctx context.Context, st cluster.Store, topic string, part
 // parallel.
 const stateWriters = 16
 
+// bulkStates is how many states putStates hands a cluster.BulkPutter at
+// once: a few commits for a topic of thousands of partitions, each
+// followed by the watchers' turn.
+const bulkStates = 2000
+
 // putStates writes states of partitions first, first+1, ... concurrently
-// and returns the first error after all writes have finished.
+// (in bulk when the store is a cluster.BulkPutter) and returns the first
+// error after all writes have finished.
 func putStates(ctx context.Context, st cluster.Store, topic string, first int32, states []PartitionState) error {
+	if bulk, ok := st.(cluster.BulkPutter); ok {
+		return putStatesBulk(ctx, bulk, topic, first, states)
+	}
 	var (
 		wg   sync.WaitGroup
 		mu   sync.Mutex
@@ -124,6 +133,25 @@ func putStates(ctx context.Context, st cluster.Store, topic string, first int32,
 	wg.Wait()
 	if len(errs) > 0 {
 		return errs[0]
+	}
+	return nil
+}
+
+func putStatesBulk(ctx context.Context, st cluster.BulkPutter, topic string, first int32, states []PartitionState) error {
+	for len(states) > 0 {
+		n := min(len(states), bulkStates)
+		kvs := make([]cluster.KV, n)
+		for i, s := range states[:n] {
+			value, err := json.Marshal(s)
+			if err != nil {
+				return fmt.Errorf("metadata: encode state %s/%d: %w", topic, first+int32(i), err)
+			}
+			kvs[i] = cluster.KV{Key: PartitionStateKey(topic, first+int32(i)), Value: value}
+		}
+		if err := st.PutAll(ctx, kvs); err != nil {
+			return fmt.Errorf("metadata: write states of %s from %d: %w", topic, first, err)
+		}
+		states, first = states[n:], first+int32(n)
 	}
 	return nil
 }
@@ -154,4 +182,53 @@ func putState(ctx context.Context, st cluster.Store, topic string, p int32, s Pa
 			return fmt.Errorf("metadata: write state %s/%d: %w", topic, p, err)
 		}
 	}
+}
+
+// completeWriters bounds the concurrent writes of CompleteStates.
+const completeWriters = 64
+
+// CompleteStates writes the initial state of every partition of t that
+// has none, leaving written states alone (check-and-set on absence). A
+// retried create runs it: the attempt that created the topic may have
+// been cut off (its deadline) before it wrote every state, and a
+// partition without a state is never given a leader.
+func CompleteStates(ctx context.Context, st cluster.Store, t Topic) error {
+	kvs, _, err := st.List(ctx, partitionStatePrefix(t.Name))
+	if err != nil {
+		return fmt.Errorf("metadata: list states of %q: %w", t.Name, err)
+	}
+	have := make(map[int32]bool, len(kvs))
+	for _, kv := range kvs {
+		if tp, err := parseStateKey(kv.Key); err == nil && tp.Topic == t.Name {
+			have[tp.Partition] = true
+		}
+	}
+	initial := InitialStates(t.Replicas)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+	)
+	sem := make(chan struct{}, completeWriters)
+	for p, s := range initial {
+		if have[int32(p)] {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			_, err := CASPartitionState(ctx, st, t.Name, int32(p), s, 0)
+			if err != nil && !errors.Is(err, cluster.ErrVersionMismatch) {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
 }
