@@ -62,16 +62,16 @@ func WritePartition(dir string, t metadata.Topic) error {
 	if err != nil {
 		return err
 	}
-	if have, err := os.ReadFile(filepath.Join(dir, PartitionFileName)); err == nil && bytes.Equal(have, b) {
-		// Already recorded (a restart hosts the same replicas again):
-		// thousands of partitions need not be rewritten and synced.
-		return nil
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("identity: %w", err)
 	}
 	if err := cleanTemp(dir, PartitionFileName); err != nil {
 		return err
+	}
+	if have, err := os.ReadFile(filepath.Join(dir, PartitionFileName)); err == nil && bytes.Equal(have, b) {
+		// Already recorded (a restart hosts the same replicas again):
+		// thousands of partitions need not be rewritten and synced.
+		return nil
 	}
 	return writeAtomic(dir, PartitionFileName, b)
 }
