@@ -88,8 +88,8 @@ func (n *node) scanDataDir(snap metadata.Snapshot, desired map[metadata.TopicPar
 			continue
 		}
 		recordedID := ""
-		if t, err := identity.ReadPartition(dir); err == nil && t.Name == tp.Topic {
-			recordedID = t.ID
+		if name, id, err := identity.ReadPartitionID(dir); err == nil && name == tp.Topic {
+			recordedID = id
 		}
 		d, want := desired[tp]
 		switch {

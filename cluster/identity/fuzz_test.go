@@ -1,6 +1,8 @@
 package identity
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -44,6 +46,26 @@ func FuzzPartitionDecode(f *testing.F) {
 		}
 		if _, err := DecodePartition(enc); err != nil {
 			t.Fatalf("round trip of %+v: %v", topic, err)
+		}
+	})
+}
+
+// FuzzPartitionID checks the partial read of partition.metadata against
+// the full decode: whatever the full decode accepts, the partial read
+// finds the same name and id; it never panics on anything else.
+func FuzzPartitionID(f *testing.F) {
+	b, _ := EncodePartition(metadata.Topic{Name: "orders", ID: "ab", Replicas: [][]int32{{1, 2}}, Configs: map[string]string{"retention.ms": "1"}})
+	f.Add(b)
+	f.Add([]byte(`{"topic":{"replicas":[[1]],"id":"1","name":"x"},"version":1}`))
+	f.Add([]byte(`{"version":1,"topic":{"name":"x","id":"1","replicas":[[1],[`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		name, id, perr := scanTopicID(json.NewDecoder(bytes.NewReader(b)))
+		topic, err := DecodePartition(b)
+		if err != nil {
+			return
+		}
+		if perr != nil || name != topic.Name || id != topic.ID {
+			t.Fatalf("partial read %q %q %v, full decode %q %q", name, id, perr, topic.Name, topic.ID)
 		}
 	})
 }

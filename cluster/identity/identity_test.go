@@ -181,3 +181,27 @@ func TestPartitionMetadataWriteReadAndCrash(t *testing.T) {
 		t.Fatalf("torn file: %v, want ErrCorruptPartition", err)
 	}
 }
+
+func TestPartitionMetadataReadID(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "orders-0")
+	replicas := make([][]int32, 10000)
+	for i := range replicas {
+		replicas[i] = []int32{1, 2, 3}
+	}
+	if err := WritePartition(dir, metadata.Topic{Name: "orders", ID: "abc", Replicas: replicas}); err != nil {
+		t.Fatal(err)
+	}
+	name, id, err := ReadPartitionID(dir)
+	if err != nil || name != "orders" || id != "abc" {
+		t.Fatalf("ReadPartitionID = %q %q %v", name, id, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, PartitionFileName), []byte(`{"version":2,"topic":{"name":"orders","id":"abc"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadPartitionID(dir); !errors.Is(err, ErrCorruptPartition) {
+		t.Fatalf("unknown version: %v, want ErrCorruptPartition", err)
+	}
+	if _, _, err := ReadPartitionID(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("missing file: %v", err)
+	}
+}
