@@ -57,10 +57,18 @@ func TestControllerCreateTopicRetried(t *testing.T) {
 	if first.ErrorCode != messages.ErrorCode_NONE {
 		t.Fatalf("create = %v %q", first.ErrorCode, first.ErrorMessage)
 	}
-	// The same request again (its answer was lost): the topic, no error.
+	// The first attempt was cut off before it wrote partition 1's state.
+	if err := f.store.Delete(ctx, metadata.PartitionStateKey("orders", 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	// The same request again (its answer was lost): the topic, no error,
+	// and the missing state written.
 	again := f.ctl.CreateTopic(ctx, req)
 	if again.ErrorCode != messages.ErrorCode_NONE || len(again.GetTopic().GetPartitions()) != 2 {
 		t.Fatalf("retried create = %v %q %v", again.ErrorCode, again.ErrorMessage, again.GetTopic())
+	}
+	if st, err := metadata.GetPartitionState(ctx, f.store, "orders", 1); err != nil || st.Leader != 1 {
+		t.Fatalf("partition 1 after the retry: %+v %v, want led by node 1", st, err)
 	}
 	// Another request (another id, or none) for the name: the topic exists.
 	for _, id := range []string{"r-2", ""} {

@@ -283,3 +283,41 @@ func TestStoreWatchAfterManyDeletes(t *testing.T) {
 		index = next
 	}
 }
+
+// PutAll writes many keys, new and existing, in one commit.
+func TestStorePutAll(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(t.TempDir(), WithWaitTime(testWaitTime))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStore(t, st)
+	if _, err := st.CAS(ctx, "k/0", []byte("old"), 0); err != nil {
+		t.Fatal(err)
+	}
+	_, before, err := st.List(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kvs := make([]cluster.KV, 100)
+	for i := range kvs {
+		kvs[i] = cluster.KV{Key: fmt.Sprintf("k/%d", i), Value: []byte(fmt.Sprint(i))}
+	}
+	if err := st.PutAll(ctx, kvs); err != nil {
+		t.Fatal(err)
+	}
+	got, after, err := st.List(ctx, "k/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 100 || after != before+100 {
+		t.Fatalf("%d keys, index %d -> %d", len(got), before, after)
+	}
+	kv, err := st.Get(ctx, "k/0")
+	if err != nil || string(kv.Value) != "0" {
+		t.Fatalf("k/0 = %q %v", kv.Value, err)
+	}
+	if err := st.PutAll(ctx, []cluster.KV{{Key: ""}}); !errors.Is(err, ErrInvalidKey) {
+		t.Fatalf("empty key: %v", err)
+	}
+}
