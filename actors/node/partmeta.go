@@ -50,6 +50,12 @@ func (w *metaWriter) run(ctx context.Context, logf func(dir string, err error)) 
 		clear(w.pending)
 		w.mu.Unlock()
 		for dir, t := range batch {
+			if ctx.Err() != nil {
+				// Stopping: what is left is written again when the
+				// replicas are next spawned; a stop does not wait for
+				// thousands of writes.
+				return
+			}
 			if err := identity.WritePartition(dir, t); err != nil {
 				logf(dir, err)
 			}

@@ -294,13 +294,17 @@ func (l *Log) closeLocked() ([]completion, error) {
 	return []completion{synced, rest}, errors.Join(errs...)
 }
 
-// writeMarker creates the clean-shutdown marker durably.
+// writeMarker creates the clean-shutdown marker durably. The marker is
+// empty: the directory's fsync makes its entry (and inode) durable, so
+// the file itself is not synced, which saves an fsync per partition when
+// a node of thousands stops. A marker lost in a crash right after the
+// close costs a recovery scan on open, never data.
 func (l *Log) writeMarker() error {
 	f, err := vfs.Default(l.opts.fs).OpenFile(filepath.Join(l.dir, CleanShutdownFile), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("commitlog: clean-shutdown marker: %w", err)
 	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("commitlog: clean-shutdown marker: %w", err)
 	}
 	if err := l.syncDir(); err != nil {
