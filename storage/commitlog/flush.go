@@ -194,11 +194,12 @@ func (l *Log) syncAllLocked() error {
 
 // Flush fsyncs every dirty segment, advances the recovery point and
 // writes the offsets checkpoint (high watermark, recovery point, log start
-// offset).
+// offset) unless the one on disk holds the same offsets.
 func (l *Log) Flush() error {
 	l.flushMu.Lock()
 	c, err := l.syncDataLocked()
-	if err == nil {
+	if err == nil && l.checkpointMoved() {
+		// The checkpoint on disk already says the same otherwise.
 		err = l.writeCheckpoint()
 	}
 	l.flushMu.Unlock()
