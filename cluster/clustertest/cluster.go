@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -340,14 +341,35 @@ func readLog(path string) string {
 	return string(b)
 }
 
+// handedOut holds the ports freeAddr returned in this process: the kernel
+// may give a port just closed to the next listener, so two addresses picked
+// for one cluster could otherwise be the same.
+var handedOut struct {
+	sync.Mutex
+	ports map[int]bool
+}
+
 // freeAddr returns a loopback address with a port free at the time of the
-// call.
+// call and not returned before in this process.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	handedOut.Lock()
+	defer handedOut.Unlock()
+	if handedOut.ports == nil {
+		handedOut.ports = map[int]bool{}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	for range 100 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := ln.Addr().(*net.TCPAddr).Port
+		_ = ln.Close()
+		if !handedOut.ports[port] {
+			handedOut.ports[port] = true
+			return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		}
+	}
+	t.Fatal("clustertest: no loopback port that was not handed out before")
+	return ""
 }
