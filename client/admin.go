@@ -51,6 +51,25 @@ func adminCall[T response](ctx context.Context, c *Client, req proto.Message) (T
 	return res, err
 }
 
+// anyNodeCall sends req, which every node answers alike (InitProducerId
+// without a transactional id), to the node that last answered metadata,
+// then to every known address in turn: a controller that just died does
+// not hold the request up for a whole request timeout.
+func anyNodeCall[T response](ctx context.Context, c *Client, req proto.Message) (T, error) {
+	var res T
+	err := c.retry(ctx, func(attempt int) error {
+		cands := c.metadataCandidates()
+		addr := cands[attempt%len(cands)]
+		var err error
+		res, err = call[T](ctx, c, actor.NewPID(addr, messages.NodeActorID), req, c.cfg.RequestTimeout)
+		if errors.Is(err, errNoActor) {
+			return fmt.Errorf("%w: %w", messages.ErrorForCode(messages.ErrorCode_NETWORK_EXCEPTION, "node "+addr+" unreachable"), err)
+		}
+		return err
+	})
+	return res, err
+}
+
 // adminTarget picks the node for an admin request: the controller first,
 // then, on later attempts, every known address in turn.
 func (c *Client) adminTarget(attempt int) string {

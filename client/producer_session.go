@@ -108,7 +108,7 @@ func (s *session) initProducerID(ctx context.Context, from producerIdentity) (pr
 	if s.transactionalID != "" {
 		res, err = s.c.initTransactionalID(ctx, s.transactionalID, s.txnTimeout, from)
 	} else {
-		res, err = adminCall[*messages.InitProducerIdResponse](ctx, s.c, &messages.InitProducerIdRequest{
+		res, err = anyNodeCall[*messages.InitProducerIdResponse](ctx, s.c, &messages.InitProducerIdRequest{
 			ProducerId:    from.id,
 			ProducerEpoch: int32(from.epoch),
 		})
