@@ -1,0 +1,181 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/metadata"
+	"github.com/sluice-mq/sluice/cluster/placement"
+	"github.com/sluice-mq/sluice/messages"
+)
+
+// DecommissionedPrefix holds one key per node an operator decommissioned
+// (`sluice node decommission N`): decommissioned/<id>. While it is there
+// the controller's automatic balance moves every replica off the node;
+// removing it puts the node back into placement.
+const DecommissionedPrefix = "decommissioned/"
+
+func decommissionedKey(node int32) string { return DecommissionedPrefix + strconv.Itoa(int(node)) }
+
+// Decommission records (or, with Cancel, removes) an operator's intent to
+// take a node out of placement. The controller's automatic balance then
+// moves the node's replicas to the other nodes; the request returns at
+// once. Recording it twice is not an error.
+func (c *Controller) Decommission(ctx context.Context, req *messages.DecommissionNodeRequest) *messages.DecommissionNodeResponse {
+	key := decommissionedKey(req.GetNodeId())
+	var err error
+	if req.GetCancel() {
+		err = c.store.Delete(ctx, key, 0)
+		if errors.Is(err, cluster.ErrNotFound) {
+			err = nil
+		}
+	} else {
+		_, err = c.store.CAS(ctx, key, []byte("{}"), 0)
+		if errors.Is(err, cluster.ErrVersionMismatch) {
+			err = nil // recorded already
+		}
+	}
+	if err != nil {
+		err = fmt.Errorf("controller: decommission node %d: %w", req.GetNodeId(), err)
+		return &messages.DecommissionNodeResponse{ErrorCode: codeOf(err), ErrorMessage: errorMessage(err)}
+	}
+	return &messages.DecommissionNodeResponse{}
+}
+
+// decommissionedNodes returns the nodes with a decommission record.
+func decommissionedNodes(ctx context.Context, st cluster.Store) (map[int32]bool, error) {
+	kvs, _, err := st.List(ctx, DecommissionedPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("controller: list decommissioned nodes: %w", err)
+	}
+	out := make(map[int32]bool, len(kvs))
+	for _, kv := range kvs {
+		if id, err := strconv.ParseInt(strings.TrimPrefix(kv.Key, DecommissionedPrefix), 10, 32); err == nil {
+			out[int32(id)] = true
+		}
+	}
+	return out, nil
+}
+
+// BalanceView is what the automatic replica balance decides from, all
+// read from the metadata on each pass (nothing of a plan is kept in
+// memory, so a new controller carries on where the last one stopped).
+type BalanceView struct {
+	// Parts are the partitions with their replicas; a partition being
+	// reassigned is listed with its target and has Moving set.
+	Parts []BalancePart
+	// Live are the live members serving their replicas and not in
+	// controlled shutdown.
+	Live []int32
+	// Decommissioned are the nodes an operator took out of placement.
+	Decommissioned map[int32]bool
+}
+
+// BalancePart is one partition of a BalanceView.
+type BalancePart struct {
+	placement.Replicas
+	// InSync is true when every replica is in the ISR and a live node
+	// leads.
+	InSync bool
+	// Moving is true while a reassignment of the partition is in
+	// progress.
+	Moving bool
+}
+
+// BalanceSettle tracks how long an imbalance has lasted; the zero value
+// has seen none. It is the only state the balance keeps between passes,
+// and losing it (a controller failover) only delays a move.
+type BalanceSettle struct {
+	// key names the node set the imbalance was seen with: a node that
+	// leaves or comes back starts the wait again.
+	key   string
+	since time.Time
+}
+
+// BalancePolicy bounds the automatic balance.
+type BalancePolicy struct {
+	// MaxMoves is how many reassignments (any, the operator's too) may be
+	// in progress at once; the balance starts moves only below it.
+	MaxMoves int
+	// Settle is how long an imbalance must last before the balance acts,
+	// so a node that restarts or flaps is not treated as new.
+	Settle time.Duration
+}
+
+// PlanBalance decides, from view at now, which moves the automatic
+// balance starts: none while a node holding replicas is down without
+// being decommissioned (a restart, not a departure), while some partition
+// not being moved is out of sync (a move must never take a partition
+// below its min ISR), or before the imbalance has lasted p.Settle with
+// the same nodes; otherwise the planner's moves (placement.Balance over
+// the live nodes not decommissioned) for partitions not being moved, as
+// many as p.MaxMoves leaves room for. It returns the settle state for the
+// next pass.
+func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalancePolicy) ([]placement.Move, BalanceSettle) {
+	live := make(map[int32]bool, len(view.Live))
+	var targets []int32
+	for _, n := range view.Live {
+		live[n] = true
+		if !view.Decommissioned[n] {
+			targets = append(targets, n)
+		}
+	}
+	slices.Sort(targets)
+	if len(targets) == 0 || len(view.Parts) == 0 {
+		return nil, BalanceSettle{}
+	}
+	moving := make(map[metadata.TopicPartition]bool)
+	parts := make([]placement.Replicas, 0, len(view.Parts))
+	for _, part := range view.Parts {
+		if part.Moving {
+			moving[metadata.TopicPartition{Topic: part.Topic, Partition: part.Partition}] = true
+		} else if !part.InSync {
+			return nil, BalanceSettle{}
+		}
+		for _, n := range part.Nodes {
+			if !live[n] && !view.Decommissioned[n] {
+				return nil, BalanceSettle{} // a node is down: wait for it
+			}
+		}
+		parts = append(parts, part.Replicas)
+	}
+	var moves []placement.Move
+	for _, mv := range placement.Balance(parts, targets) {
+		if !moving[metadata.TopicPartition{Topic: mv.Topic, Partition: mv.Partition}] {
+			moves = append(moves, mv)
+		}
+	}
+	if len(moves) == 0 {
+		return nil, BalanceSettle{}
+	}
+	key := fmt.Sprint(targets, decommissionedList(view.Decommissioned))
+	next := prev
+	if next.key != key || next.since.IsZero() {
+		next = BalanceSettle{key: key, since: now}
+	}
+	if now.Sub(next.since) < p.Settle {
+		return nil, next
+	}
+	room := p.MaxMoves - len(moving)
+	if room <= 0 {
+		return nil, next
+	}
+	return moves[:min(room, len(moves))], next
+}
+
+func decommissionedList(m map[int32]bool) []int32 {
+	out := make([]int32, 0, len(m))
+	for n, ok := range m {
+		if ok {
+			out = append(out, n)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
