@@ -80,8 +80,8 @@ type BalanceView struct {
 // BalancePart is one partition of a BalanceView.
 type BalancePart struct {
 	placement.Replicas
-	// InSync is true when every replica is in the ISR and a live node
-	// leads.
+	// InSync is true when a live node leads and every replica is in the
+	// ISR, but for those on decommissioned nodes.
 	InSync bool
 	// Moving is true while a reassignment of the partition is in
 	// progress.
@@ -112,8 +112,8 @@ type BalancePolicy struct {
 // balance starts: none while a node holding replicas is down without
 // being decommissioned (a restart, not a departure), while some partition
 // not being moved is out of sync (a move must never take a partition
-// below its min ISR), or before the imbalance has lasted p.Settle with
-// the same nodes; otherwise the planner's moves (placement.Balance over
+// below its min ISR), or, unless a replica is on a decommissioned node,
+// before the imbalance has lasted p.Settle with the same nodes; otherwise the planner's moves (placement.Balance over
 // the live nodes not decommissioned) for partitions not being moved, as
 // many as p.MaxMoves leaves room for. It returns the settle state for the
 // next pass.
@@ -154,12 +154,16 @@ func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalanceP
 	if len(moves) == 0 {
 		return nil, BalanceSettle{}
 	}
+	// A decommission is an operator's word, not a restart: no settling.
+	leaving := slices.ContainsFunc(parts, func(r placement.Replicas) bool {
+		return slices.ContainsFunc(r.Nodes, func(n int32) bool { return view.Decommissioned[n] })
+	})
 	key := fmt.Sprint(targets, decommissionedList(view.Decommissioned))
 	next := prev
 	if next.key != key || next.since.IsZero() {
 		next = BalanceSettle{key: key, since: now}
 	}
-	if now.Sub(next.since) < p.Settle {
+	if !leaving && now.Sub(next.since) < p.Settle {
 		return nil, next
 	}
 	room := p.MaxMoves - len(moving)
@@ -178,4 +182,18 @@ func decommissionedList(m map[int32]bool) []int32 {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// placementNodes are the nodes new replicas go to: the live ones
+// (liveNodes) that are not decommissioned.
+func (c *Controller) placementNodes(ctx context.Context) ([]int32, error) {
+	nodes, err := c.liveNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	gone, err := decommissionedNodes(ctx, c.store)
+	if err != nil || len(gone) == 0 {
+		return nodes, err
+	}
+	return slices.DeleteFunc(nodes, func(n int32) bool { return gone[n] }), nil
 }

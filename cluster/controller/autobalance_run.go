@@ -49,7 +49,10 @@ func (c *Controller) LoadBalanceView(ctx context.Context) (BalanceView, error) {
 			if target, ok := targets[tp]; ok {
 				part.Nodes, part.Moving = slices.Clone(target), true
 			} else if state, ok := snap.States[tp]; ok {
-				part.InSync = state.Leader >= 0 && nodes.live[state.Leader] && containsAll(state.ISR, replicas)
+				// A replica on a decommissioned node may be out of sync
+				// (the node may be gone): it is what the move replaces.
+				staying := slices.DeleteFunc(slices.Clone(replicas), func(n int32) bool { return gone[n] })
+				part.InSync = state.Leader >= 0 && nodes.live[state.Leader] && containsAll(state.ISR, staying)
 			}
 			view.Parts = append(view.Parts, part)
 		}

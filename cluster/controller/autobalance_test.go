@@ -1,0 +1,123 @@
+package controller
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/sluice-mq/sluice/cluster/placement"
+)
+
+// threeNodeView is six partitions of replication factor 2 spread over
+// nodes 1-3, all in sync, with live listing the live nodes.
+func threeNodeView(live ...int32) BalanceView {
+	lists := [][]int32{{1, 2}, {2, 3}, {3, 1}, {1, 3}, {2, 1}, {3, 2}}
+	v := BalanceView{Live: live, Decommissioned: map[int32]bool{}}
+	for i, nodes := range lists {
+		v.Parts = append(v.Parts, BalancePart{Replicas: placement.Replicas{Topic: "t", Partition: int32(i), Nodes: nodes}, InSync: true})
+	}
+	return v
+}
+
+var policy = BalancePolicy{MaxMoves: 2, Settle: 30 * time.Second}
+
+func TestPlanBalanceNewNodeAfterSettle(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	view := threeNodeView(1, 2, 3, 4)
+	moves, settle := PlanBalance(view, BalanceSettle{}, t0, policy)
+	if len(moves) != 0 {
+		t.Fatalf("moves before the settle delay: %v", moves)
+	}
+	moves, settle = PlanBalance(view, settle, t0.Add(29*time.Second), policy)
+	if len(moves) != 0 {
+		t.Fatalf("moves before the settle delay: %v", moves)
+	}
+	moves, _ = PlanBalance(view, settle, t0.Add(30*time.Second), policy)
+	if len(moves) != policy.MaxMoves {
+		t.Fatalf("got %d moves once the imbalance lasted, want %d: %v", len(moves), policy.MaxMoves, moves)
+	}
+	for _, mv := range moves {
+		if !slices.Contains(mv.To, 4) {
+			t.Fatalf("move %v does not add node 4", mv)
+		}
+	}
+}
+
+// TestPlanBalanceRestartWithinSettle: a node that goes away and comes
+// back starts the wait again, and while a node holding replicas is down
+// nothing moves at all.
+func TestPlanBalanceRestartWithinSettle(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	_, settle := PlanBalance(threeNodeView(1, 2, 3, 4), BalanceSettle{}, t0, policy)
+	// Node 4 restarts: gone for a moment.
+	moves, settle := PlanBalance(threeNodeView(1, 2, 3), settle, t0.Add(10*time.Second), policy)
+	if len(moves) != 0 {
+		t.Fatalf("moves while balanced: %v", moves)
+	}
+	moves, settle = PlanBalance(threeNodeView(1, 2, 3, 4), settle, t0.Add(35*time.Second), policy)
+	if len(moves) != 0 {
+		t.Fatalf("moves %v 25s after node 4 came back, settle delay 30s", moves)
+	}
+	moves, _ = PlanBalance(threeNodeView(1, 2, 3, 4), settle, t0.Add(65*time.Second), policy)
+	if len(moves) == 0 {
+		t.Fatal("no moves once node 4 stayed for the settle delay")
+	}
+
+	// Node 3 down (a restart, not decommissioned): nothing moves, ever.
+	down := threeNodeView(1, 2)
+	_, settle = PlanBalance(down, BalanceSettle{}, t0, policy)
+	if moves, _ := PlanBalance(down, settle, t0.Add(time.Hour), policy); len(moves) != 0 {
+		t.Fatalf("moves %v while node 3 is down", moves)
+	}
+}
+
+func TestPlanBalanceWaitsForSyncAndMoves(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	view := threeNodeView(1, 2, 3, 4)
+	view.Parts[0].InSync = false
+	_, settle := PlanBalance(view, BalanceSettle{}, t0, policy)
+	if moves, _ := PlanBalance(view, settle, t0.Add(time.Hour), policy); len(moves) != 0 {
+		t.Fatalf("moves %v while a partition is out of sync", moves)
+	}
+	// Two moves in progress (targets counted): no room for a third.
+	view = threeNodeView(1, 2, 3, 4)
+	view.Parts[0].Nodes, view.Parts[0].Moving, view.Parts[0].InSync = []int32{4, 2}, true, false
+	view.Parts[1].Nodes, view.Parts[1].Moving, view.Parts[1].InSync = []int32{2, 4}, true, false
+	_, settle = PlanBalance(view, BalanceSettle{}, t0, policy)
+	if moves, _ := PlanBalance(view, settle, t0.Add(time.Hour), policy); len(moves) != 0 {
+		t.Fatalf("moves %v with max_moves already in progress", moves)
+	}
+	// One in progress: one more, not touching the moving partition.
+	view.Parts[1] = threeNodeView(1, 2, 3, 4).Parts[1]
+	_, settle = PlanBalance(view, BalanceSettle{}, t0, policy)
+	moves, _ := PlanBalance(view, settle, t0.Add(time.Hour), policy)
+	if len(moves) != 1 || moves[0].Partition == 0 {
+		t.Fatalf("moves %v, want one, not of partition 0", moves)
+	}
+}
+
+func TestPlanBalanceDecommissioned(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	view := threeNodeView(1, 2, 3)
+	view.Live = append(view.Live, 4)
+	view.Decommissioned[3] = true
+	// No settle delay for a decommission: the moves start at once.
+	all, settle := PlanBalance(view, BalanceSettle{}, t0, BalancePolicy{MaxMoves: 100, Settle: time.Hour})
+	moved := map[int32]bool{}
+	for _, mv := range all {
+		if slices.Contains(mv.To, 3) {
+			t.Fatalf("move %v keeps decommissioned node 3", mv)
+		}
+		moved[mv.Partition] = true
+	}
+	for _, p := range view.Parts {
+		if slices.Contains(p.Nodes, 3) && !moved[p.Partition] {
+			t.Fatalf("partition %d stays on node 3", p.Partition)
+		}
+	}
+	// A decommissioned node that is down still has its replicas moved.
+	view.Live = []int32{1, 2, 4}
+	if moves, _ := PlanBalance(view, settle, t0, policy); len(moves) == 0 {
+		t.Fatal("no moves off a decommissioned node that is down")
+	}
+}
