@@ -182,21 +182,28 @@ func (e *env) describe(topic string) client.TopicInfo {
 func (e *env) waitInSync(topic string, rf int) {
 	e.t.Helper()
 	e.waitFor("every replica of "+topic+" in sync", func() error {
-		md, err := e.cl.Metadata(e.ctx())
-		if err != nil {
-			return err
-		}
-		for _, ti := range md.Topics {
-			if ti.Name != topic {
-				continue
-			}
-			for _, p := range ti.Partitions {
-				if p.Leader < 0 || len(p.Replicas) != rf || len(p.ISR) != rf {
-					return fmt.Errorf("partition %d: leader %d isr %v replicas %v", p.Partition, p.Leader, p.ISR, p.Replicas)
-				}
-			}
-			return nil
-		}
-		return fmt.Errorf("no topic %s", topic)
+		_, err := e.inSync(topic, rf)
+		return err
 	})
+}
+
+// inSync returns topic's partitions when every one has rf replicas, all
+// in the ISR, and a leader; else an error saying which does not.
+func (e *env) inSync(topic string, rf int) ([]client.PartitionInfo, error) {
+	md, err := e.cl.Metadata(e.ctx())
+	if err != nil {
+		return nil, err
+	}
+	for _, ti := range md.Topics {
+		if ti.Name != topic {
+			continue
+		}
+		for _, p := range ti.Partitions {
+			if p.Leader < 0 || len(p.Replicas) != rf || len(p.ISR) != rf {
+				return nil, fmt.Errorf("partition %d: leader %d isr %v replicas %v", p.Partition, p.Leader, p.ISR, p.Replicas)
+			}
+		}
+		return ti.Partitions, nil
+	}
+	return nil, fmt.Errorf("no topic %s", topic)
 }
