@@ -152,16 +152,22 @@ func (l *loop) balanceReplicas(ctx context.Context, settle controller.BalanceSet
 		}
 		return settle
 	}
-	moves, next := controller.PlanBalance(view, settle, time.Now(), l.cfg.ReplicaBalance)
-	if len(moves) == 0 {
+	d, next := controller.PlanBalance(view, settle, time.Now(), l.cfg.ReplicaBalance)
+	if len(d.Moves) == 0 && !d.StartRound && !d.EndRound {
 		return next
 	}
-	started, err := l.cfg.Controller.StartMoves(ctx, moves)
+	started, err := l.cfg.Controller.ApplyBalance(ctx, d)
+	if d.StartRound {
+		l.logger.Info("replica balance: round started", "live", view.Live)
+	}
 	for _, mv := range started {
 		l.logger.Info("replica balance: moving partition", "topic", mv.Topic, "partition", mv.Partition, "from", mv.From, "to", mv.To)
 	}
+	if d.EndRound && err == nil {
+		l.logger.Info("replica balance: round complete")
+	}
 	if err != nil && ctx.Err() == nil {
-		l.logger.Warn("replica balance: start moves", "error", err)
+		l.logger.Warn("replica balance: carry out the plan", "error", err)
 	}
 	return next
 }

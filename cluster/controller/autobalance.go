@@ -63,6 +63,14 @@ func decommissionedNodes(ctx context.Context, st cluster.Store) (map[int32]bool,
 	return out, nil
 }
 
+// BalanceRoundKey is present while an automatic balance round is under
+// way: written when a round starts (a node joined empty, or one was
+// decommissioned), deleted when the planner finds nothing left to move.
+// While it is there every pass carries the plan on, so a round survives a
+// controller failover and does not stop halfway when the trigger is gone
+// (the new node is no longer empty after its first move).
+const BalanceRoundKey = "balance/round"
+
 // BalanceView is what the automatic replica balance decides from, all
 // read from the metadata on each pass (nothing of a plan is kept in
 // memory, so a new controller carries on where the last one stopped).
@@ -75,6 +83,8 @@ type BalanceView struct {
 	Live []int32
 	// Decommissioned are the nodes an operator took out of placement.
 	Decommissioned map[int32]bool
+	// Round is true while a balance round is under way (BalanceRoundKey).
+	Round bool
 }
 
 // BalancePart is one partition of a BalanceView.
@@ -88,11 +98,11 @@ type BalancePart struct {
 	Moving bool
 }
 
-// BalanceSettle tracks how long an imbalance has lasted; the zero value
-// has seen none. It is the only state the balance keeps between passes,
-// and losing it (a controller failover) only delays a move.
+// BalanceSettle tracks how long a new node has waited; the zero value has
+// seen none. It is the only state the balance keeps between passes, and
+// losing it (a controller failover) only delays a round.
 type BalanceSettle struct {
-	// key names the node set the imbalance was seen with: a node that
+	// key names the node set the new node was seen with: a node that
 	// leaves or comes back starts the wait again.
 	key   string
 	since time.Time
@@ -103,21 +113,34 @@ type BalancePolicy struct {
 	// MaxMoves is how many reassignments (any, the operator's too) may be
 	// in progress at once; the balance starts moves only below it.
 	MaxMoves int
-	// Settle is how long an imbalance must last before the balance acts,
-	// so a node that restarts or flaps is not treated as new.
+	// Settle is how long a live node must have held no replica, with the
+	// same live nodes, before a round starts for it, so a node that joins
+	// for a moment or flaps is not given replicas.
 	Settle time.Duration
 }
 
-// PlanBalance decides, from view at now, which moves the automatic
-// balance starts: none while a node holding replicas is down without
-// being decommissioned (a restart, not a departure), while some partition
-// not being moved is out of sync (a move must never take a partition
-// below its min ISR), or, unless a replica is on a decommissioned node,
-// before the imbalance has lasted p.Settle with the same nodes; otherwise the planner's moves (placement.Balance over
-// the live nodes not decommissioned) for partitions not being moved, as
-// many as p.MaxMoves leaves room for. It returns the settle state for the
+// BalanceDecision is what one pass of the automatic balance does.
+type BalanceDecision struct {
+	// Moves are the reassignments to start now.
+	Moves []placement.Move
+	// StartRound and EndRound write and delete BalanceRoundKey.
+	StartRound, EndRound bool
+}
+
+// PlanBalance decides, from view at now, what the automatic balance does.
+// It moves nothing while a node holding replicas is down without being
+// decommissioned (a restart, not a departure) or while some partition not
+// being moved is out of sync (a move must never take a partition below
+// its min ISR). Otherwise it plans with placement.Balance over the live
+// nodes not decommissioned, leaving out partitions being moved, and
+// starts (or carries on) a round when a replica is on a decommissioned
+// node (at once), when a round is under way, or when a live node holds no
+// replica and has for p.Settle with the same nodes (a new node). Other
+// imbalances (say, topics created unevenly) are left to `sluice cluster
+// balance`. A round ends when the plan is empty. It starts as many moves
+// as p.MaxMoves leaves room for, and returns the settle state for the
 // next pass.
-func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalancePolicy) ([]placement.Move, BalanceSettle) {
+func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalancePolicy) (BalanceDecision, BalanceSettle) {
 	live := make(map[int32]bool, len(view.Live))
 	var targets []int32
 	for _, n := range view.Live {
@@ -127,21 +150,25 @@ func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalanceP
 		}
 	}
 	slices.Sort(targets)
-	if len(targets) == 0 || len(view.Parts) == 0 {
-		return nil, BalanceSettle{}
+	if len(targets) == 0 {
+		return BalanceDecision{}, BalanceSettle{}
 	}
 	moving := make(map[metadata.TopicPartition]bool)
+	load := make(map[int32]int, len(targets))
+	leaving := false
 	parts := make([]placement.Replicas, 0, len(view.Parts))
 	for _, part := range view.Parts {
 		if part.Moving {
 			moving[metadata.TopicPartition{Topic: part.Topic, Partition: part.Partition}] = true
 		} else if !part.InSync {
-			return nil, BalanceSettle{}
+			return BalanceDecision{}, BalanceSettle{}
 		}
 		for _, n := range part.Nodes {
 			if !live[n] && !view.Decommissioned[n] {
-				return nil, BalanceSettle{} // a node is down: wait for it
+				return BalanceDecision{}, BalanceSettle{} // a node is down: wait for it
 			}
+			load[n]++
+			leaving = leaving || view.Decommissioned[n]
 		}
 		parts = append(parts, part.Replicas)
 	}
@@ -152,36 +179,30 @@ func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalanceP
 		}
 	}
 	if len(moves) == 0 {
-		return nil, BalanceSettle{}
+		// Balanced: a round ends once its last moves are done.
+		return BalanceDecision{EndRound: view.Round && len(moving) == 0}, BalanceSettle{}
 	}
-	// A decommission is an operator's word, not a restart: no settling.
-	leaving := slices.ContainsFunc(parts, func(r placement.Replicas) bool {
-		return slices.ContainsFunc(r.Nodes, func(n int32) bool { return view.Decommissioned[n] })
-	})
-	key := fmt.Sprint(targets, decommissionedList(view.Decommissioned))
-	next := prev
-	if next.key != key || next.since.IsZero() {
-		next = BalanceSettle{key: key, since: now}
-	}
-	if !leaving && now.Sub(next.since) < p.Settle {
-		return nil, next
-	}
-	room := p.MaxMoves - len(moving)
-	if room <= 0 {
-		return nil, next
-	}
-	return moves[:min(room, len(moves))], next
-}
-
-func decommissionedList(m map[int32]bool) []int32 {
-	out := make([]int32, 0, len(m))
-	for n, ok := range m {
-		if ok {
-			out = append(out, n)
+	var d BalanceDecision
+	next := BalanceSettle{}
+	switch {
+	case leaving || view.Round:
+		d.StartRound = !view.Round
+	case slices.ContainsFunc(targets, func(n int32) bool { return load[n] == 0 }):
+		next = prev
+		if key := fmt.Sprint(targets); next.key != key {
+			next = BalanceSettle{key: key, since: now}
 		}
+		if now.Sub(next.since) < p.Settle {
+			return BalanceDecision{}, next
+		}
+		d.StartRound = true
+	default:
+		return BalanceDecision{}, BalanceSettle{}
 	}
-	slices.Sort(out)
-	return out
+	if room := p.MaxMoves - len(moving); room > 0 {
+		d.Moves = moves[:min(room, len(moves))]
+	}
+	return d, next
 }
 
 // placementNodes are the nodes new replicas go to: the live ones

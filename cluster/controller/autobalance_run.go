@@ -3,8 +3,10 @@ package controller
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 
+	"github.com/sluice-mq/sluice/cluster"
 	"github.com/sluice-mq/sluice/cluster/metadata"
 	"github.com/sluice-mq/sluice/cluster/placement"
 	"github.com/sluice-mq/sluice/messages"
@@ -36,7 +38,11 @@ func (c *Controller) LoadBalanceView(ctx context.Context) (BalanceView, error) {
 			targets[r.tp] = r.Target
 		}
 	}
-	view := BalanceView{Decommissioned: gone}
+	_, err = c.store.Get(ctx, BalanceRoundKey)
+	if err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		return BalanceView{}, fmt.Errorf("controller: read balance round: %w", err)
+	}
+	view := BalanceView{Decommissioned: gone, Round: err == nil}
 	for _, n := range nodes.sorted() {
 		if !nodes.leaving[n] {
 			view.Live = append(view.Live, n)
@@ -60,13 +66,20 @@ func (c *Controller) LoadBalanceView(ctx context.Context) (BalanceView, error) {
 	return view, nil
 }
 
-// StartMoves starts a reassignment per move (ReassignPartition: the
-// controller's passes carry them out). A partition some other writer
-// started moving meanwhile is skipped. It returns the moves it started.
-func (c *Controller) StartMoves(ctx context.Context, moves []placement.Move) ([]placement.Move, error) {
+// ApplyBalance carries out a decision of PlanBalance: it records a round
+// that starts, starts a reassignment per move (ReassignPartition: the
+// controller's passes carry them out; a partition some other writer
+// started moving meanwhile is skipped) and deletes the record of a round
+// that ended. It returns the moves it started.
+func (c *Controller) ApplyBalance(ctx context.Context, d BalanceDecision) ([]placement.Move, error) {
+	if d.StartRound {
+		if _, err := c.store.CAS(ctx, BalanceRoundKey, []byte("{}"), 0); err != nil && !errors.Is(err, cluster.ErrVersionMismatch) {
+			return nil, fmt.Errorf("controller: start balance round: %w", err)
+		}
+	}
 	var started []placement.Move
 	var errs []error
-	for _, mv := range moves {
+	for _, mv := range d.Moves {
 		resp := c.ReassignPartition(ctx, &messages.ReassignPartitionRequest{Topic: mv.Topic, Partition: mv.Partition, Replicas: mv.To})
 		switch resp.GetErrorCode() {
 		case messages.ErrorCode_NONE:
@@ -74,6 +87,11 @@ func (c *Controller) StartMoves(ctx context.Context, moves []placement.Move) ([]
 		case messages.ErrorCode_REASSIGNMENT_IN_PROGRESS:
 		default:
 			errs = append(errs, messages.ErrorForCode(resp.GetErrorCode(), resp.GetErrorMessage()))
+		}
+	}
+	if d.EndRound {
+		if err := c.store.Delete(ctx, BalanceRoundKey, 0); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+			errs = append(errs, fmt.Errorf("controller: end balance round: %w", err))
 		}
 	}
 	return started, errors.Join(errs...)
