@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sluice-mq/sluice/cluster/clustertest"
 	"github.com/sluice-mq/sluice/cluster/clustertest/workload"
@@ -39,6 +40,7 @@ func TestAutoBalanceNewNodeAndDecommission(t *testing.T) {
 	l := workload.Start(t, e.cl, topic, parts, "a")
 	l.WaitProgress(t, 100, waitTimeout)
 
+	joined := time.Now()
 	added := clustertest.Start(t, 1, flags, clustertest.WithFirstNodeID(4))
 	// 18 replicas over four nodes: the new one ends with 4 or 5, every
 	// partition back to three replicas in sync.
@@ -58,9 +60,11 @@ func TestAutoBalanceNewNodeAndDecommission(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("node 4 balanced %s after its start (settle delay 2s)", time.Since(joined).Round(time.Millisecond))
 	l.WaitProgress(t, 100, waitTimeout)
 
 	brokers := []string{c.Addr(0), c.Addr(1), c.Addr(2), added.Addr(0)}
+	left := time.Now()
 	t.Logf("sluice node decommission 4:\n%s", sluice(t, brokers, "node", "decommission", "4"))
 	e.waitFor("node 4 holds no replica", func() error {
 		info, err := e.inSync(topic, 3)
@@ -74,6 +78,7 @@ func TestAutoBalanceNewNodeAndDecommission(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("node 4 emptied %s after the decommission", time.Since(left).Round(time.Millisecond))
 	l.WaitProgress(t, 100, waitTimeout)
 
 	acks, failed := l.Finish(t)
