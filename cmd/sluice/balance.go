@@ -125,11 +125,16 @@ func (a *app) decommission(ctx context.Context, node int32, cancel, wait bool) e
 		}
 	}
 	if a.json() {
-		return writeJSON(a.stdout, struct {
+		out := struct {
 			Node           int32 `json:"node"`
 			Decommissioned bool  `json:"decommissioned"`
-			Replicas       *int  `json:"replicas_left,omitempty"`
-		}{node, !cancel, map[bool]*int{true: &left}[wait && !cancel]})
+			// ReplicasLeft is set with --wait: 0 once it returns.
+			ReplicasLeft *int `json:"replicas_left,omitempty"`
+		}{Node: node, Decommissioned: !cancel}
+		if wait && !cancel {
+			out.ReplicasLeft = &left
+		}
+		return writeJSON(a.stdout, out)
 	}
 	if wait && !cancel {
 		fmt.Fprintf(a.stdout, "node %d holds no replica\n", node)
