@@ -99,7 +99,17 @@ func TestClusterBalanceAndDecommission(t *testing.T) {
 	}
 	l.WaitProgress(t, 100, waitTimeout)
 
-	t.Logf("sluice node decommission 4:\n%s", sluice(t, brokers, "node", "decommission", "4", "--wait"))
+	var done struct {
+		Node           int32 `json:"node"`
+		Decommissioned bool  `json:"decommissioned"`
+		ReplicasLeft   *int  `json:"replicas_left"`
+	}
+	if err := json.Unmarshal(sluice(t, brokers, "-o", "json", "node", "decommission", "4", "--wait"), &done); err != nil {
+		t.Fatal(err)
+	}
+	if done.Node != 4 || !done.Decommissioned || done.ReplicasLeft == nil || *done.ReplicasLeft != 0 {
+		t.Fatalf("sluice node decommission 4 --wait -o json: %+v", done)
+	}
 	e.waitInSync(topic, 3)
 	if r, leads := e.replicasOn(topic, 4); r != 0 || leads != 0 {
 		t.Fatalf("after decommission node 4 holds %d replicas and leads %d", r, leads)
