@@ -172,6 +172,11 @@ func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalanceP
 		}
 		parts = append(parts, part.Replicas)
 	}
+	empty := slices.ContainsFunc(targets, func(n int32) bool { return load[n] == 0 })
+	if !leaving && !view.Round && !empty {
+		// Nothing for the automatic balance: no plan to compute.
+		return BalanceDecision{}, BalanceSettle{}
+	}
 	var moves []placement.Move
 	for _, mv := range placement.Balance(parts, targets) {
 		if !moving[metadata.TopicPartition{Topic: mv.Topic, Partition: mv.Partition}] {
@@ -184,10 +189,10 @@ func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalanceP
 	}
 	var d BalanceDecision
 	next := BalanceSettle{}
-	switch {
-	case leaving || view.Round:
+	if leaving || view.Round {
 		d.StartRound = !view.Round
-	case slices.ContainsFunc(targets, func(n int32) bool { return load[n] == 0 }):
+	} else {
+		// A new node: it must stay (with the same others) for Settle.
 		next = prev
 		if key := fmt.Sprint(targets); next.key != key {
 			next = BalanceSettle{key: key, since: now}
@@ -196,8 +201,6 @@ func PlanBalance(view BalanceView, prev BalanceSettle, now time.Time, p BalanceP
 			return BalanceDecision{}, next
 		}
 		d.StartRound = true
-	default:
-		return BalanceDecision{}, BalanceSettle{}
 	}
 	if room := p.MaxMoves - len(moving); room > 0 {
 		d.Moves = moves[:min(room, len(moves))]
