@@ -129,7 +129,7 @@ func (r *replica) sendPushes(ctx actor.Context, push replication.Push) {
 	// Catch-up of a follower outside the ISR (a replica a reassignment
 	// adds) takes from the node's throttle; a push it holds back is not
 	// sent, and the core offers it again at the next tick.
-	throttled := r.cfg.Throttle != nil && !push.Heartbeat && !slices.Contains(r.lead.ISR(), push.To)
+	throttled := r.cfg.Throttle != nil && !push.Heartbeat && !r.lead.InISR(push.To)
 	for ok := true; ok && r.lead != nil; {
 		if throttled && !r.cfg.Throttle.Ready() {
 			r.cfg.Metrics.throttledPush()
