@@ -71,6 +71,8 @@ type Config struct {
 	Limits LimitsConfig `yaml:"limits"`
 	// Leaders: automatic leader balance and controlled shutdown.
 	Leaders LeadersConfig `yaml:"leaders"`
+	// Balance: automatic replica balance when nodes join or leave.
+	Balance BalanceConfig `yaml:"balance"`
 	// Consul puts the node in a cluster (see ConsulConfig); an empty
 	// address runs it alone.
 	Consul ConsulConfig `yaml:"consul"`
@@ -220,9 +222,12 @@ func DefaultConfig() Config {
 		},
 		Cleaner: defaultCleanerConfig(),
 		Leaders: defaultLeadersConfig(),
+		Balance: defaultBalanceConfig(),
 		Replication: ReplicationConfig{
 			ReplicaLagTime: replication.DefaultReplicaLagTime,
 			RetryInterval:  replication.DefaultRetryInterval,
+
+			ReassignmentThrottleBytes: DefaultReassignmentThrottleBytes,
 		},
 		Kafka: KafkaConfig{
 			Listen:          DefaultKafkaListen,
@@ -361,6 +366,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateLeaders(); err != nil {
+		return err
+	}
+	if err := c.validateBalance(); err != nil {
 		return err
 	}
 	if err := c.Cleaner.validate(); err != nil {

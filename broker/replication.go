@@ -15,7 +15,17 @@ type ReplicationConfig struct {
 	// RetryInterval is how long a push may stay unacknowledged before the
 	// leader resends, and how often a silent follower is probed.
 	RetryInterval time.Duration `yaml:"retry_interval"`
+	// ReassignmentThrottleBytes is Kafka's
+	// leader.replication.throttled.rate: bytes per second this node's
+	// leaders push, together, to followers outside the ISR (the replicas
+	// a reassignment or the automatic balance adds, copying whole logs),
+	// so a move does not take the disk and network from clients. In-sync
+	// replication is never throttled. 0 means no limit.
+	ReassignmentThrottleBytes int64 `yaml:"reassignment_throttle_bytes"`
 }
+
+// DefaultReassignmentThrottleBytes is 50 MiB/s per node.
+const DefaultReassignmentThrottleBytes = 50 << 20
 
 func (rc *ReplicationConfig) validate() error {
 	if rc.ReplicaLagTime <= 0 || rc.RetryInterval <= 0 {

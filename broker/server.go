@@ -30,6 +30,7 @@ import (
 	"github.com/sluice-mq/sluice/kafka/handler"
 	kafkaserver "github.com/sluice-mq/sluice/kafka/server"
 	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/replication"
 	"github.com/sluice-mq/sluice/storage/cleaner"
 	"github.com/sluice-mq/sluice/storage/commitlog"
 	"github.com/sluice-mq/sluice/storage/vfs"
@@ -266,6 +267,8 @@ func Start(ctx context.Context, cfg Config, logger *slog.Logger, opts ...Option)
 
 		LeaderBalanceInterval:  cfg.Leaders.balanceInterval(),
 		LeaderImbalancePercent: cfg.Leaders.ImbalancePercent,
+		ReplicaBalance:         cfg.Balance.policy(cfg.Clustered()),
+		ReplicationThrottle:    replication.NewThrottle(cfg.Replication.ReassignmentThrottleBytes, nil),
 
 		FileDeleteDelay: cfg.Log.FileDeleteDelay,
 	})

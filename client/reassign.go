@@ -105,3 +105,14 @@ func (c *Client) ElectLeaders(ctx context.Context, kind ElectionType, topic stri
 	}
 	return out, nil
 }
+
+// DecommissionNode records that node leaves the cluster's placement (with
+// cancel: that it comes back). The controller then moves the node's
+// replicas to the other live nodes, a few at a time; watch
+// ListReassignments and the metadata for the progress.
+func (c *Client) DecommissionNode(ctx context.Context, node int32, cancel bool) error {
+	if _, err := adminCall[*messages.DecommissionNodeResponse](ctx, c, &messages.DecommissionNodeRequest{NodeId: node, Cancel: cancel}); err != nil {
+		return fmt.Errorf("decommission node %d: %w", node, err)
+	}
+	return nil
+}

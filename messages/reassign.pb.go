@@ -640,6 +640,114 @@ func (x *ElectLeadersResponse) GetResults() []*ElectLeadersResult {
 	return nil
 }
 
+// DecommissionNodeRequest records that a node leaves placement (or, with
+// cancel, that it comes back): the controller's automatic balance then
+// moves its replicas to the other nodes. The answer comes once the intent
+// is recorded, not when the replicas have moved.
+type DecommissionNodeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	NodeId        int32                  `protobuf:"varint,1,opt,name=node_id,json=nodeId,proto3" json:"node_id,omitempty"`
+	Cancel        bool                   `protobuf:"varint,2,opt,name=cancel,proto3" json:"cancel,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecommissionNodeRequest) Reset() {
+	*x = DecommissionNodeRequest{}
+	mi := &file_reassign_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecommissionNodeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecommissionNodeRequest) ProtoMessage() {}
+
+func (x *DecommissionNodeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_reassign_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecommissionNodeRequest.ProtoReflect.Descriptor instead.
+func (*DecommissionNodeRequest) Descriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *DecommissionNodeRequest) GetNodeId() int32 {
+	if x != nil {
+		return x.NodeId
+	}
+	return 0
+}
+
+func (x *DecommissionNodeRequest) GetCancel() bool {
+	if x != nil {
+		return x.Cancel
+	}
+	return false
+}
+
+type DecommissionNodeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ErrorCode     ErrorCode              `protobuf:"varint,1,opt,name=error_code,json=errorCode,proto3,enum=sluice.v1.ErrorCode" json:"error_code,omitempty"`
+	ErrorMessage  string                 `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecommissionNodeResponse) Reset() {
+	*x = DecommissionNodeResponse{}
+	mi := &file_reassign_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecommissionNodeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecommissionNodeResponse) ProtoMessage() {}
+
+func (x *DecommissionNodeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_reassign_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecommissionNodeResponse.ProtoReflect.Descriptor instead.
+func (*DecommissionNodeResponse) Descriptor() ([]byte, []int) {
+	return file_reassign_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DecommissionNodeResponse) GetErrorCode() ErrorCode {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ErrorCode_NONE
+}
+
+func (x *DecommissionNodeResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
 var File_reassign_proto protoreflect.FileDescriptor
 
 const file_reassign_proto_rawDesc = "" +
@@ -687,14 +795,22 @@ const file_reassign_proto_rawDesc = "" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
 	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x127\n" +
-	"\aresults\x18\x03 \x03(\v2\x1d.sluice.v1.ElectLeadersResultR\aresults**\n" +
+	"\aresults\x18\x03 \x03(\v2\x1d.sluice.v1.ElectLeadersResultR\aresults\"J\n" +
+	"\x17DecommissionNodeRequest\x12\x17\n" +
+	"\anode_id\x18\x01 \x01(\x05R\x06nodeId\x12\x16\n" +
+	"\x06cancel\x18\x02 \x01(\bR\x06cancel\"t\n" +
+	"\x18DecommissionNodeResponse\x123\n" +
+	"\n" +
+	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage**\n" +
 	"\fElectionType\x12\r\n" +
 	"\tPREFERRED\x10\x00\x12\v\n" +
-	"\aUNCLEAN\x10\x012\x9b\x02\n" +
+	"\aUNCLEAN\x10\x012\xf8\x02\n" +
 	"\bReassign\x12^\n" +
 	"\x11ReassignPartition\x12#.sluice.v1.ReassignPartitionRequest\x1a$.sluice.v1.ReassignPartitionResponse\x12^\n" +
 	"\x11ListReassignments\x12#.sluice.v1.ListReassignmentsRequest\x1a$.sluice.v1.ListReassignmentsResponse\x12O\n" +
-	"\fElectLeaders\x12\x1e.sluice.v1.ElectLeadersRequest\x1a\x1f.sluice.v1.ElectLeadersResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
+	"\fElectLeaders\x12\x1e.sluice.v1.ElectLeadersRequest\x1a\x1f.sluice.v1.ElectLeadersResponse\x12[\n" +
+	"\x10DecommissionNode\x12\".sluice.v1.DecommissionNodeRequest\x1a#.sluice.v1.DecommissionNodeResponseB&Z$github.com/sluice-mq/sluice/messagesb\x06proto3"
 
 var (
 	file_reassign_proto_rawDescOnce sync.Once
@@ -709,7 +825,7 @@ func file_reassign_proto_rawDescGZIP() []byte {
 }
 
 var file_reassign_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_reassign_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_reassign_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_reassign_proto_goTypes = []any{
 	(ElectionType)(0),                 // 0: sluice.v1.ElectionType
 	(*ReassignPartitionRequest)(nil),  // 1: sluice.v1.ReassignPartitionRequest
@@ -721,28 +837,33 @@ var file_reassign_proto_goTypes = []any{
 	(*ElectLeadersRequest)(nil),       // 7: sluice.v1.ElectLeadersRequest
 	(*ElectLeadersResult)(nil),        // 8: sluice.v1.ElectLeadersResult
 	(*ElectLeadersResponse)(nil),      // 9: sluice.v1.ElectLeadersResponse
-	(ErrorCode)(0),                    // 10: sluice.v1.ErrorCode
+	(*DecommissionNodeRequest)(nil),   // 10: sluice.v1.DecommissionNodeRequest
+	(*DecommissionNodeResponse)(nil),  // 11: sluice.v1.DecommissionNodeResponse
+	(ErrorCode)(0),                    // 12: sluice.v1.ErrorCode
 }
 var file_reassign_proto_depIdxs = []int32{
-	10, // 0: sluice.v1.ReassignPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
-	10, // 1: sluice.v1.ListReassignmentsResponse.error_code:type_name -> sluice.v1.ErrorCode
+	12, // 0: sluice.v1.ReassignPartitionResponse.error_code:type_name -> sluice.v1.ErrorCode
+	12, // 1: sluice.v1.ListReassignmentsResponse.error_code:type_name -> sluice.v1.ErrorCode
 	4,  // 2: sluice.v1.ListReassignmentsResponse.reassignments:type_name -> sluice.v1.PartitionReassignment
 	0,  // 3: sluice.v1.ElectLeadersRequest.election_type:type_name -> sluice.v1.ElectionType
 	6,  // 4: sluice.v1.ElectLeadersRequest.topics:type_name -> sluice.v1.ElectLeadersTopic
-	10, // 5: sluice.v1.ElectLeadersResult.error_code:type_name -> sluice.v1.ErrorCode
-	10, // 6: sluice.v1.ElectLeadersResponse.error_code:type_name -> sluice.v1.ErrorCode
+	12, // 5: sluice.v1.ElectLeadersResult.error_code:type_name -> sluice.v1.ErrorCode
+	12, // 6: sluice.v1.ElectLeadersResponse.error_code:type_name -> sluice.v1.ErrorCode
 	8,  // 7: sluice.v1.ElectLeadersResponse.results:type_name -> sluice.v1.ElectLeadersResult
-	1,  // 8: sluice.v1.Reassign.ReassignPartition:input_type -> sluice.v1.ReassignPartitionRequest
-	3,  // 9: sluice.v1.Reassign.ListReassignments:input_type -> sluice.v1.ListReassignmentsRequest
-	7,  // 10: sluice.v1.Reassign.ElectLeaders:input_type -> sluice.v1.ElectLeadersRequest
-	2,  // 11: sluice.v1.Reassign.ReassignPartition:output_type -> sluice.v1.ReassignPartitionResponse
-	5,  // 12: sluice.v1.Reassign.ListReassignments:output_type -> sluice.v1.ListReassignmentsResponse
-	9,  // 13: sluice.v1.Reassign.ElectLeaders:output_type -> sluice.v1.ElectLeadersResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	12, // 8: sluice.v1.DecommissionNodeResponse.error_code:type_name -> sluice.v1.ErrorCode
+	1,  // 9: sluice.v1.Reassign.ReassignPartition:input_type -> sluice.v1.ReassignPartitionRequest
+	3,  // 10: sluice.v1.Reassign.ListReassignments:input_type -> sluice.v1.ListReassignmentsRequest
+	7,  // 11: sluice.v1.Reassign.ElectLeaders:input_type -> sluice.v1.ElectLeadersRequest
+	10, // 12: sluice.v1.Reassign.DecommissionNode:input_type -> sluice.v1.DecommissionNodeRequest
+	2,  // 13: sluice.v1.Reassign.ReassignPartition:output_type -> sluice.v1.ReassignPartitionResponse
+	5,  // 14: sluice.v1.Reassign.ListReassignments:output_type -> sluice.v1.ListReassignmentsResponse
+	9,  // 15: sluice.v1.Reassign.ElectLeaders:output_type -> sluice.v1.ElectLeadersResponse
+	11, // 16: sluice.v1.Reassign.DecommissionNode:output_type -> sluice.v1.DecommissionNodeResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_reassign_proto_init() }
@@ -757,7 +878,7 @@ func file_reassign_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_reassign_proto_rawDesc), len(file_reassign_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -94,6 +94,9 @@ func (l *Leader) LEO() int64 { return l.leo }
 // ISR returns the applied in-sync replica set, ascending.
 func (l *Leader) ISR() []int32 { return slices.Clone(l.isr) }
 
+// InISR reports whether id is in the ISR, without copying it.
+func (l *Leader) InISR(id int32) bool { return slices.Contains(l.isr, id) }
+
 // PendingISR returns the proposed ISR awaiting its CAS, if any.
 func (l *Leader) PendingISR() (ISRChange, bool) {
 	if l.pending == nil {

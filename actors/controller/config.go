@@ -43,6 +43,12 @@ type Config struct {
 	// partitions that others may lead before the check moves them back
 	// (leader.imbalance.per.broker.percentage); used as given.
 	LeaderImbalancePercent int
+	// ReplicaBalance, when its MaxMoves is above 0, turns on the
+	// automatic replica balance: after each election pass the controller
+	// plans (controller.PlanBalance) and starts reassignments that spread
+	// the replicas over the live nodes not decommissioned, at most
+	// MaxMoves in progress, once an imbalance has lasted Settle.
+	ReplicaBalance controller.BalancePolicy
 	// RecheckInterval, RetryMin and RetryMax: 0 means their defaults.
 	RecheckInterval time.Duration
 	RetryMin        time.Duration

@@ -29,7 +29,11 @@
 //     Every LeaderBalanceInterval (when set) it also runs
 //     cluster/controller.BalanceLeaders, which moves leaderships back to
 //     the preferred replicas of a node whose imbalance is above
-//     LeaderImbalancePercent (Kafka's auto leader rebalance).
+//     LeaderImbalancePercent (Kafka's auto leader rebalance). After each
+//     successful pass, when ReplicaBalance is on, it runs the automatic
+//     replica balance: cluster/controller.LoadBalanceView, PlanBalance
+//     (the only state kept is the settle clock of a new node) and
+//     ApplyBalance, which starts reassignments the next passes carry out.
 //  3. When the lock is lost (the node's session ended, Consul was
 //     unreachable for the check TTL, the membership left) the watches and
 //     any running election are cancelled at once and the loop campaigns

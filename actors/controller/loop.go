@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/cluster"
+	"github.com/sluice-mq/sluice/cluster/controller"
 )
 
 // loop is the controller's blocking side, run by one goroutine that the
@@ -90,12 +91,18 @@ func (l *loop) lead(ctx context.Context, lost <-chan struct{}) {
 	}
 	retry := newBackoff(l.cfg.RetryMin, l.cfg.RetryMax)
 	problems := retryLog{logger: l.logger, what: "leader election"}
+	// The settle clock starts with this controller: an imbalance must
+	// last Settle under it before it moves anything.
+	var settle controller.BalanceSettle
 	for {
 		changed, err := l.cfg.Controller.ElectLeaders(ctx)
 		if ctx.Err() != nil {
 			return
 		}
 		l.post(&electionDone{changed: changed, err: err})
+		if err == nil && l.cfg.ReplicaBalance.MaxMoves > 0 {
+			settle = l.balanceReplicas(ctx, settle)
+		}
 		var again <-chan time.Time
 		if err != nil {
 			d := retry.next()
@@ -131,6 +138,38 @@ func (l *loop) balance(ctx context.Context) {
 	if len(moved) > 0 {
 		l.post(&electionDone{changed: moved, err: err})
 	}
+}
+
+// balanceReplicas runs one pass of the automatic replica balance: it
+// reads the metadata, plans and starts the moves PlanBalance allows, and
+// returns the settle state for the next pass. Failures are logged; the
+// next pass plans again from the metadata.
+func (l *loop) balanceReplicas(ctx context.Context, settle controller.BalanceSettle) controller.BalanceSettle {
+	view, err := l.cfg.Controller.LoadBalanceView(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			l.logger.Warn("replica balance: read metadata", "error", err)
+		}
+		return settle
+	}
+	d, next := controller.PlanBalance(view, settle, time.Now(), l.cfg.ReplicaBalance)
+	if len(d.Moves) == 0 && !d.StartRound && !d.EndRound {
+		return next
+	}
+	started, err := l.cfg.Controller.ApplyBalance(ctx, d)
+	if d.StartRound {
+		l.logger.Info("replica balance: round started", "live", view.Live)
+	}
+	for _, mv := range started {
+		l.logger.Info("replica balance: moving partition", "topic", mv.Topic, "partition", mv.Partition, "from", mv.From, "to", mv.To)
+	}
+	if d.EndRound && err == nil {
+		l.logger.Info("replica balance: round complete")
+	}
+	if err != nil && ctx.Err() == nil {
+		l.logger.Warn("replica balance: carry out the plan", "error", err)
+	}
+	return next
 }
 
 // watchMembers pokes whenever the set of live members changes.

@@ -80,6 +80,8 @@ func errorResponse(req any, err error) any {
 		return &messages.ListReassignmentsResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ElectLeadersRequest:
 		return &messages.ElectLeadersResponse{ErrorCode: code, ErrorMessage: text}
+	case *messages.DecommissionNodeRequest:
+		return &messages.DecommissionNodeResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.ProduceRequest:
 		return &messages.ProduceResponse{ErrorCode: code, ErrorMessage: text}
 	case *messages.FetchRequest, *partition.FileFetchRequest:

@@ -34,6 +34,7 @@ func (n *node) spawnController(ctx actor.Context) {
 
 		LeaderBalanceInterval:  n.cfg.LeaderBalanceInterval,
 		LeaderImbalancePercent: n.cfg.LeaderImbalancePercent,
+		ReplicaBalance:         n.cfg.ReplicaBalance,
 	})
 	pid, err := ctx.SpawnNamed(props, ControllerActorName)
 	if err != nil {

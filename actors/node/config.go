@@ -83,6 +83,13 @@ type Config struct {
 	// an interval of 0 disables it.
 	LeaderBalanceInterval  time.Duration
 	LeaderImbalancePercent int
+	// ReplicationThrottle limits, node-wide, the bytes this node's
+	// leaders push to followers outside the ISR (a reassignment's new
+	// replicas); nil means no limit.
+	ReplicationThrottle *replication.Throttle
+	// ReplicaBalance configures the controller's automatic replica
+	// balance (actors/controller.Config); MaxMoves 0 disables it.
+	ReplicaBalance controller.BalancePolicy
 	// Logger defaults to slog.Default(); Metrics and Gauges (the
 	// per-partition series) may be nil.
 	Logger  *slog.Logger

@@ -254,6 +254,8 @@ func (n *node) Receive(ctx actor.Context) {
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.ListReassignments(c, m) })
 	case *messages.ElectLeadersRequest:
 		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.Elect(c, m) })
+	case *messages.DecommissionNodeRequest:
+		n.handleAdmin(ctx, func(c context.Context) any { return n.ctl.Decommission(c, m) })
 
 	case *messages.ProduceRequest:
 		n.route(ctx, m.Topic, m.Partition)

@@ -176,6 +176,7 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 		ShuttingDown:           n.directory.ShuttingDown,
 		Store:                  n.cfg.Store,
 		Replication:            n.cfg.Replication,
+		Throttle:               n.cfg.ReplicationThrottle,
 		LogOptions:             n.logOpts,
 	}
 	if n.offline != nil {

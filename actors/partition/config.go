@@ -70,6 +70,10 @@ type Config struct {
 	// taken from TopicConfig and MaxPushBytes is capped at
 	// MaxRequestBytes.
 	Replication replication.Config
+	// Throttle, shared by the node's replicas, limits the bytes a leader
+	// pushes to followers outside the ISR (catch-up of a replica being
+	// added); nil means no limit. In-sync followers are never throttled.
+	Throttle *replication.Throttle
 	// ReplicationTick is how often the leader runs replication.Leader.OnTick
 	// (lag checks, lost pushes, heartbeats); 0 means a quarter of the
 	// replication retry interval.

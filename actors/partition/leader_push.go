@@ -126,7 +126,15 @@ func (r *replica) sendPushes(ctx actor.Context, push replication.Push) {
 		// Not a live member: the core probes it again later.
 		return
 	}
+	// Catch-up of a follower outside the ISR (a replica a reassignment
+	// adds) takes from the node's throttle; a push it holds back is not
+	// sent, and the core offers it again at the next tick.
+	throttled := r.cfg.Throttle != nil && !push.Heartbeat && !r.lead.InISR(push.To)
 	for ok := true; ok && r.lead != nil; {
+		if throttled && !r.cfg.Throttle.Ready() {
+			r.cfg.Metrics.throttledPush()
+			return
+		}
 		req, n := r.buildPush(push)
 		if req == nil {
 			r.lead.Sent(push, push.From, push.From, 0)
@@ -134,6 +142,9 @@ func (r *replica) sendPushes(ctx actor.Context, push replication.Push) {
 		}
 		ctx.Request(pid, req)
 		r.cfg.Metrics.pushed(n)
+		if throttled {
+			r.cfg.Throttle.Spend(n)
+		}
 		push, ok = r.lead.Sent(push, req.BaseOffset, req.EndOffset, n)
 	}
 }

@@ -22,6 +22,9 @@ type Metrics struct {
 	// changes leaders wrote (by direction), follower truncations.
 	PushedBytes     prometheus.Counter
 	ReplicatedBytes prometheus.Counter
+	// ThrottledPushes counts catch-up pushes held back by the node's
+	// reassignment throttle (sent at a later tick).
+	ThrottledPushes prometheus.Counter
 	ISRChanges      *prometheus.CounterVec // by change: shrink, expand
 	Truncations     prometheus.Counter
 	// RecoveryScannedBytes counts log bytes verified by crash recovery
@@ -83,6 +86,10 @@ func newMetrics() *Metrics {
 			Namespace: "sluice", Name: "replication_pushed_bytes_total",
 			Help: "Record batch bytes partition leaders pushed to followers (resends included).",
 		}),
+		ThrottledPushes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "sluice", Name: "replication_throttled_pushes_total",
+			Help: "Pushes to followers outside the ISR held back by replication.reassignment_throttle_bytes.",
+		}),
 		ReplicatedBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "sluice", Name: "replication_appended_bytes_total",
 			Help: "Record batch bytes followers appended from their leaders.",
@@ -122,7 +129,7 @@ func newMetrics() *Metrics {
 func (m *Metrics) Register(r prometheus.Registerer) error {
 	for _, c := range []prometheus.Collector{m.ProduceRequests, m.ProducedBytes, m.ProducedRecords,
 		m.FetchRequests, m.FetchedBytes, m.ParkedFetches, m.SegmentsDeleted,
-		m.PushedBytes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes, m.ProducerStateReplayedBatches,
+		m.PushedBytes, m.ThrottledPushes, m.ReplicatedBytes, m.ISRChanges, m.Truncations, m.RecoveryScannedBytes, m.ProducerStateReplayedBatches,
 		m.RequestDuration, m.FsyncDuration} {
 		if err := r.Register(c); err != nil {
 			return err
@@ -187,6 +194,12 @@ func (m *Metrics) segmentsDeleted(n int) {
 func (m *Metrics) pushed(bytes int) {
 	if m != nil && bytes > 0 {
 		m.PushedBytes.Add(float64(bytes))
+	}
+}
+
+func (m *Metrics) throttledPush() {
+	if m != nil {
+		m.ThrottledPushes.Inc()
 	}
 }
 

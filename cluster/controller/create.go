@@ -69,7 +69,7 @@ func (c *Controller) createTopic(ctx context.Context, req *messages.CreateTopicR
 	if err := checkNameFree(topics, name); err != nil {
 		return metadata.Topic{}, err
 	}
-	nodes, err := c.liveNodes(ctx)
+	nodes, err := c.placementNodes(ctx)
 	if err != nil {
 		return metadata.Topic{}, err
 	}
@@ -159,7 +159,7 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *messages.CreateP
 		if err := c.checkTopicLimit(topic.Name, total); err != nil {
 			return err
 		}
-		nodes, err := c.liveNodes(ctx)
+		nodes, err := c.placementNodes(ctx)
 		if err != nil {
 			return err
 		}

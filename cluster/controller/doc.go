@@ -39,6 +39,16 @@
 // partitions led by others is above a threshold (the controller loop
 // calls it periodically).
 //
+// The automatic replica balance (autobalance.go) decides with the pure
+// PlanBalance from a BalanceView read from the metadata: a round
+// (BalanceRoundKey) starts when a node is decommissioned
+// (DecommissionedPrefix, written by Decommission) or a live node has held
+// no replica for the settle delay, and carries placement.Balance's moves
+// out as reassignments, a bounded number at a time, until the plan is
+// empty. Nothing moves while a node holding replicas is down or a
+// partition is out of sync. New topics place no replica on a
+// decommissioned node.
+//
 // A node in controlled shutdown writes metadata.ShuttingDownKey; elections
 // then treat it as live but leaving: its leaderships go to other in-sync
 // replicas, it leaves the ISRs that keep another member, it is not

@@ -49,28 +49,97 @@ func (a *app) clusterBalance() *cobra.Command {
 
 func (a *app) nodeCommand() *cobra.Command {
 	cmd := &cobra.Command{Use: "node", Short: "Take nodes out of the cluster's placement"}
-	var f planFlags
+	var dryRun, cancel, wait bool
 	decommission := &cobra.Command{
 		Use:   "decommission NODE",
-		Short: "Move every replica off a node (to the other live nodes, evenly), so it can be removed",
-		Args:  cobra.ExactArgs(1),
+		Short: "Have the controller move every replica off a node (to the other live nodes, evenly), so it can be removed",
+		Long: "decommission records in the metadata that NODE leaves the placement; the controller's automatic\n" +
+			"balance (balance.auto) then moves its replicas to the other live nodes, balance.max_moves at a\n" +
+			"time, throttled by replication.reassignment_throttle_bytes. --wait returns once the node holds\n" +
+			"no replica; --cancel puts the node back into placement; --dry-run prints the moves.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 32)
 			if err != nil {
 				return usagef("node id %q: want a number", args[0])
 			}
-			return a.runPlan(cmd.Context(), f, func(m client.Metadata) ([]int32, error) {
-				nodes := slices.DeleteFunc(brokerIDs(m), func(n int32) bool { return n == int32(id) })
-				if len(nodes) == 0 {
-					return nil, fmt.Errorf("no other live node to move the replicas of node %d to", id)
-				}
-				return nodes, nil
-			})
+			node := int32(id)
+			if dryRun {
+				return a.runPlan(cmd.Context(), planFlags{dryRun: true, maxMoves: 1}, func(m client.Metadata) ([]int32, error) {
+					nodes := slices.DeleteFunc(brokerIDs(m), func(n int32) bool { return n == node })
+					if len(nodes) == 0 {
+						return nil, fmt.Errorf("no other live node to move the replicas of node %d to", node)
+					}
+					return nodes, nil
+				})
+			}
+			return a.decommission(cmd.Context(), node, cancel, wait)
 		},
 	}
-	f.register(decommission)
+	decommission.Flags().BoolVar(&dryRun, "dry-run", false, "print the moves and record nothing")
+	decommission.Flags().BoolVar(&cancel, "cancel", false, "put the node back into placement (replicas moved already stay where they are)")
+	decommission.Flags().BoolVar(&wait, "wait", false, "wait until the node holds no replica")
 	cmd.AddCommand(decommission)
 	return cmd
+}
+
+// decommission records (or cancels) a node's decommission and, with
+// wait, polls the metadata until no partition lists the node.
+func (a *app) decommission(ctx context.Context, node int32, cancel, wait bool) error {
+	c, err := a.client(ctx)
+	if err != nil {
+		return err
+	}
+	defer a.closeClient(c)
+	if err := c.DecommissionNode(ctx, node, cancel); err != nil {
+		return err
+	}
+	if !a.json() {
+		if cancel {
+			fmt.Fprintf(a.stdout, "node %d is back in placement\n", node)
+		} else {
+			fmt.Fprintf(a.stdout, "node %d decommissioned: the controller moves its replicas to the other nodes\n", node)
+		}
+	}
+	left := 0
+	for wait && !cancel {
+		m, err := c.Metadata(ctx)
+		if err != nil {
+			return err
+		}
+		left = 0
+		for _, t := range m.Topics {
+			for _, p := range t.Partitions {
+				if slices.Contains(p.Replicas, node) {
+					left++
+				}
+			}
+		}
+		if left == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(reassignPoll):
+		}
+	}
+	if a.json() {
+		out := struct {
+			Node           int32 `json:"node"`
+			Decommissioned bool  `json:"decommissioned"`
+			// ReplicasLeft is set with --wait: 0 once it returns.
+			ReplicasLeft *int `json:"replicas_left,omitempty"`
+		}{Node: node, Decommissioned: !cancel}
+		if wait && !cancel {
+			out.ReplicasLeft = &left
+		}
+		return writeJSON(a.stdout, out)
+	}
+	if wait && !cancel {
+		fmt.Fprintf(a.stdout, "node %d holds no replica\n", node)
+	}
+	return nil
 }
 
 func brokerIDs(m client.Metadata) []int32 {

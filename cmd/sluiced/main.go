@@ -53,6 +53,9 @@ type flags struct {
 	lagTime       time.Duration
 	balance       bool
 	imbalance     time.Duration
+	autoBalance   bool
+	settle        time.Duration
+	throttle      int64
 	recover       bool
 	faults        bool
 }
@@ -94,6 +97,9 @@ func newCommand() *cobra.Command {
 	fs.DurationVar(&f.lagTime, "replica-lag-time", def.Replication.ReplicaLagTime, "a follower behind the leader this long leaves the ISR")
 	fs.BoolVar(&f.balance, "auto-leader-rebalance", def.Leaders.AutoRebalance, "move leaderships back to preferred replicas when a node's imbalance passes leaders.imbalance_percent")
 	fs.DurationVar(&f.imbalance, "leader-imbalance-check-interval", def.Leaders.ImbalanceCheckInterval, "how often the controller checks the leader imbalance")
+	fs.BoolVar(&f.autoBalance, "auto-replica-balance", def.Balance.Auto, "move replicas onto nodes that hold less than their share and off decommissioned nodes (balance.auto)")
+	fs.DurationVar(&f.settle, "balance-settle-delay", def.Balance.SettleDelay, "how long an imbalance must last before the controller moves replicas (balance.settle_delay)")
+	fs.Int64Var(&f.throttle, "reassignment-throttle-bytes", def.Replication.ReassignmentThrottleBytes, "bytes/s this node's leaders push to replicas being added (0: no limit)")
 	fs.StringVar(&f.consul, "consul", "", "host:port of the Consul agent: join that cluster (empty: run alone)")
 	fs.BoolVar(&f.recover, "recover-metadata", false, "rebuild lost metadata (an empty store) from the replicas in the data dir, then start; see docs/CLUSTER.md")
 	fs.DurationVar(&f.checkTTL, "consul-check-ttl", def.Consul.CheckTTL, "health check TTL: a node silent this long leaves the cluster")
@@ -152,6 +158,15 @@ func loadConfig(cmd *cobra.Command, f flags) (broker.Config, error) {
 	}
 	if fs.Changed("auto-leader-rebalance") {
 		cfg.Leaders.AutoRebalance = f.balance
+	}
+	if fs.Changed("auto-replica-balance") {
+		cfg.Balance.Auto = f.autoBalance
+	}
+	if fs.Changed("balance-settle-delay") {
+		cfg.Balance.SettleDelay = f.settle
+	}
+	if fs.Changed("reassignment-throttle-bytes") {
+		cfg.Replication.ReassignmentThrottleBytes = f.throttle
 	}
 	if fs.Changed("leader-imbalance-check-interval") {
 		cfg.Leaders.ImbalanceCheckInterval = f.imbalance

@@ -46,13 +46,15 @@ func (e *env) replicasOn(topic string, node int32) (replicas, leads int) {
 }
 
 // A fourth node joins under an acks=all load: `sluice cluster balance`
-// gives it its share of replicas and leaderships, `sluice node
-// decommission 4` takes them away again, and no acknowledged record is
-// lost.
+// gives it its share of replicas and leaderships (the automatic balance
+// is held off by a long settle delay), `sluice node decommission 4
+// --wait` has the controller take them away again, and no acknowledged
+// record is lost.
 func TestClusterBalanceAndDecommission(t *testing.T) {
 	agent := consultest.Start(t)
 	flags := clustertest.WithFlags(func(int) []string {
-		return []string{"--consul", agent.Addr(), "--consul-check-ttl", checkTTL, "--replica-lag-time", replicaLagTime}
+		return []string{"--consul", agent.Addr(), "--consul-check-ttl", checkTTL, "--replica-lag-time", replicaLagTime,
+			"--balance-settle-delay", "1h"}
 	})
 	c := clustertest.Start(t, 3, flags)
 	e := newEnv(t, c)
@@ -97,7 +99,17 @@ func TestClusterBalanceAndDecommission(t *testing.T) {
 	}
 	l.WaitProgress(t, 100, waitTimeout)
 
-	t.Logf("sluice node decommission 4:\n%s", sluice(t, brokers, "node", "decommission", "4"))
+	var done struct {
+		Node           int32 `json:"node"`
+		Decommissioned bool  `json:"decommissioned"`
+		ReplicasLeft   *int  `json:"replicas_left"`
+	}
+	if err := json.Unmarshal(sluice(t, brokers, "-o", "json", "node", "decommission", "4", "--wait"), &done); err != nil {
+		t.Fatal(err)
+	}
+	if done.Node != 4 || !done.Decommissioned || done.ReplicasLeft == nil || *done.ReplicasLeft != 0 {
+		t.Fatalf("sluice node decommission 4 --wait -o json: %+v", done)
+	}
 	e.waitInSync(topic, 3)
 	if r, leads := e.replicasOn(topic, 4); r != 0 || leads != 0 {
 		t.Fatalf("after decommission node 4 holds %d replicas and leads %d", r, leads)

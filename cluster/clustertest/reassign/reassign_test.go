@@ -33,8 +33,11 @@ const (
 // record is consumed at its acknowledged partition and offset.
 func TestReassignOntoNewNode(t *testing.T) {
 	agent := consultest.Start(t)
+	// Node 1 ends empty by hand: the automatic balance would give it
+	// replicas back after its settle delay.
 	flags := clustertest.WithFlags(func(int) []string {
-		return []string{"--consul", agent.Addr(), "--consul-check-ttl", checkTTL, "--replica-lag-time", replicaLagTime}
+		return []string{"--consul", agent.Addr(), "--consul-check-ttl", checkTTL, "--replica-lag-time", replicaLagTime,
+			"--auto-replica-balance=false"}
 	})
 	c := clustertest.Start(t, 3, flags)
 	e := newEnv(t, c)
@@ -182,21 +185,28 @@ func (e *env) describe(topic string) client.TopicInfo {
 func (e *env) waitInSync(topic string, rf int) {
 	e.t.Helper()
 	e.waitFor("every replica of "+topic+" in sync", func() error {
-		md, err := e.cl.Metadata(e.ctx())
-		if err != nil {
-			return err
-		}
-		for _, ti := range md.Topics {
-			if ti.Name != topic {
-				continue
-			}
-			for _, p := range ti.Partitions {
-				if p.Leader < 0 || len(p.Replicas) != rf || len(p.ISR) != rf {
-					return fmt.Errorf("partition %d: leader %d isr %v replicas %v", p.Partition, p.Leader, p.ISR, p.Replicas)
-				}
-			}
-			return nil
-		}
-		return fmt.Errorf("no topic %s", topic)
+		_, err := e.inSync(topic, rf)
+		return err
 	})
+}
+
+// inSync returns topic's partitions when every one has rf replicas, all
+// in the ISR, and a leader; else an error saying which does not.
+func (e *env) inSync(topic string, rf int) ([]client.PartitionInfo, error) {
+	md, err := e.cl.Metadata(e.ctx())
+	if err != nil {
+		return nil, err
+	}
+	for _, ti := range md.Topics {
+		if ti.Name != topic {
+			continue
+		}
+		for _, p := range ti.Partitions {
+			if p.Leader < 0 || len(p.Replicas) != rf || len(p.ISR) != rf {
+				return nil, fmt.Errorf("partition %d: leader %d isr %v replicas %v", p.Partition, p.Leader, p.ISR, p.Replicas)
+			}
+		}
+		return ti.Partitions, nil
+	}
+	return nil, fmt.Errorf("no topic %s", topic)
 }
