@@ -35,13 +35,19 @@ func actorLogger(logger *slog.Logger) *slog.Logger {
 	return slog.New(disconnectHandler{minLevelHandler{Handler: logger.Handler(), min: min}}).With("component", "protoactor")
 }
 
-// disconnectMessages are protoactor's logs of a peer's stream ending. A
-// client that closes its connection after a command ends its stream; that
-// is how every short-lived client leaves, not an error of the node.
+// disconnectMessages are protoactor's logs of a peer's stream ending, or
+// of a peer that no longer takes connections. A client that closes its
+// connection after a command ends its stream, and an answer still on its
+// way to it then finds its address refusing; that is how every
+// short-lived client leaves, not an error of the node. A node that is
+// down is reported by the membership (and its partitions' ISRs), not by
+// these.
 var disconnectMessages = map[string]bool{
 	"EndpointWriter lost connection":                    true,
 	"EndpointWriter error when closing the stream":      true,
 	"EndpointWriter error when closing the client conn": true,
+	"EndpointWriter failed to connect":                  true,
+	"EndpointWriter failed to create receive stream":    true,
 }
 
 // disconnectHandler logs protoactor's disconnect messages at debug, whatever

@@ -14,10 +14,13 @@ func TestActorLoggerDisconnectIsDebug(t *testing.T) {
 		logger := actorLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level})))
 		logger.Error("EndpointWriter lost connection", slog.String("address", "127.0.0.1:4000"),
 			slog.Any("error", errors.New("rpc error: code = Unavailable desc = error reading from server: EOF")))
+		logger.Error("EndpointWriter failed to connect", slog.String("address", "127.0.0.1:4001"),
+			slog.Any("error", errors.New("dial tcp 127.0.0.1:4001: connect: connection refused")))
+		logger.Error("EndpointWriter failed to create receive stream", slog.String("address", "127.0.0.1:4001"))
 		logger.Error("EndpointWriter failed to serialize message")
 		logger.Info("Started Activator")
 		out := buf.String()
-		if strings.Contains(out, "level=ERROR msg=\"EndpointWriter lost") {
+		if strings.Contains(out, "level=ERROR msg=\"EndpointWriter lost") || strings.Contains(out, "level=ERROR msg=\"EndpointWriter failed to c") {
 			t.Errorf("level %v: a disconnect logged as an error:\n%s", level, out)
 		}
 		if got := strings.Contains(out, "level=DEBUG msg=\"EndpointWriter lost connection\""); got != (level == slog.LevelDebug) {
