@@ -283,17 +283,12 @@ func TestKafkaOffsetsLogDirsAdmin(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: []byte("doomed")}).FirstErr() // fails: the disk does
-		deadline := time.Now().Add(waitTimeout)
-		for {
-			d := describeLogDirs(t, cl, nil).Dirs
-			if len(d) == 1 && d[0].ErrorCode == 56 && len(d[0].Topics) == 0 {
-				return
+		clustertest.Await(t, waitTimeout, "the offline dir in DescribeLogDirs", func() error {
+			if d := describeLogDirs(t, cl, nil).Dirs; len(d) != 1 || d[0].ErrorCode != 56 || len(d[0].Topics) != 0 {
+				return fmt.Errorf("dirs %+v, want one with KAFKA_STORAGE_ERROR and no topics", d)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("dirs %+v, want KAFKA_STORAGE_ERROR", d)
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 	})
 }
 
@@ -353,24 +348,21 @@ func addOffsetsFresh(t *testing.T, cl *kgo.Client) {
 // error.
 func retry(t *testing.T, what string, fn func() (int16, error), also ...int16) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
+	clustertest.Await(t, waitTimeout, what, func() error {
 		code, err := fn()
 		switch {
 		case err != nil && !kerr.IsRetriable(err):
 			t.Fatalf("%s: %v", what, err)
 		case err != nil:
+			return err
 		case code == 0:
-			return
+			return nil
 		case code == 14, code == 15, code == 16, code == 51, slices.Contains(also, code):
 		default:
 			t.Fatalf("%s: code %d", what, code)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: still code %d after %s", what, code, waitTimeout)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return fmt.Errorf("code %d", code)
+	})
 }
 
 // offsetDelete drives OffsetDelete against a kgo group consuming topic.

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -172,13 +173,12 @@ func TestKafkaFetchWaitsForMinBytesAcrossPartitions(t *testing.T) {
 	}()
 	awaitParked := func(n float64) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for metric(t, c, 0, "sluice_parked_fetches") != n {
-			if time.Now().After(deadline) {
-				t.Fatalf("%v fetches parked, want %v", metric(t, c, 0, "sluice_parked_fetches"), n)
+		clustertest.Await(t, 10*time.Second, "parked fetches", func() error {
+			if got := metric(t, c, 0, "sluice_parked_fetches"); got != n {
+				return fmt.Errorf("%v fetches parked, want %v", got, n)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	awaitParked(3)
 	produce := func(partition int32) {

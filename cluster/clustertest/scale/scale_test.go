@@ -146,16 +146,7 @@ func (p *poller) stop() (int, []error) {
 // of topic.
 func waitAllLed(t *testing.T, cl *client.Client, topic string) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	var last error
-	for time.Now().Before(deadline) {
-		last = allLed(cl, topic)
-		if last == nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("not every partition of %s is led after %s: %v", topic, waitTimeout, last)
+	clustertest.Await(t, waitTimeout, "every partition of "+topic+" led", func() error { return allLed(cl, topic) })
 }
 
 func allLed(cl *client.Client, topic string) error {
