@@ -47,3 +47,26 @@ func EnsureClusterID(ctx context.Context, st cluster.Store) (string, error) {
 		// Another node created it first: read theirs.
 	}
 }
+
+// replaceAttempts bounds replace's check-and-set retries.
+const replaceAttempts = 16
+
+// replace sets key to value whatever was stored there, by check-and-set
+// on the version it read, retried while another writer gets in between.
+func replace(ctx context.Context, st cluster.Store, key string, value []byte) error {
+	for range replaceAttempts {
+		var version uint64
+		kv, err := st.Get(ctx, key)
+		switch {
+		case err == nil:
+			version = kv.Version
+		case !errors.Is(err, cluster.ErrNotFound):
+			return err
+		}
+		_, err = st.CAS(ctx, key, value, version)
+		if !errors.Is(err, cluster.ErrVersionMismatch) {
+			return err
+		}
+	}
+	return cluster.ErrVersionMismatch
+}

@@ -3,7 +3,6 @@ package metadata
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -55,24 +54,10 @@ func PutLogDirs(ctx context.Context, st cluster.Store, d NodeLogDirs) error {
 		return fmt.Errorf("metadata: encode log dirs of node %d: %w", d.NodeID, err)
 	}
 	key := LogDirsKey(d.NodeID)
-	for range 16 {
-		var version uint64
-		kv, err := st.Get(ctx, key)
-		switch {
-		case err == nil:
-			version = kv.Version
-		case !errors.Is(err, cluster.ErrNotFound):
-			return fmt.Errorf("metadata: record log dirs of node %d: %w", d.NodeID, err)
-		}
-		_, err = st.CAS(ctx, key, value, version)
-		if !errors.Is(err, cluster.ErrVersionMismatch) {
-			if err != nil {
-				return fmt.Errorf("metadata: record log dirs of node %d: %w", d.NodeID, err)
-			}
-			return nil
-		}
+	if err := replace(ctx, st, key, value); err != nil {
+		return fmt.Errorf("metadata: record log dirs of node %d: %w", d.NodeID, err)
 	}
-	return fmt.Errorf("metadata: record log dirs of node %d: %w", d.NodeID, cluster.ErrVersionMismatch)
+	return nil
 }
 
 // ClearLogDirs removes node's record: its log dirs are online again.

@@ -38,24 +38,10 @@ func PutShuttingDown(ctx context.Context, st cluster.Store, node int32, since ti
 		return fmt.Errorf("metadata: encode shutdown of node %d: %w", node, err)
 	}
 	key := ShuttingDownKey(node)
-	for range 16 {
-		var version uint64
-		kv, err := st.Get(ctx, key)
-		switch {
-		case err == nil:
-			version = kv.Version
-		case !errors.Is(err, cluster.ErrNotFound):
-			return fmt.Errorf("metadata: record shutdown of node %d: %w", node, err)
-		}
-		_, err = st.CAS(ctx, key, value, version)
-		if !errors.Is(err, cluster.ErrVersionMismatch) {
-			if err != nil {
-				return fmt.Errorf("metadata: record shutdown of node %d: %w", node, err)
-			}
-			return nil
-		}
+	if err := replace(ctx, st, key, value); err != nil {
+		return fmt.Errorf("metadata: record shutdown of node %d: %w", node, err)
 	}
-	return fmt.Errorf("metadata: record shutdown of node %d: %w", node, cluster.ErrVersionMismatch)
+	return nil
 }
 
 // ClearShuttingDown removes node's shutdown record (absent is fine).

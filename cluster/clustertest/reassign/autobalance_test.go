@@ -1,7 +1,6 @@
 package reassign
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/sluice-mq/sluice/cluster/clustertest"
 	"github.com/sluice-mq/sluice/cluster/clustertest/workload"
 	"github.com/sluice-mq/sluice/cluster/consul/consultest"
-	"github.com/sluice-mq/sluice/messages"
 )
 
 // A fourth node started under an acks=all load receives its share of the
@@ -28,15 +26,7 @@ func TestAutoBalanceNewNodeAndDecommission(t *testing.T) {
 	c := clustertest.Start(t, 3, flags)
 	e := newEnv(t, c)
 	const topic, parts = "grow", int32(6)
-	ctx := e.ctx()
-	e.waitFor("topic created", func() error {
-		_, err := e.cl.CreateTopic(ctx, topic, parts, 3, map[string]string{"min.insync.replicas": "2"})
-		if errors.Is(err, messages.ErrTopicAlreadyExists) {
-			return nil
-		}
-		return err
-	})
-	e.waitInSync(topic, 3)
+	e.createInSync(topic, parts)
 	l := workload.Start(t, e.cl, topic, parts, "a")
 	l.WaitProgress(t, 100, waitTimeout)
 

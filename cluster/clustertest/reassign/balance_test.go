@@ -3,8 +3,6 @@ package reassign
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os/exec"
 	"slices"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"github.com/sluice-mq/sluice/cluster/clustertest"
 	"github.com/sluice-mq/sluice/cluster/clustertest/workload"
 	"github.com/sluice-mq/sluice/cluster/consul/consultest"
-	"github.com/sluice-mq/sluice/messages"
 )
 
 // sluice runs the CLI against brokers and returns its standard output.
@@ -59,26 +56,12 @@ func TestClusterBalanceAndDecommission(t *testing.T) {
 	c := clustertest.Start(t, 3, flags)
 	e := newEnv(t, c)
 	const topic, parts = "spread", int32(6)
-	ctx := e.ctx()
-	e.waitFor("topic created", func() error {
-		_, err := e.cl.CreateTopic(ctx, topic, parts, 3, map[string]string{"min.insync.replicas": "2"})
-		if errors.Is(err, messages.ErrTopicAlreadyExists) {
-			return nil
-		}
-		return err
-	})
-	e.waitInSync(topic, 3)
+	e.createInSync(topic, parts)
 	l := workload.Start(t, e.cl, topic, parts, "b")
 	l.WaitProgress(t, 100, waitTimeout)
 
 	added := clustertest.Start(t, 1, flags, clustertest.WithFirstNodeID(4))
-	e.waitFor("four brokers", func() error {
-		md, err := e.cl.Metadata(ctx)
-		if err == nil && len(md.Brokers) != 4 {
-			err = fmt.Errorf("brokers %v", md.Brokers)
-		}
-		return err
-	})
+	e.waitBrokers(4)
 	brokers := []string{c.Addr(0), c.Addr(1), c.Addr(2), added.Addr(0)}
 
 	// The plan first: 18 replicas over four nodes, 4 or 5 each.

@@ -44,26 +44,13 @@ func TestReassignOntoNewNode(t *testing.T) {
 
 	const topic, parts = "moves", int32(3)
 	ctx := e.ctx()
-	e.waitFor("topic created", func() error {
-		_, err := e.cl.CreateTopic(ctx, topic, parts, 3, map[string]string{"min.insync.replicas": "2"})
-		if errors.Is(err, messages.ErrTopicAlreadyExists) {
-			return nil
-		}
-		return err
-	})
-	e.waitInSync(topic, 3)
+	e.createInSync(topic, parts)
 
 	l := workload.Start(t, e.cl, topic, parts, "r")
 	l.WaitProgress(t, 150, waitTimeout)
 
 	added := clustertest.Start(t, 1, flags, clustertest.WithFirstNodeID(4))
-	e.waitFor("four brokers", func() error {
-		md, err := e.cl.Metadata(ctx)
-		if err == nil && len(md.Brokers) != 4 {
-			err = fmt.Errorf("brokers %v", md.Brokers)
-		}
-		return err
-	})
+	e.waitBrokers(4)
 
 	// Node 1's place in each replica list goes to node 4; the partition
 	// node 1 led (its preferred leader) gets node 4 as preferred leader.
@@ -147,17 +134,36 @@ func (e *env) ctx() context.Context {
 // waitTimeout.
 func (e *env) waitFor(what string, cond func() error) {
 	e.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
+	clustertest.Await(e.t, waitTimeout, what, cond)
+}
+
+// createInSync creates topic with parts partitions, three replicas each
+// and min.insync.replicas 2 (a create the client retried is not a
+// failure), and waits until every replica is in sync.
+func (e *env) createInSync(topic string, parts int32) {
+	e.t.Helper()
+	ctx := e.ctx()
+	e.waitFor("topic "+topic+" created", func() error {
+		_, err := e.cl.CreateTopic(ctx, topic, parts, 3, map[string]string{"min.insync.replicas": "2"})
+		if errors.Is(err, messages.ErrTopicAlreadyExists) {
+			return nil
 		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s: not reached after %s: %v", what, waitTimeout, err)
+		return err
+	})
+	e.waitInSync(topic, 3)
+}
+
+// waitBrokers waits until the metadata names n live brokers.
+func (e *env) waitBrokers(n int) {
+	e.t.Helper()
+	ctx := e.ctx()
+	e.waitFor(fmt.Sprintf("%d brokers", n), func() error {
+		md, err := e.cl.Metadata(ctx)
+		if err == nil && len(md.Brokers) != n {
+			err = fmt.Errorf("brokers %v", md.Brokers)
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return err
+	})
 }
 
 // describe returns the topic's current metadata.
