@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sluice-mq/sluice/cluster"
@@ -50,17 +49,7 @@ func (c *Controller) Decommission(ctx context.Context, req *messages.Decommissio
 
 // decommissionedNodes returns the nodes with a decommission record.
 func decommissionedNodes(ctx context.Context, st cluster.Store) (map[int32]bool, error) {
-	kvs, _, err := st.List(ctx, DecommissionedPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("controller: list decommissioned nodes: %w", err)
-	}
-	out := make(map[int32]bool, len(kvs))
-	for _, kv := range kvs {
-		if id, err := strconv.ParseInt(strings.TrimPrefix(kv.Key, DecommissionedPrefix), 10, 32); err == nil {
-			out[int32(id)] = true
-		}
-	}
-	return out, nil
+	return metadata.NodesUnder(ctx, st, DecommissionedPrefix)
 }
 
 // BalanceRoundKey is present while an automatic balance round is under

@@ -55,20 +55,26 @@ func ClearShuttingDown(ctx context.Context, st cluster.Store, node int32) error 
 // ShuttingDownNodes returns the nodes with a shutdown record. A record
 // that does not decode still counts: only its node writes under its key.
 func ShuttingDownNodes(ctx context.Context, st cluster.Store) (map[int32]bool, error) {
-	kvs, _, err := st.List(ctx, ShuttingDownPrefix)
+	return NodesUnder(ctx, st, ShuttingDownPrefix)
+}
+
+// NodesUnder returns the nodes that have a record under prefix, a key
+// prefix+<node id> each (shutdown and decommission records).
+func NodesUnder(ctx context.Context, st cluster.Store, prefix string) (map[int32]bool, error) {
+	kvs, _, err := st.List(ctx, prefix)
 	if err != nil {
-		return nil, fmt.Errorf("metadata: list shutting-down nodes: %w", err)
+		return nil, fmt.Errorf("metadata: list %s: %w", prefix, err)
 	}
 	out := make(map[int32]bool, len(kvs))
 	for _, kv := range kvs {
-		addShuttingDown(out, kv)
+		addNode(out, kv, prefix)
 	}
 	return out, nil
 }
 
-// addShuttingDown adds the node of record kv to m.
-func addShuttingDown(m map[int32]bool, kv cluster.KV) {
-	id, err := strconv.ParseInt(strings.TrimPrefix(kv.Key, ShuttingDownPrefix), 10, 32)
+// addNode adds the node of record kv, a key prefix+<node id>, to m.
+func addNode(m map[int32]bool, kv cluster.KV, prefix string) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(kv.Key, prefix), 10, 32)
 	if err != nil {
 		return // not a node's record
 	}

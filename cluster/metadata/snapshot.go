@@ -109,7 +109,7 @@ func decodeSnapshot(kvs []cluster.KV, index uint64, cache *Decoder) (Snapshot, e
 		case strings.HasPrefix(kv.Key, LogDirsPrefix):
 			addLogDirs(s.OfflineLogDirs, kv)
 		case strings.HasPrefix(kv.Key, ShuttingDownPrefix):
-			addShuttingDown(s.ShuttingDown, kv)
+			addNode(s.ShuttingDown, kv, ShuttingDownPrefix)
 		case kv.Key == ClusterIDKey:
 			s.ClusterID = string(kv.Value)
 		}
