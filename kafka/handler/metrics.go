@@ -2,6 +2,7 @@ package handler
 
 import (
 	"reflect"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -71,6 +72,36 @@ func errorLabel(resp kmsg.Response) string {
 
 var errorCodeType = reflect.TypeFor[int16]()
 
+// walkPlan is what firstError looks at in a struct type: the index of its
+// int16 ErrorCode field (-1 without one) and the fields that may hold
+// more (structs and slices other than bytes). Plans are derived
+// once per type: kmsg's response types are few and fixed.
+type walkPlan struct {
+	errorCode int
+	descend   []int
+}
+
+var walkPlans sync.Map // reflect.Type -> *walkPlan
+
+func planOf(t reflect.Type) *walkPlan {
+	if p, ok := walkPlans.Load(t); ok {
+		return p.(*walkPlan)
+	}
+	p := &walkPlan{errorCode: -1}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		switch {
+		case f.Name == "ErrorCode" && f.Type == errorCodeType:
+			p.errorCode = i
+		case f.Type.Kind() == reflect.Struct,
+			f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() != reflect.Uint8:
+			p.descend = append(p.descend, i)
+		}
+	}
+	walkPlans.Store(t, p)
+	return p
+}
+
 // firstError walks a kmsg response struct depth first and returns the
 // first non-zero int16 field named ErrorCode, 0 when there is none. Byte
 // slices (records) are not looked into.
@@ -82,17 +113,15 @@ func firstError(v reflect.Value) int16 {
 		}
 		return firstError(v.Elem())
 	case reflect.Struct:
-		t := v.Type()
-		if f, ok := t.FieldByName("ErrorCode"); ok && f.Type == errorCodeType {
-			if c := int16(v.FieldByIndex(f.Index).Int()); c != 0 {
+		p := planOf(v.Type())
+		if p.errorCode >= 0 {
+			if c := int16(v.Field(p.errorCode).Int()); c != 0 {
 				return c
 			}
 		}
-		for i := range t.NumField() {
-			if k := t.Field(i).Type.Kind(); k == reflect.Slice || k == reflect.Struct {
-				if c := firstError(v.Field(i)); c != 0 {
-					return c
-				}
+		for _, i := range p.descend {
+			if c := firstError(v.Field(i)); c != 0 {
+				return c
 			}
 		}
 	case reflect.Slice:
