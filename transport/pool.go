@@ -58,7 +58,9 @@ func (p *Pool) Put(b *[]byte) {
 // Codec is grpc's proto codec with its buffers from Pool: grpc's own
 // takes them from the default pool whatever the connection's pool is,
 // and copies a message that arrived in one buffer into another before
-// unmarshalling it.
+// unmarshalling it. A message of many frames is gathered into a buffer of
+// its own, whose large bytes values (the remote's envelopes) the message
+// keeps in place (unmarshalAliasing).
 type Codec struct{ Pool mem.BufferPool }
 
 func (Codec) Name() string { return "proto" }
@@ -91,6 +93,12 @@ func (c Codec) Unmarshal(data mem.BufferSlice, v any) error {
 	}
 	if len(data) == 1 { // unmarshalling copies what it keeps
 		return proto.Unmarshal(data[0].ReadOnlyData(), m)
+	}
+	if data.Len() >= AliasMinBytes {
+		// A large message arrives in many frames: gather them into a
+		// buffer of its own and let the message keep its large values
+		// there instead of copying them once more.
+		return unmarshalAliasing(data.Materialize(), m.ProtoReflect())
 	}
 	buf := data.MaterializeToBuffer(c.Pool)
 	defer buf.Free()
