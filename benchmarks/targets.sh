@@ -3,16 +3,17 @@
 # ceiling (storage/commitlog BenchmarkRawFileWrite64KiB) in each round: one node (1 KiB and 100 B
 # produce for 6 s and their catch-up consume, one partition; p50/p99 at 20k records/s) and three
 # nodes with a Consul dev agent (6 partitions, RF 3, min.insync.replicas 2, acks=all; p50/p99 at
-# 5k records/s). Put the builds' sluiced and sluice in /tmp/before and /tmp/after; run from the
-# repository root. Usage: benchmarks/targets.sh
+# 5k records/s). Put each build's sluiced and sluice in /tmp/<name>/; run from the repository
+# root. Usage: benchmarks/targets.sh [name ...] (default: before after)
 set -u
+BUILDS=${*:-before after}
 CONSUL=${CONSUL:-bin/consul}
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 wait_http() { for port in "$@"; do for i in $(seq 1 200); do curl -sf http://127.0.0.1:$port/healthz >/dev/null && break; sleep 0.1; done; done; }
 for r in 1 2 3; do
   raw=$(go test -run '^$' -bench 'BenchmarkRawFileWrite64KiB' -count 1 ./storage/commitlog 2>/dev/null | awk '/RawFileWrite/ {for(i=1;i<=NF;i++) if ($(i)=="MB/s") print $(i-1)}')
   echo "round=$r ceiling raw_file_write_MBps=$raw"
-  for v in before after; do
+  for v in $BUILDS; do
     B=/tmp/$v; d=$(mktemp -d /tmp/i12.XXXX)
     $B/sluiced --data-dir $d/data --listen 127.0.0.1:26650 --http 127.0.0.1:26651 --kafka-listen "" --log-level warn > $d/log 2>&1 &
     pid=$!; wait_http 26651
