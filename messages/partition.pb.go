@@ -124,8 +124,22 @@ type ProduceResponse struct {
 	// message.timestamp.type=LogAppendTime; -1 otherwise (Kafka's
 	// log_append_time_ms).
 	LogAppendTimeMs int64 `protobuf:"varint,6,opt,name=log_append_time_ms,json=logAppendTimeMs,proto3" json:"log_append_time_ms,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Where the request spent its time in the leader, in microseconds (at
+	// least 1 when measured, 0 when the stage was not waited for; set on
+	// successful answers). append: from its arrival at the replica actor's
+	// Receive to the append done (validation, producer state, the log
+	// write); flush: from the append to the log durable through it, when
+	// the flush policy (interval, always) makes the answer wait; replicate:
+	// from the append to every in-sync replica having it (acks=all);
+	// total: from the arrival to the answer sent. Flush and replicate run
+	// at the same time. The client's round trip minus total is the
+	// transport both ways and the wait in the replica's mailbox.
+	BrokerAppendUs    int64 `protobuf:"varint,7,opt,name=broker_append_us,json=brokerAppendUs,proto3" json:"broker_append_us,omitempty"`
+	BrokerFlushUs     int64 `protobuf:"varint,8,opt,name=broker_flush_us,json=brokerFlushUs,proto3" json:"broker_flush_us,omitempty"`
+	BrokerReplicateUs int64 `protobuf:"varint,9,opt,name=broker_replicate_us,json=brokerReplicateUs,proto3" json:"broker_replicate_us,omitempty"`
+	BrokerTotalUs     int64 `protobuf:"varint,10,opt,name=broker_total_us,json=brokerTotalUs,proto3" json:"broker_total_us,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *ProduceResponse) Reset() {
@@ -196,6 +210,34 @@ func (x *ProduceResponse) GetLeaderEpoch() int32 {
 func (x *ProduceResponse) GetLogAppendTimeMs() int64 {
 	if x != nil {
 		return x.LogAppendTimeMs
+	}
+	return 0
+}
+
+func (x *ProduceResponse) GetBrokerAppendUs() int64 {
+	if x != nil {
+		return x.BrokerAppendUs
+	}
+	return 0
+}
+
+func (x *ProduceResponse) GetBrokerFlushUs() int64 {
+	if x != nil {
+		return x.BrokerFlushUs
+	}
+	return 0
+}
+
+func (x *ProduceResponse) GetBrokerReplicateUs() int64 {
+	if x != nil {
+		return x.BrokerReplicateUs
+	}
+	return 0
+}
+
+func (x *ProduceResponse) GetBrokerTotalUs() int64 {
+	if x != nil {
+		return x.BrokerTotalUs
 	}
 	return 0
 }
@@ -1368,7 +1410,7 @@ const file_partition_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\x04 \x01(\x05R\ttimeoutMs\x12\x18\n" +
 	"\arecords\x18\x05 \x01(\fR\arecords\x12!\n" +
-	"\fleader_epoch\x18\x06 \x01(\x05R\vleaderEpoch\"\x86\x02\n" +
+	"\fleader_epoch\x18\x06 \x01(\x05R\vleaderEpoch\"\xb0\x03\n" +
 	"\x0fProduceResponse\x123\n" +
 	"\n" +
 	"error_code\x18\x01 \x01(\x0e2\x14.sluice.v1.ErrorCodeR\terrorCode\x12#\n" +
@@ -1377,7 +1419,12 @@ const file_partition_proto_rawDesc = "" +
 	"baseOffset\x12(\n" +
 	"\x10log_start_offset\x18\x04 \x01(\x03R\x0elogStartOffset\x12!\n" +
 	"\fleader_epoch\x18\x05 \x01(\x05R\vleaderEpoch\x12+\n" +
-	"\x12log_append_time_ms\x18\x06 \x01(\x03R\x0flogAppendTimeMs\"\x80\x02\n" +
+	"\x12log_append_time_ms\x18\x06 \x01(\x03R\x0flogAppendTimeMs\x12(\n" +
+	"\x10broker_append_us\x18\a \x01(\x03R\x0ebrokerAppendUs\x12&\n" +
+	"\x0fbroker_flush_us\x18\b \x01(\x03R\rbrokerFlushUs\x12.\n" +
+	"\x13broker_replicate_us\x18\t \x01(\x03R\x11brokerReplicateUs\x12&\n" +
+	"\x0fbroker_total_us\x18\n" +
+	" \x01(\x03R\rbrokerTotalUs\"\x80\x02\n" +
 	"\fFetchRequest\x12\x14\n" +
 	"\x05topic\x18\x01 \x01(\tR\x05topic\x12\x1c\n" +
 	"\tpartition\x18\x02 \x01(\x05R\tpartition\x12\x16\n" +
