@@ -12,6 +12,9 @@ type allAckList[T any] struct {
 	nextID uint64
 	// Invariant: last offsets are non-decreasing.
 	entries []allAck[T]
+	// durable counts the entries at the front that durableBelow has
+	// passed on. Invariant: 0 <= durable <= len(entries).
+	durable int
 }
 
 type allAck[T any] struct {
@@ -29,24 +32,36 @@ func (l *allAckList[T]) push(last int64, value T) uint64 {
 	return l.nextID
 }
 
-// complete records the core's verdict on id. A failed produce is removed
-// and returned (ok true) to be answered with the error at once; a
-// successful one stays until it is durable (see ready). Unknown ids
-// (already answered) return ok false.
+// complete records the core's verdict on id and returns its value (ok
+// true). A failed produce is removed, to be answered with the error at
+// once; a successful one stays until it is durable (see ready). Unknown
+// ids (already answered) return ok false.
 func (l *allAckList[T]) complete(id uint64, failed bool) (value T, ok bool) {
 	for i := range l.entries {
 		if l.entries[i].id != id {
 			continue
 		}
+		value = l.entries[i].value
 		if !failed {
 			l.entries[i].done = true
-			return value, false
+			return value, true
 		}
-		value = l.entries[i].value
 		l.entries = append(l.entries[:i], l.entries[i+1:]...)
+		if i < l.durable {
+			l.durable--
+		}
 		return value, true
 	}
 	return value, false
+}
+
+// durableBelow calls f, in order, on each entry whose last offset is
+// below durable that no earlier call passed on: the produces the log
+// has just become durable for, completed by the core or not.
+func (l *allAckList[T]) durableBelow(durable int64, f func(T)) {
+	for ; l.durable < len(l.entries) && l.entries[l.durable].last < durable; l.durable++ {
+		f(l.entries[l.durable].value)
+	}
 }
 
 // ready removes and returns the completed entries, from the front, whose
@@ -83,5 +98,6 @@ func (l *allAckList[T]) take(n int) []T {
 		out[i] = e.value
 	}
 	l.entries = append(l.entries[:0], l.entries[n:]...)
+	l.durable = max(l.durable-n, 0)
 	return out
 }

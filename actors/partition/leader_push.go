@@ -266,12 +266,21 @@ func (r *replica) publishHW(ctx actor.Context) {
 // markDurable records that the leader's log is written through end
 // (exclusive) under its flush policy: acks=1 produces below it are
 // answered, completed acks=all produces too, and the high watermark may
-// move.
+// move. Under the interval and always policies the produces that waited
+// for this have their flush stage stamped.
 func (r *replica) markDurable(ctx actor.Context, end int64) {
 	if end > r.durableEnd {
 		r.durableEnd = end
 	}
+	var now time.Time
+	if r.log != nil && r.log.Config().FlushPolicy != commitlog.FlushNever {
+		now = time.Now()
+		r.allAcks.durableBelow(r.durableEnd, func(p pendingProduce) { p.flushed(now) })
+	}
 	for _, p := range r.acks.committed(r.durableEnd) {
+		if !now.IsZero() {
+			p.flushed(now)
+		}
 		r.answerProduce(ctx, p)
 	}
 	for _, p := range r.allAcks.ready(r.durableEnd) {
@@ -285,7 +294,9 @@ func (r *replica) markDurable(ctx actor.Context, end int64) {
 // it.
 func (r *replica) completeAll(ctx actor.Context, d replication.ProduceDone) {
 	if d.Err == nil {
-		r.allAcks.complete(d.ID, false)
+		if p, ok := r.allAcks.complete(d.ID, false); ok {
+			p.replicated(time.Now())
+		}
 		for _, p := range r.allAcks.ready(r.durableEnd) {
 			r.answerProduce(ctx, p)
 		}

@@ -16,8 +16,10 @@ type pendingProduce struct {
 	sender *actor.PID
 	resp   *messages.ProduceResponse
 	bytes  int64 // record bytes, counted in replica.pendingBytes
-	// received is when the request arrived.
-	received time.Time
+	// received is when the request arrived, appended when its append
+	// (or, for a retry, its duplicate check) was done; the stage times in
+	// resp are measured from them (see stamp).
+	received, appended time.Time
 	// marker, when set, is the answer instead of resp: the append was a
 	// transaction marker (its error code and message come from resp).
 	marker *messages.WriteTxnMarkerResponse
@@ -32,8 +34,36 @@ func (r *replica) answerProduce(ctx actor.Context, p pendingProduce) {
 		ctx.Send(p.sender, p.marker)
 		return
 	}
-	r.cfg.Metrics.requestDone(requestProduce, p.resp.ErrorCode, p.received)
+	if !p.received.IsZero() {
+		now := time.Now()
+		if p.resp.ErrorCode == messages.ErrorCode_NONE {
+			p.resp.BrokerTotalUs = stageMicros(p.received, now)
+		}
+		r.cfg.Metrics.produceAnswered(p.resp, now.Sub(p.received))
+	}
 	ctx.Send(p.sender, p.resp)
+}
+
+// stageMicros is the time from start to end in microseconds, at least 1:
+// 0 in a ProduceResponse means the stage was not waited for.
+func stageMicros(start, end time.Time) int64 {
+	return max(end.Sub(start).Microseconds(), 1)
+}
+
+// The stamps of a pending produce's stages after its append, each set
+// once, at the time given (the caller's clock reading, shared by the
+// produces it completes at once). A produce not waiting for a stage
+// keeps 0 there.
+func (p pendingProduce) flushed(now time.Time) {
+	if p.resp.BrokerFlushUs == 0 && !p.appended.IsZero() {
+		p.resp.BrokerFlushUs = stageMicros(p.appended, now)
+	}
+}
+
+func (p pendingProduce) replicated(now time.Time) {
+	if p.resp.BrokerReplicateUs == 0 && !p.appended.IsZero() {
+		p.resp.BrokerReplicateUs = stageMicros(p.appended, now)
+	}
 }
 
 // DefaultProduceTimeout bounds an acks=all produce whose request carries
@@ -53,7 +83,11 @@ const DefaultProduceTimeout = 30 * time.Second
 // sent without a sender (acks=0 over Send) gets no response, errors
 // included. While the produces awaiting an answer hold more than
 // Config.MaxPendingProduceBytes, new ones are refused with the retriable
-// REQUEST_TIMED_OUT before the append.
+// REQUEST_TIMED_OUT before the append. A successful answer carries the
+// time the request spent in each stage (broker_append_us and the others,
+// stamped by answerProduce, markDurable and completeAll), which
+// Metrics.ProduceStages also counts: a clock reading per stage and
+// request, none per record.
 func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest) {
 	switch req.Acks {
 	case 0, 1, -1:
@@ -105,6 +139,7 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 		r.refuse(ctx, err)
 		return
 	}
+	appended := time.Now()
 	r.cfg.Metrics.produce(messages.ErrorCode_NONE.String(), info.Bytes, info.Records)
 	r.stats.produced(info.Records, info.Bytes)
 	r.appliedBatches(info.FirstOffset, records)
@@ -112,12 +147,14 @@ func (r *replica) handleProduce(ctx actor.Context, req *messages.ProduceRequest)
 	r.leaderAppended(ctx, info.FirstOffset, info.LastOffset, records)
 	var p *pendingProduce
 	if ctx.Sender() != nil {
-		p = &pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), received: r.received, resp: &messages.ProduceResponse{
-			BaseOffset:      info.FirstOffset,
-			LogStartOffset:  info.LogStartOffset,
-			LeaderEpoch:     r.state.LeaderEpoch,
-			LogAppendTimeMs: appendTime,
-		}}
+		p = &pendingProduce{sender: ctx.Sender(), bytes: int64(len(records)), received: r.received, appended: appended,
+			resp: &messages.ProduceResponse{
+				BaseOffset:      info.FirstOffset,
+				LogStartOffset:  info.LogStartOffset,
+				LeaderEpoch:     r.state.LeaderEpoch,
+				LogAppendTimeMs: appendTime,
+				BrokerAppendUs:  stageMicros(r.received, appended),
+			}}
 	}
 	r.awaitCommit(ctx, p, req.Acks, req.TimeoutMs, info.LastOffset)
 }

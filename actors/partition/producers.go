@@ -196,11 +196,13 @@ func (r *replica) answerDuplicate(ctx actor.Context, req *messages.ProduceReques
 	if r.cfg.TopicConfig.MessageTimestampType == metadata.TimestampLogAppendTime {
 		appendTime = dup.Timestamp
 	}
-	p := &pendingProduce{sender: ctx.Sender(), resp: &messages.ProduceResponse{
+	now := time.Now()
+	p := &pendingProduce{sender: ctx.Sender(), received: r.received, appended: now, resp: &messages.ProduceResponse{
 		BaseOffset:      dup.FirstOffset,
 		LogStartOffset:  r.log.LogStartOffset(),
 		LeaderEpoch:     r.state.LeaderEpoch,
 		LogAppendTimeMs: appendTime,
+		BrokerAppendUs:  stageMicros(r.received, now),
 	}}
 	r.awaitCommit(ctx, p, req.Acks, req.TimeoutMs, max(dup.LastOffset, r.log.LogEndOffset()-1))
 }
