@@ -99,6 +99,7 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 	case *messages.InitProducerIdRequest:
 		ctx.Respond(fb.initProducerID(m))
 	case *messages.ProduceRequest:
+		received := time.Now()
 		res := fb.produce(m)
 		switch {
 		case res == nil: // an answer lost on purpose
@@ -110,11 +111,11 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 				defer fb.mu.Unlock()
 				fb.outstanding--
 				if !fb.stopped {
-					fb.c.system.Root.Send(to, res)
+					fb.c.system.Root.Send(to, stampStages(res, received))
 				}
 			})
 		default:
-			ctx.Respond(res)
+			ctx.Respond(stampStages(res, received))
 		}
 	case *messages.FetchRequest:
 		if res := fb.fetch(m, ctx.Sender()); res != nil {
@@ -130,6 +131,16 @@ func (fb *fakeBroker) receive(ctx actor.Context) {
 		fb.mu.Unlock()
 		ctx.Respond(&messages.PartitionStatusResponse{LogEndOffset: l.next, HighWatermark: l.next, Leader: true, NodeId: fb.nodeID})
 	}
+}
+
+// stampStages gives a successful answer stage times as a leader would:
+// append a fixed 1 µs, total the time since the request was received.
+func stampStages(res *messages.ProduceResponse, received time.Time) *messages.ProduceResponse {
+	if res.GetErrorCode() == messages.ErrorCode_NONE {
+		res.BrokerAppendUs = 1
+		res.BrokerTotalUs = max(time.Since(received).Microseconds(), 1)
+	}
+	return res
 }
 
 // parkedFetches is the number of fetches of topic/partition waiting for

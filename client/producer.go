@@ -80,7 +80,8 @@ type openBatch struct {
 	seq     uint64
 	builder *batch.Builder
 	records []pendingRecord
-	bytes   int // sum of the records' size bounds, as counted in buffered
+	bytes   int       // sum of the records' size bounds, as counted in buffered
+	opened  time.Time // when its first record was appended (ProduceTiming.Queued)
 }
 
 // pendingRecord is what a record's callback needs after the send.
@@ -320,7 +321,7 @@ func (p *Producer) newBatch() *openBatch {
 	b := p.pool.Get().(*batch.Builder)
 	b.Reset(p.opts)
 	p.batches++
-	o := &openBatch{seq: p.batches, builder: b}
+	o := &openBatch{seq: p.batches, builder: b, opened: time.Now()}
 	if l, ok := p.recordLists.Get().(*[]pendingRecord); ok {
 		o.records = (*l)[:0]
 	}

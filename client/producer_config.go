@@ -145,6 +145,12 @@ type ProducerConfig struct {
 	// TransactionTimeout is transaction.timeout.ms: the coordinator aborts
 	// a transaction open longer. 0 means DefaultTransactionTimeout.
 	TransactionTimeout time.Duration
+	// OnProduceTiming, when set, is called with where each acknowledged
+	// produce request spent its time (ProduceTiming), on the partition's
+	// sender goroutine before the records' callbacks: it must be quick
+	// and must not produce. Not called with AcksNone or for failed
+	// requests. nil means no timing is reported.
+	OnProduceTiming func(ProduceTiming)
 }
 
 func (cfg *ProducerConfig) applyDefaults(c *Client) error {

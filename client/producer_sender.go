@@ -75,6 +75,10 @@ type produceRequest struct {
 	firstSeq     int32
 	maybeWritten bool
 	unknownErr   error
+	// timing is what the answered request reports to OnProduceTiming
+	// (producer_delivery.go); firstSent is when its first attempt went.
+	timing    requestTiming
+	firstSent time.Time
 }
 
 type produceResult struct {
@@ -82,6 +86,7 @@ type produceResult struct {
 	res any
 	err error
 	pid *actor.PID
+	at  time.Time // when the answer (or the failure) arrived
 }
 
 func newSender(p *Producer, tp TopicPartition) *sender {
@@ -280,11 +285,12 @@ func (s *sender) send(req *produceRequest) {
 		return
 	}
 	pid := part.leader
+	req.noteSent(time.Now())
 	// The waiter ends when the future resolves, by the request timeout at
 	// the latest; results has room for every request in flight.
 	err = s.p.c.request(pid, msg, s.p.cfg.RequestTimeout, func(res any, err error) {
 		select {
-		case s.results <- produceResult{req: req, res: res, err: err, pid: pid}:
+		case s.results <- produceResult{req: req, res: res, err: err, pid: pid, at: time.Now()}:
 		case <-s.p.quit:
 		}
 	})
@@ -315,6 +321,7 @@ func (s *sender) handle(r produceResult) {
 		if t := res.GetLogAppendTimeMs(); t > 0 {
 			r.req.appendTime = t
 		}
+		r.req.noteAnswer(r.at, res)
 	}
 	s.complete()
 }
@@ -363,35 +370,6 @@ func (s *sender) scheduleRetry(req *produceRequest, err error) {
 	if staleMetadata(err) || errors.Is(err, messages.ErrRequestTimedOut) {
 		s.refresh = true
 	}
-}
-
-// finish runs the callbacks of req's records in order. Their buffer
-// space is released first, so a callback may produce again even when the
-// buffer was full; they count as pending (for Flush) until after.
-func (s *sender) finish(req *produceRequest, err error) {
-	records, bytes := 0, 0
-	for _, o := range req.batches {
-		records += len(o.records)
-		bytes += o.bytes
-	}
-	s.p.release(0, bytes)
-	offset := req.base
-	for _, o := range req.batches {
-		for _, r := range o.records {
-			md := RecordMetadata{Topic: s.tp.Topic, Partition: s.tp.Partition, Offset: -1, Timestamp: time.UnixMilli(r.timestamp)}
-			if err == nil && req.appendTime > 0 {
-				md.Timestamp = time.UnixMilli(req.appendTime) // the topic's log append time
-			}
-			if err == nil && offset >= 0 {
-				md.Offset = offset
-				offset++
-			}
-			r.callback(md, err)
-		}
-		s.p.recycle(o)
-	}
-	req.releaseRecords()
-	s.p.release(records, 0)
 }
 
 // stop fails everything the sender still holds.
