@@ -188,3 +188,55 @@ func TestCLIEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestCLIBenchProduceBreakdown: bench produce --breakdown, paced, reports
+// every stage of every request (flush.policy always and acks all: the
+// leader waits for the fsync and the ISR), the broker's total within the
+// round trip, and the end-to-end ack of every record; the text output
+// has a line per stage.
+func TestCLIBenchProduceBreakdown(t *testing.T) {
+	c := clustertest.Start(t, 1)
+	cliOK(t, c, "", "topic", "create", "stages", "--config", "flush.policy=always")
+	out := cliOK(t, c, "", "bench", "produce", "--topic", "stages", "--records", "1000", "--rate", "2000", "--linger", "1ms",
+		"--acks", "all", "--breakdown", "-o", "json")
+	type stats struct {
+		Count int64   `json:"count"`
+		P50   float64 `json:"p50_ms"`
+		P99   float64 `json:"p99_ms"`
+		Max   float64 `json:"max_ms"`
+	}
+	var res struct {
+		Records   int64            `json:"records"`
+		Breakdown map[string]stats `json:"breakdown"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.Records != 1000 {
+		t.Fatalf("bench produce --breakdown: %v\n%s", err, out)
+	}
+	requests := res.Breakdown["round_trip"].Count
+	if requests < 1 || requests > 1000 || res.Breakdown["end_to_end_ack"].Count != 1000 {
+		t.Fatalf("%d requests, %d records acknowledged:\n%s", requests, res.Breakdown["end_to_end_ack"].Count, out)
+	}
+	for _, stage := range []string{"client_queue", "remote_and_mailbox", "broker_append", "broker_flush", "broker_replicate", "broker_total"} {
+		st, ok := res.Breakdown[stage]
+		if !ok || st.Count != requests || st.P50 < 0 || st.P99 < st.P50 || st.Max < st.P99 {
+			t.Errorf("%s: %+v (present %v), want %d requests and ordered quantiles", stage, st, ok, requests)
+		}
+	}
+	// The broker's total is inside each round trip, so is each quantile.
+	total, trip := res.Breakdown["broker_total"], res.Breakdown["round_trip"]
+	if total.P50 > trip.P50 || total.P99 > trip.P99 || total.Max > trip.Max {
+		t.Errorf("broker total %+v exceeds the round trip %+v", total, trip)
+	}
+
+	out = cliOK(t, c, "", "bench", "produce", "--topic", "stages", "--records", "200", "--rate", "1000", "--breakdown")
+	for _, label := range []string{"client queue", "remote + mailbox", "broker append", "broker flush", "broker replicate",
+		"broker total", "round trip", "end-to-end ack"} {
+		if !strings.Contains(out, label) {
+			t.Errorf("no %q line in:\n%s", label, out)
+		}
+	}
+	// acks 1 (bench produce's default) waits for no follower.
+	if !strings.Contains(out, "not waited for") {
+		t.Errorf("acks=1 output shows a replicate stage:\n%s", out)
+	}
+}

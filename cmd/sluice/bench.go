@@ -31,6 +31,9 @@ type benchFlags struct {
 	// commitInterval (bench_txn.go).
 	txnID          string
 	commitInterval time.Duration
+	// breakdown makes bench produce report the latency of each stage
+	// (bench_breakdown.go).
+	breakdown bool
 }
 
 func (a *app) benchCommand() *cobra.Command {
@@ -100,6 +103,8 @@ type benchResult struct {
 	// --records stopped it first).
 	Partitions int  `json:"partitions,omitempty"`
 	ReachedEnd bool `json:"reached_end,omitempty"`
+	// Breakdown is the latency by stage of bench produce --breakdown.
+	Breakdown *breakdownResult `json:"breakdown,omitempty"`
 }
 
 func (r *benchResult) finish(elapsed time.Duration, h *hdrhistogram.Histogram) {
@@ -139,6 +144,9 @@ func (a *app) printBench(r benchResult, latency bool) error {
 		}
 		fmt.Fprintf(a.stdout, "%s: p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
 			label, r.LatencyP50Ms, r.LatencyP90Ms, r.LatencyP99Ms, r.LatencyP999Ms, r.LatencyMaxMs)
+	}
+	if r.Breakdown != nil {
+		r.Breakdown.print(a.stdout)
 	}
 	if r.Transactions > 0 {
 		fmt.Fprintf(a.stdout, "%d transactions committed\n", r.Transactions)

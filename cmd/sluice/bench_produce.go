@@ -24,7 +24,15 @@ throughput and acknowledgement latency.
 Unpaced, the latency of a record includes the time it waited in the
 producer's buffer behind the records before it: it measures the buffer,
 and the output says so. Paced below capacity (--rate), it is the time the
-broker takes to acknowledge.`,
+broker takes to acknowledge.
+
+--breakdown also reports p50, p99 and max of each stage of a request:
+the client queue (first record of its oldest batch appended to the send,
+linger included), remote + mailbox (the round trip less the broker's
+total: transport both ways and the wait in the leader's mailbox), the
+leader's append, flush (when the topic's flush.policy makes the answer
+wait), replicate (acks all) and total, the round trip, and the
+end-to-end acknowledgement per record.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config()
@@ -52,6 +60,11 @@ broker takes to acknowledge.`,
 			if f.txnID != "" && !cmd.Flags().Changed("acks") {
 				cfg.Acks = client.AcksAll // transactions need acks=all
 			}
+			var bd *breakdown
+			if f.breakdown {
+				bd = newBreakdown()
+				cfg.OnProduceTiming = bd.observe
+			}
 			producers := make([]*client.Producer, f.producers)
 			txns := make([]*benchTransactions, f.producers)
 			closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*a.timeout)
@@ -78,7 +91,7 @@ broker takes to acknowledge.`,
 			if err != nil {
 				return err
 			}
-			r := runProduceBench(ctx, producers, &f, txns)
+			r := runProduceBench(ctx, producers, &f, txns, bd)
 			stop()
 			for _, p := range producers {
 				if err := p.Close(closeCtx); err != nil {
@@ -95,6 +108,7 @@ broker takes to acknowledge.`,
 	cmd.Flags().IntVar(&f.producers, "producers", 1, "concurrent producers, each with its own buffers (--rate and --records are shared among them)")
 	cmd.Flags().StringVar(&f.txnID, "transactional-id", "", "produce in transactions of this transactional id (suffixed -N with --producers)")
 	cmd.Flags().DurationVar(&f.commitInterval, "commit-interval", 100*time.Millisecond, "with --transactional-id: how often to commit")
+	cmd.Flags().BoolVar(&f.breakdown, "breakdown", false, "also report the latency of each stage: client queue, remote + mailbox, broker append, flush, replicate, total (paced with --rate for broker latency)")
 	return cmd
 }
 
@@ -123,8 +137,9 @@ func (t *produceTally) done(t0 time.Time, err error) {
 
 // runProduceBench runs the producers concurrently until the duration or
 // record count is reached and waits for every acknowledgement. Latency is
-// from ProduceAsync to the delivery callback, in microseconds.
-func runProduceBench(ctx context.Context, producers []*client.Producer, f *benchFlags, txns []*benchTransactions) benchResult {
+// from ProduceAsync to the delivery callback, in microseconds. bd (nil:
+// none) is the breakdown the producers report to.
+func runProduceBench(ctx context.Context, producers []*client.Producer, f *benchFlags, txns []*benchTransactions, bd *breakdown) benchResult {
 	tally := &produceTally{h: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)}
 	n := int64(len(producers))
 	start := time.Now()
@@ -159,6 +174,9 @@ func runProduceBench(ctx context.Context, producers []*client.Producer, f *bench
 		r.FirstError = *e
 	}
 	r.finish(time.Since(start), tally.h)
+	if bd != nil {
+		r.Breakdown = bd.result(tally.h)
+	}
 	return r
 }
 
