@@ -167,6 +167,12 @@ func TestMetricsAfterTraffic(t *testing.T) {
 		t.Errorf("request durations: produce %v, fetch %v", got[`sluice_request_duration_seconds{error="NONE",request="produce"}_count`],
 			got[`sluice_request_duration_seconds{error="NONE",request="fetch"}_count`])
 	}
+	// The 50 acks=all produces, fsynced, in every stage.
+	for _, stage := range []string{"append", "flush", "replicate", "total"} {
+		if n := got[`sluice_produce_stage_seconds{stage="`+stage+`"}_count`]; n < 50 {
+			t.Errorf("produce stage %s: %v samples, want at least 50", stage, n)
+		}
+	}
 	if got["sluice_log_fsync_seconds_count"] < 1 || got["sluice_cluster_partitions"] < 52 {
 		t.Errorf("%v fsync rounds, %v partitions in the cluster", got["sluice_log_fsync_seconds_count"], got["sluice_cluster_partitions"])
 	}
