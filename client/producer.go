@@ -37,6 +37,8 @@ type Producer struct {
 	session *session
 	// txn is the transaction state; nil without a TransactionalID.
 	txn *txnManager
+	// clock runs the linger timers (linger.go); nil: time.AfterFunc.
+	clock *lingerClock
 	// ctx ends when Close stops the senders; their broker calls outside
 	// produce requests (InitProducerId) derive from it.
 	ctx    context.Context
@@ -71,7 +73,7 @@ type partitionBuffer struct {
 	open   *openBatch // nil when no record waits
 	sender *sender
 	// linger seals the open batch when it fires with armed == open.seq.
-	linger *time.Timer
+	linger lingerTimer
 	armed  uint64
 }
 
@@ -114,6 +116,9 @@ func NewProducer(c *Client, cfg ProducerConfig) (*Producer, error) {
 		p.opts.Transactional = true
 		p.txn = newTxnManager(p, cfg.TransactionalID)
 		p.session.mayBump = p.txn.mayBump
+	}
+	if cfg.Linger > 0 {
+		p.clock = newLingerClock()
 	}
 	p.space = sync.NewCond(&p.mu)
 	p.pool.New = func() any { return batch.NewBuilder(p.opts) }
@@ -354,8 +359,11 @@ func (p *Producer) seal(pb *partitionBuffer) {
 func (pb *partitionBuffer) armLinger(p *Producer, d time.Duration) {
 	pb.armed = pb.open.seq
 	if pb.linger == nil {
-		pb.linger = time.AfterFunc(d, func() { p.lingerExpired(pb) })
-		return
+		if p.clock == nil {
+			pb.linger = time.AfterFunc(d, func() { p.lingerExpired(pb) })
+			return
+		}
+		pb.linger = p.clock.afterFunc(func() { p.lingerExpired(pb) })
 	}
 	pb.linger.Reset(d)
 }
@@ -434,6 +442,9 @@ func (p *Producer) Close(ctx context.Context) error {
 		p.seal(pb)
 	}
 	p.mu.Unlock()
+	if p.clock != nil {
+		p.clock.close()
+	}
 	p.cancel()
 	close(p.quit)
 	p.wg.Wait()
