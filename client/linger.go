@@ -18,6 +18,31 @@ import (
 // (linger_linux.go); elsewhere, or when the timerfd cannot be made, the
 // timers are plain time.AfterFunc timers.
 
+// armLinger starts the linger timer for pb's open batch. Called with p.mu
+// held.
+func (pb *partitionBuffer) armLinger(p *Producer, d time.Duration) {
+	pb.armed = pb.open.seq
+	if pb.linger == nil {
+		if p.clock == nil {
+			pb.linger = time.AfterFunc(d, func() { p.lingerExpired(pb) })
+			return
+		}
+		pb.linger = p.clock.afterFunc(func() { p.lingerExpired(pb) })
+	}
+	pb.linger.Reset(d)
+}
+
+// lingerExpired seals pb's open batch if it is the one the timer was
+// armed for: a timer going off after its batch was sealed (full, or by
+// Flush) leaves the next batch alone.
+func (p *Producer) lingerExpired(pb *partitionBuffer) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if pb.open != nil && pb.open.seq == pb.armed {
+		p.seal(pb)
+	}
+}
+
 // lingerTimer is the part of *time.Timer the producer uses.
 type lingerTimer interface {
 	Reset(d time.Duration) bool

@@ -354,28 +354,6 @@ func (p *Producer) seal(pb *partitionBuffer) {
 	pb.sender.push(o)
 }
 
-// armLinger starts the linger timer for pb's open batch. Called with p.mu
-// held.
-func (pb *partitionBuffer) armLinger(p *Producer, d time.Duration) {
-	pb.armed = pb.open.seq
-	if pb.linger == nil {
-		if p.clock == nil {
-			pb.linger = time.AfterFunc(d, func() { p.lingerExpired(pb) })
-			return
-		}
-		pb.linger = p.clock.afterFunc(func() { p.lingerExpired(pb) })
-	}
-	pb.linger.Reset(d)
-}
-
-func (p *Producer) lingerExpired(pb *partitionBuffer) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if pb.open != nil && pb.open.seq == pb.armed {
-		p.seal(pb)
-	}
-}
-
 // release accounts for records whose callbacks have run.
 func (p *Producer) release(records, bytes int) {
 	p.mu.Lock()
