@@ -53,14 +53,15 @@ type BrokerTiming struct {
 // requestTiming is a request's clock readings, owned by its sender's run
 // goroutine.
 type requestTiming struct {
+	firstSent      time.Time // of the first attempt
 	sent, answered time.Time // of the latest attempt; answered zero until a success
 	broker         BrokerTiming
 }
 
 // noteSent records an attempt's send at now.
 func (req *produceRequest) noteSent(now time.Time) {
-	if req.firstSent.IsZero() {
-		req.firstSent = now
+	if req.timing.firstSent.IsZero() {
+		req.timing.firstSent = now
 	}
 	req.timing.sent = now
 }
@@ -96,7 +97,7 @@ func (s *sender) reportTiming(req *produceRequest) {
 		Partition: s.tp.Partition,
 		Batches:   len(req.batches),
 		Records:   records,
-		Queued:    max(req.firstSent.Sub(opened), 0),
+		Queued:    max(req.timing.firstSent.Sub(opened), 0),
 		RoundTrip: req.timing.answered.Sub(req.timing.sent),
 		Broker:    req.timing.broker,
 	})

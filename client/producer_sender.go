@@ -76,9 +76,8 @@ type produceRequest struct {
 	maybeWritten bool
 	unknownErr   error
 	// timing is what the answered request reports to OnProduceTiming
-	// (producer_delivery.go); firstSent is when its first attempt went.
-	timing    requestTiming
-	firstSent time.Time
+	// (producer_delivery.go).
+	timing requestTiming
 }
 
 type produceResult struct {

@@ -107,6 +107,12 @@ type benchResult struct {
 	Breakdown *breakdownResult `json:"breakdown,omitempty"`
 }
 
+// newLatencyHistogram records latencies in microseconds, from 1 µs to a
+// minute, to three significant digits.
+func newLatencyHistogram() *hdrhistogram.Histogram {
+	return hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+}
+
 func (r *benchResult) finish(elapsed time.Duration, h *hdrhistogram.Histogram) {
 	r.Seconds = elapsed.Seconds()
 	if r.Seconds > 0 {

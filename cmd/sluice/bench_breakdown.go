@@ -48,7 +48,7 @@ type breakdown struct {
 func newBreakdown() *breakdown {
 	b := &breakdown{}
 	for i := range b.stages {
-		b.stages[i] = hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)
+		b.stages[i] = newLatencyHistogram()
 	}
 	return b
 }

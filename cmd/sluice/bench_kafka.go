@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -103,7 +102,7 @@ handed to the producer to its acknowledgement, queueing included.`,
 // runKafkaProduce produces until the duration or record count is reached
 // and waits for every acknowledgement.
 func runKafkaProduce(ctx context.Context, cl *kgo.Client, f *kafkaBenchFlags) benchResult {
-	tally := &produceTally{h: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)}
+	tally := &produceTally{h: newLatencyHistogram()}
 	value := make([]byte, f.recordSize)
 	for i := range value {
 		value[i] = byte('a' + i%26)

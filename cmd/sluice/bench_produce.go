@@ -140,7 +140,7 @@ func (t *produceTally) done(t0 time.Time, err error) {
 // from ProduceAsync to the delivery callback, in microseconds. bd (nil:
 // none) is the breakdown the producers report to.
 func runProduceBench(ctx context.Context, producers []*client.Producer, f *benchFlags, txns []*benchTransactions, bd *breakdown) benchResult {
-	tally := &produceTally{h: hdrhistogram.New(1, int64(time.Minute/time.Microsecond), 3)}
+	tally := &produceTally{h: newLatencyHistogram()}
 	n := int64(len(producers))
 	start := time.Now()
 	var wg sync.WaitGroup
