@@ -83,39 +83,34 @@ func (g *Gauges) release(s *partitionStats) {
 // HighWatermark is the high watermark of a partition hosted here (leader
 // or follower), and whether it is hosted with its log open.
 func (g *Gauges) HighWatermark(topic string, partition int32) (int64, bool) {
-	if g == nil {
-		return 0, false
+	if l := g.openLog(topic, partition); l != nil {
+		return l.HighWatermark(), true
 	}
-	g.mu.Lock()
-	s := g.parts[gaugeKey{topic, partition}]
-	g.mu.Unlock()
-	if s == nil {
-		return 0, false
-	}
-	l := s.log.Load()
-	if l == nil {
-		return 0, false
-	}
-	return l.HighWatermark(), true
+	return 0, false
 }
 
 // LogSize is the segment bytes of a partition hosted here, and whether it
 // is hosted with its log open.
 func (g *Gauges) LogSize(topic string, partition int32) (int64, bool) {
+	if l := g.openLog(topic, partition); l != nil {
+		return l.Size(), true
+	}
+	return 0, false
+}
+
+// openLog is the log of a partition hosted here; nil when it is not
+// hosted or its log is closed.
+func (g *Gauges) openLog(topic string, partition int32) *commitlog.Log {
 	if g == nil {
-		return 0, false
+		return nil
 	}
 	g.mu.Lock()
 	s := g.parts[gaugeKey{topic, partition}]
 	g.mu.Unlock()
 	if s == nil {
-		return 0, false
+		return nil
 	}
-	l := s.log.Load()
-	if l == nil {
-		return 0, false
-	}
-	return l.Size(), true
+	return s.log.Load()
 }
 
 // The helpers below accept a nil *partitionStats.
