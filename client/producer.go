@@ -252,7 +252,7 @@ func (p *Producer) topicState(ctx context.Context, topic string) (*topicState, e
 // larger than BatchBytes gets a batch of its own (as Kafka's batch.size),
 // up to the client's MaxRequestBytes and the topic's max.message.bytes.
 func (p *Producer) recordLimit(t *topicState) int {
-	limit := max(p.cfg.BatchBytes, p.c.cfg.MaxRequestBytes)
+	limit := p.c.cfg.MaxRequestBytes // BatchBytes is within it (applyDefaults)
 	if t.maxMessageBytes > 0 {
 		limit = min(limit, t.maxMessageBytes)
 	}

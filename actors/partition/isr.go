@@ -41,13 +41,15 @@ func (r *replica) proposeISR(ctx actor.Context, change replication.ISRChange) {
 		if id == r.cfg.NodeID || slices.Contains(r.lead.ISR(), id) {
 			continue
 		}
-		if r.cfg.peer(id) == nil {
-			r.logger.Debug("not adding a node that is not a live member to the ISR", "node", id)
-			r.applyLeader(ctx, r.lead.OnISRChangeFailed())
-			return
+		why := ""
+		switch {
+		case r.cfg.peer(id) == nil:
+			why = "not a live member"
+		case r.cfg.shuttingDown(id):
+			why = "in controlled shutdown"
 		}
-		if r.cfg.shuttingDown(id) {
-			r.logger.Debug("not adding a node in controlled shutdown to the ISR", "node", id)
+		if why != "" {
+			r.logger.Debug("not adding a node to the ISR", "node", id, "reason", why)
 			r.applyLeader(ctx, r.lead.OnISRChangeFailed())
 			return
 		}

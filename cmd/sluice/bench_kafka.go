@@ -181,8 +181,11 @@ func kafkaEnds(ctx context.Context, f *kafkaBenchFlags) (map[int32]int64, error)
 	if err != nil {
 		return nil, err
 	}
-	if len(mresp.Topics) != 1 || mresp.Topics[0].ErrorCode != 0 {
-		return nil, fmt.Errorf("topic %s: %w", f.topic, kerr.ErrorForCode(mresp.Topics[0].ErrorCode))
+	if len(mresp.Topics) != 1 {
+		return nil, fmt.Errorf("topic %s: metadata answered %d topics", f.topic, len(mresp.Topics))
+	}
+	if code := mresp.Topics[0].ErrorCode; code != 0 {
+		return nil, fmt.Errorf("topic %s: %w", f.topic, kerr.ErrorForCode(code))
 	}
 	req := kmsg.NewPtrListOffsetsRequest()
 	req.ReplicaID = -1

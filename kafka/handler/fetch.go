@@ -182,7 +182,6 @@ func (p *fetchPart) fill(a fetchAnswer) {
 	rp.HighWatermark = a.resp.HighWatermark
 	rp.LastStableOffset = a.resp.LastStableOffset
 	rp.LogStartOffset = a.resp.LogStartOffset
-	rp.RecordBatches = []byte{}
 	if len(a.resp.Records) > 0 {
 		rp.RecordBatches = a.resp.Records
 	}

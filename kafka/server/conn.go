@@ -174,7 +174,7 @@ func (c *conn) send(buf []byte, s *slot) ([]byte, error) {
 		return buf, err
 	}
 	defer release(ff)
-	frame, err := wire.AppendFileFrame(buf, s.correlationID, ff)
+	frame, buf, err := wire.AppendFileFrame(buf, s.correlationID, ff)
 	if err != nil {
 		return buf, err
 	}

@@ -88,8 +88,9 @@ var ErrFileFrame = errors.New("wire: file batches not found in the encoded respo
 // every file partition's RecordBatches held its file's bytes: kmsg
 // encodes the response with a marker in their place, and the marker (with
 // its length prefix) is cut out and replaced by the real length prefix
-// and the file. The frame's first chunk starts at dst[len(dst)].
-func AppendFileFrame(dst []byte, correlationID int32, f *FileFetch) (*FileFrame, error) {
+// and the file. The frame's first chunk starts at dst[len(dst)]; the
+// grown dst is returned for reuse once the frame is written.
+func AppendFileFrame(dst []byte, correlationID int32, f *FileFetch) (*FileFrame, []byte, error) {
 	var order []FileBatches
 	for i := range f.Topics {
 		for j := range f.Topics[i].Partitions {
@@ -118,7 +119,7 @@ func AppendFileFrame(dst []byte, correlationID int32, f *FileFetch) (*FileFrame,
 	for _, b := range order {
 		i := bytes.Index(buf[cursor:], needle)
 		if i < 0 {
-			return nil, fmt.Errorf("%w: %d files", ErrFileFrame, len(order))
+			return nil, dst, fmt.Errorf("%w: %d files", ErrFileFrame, len(order))
 		}
 		i += cursor
 		chunk := lengthOf(buf[cursor:i:i], int(b.Len()))
@@ -128,11 +129,11 @@ func AppendFileFrame(dst []byte, correlationID int32, f *FileFetch) (*FileFrame,
 	}
 	frame.Chunks = append(frame.Chunks, buf[cursor:])
 	if size > 1<<31-1 {
-		return nil, fmt.Errorf("%w: response of %d bytes", ErrFileFrame, size)
+		return nil, dst, fmt.Errorf("%w: response of %d bytes", ErrFileFrame, size)
 	}
 	binary.BigEndian.PutUint32(frame.Chunks[0], uint32(size)) // chunk 0 starts with the frame
 	for p := range f.Files {
 		p.RecordBatches = []byte{} // the marker must not outlive the encoding
 	}
-	return frame, nil
+	return frame, dst, nil
 }

@@ -66,7 +66,7 @@ func TestFileFrameMatchesAppendFrame(t *testing.T) {
 					}
 				}
 			}
-			frame, err := AppendFileFrame(nil, 42, ff)
+			frame, _, err := AppendFileFrame(nil, 42, ff)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +117,7 @@ func FuzzFileFrame(f *testing.F) {
 				k++
 			}
 		}
-		frame, err := AppendFileFrame(nil, 7, ff)
+		frame, _, err := AppendFileFrame(nil, 7, ff)
 		if err != nil {
 			t.Fatal(err)
 		}
