@@ -64,6 +64,5 @@ func (r *Readiness) Ready() error {
 	case r.openingReplicas.Load() > 0:
 		return fmt.Errorf("node: starting replicas: %d opening their logs", r.openingReplicas.Load())
 	}
-	r.note()
 	return nil
 }

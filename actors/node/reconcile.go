@@ -185,7 +185,13 @@ func (n *node) spawn(ctx actor.Context, tp metadata.TopicPartition, d desiredRep
 	var once sync.Once
 	opening := &n.ready.openingReplicas
 	opening.Add(1)
-	cfg.Opened = func() { once.Do(func() { opening.Add(-1) }) }
+	cfg.Opened = func() {
+		once.Do(func() {
+			if opening.Add(-1) == 0 {
+				n.ready.note() // the last log open may be what made the node ready
+			}
+		})
+	}
 	pid, err := ctx.SpawnNamed(partition.Props(cfg, d.state), messages.ReplicaActorName(tp.Topic, tp.Partition))
 	if err != nil {
 		n.logger.Error("spawn replica", "partition", tp.String(), "error", err)

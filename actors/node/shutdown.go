@@ -33,9 +33,6 @@ type leavingState struct {
 	requester *actor.PID
 	// recorded is set once the store holds the shutdown record.
 	recorded bool
-	// pending is the number of partitions left to move, as of the last
-	// check.
-	pending int
 }
 
 // handleShutdownRequest writes the node's shutdown record (in a
@@ -89,7 +86,6 @@ func (n *node) checkShutdown(ctx actor.Context) {
 		return
 	}
 	pending := controller.ShutdownPending(n.view.Snapshot, n.view.Members, n.cfg.Self.NodeID)
-	l.pending = len(pending)
 	if len(pending) > 0 {
 		return
 	}

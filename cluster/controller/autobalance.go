@@ -30,10 +30,7 @@ func (c *Controller) Decommission(ctx context.Context, req *messages.Decommissio
 	key := decommissionedKey(req.GetNodeId())
 	var err error
 	if req.GetCancel() {
-		err = c.store.Delete(ctx, key, 0)
-		if errors.Is(err, cluster.ErrNotFound) {
-			err = nil
-		}
+		err = c.store.Delete(ctx, key, 0) // absent is fine
 	} else {
 		_, err = c.store.CAS(ctx, key, []byte("{}"), 0)
 		if errors.Is(err, cluster.ErrVersionMismatch) {

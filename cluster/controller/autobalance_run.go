@@ -20,7 +20,7 @@ func (c *Controller) LoadBalanceView(ctx context.Context) (BalanceView, error) {
 	if err != nil {
 		return BalanceView{}, err
 	}
-	snap, err := metadata.Load(ctx, c.store)
+	snap, err := c.decoder.Load(ctx, c.store) // read-only: shares unchanged topics with the election pass
 	if err != nil {
 		return BalanceView{}, err
 	}
@@ -90,7 +90,7 @@ func (c *Controller) ApplyBalance(ctx context.Context, d BalanceDecision) ([]pla
 		}
 	}
 	if d.EndRound {
-		if err := c.store.Delete(ctx, BalanceRoundKey, 0); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+		if err := c.store.Delete(ctx, BalanceRoundKey, 0); err != nil {
 			errs = append(errs, fmt.Errorf("controller: end balance round: %w", err))
 		}
 	}

@@ -3,7 +3,6 @@ package metadata
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -44,9 +43,10 @@ func PutShuttingDown(ctx context.Context, st cluster.Store, node int32, since ti
 	return nil
 }
 
-// ClearShuttingDown removes node's shutdown record (absent is fine).
+// ClearShuttingDown removes node's shutdown record (absent is fine: a
+// Delete at version 0 of a missing key succeeds).
 func ClearShuttingDown(ctx context.Context, st cluster.Store, node int32) error {
-	if err := st.Delete(ctx, ShuttingDownKey(node), 0); err != nil && !errors.Is(err, cluster.ErrNotFound) {
+	if err := st.Delete(ctx, ShuttingDownKey(node), 0); err != nil {
 		return fmt.Errorf("metadata: clear shutdown of node %d: %w", node, err)
 	}
 	return nil

@@ -164,24 +164,10 @@ func putState(ctx context.Context, st cluster.Store, topic string, p int32, s Pa
 	if err != nil {
 		return fmt.Errorf("metadata: encode state %s/%d: %w", topic, p, err)
 	}
-	key := PartitionStateKey(topic, p)
-	for {
-		var version uint64
-		kv, err := st.Get(ctx, key)
-		switch {
-		case err == nil:
-			version = kv.Version
-		case !errors.Is(err, cluster.ErrNotFound):
-			return fmt.Errorf("metadata: write state %s/%d: %w", topic, p, err)
-		}
-		_, err = st.CAS(ctx, key, value, version)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, cluster.ErrVersionMismatch) {
-			return fmt.Errorf("metadata: write state %s/%d: %w", topic, p, err)
-		}
+	if err := replace(ctx, st, PartitionStateKey(topic, p), value); err != nil {
+		return fmt.Errorf("metadata: write state %s/%d: %w", topic, p, err)
 	}
+	return nil
 }
 
 // completeWriters bounds the concurrent writes of CompleteStates.
