@@ -54,17 +54,7 @@ func createTopic(t *testing.T, c *clustertest.Cluster, cl *clustertest.Client, n
 // waitFor polls cond until it returns nil or waitTimeout passes.
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, waitTimeout, err)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	clustertest.Await(t, waitTimeout, what, cond)
 }
 
 // records encodes one batch of n values of size bytes each.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -93,17 +92,7 @@ func (e *env) ctx() context.Context {
 // waitTimeout.
 func (e *env) waitFor(what string, cond func() error) {
 	e.t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s: not reached after %s: %v", what, waitTimeout, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	clustertest.Await(e.t, waitTimeout, what, cond)
 }
 
 func (e *env) metadata() (client.Metadata, error) {
@@ -228,14 +217,11 @@ func (e *env) clusterStatus(i int) (broker.ClusterStatus, error) {
 	return st, json.NewDecoder(resp.Body).Decode(&st)
 }
 
-// sluice builds the sluice CLI into the test's temporary directory, runs
-// it against the cluster and returns its combined output.
+// sluice runs the sluice CLI (built once per test binary) against the
+// cluster and returns its combined output.
 func (e *env) sluice(args ...string) (string, error) {
 	e.t.Helper()
-	path := filepath.Join(e.t.TempDir(), "sluice")
-	if out, err := exec.Command("go", "build", "-o", path, "github.com/sluice-mq/sluice/cmd/sluice").CombinedOutput(); err != nil {
-		e.t.Fatalf("build sluice: %v\n%s", err, out)
-	}
+	path := clustertest.BuildCLI(e.t)
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	full := append([]string{"--brokers", e.c.Addr(0) + "," + e.c.Addr(1) + "," + e.c.Addr(2)}, args...)

@@ -66,7 +66,11 @@ func TestClusterLeaderBalanceAfterFailover(t *testing.T) {
 	e.c.StartNode(i)
 	after := e.waitPreferredLeaders(name)
 	for p, epoch := range before {
-		if info, _ := e.partition(name, p); info.Replicas[0] == victim && after[p] < epoch+2 {
+		info, err := e.partition(name, p)
+		if err != nil {
+			t.Fatalf("%s/%d: %v", name, p, err)
+		}
+		if info.Replicas[0] == victim && after[p] < epoch+2 {
 			t.Errorf("%s/%d: back on node %d in epoch %d, want at least two elections after epoch %d", name, p, victim, after[p], epoch)
 		}
 	}
