@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -17,12 +19,10 @@ import (
 func (c *Client) DeleteRecords(ctx context.Context, topic string, partition int32, offset int64) (int64, error) {
 	var res *messages.DeleteRecordsResponse
 	err := c.retry(ctx, func(int) error {
-		p, err := c.partition(ctx, topic, partition)
-		if err != nil {
-			return err
-		}
-		res, err = call[*messages.DeleteRecordsResponse](ctx, c, p.leader,
-			&messages.DeleteRecordsRequest{Topic: topic, Partition: partition, Offset: offset, LeaderEpoch: p.epoch()}, c.cfg.RequestTimeout)
+		var err error
+		res, err = replicaCall[*messages.DeleteRecordsResponse](ctx, c, topic, partition, func(epoch int32) proto.Message {
+			return &messages.DeleteRecordsRequest{Topic: topic, Partition: partition, Offset: offset, LeaderEpoch: epoch}
+		}, c.cfg.RequestTimeout)
 		return err
 	})
 	if err != nil {
