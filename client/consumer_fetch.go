@@ -364,11 +364,15 @@ func (cs *Consumer) startFetches() time.Duration {
 		return 0
 	}
 	// Fetches in flight or answered and not yet polled, against the
-	// budget of FetchBufferBytes.
+	// budget of FetchBufferBytes. A paused partition's answers wait for
+	// its resume, not for Poll, so they do not hold the others back (each
+	// partition buffers at most maxBufferedFetches).
 	budget := max(2, int(cs.cfg.FetchBufferBytes/int64(max(cs.cfg.FetchMaxBytes, 1))))
 	used := 0
 	for _, cp := range cs.parts {
-		used += len(cp.results)
+		if !cp.paused {
+			used += len(cp.results)
+		}
 		if cp.fetching {
 			used++
 		}

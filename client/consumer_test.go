@@ -319,3 +319,64 @@ func TestConsumerFetchBudget(t *testing.T) {
 		t.Fatalf("records of %d partitions arrived, want all %d", len(seen), parts)
 	}
 }
+
+// TestConsumerPausedAnswersLeaveTheBudget: answers buffered for paused
+// partitions do not count against FetchBufferBytes, so they cannot stop
+// the other partitions from being fetched.
+func TestConsumerPausedAnswersLeaveTheBudget(t *testing.T) {
+	c, fb := newFakeClient(t)
+	const parts = 3
+	fb.addTopic("t", parts, nil)
+	cs := newTestConsumer(t, c, ConsumerConfig{FetchMaxBytes: 1 << 20, FetchBufferBytes: 2 << 20, FetchMaxWait: 5 * time.Second})
+	var tps []TopicPartition
+	for p := range int32(parts) {
+		tps = append(tps, TopicPartition{"t", p})
+	}
+	cs.Assign(tps...)
+	for _, tp := range tps {
+		if err := cs.Seek(tp, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An idle poll parks the budget's two fetches.
+	ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
+	_, _ = cs.Poll(ctx)
+	cancel()
+	var fetched, other []TopicPartition
+	waitFor(t, 10*time.Second, func() error {
+		fetched, other = nil, nil
+		for _, tp := range tps {
+			if fb.parkedFetches("t", tp.Partition) > 0 {
+				fetched = append(fetched, tp)
+			} else {
+				other = append(other, tp)
+			}
+		}
+		if len(fetched) != 2 {
+			return fmt.Errorf("%d fetches parked, want the budget's 2", len(fetched))
+		}
+		return nil
+	})
+	// Paused, the two are answered and their answers wait for a resume.
+	if err := cs.Pause(fetched...); err != nil {
+		t.Fatal(err)
+	}
+	for _, tp := range fetched {
+		produceN(t, c, "t", tp.Partition, 1, time.Now())
+	}
+	waitFor(t, 10*time.Second, func() error {
+		cs.mu.Lock()
+		defer cs.mu.Unlock()
+		for _, tp := range fetched {
+			if len(cs.parts[tp].results) == 0 {
+				return fmt.Errorf("no answer buffered for paused %v", tp)
+			}
+		}
+		return nil
+	})
+	produceN(t, c, "t", other[0].Partition, 1, time.Now())
+	recs := pollN(t, cs, 1)
+	if recs[0].Partition != other[0].Partition {
+		t.Fatalf("record of partition %d, want the unpaused %d", recs[0].Partition, other[0].Partition)
+	}
+}
