@@ -7,7 +7,6 @@ import (
 
 	"github.com/sluice-mq/sluice/messages"
 	"github.com/sluice-mq/sluice/storage/commitlog"
-	"github.com/sluice-mq/sluice/storage/producerstate"
 )
 
 // DeleteRecords (Kafka's kafka-delete-records) advances a partition's log
@@ -102,13 +101,9 @@ func (r *replica) trimTo(ctx actor.Context, offset int64) {
 	gen, l, txns, system, self := r.trimGen, r.log, r.txns, ctx.ActorSystem(), ctx.Self()
 	go func() {
 		defer close(done)
-		before := l.NumSegments()
-		err := l.DeleteRecordsBefore(target)
-		deleted := max(before-l.NumSegments(), 0)
+		deleted, err := l.DeleteRecordsBefore(target)
 		if err == nil && deleted > 0 {
-			first := l.Segments()[0].BaseOffset
-			_, err = producerstate.DeleteSnapshotsBefore(nil, l.Dir(), first)
-			err = errors.Join(err, txns.DeleteBefore(first))
+			err = dropSegmentState(l, txns)
 		}
 		system.Root.Send(self, &trimmed{gen: gen, offset: target, deleted: deleted, err: err})
 	}()

@@ -11,6 +11,7 @@ import (
 	"github.com/sluice-mq/sluice/storage/commitlog"
 	"github.com/sluice-mq/sluice/storage/compaction"
 	"github.com/sluice-mq/sluice/storage/producerstate"
+	"github.com/sluice-mq/sluice/storage/txnindex"
 )
 
 // openLog opens the partition's log and restarts the bookkeeping at its
@@ -240,11 +241,7 @@ func (r *replica) handleMaintenanceTick(ctx actor.Context) {
 		deleted, retErr := l.EnforceRetention(now)
 		var snapErr error
 		if deleted > 0 {
-			// The snapshots and aborted-transaction indexes of the
-			// deleted segments go with them.
-			first := l.Segments()[0].BaseOffset
-			_, snapErr = producerstate.DeleteSnapshotsBefore(nil, l.Dir(), first)
-			snapErr = errors.Join(snapErr, txns.DeleteBefore(first))
+			snapErr = dropSegmentState(l, txns)
 		}
 		system.Root.Send(self, &maintenanceDone{rolled: rolled, deleted: deleted, err: errors.Join(rollErr, retErr, snapErr)})
 	}()
@@ -290,4 +287,14 @@ func (r *replica) stopReplication(ctx actor.Context) {
 	r.stopLeader(ctx)
 	r.stopFollower()
 	r.stopISRWrites()
+}
+
+// dropSegmentState deletes the producer-state snapshots and the
+// aborted-transaction index entries of the segments l no longer has (after
+// retention or DeleteRecords deleted some): they go with their segments.
+// It runs off the actor, beside the log call that deleted them.
+func dropSegmentState(l *commitlog.Log, txns *txnindex.Index) error {
+	first := l.Segments()[0].BaseOffset
+	_, err := producerstate.DeleteSnapshotsBefore(nil, l.Dir(), first)
+	return errors.Join(err, txns.DeleteBefore(first))
 }

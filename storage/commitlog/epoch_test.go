@@ -70,7 +70,7 @@ func TestLogEpochs(t *testing.T) {
 	checkEpochs(t, l, want)
 	// Retention moves the first epoch's start up.
 	l.SetHighWatermark(l.LogEndOffset())
-	if err := l.DeleteRecordsBefore(4); err != nil {
+	if _, err := l.DeleteRecordsBefore(4); err != nil {
 		t.Fatal(err)
 	}
 	want[0].StartOffset = 4

@@ -92,7 +92,7 @@ func TestLogRandomOperations(t *testing.T) {
 				l.SetHighWatermark(l.LogEndOffset())
 				if m.leo() > m.logStart {
 					off := m.logStart + rng.Int64N(m.leo()-m.logStart+1)
-					if err := l.DeleteRecordsBefore(off); err != nil {
+					if _, err := l.DeleteRecordsBefore(off); err != nil {
 						t.Fatalf("seed %d step %d: DeleteRecordsBefore(%d): %v", seed, step, off, err)
 					}
 					m.logStart = off

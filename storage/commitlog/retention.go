@@ -111,23 +111,24 @@ func deleteSegments(segs []*segment.Segment) error {
 
 // DeleteRecordsBefore advances the log start offset to offset (Kafka's
 // DeleteRecords), which may not pass the high watermark, deletes the
-// segments that lie entirely below it and checkpoints the new start.
-func (l *Log) DeleteRecordsBefore(offset int64) error {
+// segments that lie entirely below it and checkpoints the new start. It
+// returns how many segments it deleted.
+func (l *Log) DeleteRecordsBefore(offset int64) (int, error) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
-		return ErrClosed
+		return 0, ErrClosed
 	}
 	if offset > l.hw || offset < 0 {
 		err := &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: l.hw}
 		l.mu.Unlock()
-		return err
+		return 0, err
 	}
 	if offset <= l.logStart {
 		l.mu.Unlock()
-		return nil
+		return 0, nil
 	}
 	l.logStart = offset
 	n := 0
@@ -143,9 +144,9 @@ func (l *Log) DeleteRecordsBefore(offset int64) error {
 		err = errors.Join(err, l.fail("delete segments", derr))
 	}
 	if err != nil {
-		return err
+		return len(doomed), err
 	}
-	return l.writeCheckpoint()
+	return len(doomed), l.writeCheckpoint()
 }
 
 // TruncateTo removes every record at or above offset, as a follower does

@@ -82,11 +82,11 @@ func TestLogDeleteRecordsBefore(t *testing.T) {
 	dir := t.TempDir()
 	l := mustOpen(t, dir, Config{SegmentBytes: 2_000})
 	batches := appendN(t, l, 20, 2, 339, 0)
-	if err := l.DeleteRecordsBefore(11); !errors.Is(err, ErrOffsetOutOfRange) {
+	if _, err := l.DeleteRecordsBefore(11); !errors.Is(err, ErrOffsetOutOfRange) {
 		t.Fatalf("DeleteRecordsBefore above HW: %v", err)
 	}
 	l.SetHighWatermark(l.LogEndOffset())
-	if err := l.DeleteRecordsBefore(13); err != nil {
+	if _, err := l.DeleteRecordsBefore(13); err != nil {
 		t.Fatal(err)
 	}
 	if l.LogStartOffset() != 13 || l.NumSegments() != 3 {
@@ -161,7 +161,7 @@ func TestLogTruncateBelowStart(t *testing.T) {
 	l := mustOpen(t, t.TempDir(), Config{SegmentBytes: 2_000})
 	appendN(t, l, 20, 2, 339, 0)
 	l.SetHighWatermark(l.LogEndOffset())
-	if err := l.DeleteRecordsBefore(20); err != nil {
+	if _, err := l.DeleteRecordsBefore(20); err != nil {
 		t.Fatal(err)
 	}
 	if err := l.TruncateTo(10); !errors.Is(err, ErrOffsetOutOfRange) {
