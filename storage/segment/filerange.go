@@ -135,7 +135,7 @@ func (r *Range) Shrink(maxBytes int64, minOne bool) error {
 	if r.File == nil || r.Size <= maxBytes {
 		return nil
 	}
-	var size, next, records int64
+	var size, next int64
 	var b [batch.HeaderSize]byte
 	for size+batch.HeaderSize <= r.Size {
 		if _, err := r.File.ReadAt(b[:], r.Pos+size); err != nil {
@@ -150,12 +150,11 @@ func (r *Range) Shrink(maxBytes int64, minOne bool) error {
 		}
 		size += int64(h.Size())
 		next = h.NextOffset()
-		records += int64(h.RecordCount)
 	}
 	if size == 0 {
 		return r.Close()
 	}
-	r.Size, r.NextOffset, r.Records = size, next, records
+	r.Size, r.NextOffset, r.Records = size, next, next-r.BaseOffset // the span, as ReadRange counts it
 	return nil
 }
 
