@@ -34,14 +34,11 @@ func defaultBalanceConfig() BalanceConfig {
 }
 
 func (c *Config) validateBalance() error {
-	b := c.Balance
-	switch {
+	switch b := c.Balance; {
 	case b.MaxMoves < 1:
 		return badConfig("balance.max_moves %d: must be >= 1", b.MaxMoves)
 	case b.SettleDelay <= 0:
 		return badConfig("balance.settle_delay %s: must be > 0", b.SettleDelay)
-	case c.Replication.ReassignmentThrottleBytes < 0:
-		return badConfig("replication.reassignment_throttle_bytes %d: must be >= 0 (0: no limit)", c.Replication.ReassignmentThrottleBytes)
 	}
 	return nil
 }

@@ -35,6 +35,9 @@ func (rc *ReplicationConfig) validate() error {
 		return badConfig("replication.retry_interval %s must not exceed replication.replica_lag_time %s",
 			rc.RetryInterval, rc.ReplicaLagTime)
 	}
+	if rc.ReassignmentThrottleBytes < 0 {
+		return badConfig("replication.reassignment_throttle_bytes %d: must be >= 0 (0: no limit)", rc.ReassignmentThrottleBytes)
+	}
 	return nil
 }
 
