@@ -37,13 +37,9 @@ or --records stop it earlier; the output says whether the end was reached.`,
 			if err != nil {
 				return err
 			}
-			ends := make(map[client.TopicPartition]int64, len(tps))
-			for _, tp := range tps {
-				end, _, err := c.ListOffsets(ctx, tp.Topic, tp.Partition, client.LatestTimestamp)
-				if err != nil {
-					return err
-				}
-				ends[tp] = end
+			ends, err := endOffsets(ctx, c, tps)
+			if err != nil {
+				return err
 			}
 			n := min(f.consumers, len(tps))
 			consumers := make([]*client.Consumer, n)
