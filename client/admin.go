@@ -52,9 +52,10 @@ func adminCall[T response](ctx context.Context, c *Client, req proto.Message) (T
 }
 
 // anyNodeCall sends req, which every node answers alike (InitProducerId
-// without a transactional id), to the node that last answered metadata,
-// then to every known address in turn: a controller that just died does
-// not hold the request up for a whole request timeout.
+// without a transactional id), to a known address per attempt
+// (metadataCandidates: the node that last answered metadata first, the
+// others shuffled anew each attempt): a controller that just died does not
+// hold the request up for a whole request timeout.
 func anyNodeCall[T response](ctx context.Context, c *Client, req proto.Message) (T, error) {
 	var res T
 	err := c.retry(ctx, func(attempt int) error {
@@ -71,7 +72,8 @@ func anyNodeCall[T response](ctx context.Context, c *Client, req proto.Message) 
 }
 
 // adminTarget picks the node for an admin request: the controller first,
-// then, on later attempts, every known address in turn.
+// then, on later attempts, a known address from metadataCandidates (which
+// shuffles anew each time, so an address may come again).
 func (c *Client) adminTarget(attempt int) string {
 	s := c.meta.Load()
 	if b, ok := s.brokers[s.controller]; ok && attempt == 0 {
