@@ -3,7 +3,6 @@ package console
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/sluice-mq/sluice/client"
 	"github.com/sluice-mq/sluice/client/admin"
@@ -97,9 +96,9 @@ func (req resetRequest) spec() (admin.ResetSpec, error) {
 		}
 		return admin.ResetSpec{Target: admin.ToOffset, Offset: req.Offset}, nil
 	case "datetime":
-		t, err := time.Parse(time.RFC3339Nano, req.Datetime)
+		t, err := admin.ParseDatetime(req.Datetime)
 		if err != nil {
-			return admin.ResetSpec{}, badRequest("datetime %q: want RFC 3339, e.g. 2026-01-02T15:04:05Z", req.Datetime)
+			return admin.ResetSpec{}, badRequest("datetime %q: %v", req.Datetime, err)
 		}
 		return admin.ResetSpec{Target: admin.ToDatetime, Time: t}, nil
 	case "shift":
@@ -110,38 +109,8 @@ func (req resetRequest) spec() (admin.ResetSpec, error) {
 
 // resetPartitions are the named partitions of topic, or all of them.
 func resetPartitions(ctx context.Context, cl *client.Client, topic string, want []int32) ([]client.TopicPartition, error) {
-	topics, err := cl.ListTopics(ctx)
-	if err != nil {
-		return nil, err
-	}
-	count := -1
-	for _, t := range topics {
-		if t.Name == topic {
-			count = len(t.Partitions)
-		}
-	}
-	if count < 0 {
-		return nil, badRequest("topic %q: no such topic", topic)
-	}
 	if len(want) > maxResetPartitions {
 		return nil, badRequest("partitions: %d named, at most %d", len(want), maxResetPartitions)
 	}
-	var tps []client.TopicPartition
-	if len(want) == 0 {
-		for p := range count {
-			tps = append(tps, client.TopicPartition{Topic: topic, Partition: int32(p)})
-		}
-		return tps, nil
-	}
-	seen := map[int32]bool{}
-	for _, p := range want {
-		if p < 0 || int(p) >= count {
-			return nil, badRequest("partitions: %d is not one of topic %q's %d", p, topic, count)
-		}
-		if !seen[p] {
-			seen[p] = true
-			tps = append(tps, client.TopicPartition{Topic: topic, Partition: p})
-		}
-	}
-	return tps, nil
+	return admin.TopicPartitions(ctx, cl, topic, want)
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sluice-mq/sluice/client"
+	"github.com/sluice-mq/sluice/client/admin"
 )
 
 // Bounds of the message browser.
@@ -178,8 +179,8 @@ func show(rec *client.Record) shownRecord {
 	return s
 }
 
-// timestampParam parses a timestamp: milliseconds since the epoch or RFC
-// 3339.
+// timestampParam parses a timestamp: milliseconds since the epoch or a
+// time admin.ParseDatetime reads.
 func timestampParam(s string) (int64, error) {
 	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
 		if ms < 0 {
@@ -187,9 +188,9 @@ func timestampParam(s string) (int64, error) {
 		}
 		return ms, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
+	t, err := admin.ParseDatetime(s)
 	if err != nil {
-		return 0, badRequest("timestamp %q: want milliseconds since the epoch or RFC 3339 (2026-01-02T15:04:05Z)", s)
+		return 0, badRequest("timestamp %q: want milliseconds since the epoch or RFC 3339 (2026-01-02T15:04:05Z; zone, seconds and time optional)", s)
 	}
 	return t.UnixMilli(), nil
 }

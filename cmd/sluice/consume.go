@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sluice-mq/sluice/client"
-	"github.com/sluice-mq/sluice/messages"
+	"github.com/sluice-mq/sluice/client/admin"
 )
 
 type consumeFlags struct {
@@ -177,7 +177,7 @@ func reachedEnds(ctx context.Context, cs *client.Consumer, ends map[client.Topic
 	return true, nil
 }
 
-// parseStartTime reads --from-time: an RFC 3339 time (see parseDatetime)
+// parseStartTime reads --from-time: a time (see admin.ParseDatetime)
 // or a duration before now.
 func parseStartTime(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(strings.TrimPrefix(s, "-")); err == nil {
@@ -186,7 +186,7 @@ func parseStartTime(s string, now time.Time) (time.Time, error) {
 		}
 		return now.Add(-d), nil
 	}
-	t, err := parseDatetime(s)
+	t, err := admin.ParseDatetime(s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("want RFC 3339 (e.g. 2026-01-02T15:04:05Z) or a duration ago (e.g. 1h)")
 	}
@@ -264,30 +264,14 @@ func printPolled(ctx context.Context, out io.Writer, f consumeFlags, poll func(c
 	return nil
 }
 
-// partitionsOf returns the partitions of topic to consume.
+// partitionsOf returns the partitions of topic to consume: partition, or
+// every one when it is negative.
 func partitionsOf(ctx context.Context, c *client.Client, topic string, partition int32) ([]client.TopicPartition, error) {
-	topics, err := c.ListTopics(ctx)
-	if err != nil {
-		return nil, err
+	var want []int32
+	if partition >= 0 {
+		want = []int32{partition}
 	}
-	for _, t := range topics {
-		if t.Name != topic {
-			continue
-		}
-		if partition >= 0 {
-			if int(partition) >= len(t.Partitions) {
-				return nil, fmt.Errorf("%s/%d: %w", topic, partition, messages.ErrorForCode(
-					messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, fmt.Sprintf("topic has %d partitions", len(t.Partitions))))
-			}
-			return []client.TopicPartition{{Topic: topic, Partition: partition}}, nil
-		}
-		tps := make([]client.TopicPartition, len(t.Partitions))
-		for i, p := range t.Partitions {
-			tps[i] = client.TopicPartition{Topic: topic, Partition: p.Partition}
-		}
-		return tps, nil
-	}
-	return nil, fmt.Errorf("topic %q: %w", topic, messages.ErrorForCode(messages.ErrorCode_UNKNOWN_TOPIC_OR_PARTITION, "topic does not exist"))
+	return admin.TopicPartitions(ctx, c, topic, want)
 }
 
 // jsonRecord is the --format json form of a record. Keys, values and

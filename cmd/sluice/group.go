@@ -109,7 +109,7 @@ func (a *app) groupResetOffsets() *cobra.Command {
 			var at time.Time
 			if f.toDatetime != "" {
 				var err error
-				if at, err = parseDatetime(f.toDatetime); err != nil {
+				if at, err = admin.ParseDatetime(f.toDatetime); err != nil {
 					return usagef("--to-datetime %q: %v", f.toDatetime, err)
 				}
 			}
@@ -154,17 +154,6 @@ func (a *app) groupResetOffsets() *cobra.Command {
 	return cmd
 }
 
-// parseDatetime accepts RFC 3339 with or without seconds' fraction or zone
-// (a missing zone means UTC).
-func parseDatetime(s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("want RFC 3339, e.g. 2026-01-02T15:04:05Z")
-}
-
 // resetSpec is the reset the flags ask for.
 func resetSpec(cmd *cobra.Command, f resetFlags, at time.Time) admin.ResetSpec {
 	switch {
@@ -203,21 +192,21 @@ func resetPartitions(ctx context.Context, c *client.Client, specs []string) ([]c
 	var out []client.TopicPartition
 	for _, spec := range specs {
 		topic, list, hasList := strings.Cut(spec, ":")
-		all, err := partitionsOf(ctx, c, topic, -1)
+		var want []int32
+		if hasList {
+			for _, s := range strings.Split(list, ",") {
+				p, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
+				if err != nil || p < 0 {
+					return nil, usagef("--topic %q: partition %q is not a partition number", spec, s)
+				}
+				want = append(want, int32(p))
+			}
+		}
+		tps, err := admin.TopicPartitions(ctx, c, topic, want)
 		if err != nil {
 			return nil, err
 		}
-		if !hasList {
-			out = append(out, all...)
-			continue
-		}
-		for _, s := range strings.Split(list, ",") {
-			p, err := strconv.ParseInt(strings.TrimSpace(s), 10, 32)
-			if err != nil || p < 0 || int(p) >= len(all) {
-				return nil, usagef("--topic %q: partition %q is not one of the topic's %d", spec, s, len(all))
-			}
-			out = append(out, client.TopicPartition{Topic: topic, Partition: int32(p)})
-		}
+		out = append(out, tps...)
 	}
 	return out, nil
 }

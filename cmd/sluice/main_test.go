@@ -103,13 +103,17 @@ func TestCLITopicTables(t *testing.T) {
 	if len(lines) != 3 {
 		t.Fatalf("table:\n%s", out.String())
 	}
-	// Columns are aligned: PARTITIONS starts at the same place in every row.
+	// Rows are sorted by name and aligned: PARTITIONS starts at the same
+	// place in every row.
+	if !strings.HasPrefix(lines[1], "a-much-longer-topic-name ") || !strings.HasPrefix(lines[2], "orders ") {
+		t.Fatalf("rows not sorted by name:\n%s", out.String())
+	}
 	col := strings.Index(lines[0], "PARTITIONS")
-	if !strings.HasPrefix(lines[1][col:], "2 ") || !strings.HasPrefix(lines[2][col:], "1 ") {
+	if !strings.HasPrefix(lines[1][col:], "1 ") || !strings.HasPrefix(lines[2][col:], "2 ") {
 		t.Fatalf("misaligned table:\n%s", out.String())
 	}
-	if f := strings.Fields(lines[1]); f[2] != "2" || f[3] != "1" || f[4] != "1" {
-		t.Fatalf("orders row %q: want rf 2, 1 under-replicated, 1 offline", lines[1])
+	if f := strings.Fields(lines[2]); f[2] != "2" || f[3] != "1" || f[4] != "1" {
+		t.Fatalf("orders row %q: want rf 2, 1 under-replicated, 1 offline", lines[2])
 	}
 
 	out.Reset()

@@ -64,22 +64,12 @@ func (a *app) topicList() *cobra.Command {
 
 func topicsTable(a *app, topics []client.TopicInfo) error {
 	t := newTable(a.stdout, "TOPIC", "PARTITIONS", "REPLICATION", "UNDER-REPLICATED", "OFFLINE")
-	for _, ti := range topics {
-		rf, under, offline := 0, 0, 0
-		for _, p := range ti.Partitions {
-			rf = max(rf, len(p.Replicas))
-			if len(p.ISR) < len(p.Replicas) {
-				under++
-			}
-			if p.Leader < 0 {
-				offline++
-			}
-		}
-		name := ti.Name
-		if ti.Internal {
+	for _, s := range admin.SummarizeTopics(topics) {
+		name := s.Name
+		if s.Internal {
 			name += " (internal)"
 		}
-		t.row(name, len(ti.Partitions), rf, under, offline)
+		t.row(name, s.Partitions, s.ReplicationFactor, s.UnderReplicated, s.Offline)
 	}
 	return t.flush()
 }

@@ -158,6 +158,14 @@ func TestGroupE2ECLI(t *testing.T) {
 	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:1", "--to-offset", "3", "--execute")
 	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:1,2", "--shift-by", "2", "--execute")
 	sluiceOK("group", "reset-offsets", "billing", "--topic", "orders:0", "--to-offset", "99", "--execute") // kept within the log
+	if code, _, errOut := sluice(t, c, "group", "reset-offsets", "billing", "--topic", "orders:7", "--to-earliest", "--execute"); code != 1 ||
+		!strings.Contains(errOut, "orders/7") || !strings.Contains(errOut, "topic has 3 partitions") {
+		t.Fatalf("reset of a partition the topic lacks: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := sluice(t, c, "group", "reset-offsets", "billing", "--topic", "orders:x", "--to-earliest"); code != 2 ||
+		!strings.Contains(errOut, `partition "x"`) {
+		t.Fatalf("reset of partition x: exit %d, %q", code, errOut)
+	}
 	if got := committedOf(t, cl, "billing"); got[0] != 15 || got[1] != 5 || got[2] != 2 {
 		t.Fatalf("after resets: %v, want 15, 5, 2", got)
 	}
