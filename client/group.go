@@ -15,7 +15,7 @@ import (
 )
 
 // ConsumerProtocolType is the JoinGroup protocol type of consumers.
-const ConsumerProtocolType = "consumer"
+const ConsumerProtocolType = assign.ConsumerProtocolType
 
 // Group consumer defaults, Kafka's (Kafka 3.x: session.timeout.ms 45 s,
 // heartbeat.interval.ms 3 s, max.poll.interval.ms 5 min,

@@ -2,16 +2,13 @@ package group
 
 import "github.com/sluice-mq/sluice/group/assign"
 
-// ConsumerProtocolType is the protocol type of Kafka consumer groups.
-const ConsumerProtocolType = "consumer"
-
 // SubscribedTopics returns the topics the members of a consumer group
 // subscribe to, from their metadata for the group's protocol, and whether
 // they are known: they are not for a group of another protocol type, one
 // without a protocol yet, or one with a member whose subscription does not
 // decode (Kafka then counts the group as subscribed to every topic).
 func (g *Group) SubscribedTopics() (map[string]bool, bool) {
-	if g.protocolType != ConsumerProtocolType || g.protocol == "" {
+	if g.protocolType != assign.ConsumerProtocolType || g.protocol == "" {
 		return nil, false
 	}
 	topics := make(map[string]bool)

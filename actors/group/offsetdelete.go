@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	core "github.com/sluice-mq/sluice/group"
+	"github.com/sluice-mq/sluice/group/assign"
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -21,7 +22,7 @@ func (c *coordinator) handleOffsetDelete(ctx actor.Context, m *messages.OffsetDe
 		return
 	}
 	empty := c.g.State() == core.StateEmpty
-	if !empty && c.g.ProtocolType() != core.ConsumerProtocolType {
+	if !empty && c.g.ProtocolType() != assign.ConsumerProtocolType {
 		respondError(ctx, messages.Wrap(messages.ErrorCode_NON_EMPTY_GROUP, "group %q of protocol type %q has members", c.groupID, c.g.ProtocolType()))
 		return
 	}

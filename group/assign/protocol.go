@@ -1,12 +1,16 @@
 package assign
 
 import (
-	"github.com/sluice-mq/sluice/internal/kbin"
-
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/sluice-mq/sluice/internal/kbin"
 )
+
+// ConsumerProtocolType is the JoinGroup protocol type of Kafka consumers,
+// whose protocols carry the Subscription and Assignment below.
+const ConsumerProtocolType = "consumer"
 
 // Decoding errors.
 var (
