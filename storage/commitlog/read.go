@@ -24,27 +24,46 @@ func (l *Log) Read(offset int64, maxBytes int, maxOffset int64) ([]byte, error) 
 // caller can reuse buffers; with an error or nothing to read it returns
 // dst unchanged.
 func (l *Log) ReadAppend(dst []byte, offset int64, maxBytes int, maxOffset int64) ([]byte, error) {
+	out := dst
+	err := l.readFrom(offset, maxOffset, func(s *segment.Segment) (bool, error) {
+		b, err := s.ReadAppend(dst, offset, maxBytes, maxOffset)
+		if err != nil {
+			return false, err
+		}
+		out = b
+		return len(b) > len(dst), nil
+	})
+	if err != nil {
+		return dst, err
+	}
+	return out, nil
+}
+
+// readFrom is the segment walk of ReadAppend and ReadRange: it checks
+// offset against the log (ErrClosed, *OffsetOutOfRangeError), and unless
+// there is nothing to read (offset at the log end or at or past maxOffset)
+// calls read on the segment holding offset and, while read finds no batch
+// there (offset lies in a gap a compaction left at the segment's end), on
+// the next ones. It holds the read lock throughout.
+func (l *Log) readFrom(offset, maxOffset int64, read func(*segment.Segment) (found bool, err error)) error {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return dst, ErrClosed
+		return ErrClosed
 	}
 	leo := l.leo()
 	if offset < l.logStart || offset > leo {
-		return dst, &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
+		return &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
 	}
 	if offset == leo || offset >= maxOffset {
-		return dst, nil
+		return nil
 	}
 	for i := l.segmentIndexLocked(offset); i < len(l.segments); i++ {
-		b, err := l.segments[i].ReadAppend(dst, offset, maxBytes, maxOffset)
-		if err != nil || len(b) > len(dst) {
-			return b, err
+		if found, err := read(l.segments[i]); err != nil || found {
+			return err
 		}
-		// offset lies in a gap at the end of the segment (compacted
-		// away): continue with the next one.
 	}
-	return dst, nil
+	return nil
 }
 
 // segmentIndexLocked returns the index of the last segment whose base

@@ -10,25 +10,17 @@ import "github.com/sluice-mq/sluice/storage/segment"
 // returns an empty Range where Read returns no bytes, and the same
 // errors.
 func (l *Log) ReadRange(offset int64, maxBytes int, maxOffset int64) (segment.Range, error) {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if l.closed {
-		return segment.Range{}, ErrClosed
-	}
-	leo := l.leo()
-	if offset < l.logStart || offset > leo {
-		return segment.Range{}, &OffsetOutOfRangeError{Requested: offset, LogStart: l.logStart, LogEnd: leo}
-	}
-	if offset == leo || offset >= maxOffset {
-		return segment.Range{}, nil
-	}
-	for i := l.segmentIndexLocked(offset); i < len(l.segments); i++ {
-		r, err := l.segments[i].ReadRange(offset, maxBytes, maxOffset)
-		if err != nil || r.Size > 0 {
-			return r, err
+	var out segment.Range
+	err := l.readFrom(offset, maxOffset, func(s *segment.Segment) (bool, error) {
+		r, err := s.ReadRange(offset, maxBytes, maxOffset)
+		if err != nil {
+			return false, err
 		}
-		// offset lies in a gap at the end of the segment (compacted
-		// away): continue with the next one.
+		out = r
+		return r.Size > 0, nil
+	})
+	if err != nil {
+		return segment.Range{}, err
 	}
-	return segment.Range{}, nil
+	return out, nil
 }

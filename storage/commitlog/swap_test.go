@@ -51,6 +51,16 @@ func checkCompacted(t *testing.T, l *Log, batches, kept []stored) {
 		if h, _ := batch.ParseHeader(b); h.BaseOffset != want {
 			t.Fatalf("Read(%d) = batch %d, want %d", off, h.BaseOffset, want)
 		}
+		r, err := l.ReadRange(off, 1, 1<<62)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.BaseOffset != want || r.Size != int64(len(b)) {
+			t.Fatalf("ReadRange(%d) = batch %d of %d bytes, want %d of %d", off, r.BaseOffset, r.Size, want, len(b))
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if hs := readAll(t, l, 0, 1<<20); len(hs) < 15 || hs[14].BaseOffset != 38 {
 		t.Fatalf("readAll: %d batches, want 15 up to offset 39", len(hs))
