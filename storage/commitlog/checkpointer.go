@@ -113,13 +113,12 @@ func (l *Log) checkpointIfMoved() (bool, error) {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
 	l.mu.RLock()
-	cur := savedOffsets{hw: l.hw, recoveryPoint: l.recoveryPoint, logStart: l.logStart}
 	err := l.writableLocked()
 	l.mu.RUnlock()
 	if err != nil {
 		return false, err
 	}
-	if cur == l.saved {
+	if !l.checkpointMoved() {
 		return false, nil
 	}
 	return true, l.writeCheckpoint()
