@@ -13,31 +13,11 @@ import (
 // parse runs the command's flag parsing and config layering on args.
 func parse(t *testing.T, args ...string) (broker.Config, error) {
 	t.Helper()
-	cmd := newCommand()
-	if err := cmd.ParseFlags(args); err != nil {
+	d := newDaemon()
+	if err := d.cmd.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}
-	fs := cmd.Flags()
-	var f flags
-	var err error
-	get := func(e error) {
-		if e != nil {
-			t.Fatal(e)
-		}
-	}
-	f.config, err = fs.GetString("config")
-	get(err)
-	f.consul, err = fs.GetString("consul")
-	get(err)
-	f.nodeID, err = fs.GetInt32("node-id")
-	get(err)
-	f.checkTTL, err = fs.GetDuration("consul-check-ttl")
-	get(err)
-	f.listen, err = fs.GetString("listen")
-	get(err)
-	f.advertise, err = fs.GetString("advertise")
-	get(err)
-	return loadConfig(cmd, f)
+	return d.loadConfig()
 }
 
 func TestSluicedClusterModeNeedsExplicitNodeID(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sluice-mq/sluice/broker"
 )
@@ -15,14 +16,7 @@ func TestSluicedFlagsOverrideConfigFile(t *testing.T) {
 	if err := os.WriteFile(path, []byte("node_id: 4\nlisten: 127.0.0.1:7000\nlog_level: debug\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := newCommand()
-	if err := cmd.ParseFlags([]string{"--config", path, "--listen", "127.0.0.1:7100"}); err != nil {
-		t.Fatal(err)
-	}
-	var f flags
-	f.config, _ = cmd.Flags().GetString("config")
-	f.listen, _ = cmd.Flags().GetString("listen")
-	cfg, err := loadConfig(cmd, f)
+	cfg, err := parse(t, "--config", path, "--listen", "127.0.0.1:7100", "--replica-lag-time", "2s", "--kafka-zero-copy=false")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +28,30 @@ func TestSluicedFlagsOverrideConfigFile(t *testing.T) {
 	}
 	if cfg.DataDir != "./data" || cfg.HTTP != "127.0.0.1:9651" {
 		t.Fatalf("defaults lost: data %s http %s", cfg.DataDir, cfg.HTTP)
+	}
+	def := broker.DefaultConfig()
+	if cfg.Replication.ReplicaLagTime != 2*time.Second || cfg.Replication.RetryInterval != min(def.Replication.RetryInterval, 2*time.Second) {
+		t.Fatalf("replica lag %v retry %v, want 2s and at most 2s", cfg.Replication.ReplicaLagTime, cfg.Replication.RetryInterval)
+	}
+	if cfg.Kafka.ZeroCopy || !def.Kafka.ZeroCopy {
+		t.Fatalf("kafka zero-copy %v, want the flag's false over the default true", cfg.Kafka.ZeroCopy)
+	}
+}
+
+// TestSluicedFileOverridesDefaultsOnly: a setting the file gives and no
+// flag names keeps the file's value, also for flags whose default the
+// file changes (the flags' own defaults are not applied over the file).
+func TestSluicedFileOverridesDefaultsOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "sluiced.yaml")
+	if err := os.WriteFile(path, []byte("http: 127.0.0.1:9700\nkafka:\n  zero_copy: false\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := parse(t, "--config", path, "--log-level", "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.HTTP != "127.0.0.1:9700" || cfg.Kafka.ZeroCopy || cfg.LogLevel != "warn" {
+		t.Fatalf("http %s zero-copy %v level %s; want the file's 127.0.0.1:9700 and false, the flag's warn", cfg.HTTP, cfg.Kafka.ZeroCopy, cfg.LogLevel)
 	}
 }
 
