@@ -16,11 +16,7 @@ import (
 // partition states, the reassignments in progress, the serving members
 // and the decommission records.
 func (c *Controller) LoadBalanceView(ctx context.Context) (BalanceView, error) {
-	nodes, _, err := c.servingNodes(ctx)
-	if err != nil {
-		return BalanceView{}, err
-	}
-	snap, err := c.decoder.Load(ctx, c.store) // read-only: shares unchanged topics with the election pass
+	nodes, _, snap, err := c.servingView(ctx)
 	if err != nil {
 		return BalanceView{}, err
 	}

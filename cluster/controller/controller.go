@@ -135,6 +135,28 @@ func (c *Controller) servingNodes(ctx context.Context) (nodeSet, int, error) {
 	if err != nil {
 		return nodeSet{}, 0, err
 	}
+	return serving(members, offline, leaving), len(members), nil
+}
+
+// servingView is servingNodes for a caller that needs the metadata
+// too: it reads the members, then the snapshot (through the controller's
+// decoder, which shares unchanged topics between loads: read it only),
+// and takes the offline log dirs and the nodes in controlled shutdown from
+// the snapshot instead of listing them again.
+func (c *Controller) servingView(ctx context.Context) (nodeSet, int, metadata.Snapshot, error) {
+	members, _, err := c.members.Members(ctx)
+	if err != nil {
+		return nodeSet{}, 0, metadata.Snapshot{}, err
+	}
+	snap, err := c.decoder.Load(ctx, c.store)
+	if err != nil {
+		return nodeSet{}, 0, metadata.Snapshot{}, err
+	}
+	return serving(members, snap.OfflineLogDirs, snap.ShuttingDown), len(members), snap, nil
+}
+
+// serving is the nodeSet of members, less those with an offline log dir.
+func serving(members []cluster.Member, offline map[int32]metadata.NodeLogDirs, leaving map[int32]bool) nodeSet {
 	set := nodeSet{live: make(map[int32]bool, len(members)), leaving: make(map[int32]bool)}
 	for _, m := range members {
 		if _, down := offline[m.NodeID]; !down {
@@ -144,7 +166,7 @@ func (c *Controller) servingNodes(ctx context.Context) (nodeSet, int, error) {
 			}
 		}
 	}
-	return set, len(members), nil
+	return set
 }
 
 // errConflict ends a retry loop that kept losing check-and-set races.

@@ -34,15 +34,8 @@ import (
 // know who is alive. Each change is a check-and-set against the state it was
 // computed from, re-read and recomputed when it loses a race.
 func (c *Controller) ElectLeaders(ctx context.Context) ([]metadata.TopicPartition, error) {
-	nodes, members, err := c.servingNodes(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if members == 0 {
-		return nil, nil
-	}
-	snap, err := c.decoder.Load(ctx, c.store)
-	if err != nil {
+	nodes, members, snap, err := c.servingView(ctx)
+	if err != nil || members == 0 {
 		return nil, err
 	}
 	var changed []metadata.TopicPartition
