@@ -45,7 +45,10 @@ func TestTimestampParam(t *testing.T) {
 	if ms, err := timestampParam("2026-01-02T03:04:05Z"); err != nil || ms != time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixMilli() {
 		t.Errorf("RFC 3339: %d, %v", ms, err)
 	}
-	for _, bad := range []string{"-5", "yesterday", "2026-01-02"} {
+	if ms, err := timestampParam("2026-01-02"); err != nil || ms != time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC).UnixMilli() {
+		t.Errorf("a date: %d, %v", ms, err)
+	}
+	for _, bad := range []string{"-5", "yesterday", "02/01/2026"} {
 		if _, err := timestampParam(bad); !errors.Is(err, errBadRequest) {
 			t.Errorf("%q: %v, want a bad request", bad, err)
 		}
