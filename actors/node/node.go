@@ -67,10 +67,10 @@ type node struct {
 	view controller.ClusterView
 	// latest passes snapshots from the metadata watch (watch.go).
 	latest *snapshotSlot
-	// topicKeys holds each topic's last definition key (metaKey), so an
-	// unchanged definition is compared once per topic, not once per
-	// partition (reconcile.go).
-	topicKeys map[string]string
+	// topicRecords holds each topic's last recorded definition and its
+	// key (metaKey) by store version, so an unchanged topic is neither
+	// encoded again nor compared per partition (reconcile.go).
+	topicRecords map[string]recordedTopic
 	// opens bounds the replicas opening their logs at once.
 	opens    *partition.OpenLimit
 	replicas map[metadata.TopicPartition]*hostedReplica
@@ -182,7 +182,7 @@ func newNode(cfg Config) *node {
 		directory: directory,
 		replicas:  make(map[metadata.TopicPartition]*hostedReplica),
 		latest:    &snapshotSlot{},
-		topicKeys: make(map[string]string),
+		topicRecords: make(map[string]recordedTopic),
 		opens:     partition.NewOpenLimit(replicaOpeners),
 		meta:      newMetaWriter(),
 		deleter:   newDeleter(cfg.FileDeleteDelay),
