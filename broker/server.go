@@ -400,10 +400,21 @@ func (s *Server) teardown(ctx context.Context) error {
 // stopRemote shuts the remote down gracefully, but not longer than
 // remoteStopTimeout: grpc's graceful stop waits for every client stream to
 // end, and connected clients keep theirs open.
+//
+// protoactor's graceful stop tells each endpoint reader to say goodbye on
+// the reader's channel, and panics (send on a closed channel) when a
+// reader's stream has just ended on its own, a peer leaving at the same
+// moment; the gRPC server is then stopped outright.
 func (s *Server) stopRemote() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				s.logger.Debug("remote graceful stop raced a closing connection; stopping it outright", "panic", p)
+				s.remote.Shutdown(false)
+			}
+		}()
 		s.remote.Shutdown(true)
 	}()
 	select {
