@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bytes"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sluice-mq/sluice/cluster/clustertest"
 	"github.com/sluice-mq/sluice/cluster/consul/consultest"
+	"github.com/sluice-mq/sluice/internal/testport"
 )
 
 // docSection returns the ```sh blocks of the section of doc under heading.
@@ -49,15 +49,15 @@ func docSection(t *testing.T, doc, heading string) [][]string {
 // Consul's -xxx-port flags (not -1).
 var docPorts = regexp.MustCompile(`127\.0\.0\.1:(\d+)|-[a-z-]+-port (\d+)`)
 
-// freePort returns a loopback port nobody listens on now.
+// freePort returns a loopback port reserved for this test process
+// (testport), free for TCP and UDP (Consul's Serf ports need both).
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testport.Take(testport.TCPAndUDP)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // TestClusterQuickStart runs the three-node quick start of docs/CLUSTER.md

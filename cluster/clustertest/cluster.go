@@ -3,19 +3,18 @@ package clustertest
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/sluice-mq/sluice/internal/testport"
 	"github.com/sluice-mq/sluice/messages"
 )
 
@@ -341,35 +340,14 @@ func readLog(path string) string {
 	return string(b)
 }
 
-// handedOut holds the ports freeAddr returned in this process: the kernel
-// may give a port just closed to the next listener, so two addresses picked
-// for one cluster could otherwise be the same.
-var handedOut struct {
-	sync.Mutex
-	ports map[int]bool
-}
-
-// freeAddr returns a loopback address with a port free at the time of the
-// call and not returned before in this process.
+// freeAddr returns a loopback address reserved for this process
+// (testport): free now, outside the ephemeral range, so that a node
+// restarted on it finds it free again.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	handedOut.Lock()
-	defer handedOut.Unlock()
-	if handedOut.ports == nil {
-		handedOut.ports = map[int]bool{}
+	addr, err := testport.Addr()
+	if err != nil {
+		t.Fatal(err)
 	}
-	for range 100 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		_ = ln.Close()
-		if !handedOut.ports[port] {
-			handedOut.ports[port] = true
-			return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		}
-	}
-	t.Fatal("clustertest: no loopback port that was not handed out before")
-	return ""
+	return addr
 }

@@ -9,12 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/consul/api"
+
+	"github.com/sluice-mq/sluice/internal/testport"
 )
 
 const (
@@ -286,38 +287,16 @@ func (a *Agent) printLog() {
 	a.t.Logf("consultest: tail of consul agent log %s:\n%s", a.logPath, tail)
 }
 
-// freePorts picks four distinct ports free for both TCP and UDP on
-// loopback (Serf uses both).
+// freePorts reserves four ports free for both TCP and UDP on loopback
+// (Serf uses both); see testport.
 func freePorts() (ports, error) {
-	var picked []int
-	for len(picked) < 4 {
-		p, err := freePort()
+	var picked [4]int
+	for i := range picked {
+		p, err := testport.Take(testport.TCPAndUDP)
 		if err != nil {
 			return ports{}, err
 		}
-		if !slices.Contains(picked, p) {
-			picked = append(picked, p)
-		}
+		picked[i] = p
 	}
 	return ports{http: picked[0], serfLAN: picked[1], serfWAN: picked[2], server: picked[3]}, nil
-}
-
-func freePort() (int, error) {
-	var lastErr error
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		l.Close()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		u.Close()
-		return port, nil
-	}
-	return 0, fmt.Errorf("no port free for both tcp and udp: %w", lastErr)
 }
