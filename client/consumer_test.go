@@ -20,6 +20,23 @@ func newTestConsumer(t *testing.T, c *Client, cfg ConsumerConfig) *Consumer {
 	return cs
 }
 
+// assignFromStart assigns partitions 0..parts-1 of topic to cs, each read
+// from offset 0, and returns them.
+func assignFromStart(t *testing.T, cs *Consumer, topic string, parts int32) []TopicPartition {
+	t.Helper()
+	var tps []TopicPartition
+	for p := range parts {
+		tps = append(tps, TopicPartition{topic, p})
+	}
+	cs.Assign(tps...)
+	for _, tp := range tps {
+		if err := cs.Seek(tp, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tps
+}
+
 // produceN writes n records "0".."n-1" to topic/partition with timestamps
 // base+i ms.
 func produceN(t *testing.T, c *Client, topic string, partition int32, n int, base time.Time) {
@@ -278,16 +295,7 @@ func TestConsumerFetchBudget(t *testing.T) {
 	const parts = 8
 	fb.addTopic("t", parts, nil)
 	cs := newTestConsumer(t, c, ConsumerConfig{FetchMaxBytes: 1 << 20, FetchBufferBytes: 2 << 20, FetchMaxWait: 200 * time.Millisecond})
-	var tps []TopicPartition
-	for p := range int32(parts) {
-		tps = append(tps, TopicPartition{"t", p})
-	}
-	cs.Assign(tps...)
-	for _, tp := range tps {
-		if err := cs.Seek(tp, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	assignFromStart(t, cs, "t", parts)
 	parked := func() int {
 		n := 0
 		for p := range int32(parts) {
@@ -328,16 +336,7 @@ func TestConsumerPausedAnswersLeaveTheBudget(t *testing.T) {
 	const parts = 3
 	fb.addTopic("t", parts, nil)
 	cs := newTestConsumer(t, c, ConsumerConfig{FetchMaxBytes: 1 << 20, FetchBufferBytes: 2 << 20, FetchMaxWait: 5 * time.Second})
-	var tps []TopicPartition
-	for p := range int32(parts) {
-		tps = append(tps, TopicPartition{"t", p})
-	}
-	cs.Assign(tps...)
-	for _, tp := range tps {
-		if err := cs.Seek(tp, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tps := assignFromStart(t, cs, "t", parts)
 	// An idle poll parks the budget's two fetches.
 	ctx, cancel := context.WithTimeout(testCtx(t), 100*time.Millisecond)
 	_, _ = cs.Poll(ctx)
